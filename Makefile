@@ -1,0 +1,47 @@
+# The two commands of the README: `make run` and `make test`. Both set up everything on a bare machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+DB := data/warehouse.duckdb
+DEMO := data/demo
+PORT ?= 8501
+
+.PHONY: run test setup browser demo bench clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian's Chromium for the browser tests and the report charts; installed when we are root, else explained.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian chromium (browser tests, report charts)"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "NOTE: chromium is not installed and this user cannot install it (sudo apt-get install chromium)."; \
+	    echo "      Browser tests will be skipped with that reason; report charts use the fallback renderer."; \
+	  fi; }
+
+$(DB): $(STAMP)
+	$(PY) -m pipelines demo --out $(DEMO) --db $(DB)
+
+demo: $(DB)
+
+run: $(STAMP) $(DB)
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true \
+	  --server.address 127.0.0.1 --browser.gatherUsageStats false
+
+test: $(STAMP) browser
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) data/demo $(DB)

@@ -1,0 +1,1 @@
+"""The interchange contract as data: entities, code lists, suites and mapping profiles."""

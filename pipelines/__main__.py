@@ -1,0 +1,69 @@
+"""Command line: python -m pipelines {demo,load,status,export,users,report} ...
+
+Each command's module is imported only when that command runs, so `status`
+does not pay for great-expectations' import.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from pipelines.warehouse import DEFAULT_DB
+
+# command -> (module, function, help)
+COMMANDS = {
+    "demo": ("pipelines.demo_warehouse", "run", "write a synthetic demo district in the interchange format"),
+    "load": ("pipelines.loader", "run", "load exports into the warehouse through the data contracts"),
+    "status": ("pipelines.status", "run", "what the warehouse holds: loads, files, quarantine"),
+    "export": ("pipelines.export", "run", "write the metric exports (CSV) of spec/interchange.md"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help=COMMANDS["demo"][2])
+    demo.add_argument("--out", required=True, help="folder to write the demo files into")
+    demo.add_argument("--students", type=int, default=25_000, help="students enrolled per year (default 25000)")
+    demo.add_argument("--years", type=int, default=3, help="school years (default 3)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    demo.add_argument("--as-of", dest="as_of", default=None,
+                      help="as-of date YYYY-MM-DD; the last school year is the one holding it (default 2025-05-30)")
+    demo.add_argument("--messy", action="store_true",
+                      help="also write a vendor-style export with broken rows under OUT/vendor")
+    demo.add_argument("--db", default=None,
+                      help="also load the demo into this warehouse file, marked synthetic")
+
+    load = sub.add_parser("load", help=COMMANDS["load"][2])
+    load.add_argument("paths", nargs="+", help="files or folders of one load, in any order")
+    load.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
+    load.add_argument("--profile", default="interchange",
+                      help="mapping profile: a name in data_contracts/profiles/ or a JSON file (default interchange)")
+    load.add_argument("--as-of", dest="as_of", default=None, help="as-of date YYYY-MM-DD (default today)")
+    load.add_argument("--entity", default=None, help="entity of every file given, when names do not say")
+    load.add_argument("--synthetic", action="store_true",
+                      help="mark the warehouse as synthetic demo data (refused on a warehouse holding real data)")
+    load.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    status = sub.add_parser("status", help=COMMANDS["status"][2])
+    status.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
+
+    export = sub.add_parser("export", help=COMMANDS["export"][2])
+    export.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
+    export.add_argument("--out", required=True, help="folder for the CSV files")
+    export.add_argument("--as-of", dest="as_of", default=None,
+                        help="as-of date YYYY-MM-DD (default: the latest date in the warehouse)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module_name, function_name, _ = COMMANDS[args.command]
+    handler = getattr(importlib.import_module(module_name), function_name)
+    return int(handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

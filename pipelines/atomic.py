@@ -1,0 +1,75 @@
+"""One writer at a time, and a swap that readers never see half-done.
+
+The next version of the warehouse is built in a sibling file and renamed over
+the current one (os.replace is atomic on POSIX). A lock file keeps two loads
+from building at once; a killed load leaves only a stray temporary file,
+which the next load removes.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipelines.warehouse import create_empty
+
+TEMP_MARK = ".building-"
+
+
+class WarehouseBusy(Exception):
+    """Another load holds the warehouse; the message says which file and what to do."""
+
+
+@contextmanager
+def exclusive_lock(db_path: Path, wait_seconds: float = 30.0):
+    """Hold `<db>.lock` for the duration of a load; wait up to `wait_seconds` for another load to end."""
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path, "a+")
+    deadline = time.monotonic() + wait_seconds
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() >= deadline:
+                    raise WarehouseBusy(
+                        f"another load is writing {db_path} (lock {lock_path} held for {wait_seconds:.0f} s); "
+                        "wait for it to finish and run this load again") from exc
+                time.sleep(0.2)
+        yield
+    finally:
+        handle.close()
+
+
+def remove_stale_builds(db_path: Path) -> None:
+    """Temporary files of loads that were killed; only called while holding the lock."""
+    for stale in db_path.parent.glob(f".{db_path.name}{TEMP_MARK}*"):
+        stale.unlink(missing_ok=True)
+
+
+def start_build(db_path: Path, load_id: str) -> Path:
+    """A private copy of the current warehouse (or an empty one) to build the next version in."""
+    build = db_path.with_name(f".{db_path.name}{TEMP_MARK}{load_id}")
+    if db_path.exists():
+        shutil.copyfile(db_path, build)
+    else:
+        create_empty(build)
+    return build
+
+
+def publish(build: Path, db_path: Path) -> None:
+    """Make the build durable, then swap it in with one atomic rename."""
+    with open(build, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(build, db_path)
+    directory = os.open(db_path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

@@ -1,0 +1,392 @@
+"""The load: read -> identifier guard -> map -> contracts -> quarantine -> upsert, all or nothing.
+
+Every data row read ends in exactly one place, its entity's table or
+load_quarantine under the first rule it broke, and the ledger records
+rows_read = rows_loaded + rows_quarantined per file. Files are processed
+parents first whatever order they are given in, so cross-table rules see the
+warehouse as it will stand after the load.
+
+Exit codes (python -m pipelines load): 0 loaded (quarantined rows are shown in
+the summary), 2 bad options or profile, 3 a file refused for direct
+identifiers, 4 a file unreadable or not mappable, 5 the warehouse is busy or
+cannot be written. For codes 3-5 the warehouse is unchanged.
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from data_contracts.interchange import ENTITIES, LOAD_ORDER, SPEC_VERSION
+from pipelines import atomic
+from pipelines.contracts import column_violations, load_suite_json
+from pipelines.identifiers import header_findings, value_findings
+from pipelines.mapping import MappingError, create_candidate, create_mapped, resolve_columns
+from pipelines.profiles import Profile, ProfileError, load_profile
+from pipelines.readers import ReadError, read_into
+from pipelines.warehouse import REPO_ROOT, create_schema
+
+CONTRACT_SQL = REPO_ROOT / "sql" / "contracts"
+DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".parquet"}
+EXIT_OK, EXIT_USAGE, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_WAREHOUSE = 0, 2, 3, 4, 5
+ROW_RULE_PRIORITY, KEY_RULE_PRIORITY = 1000, 2000
+MAX_VALUE_SHOWN = 60
+
+Progress = Callable[[str, float], None]
+
+
+class LoadRefused(Exception):
+    """A file that stops the whole load; the warehouse stays as it was."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class FileResult:
+    file_name: str
+    entity: str
+    sha256: str
+    status: str = "pending"          # loaded, unchanged
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    top_rules: list[tuple[str, int]] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadResult:
+    load_id: str
+    db_path: Path
+    files: list[FileResult]
+    published: bool = False
+    error: str | None = None
+    exit_code: int = EXIT_OK
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path
+    entity: str
+
+
+def discover(paths: list[str | Path], profile: Profile, entity: str | None = None) -> list[InputFile]:
+    """The files of one load in dependency order; folders contribute their data files."""
+    files: list[Path] = []
+    for given in map(Path, paths):
+        if given.is_dir():
+            files.extend(sorted(p for p in given.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES))
+        elif given.exists():
+            files.append(given)
+        else:
+            raise LoadRefused(f"{given}: no such file or folder", EXIT_UNREADABLE)
+    if not files:
+        raise LoadRefused(f"no .csv, .xlsx or .parquet files in {', '.join(map(str, paths))}", EXIT_UNREADABLE)
+    inputs = []
+    for path in files:
+        if entity and entity not in ENTITIES:
+            raise LoadRefused(f"--entity {entity!r} is not one of {', '.join(ENTITIES)}", EXIT_USAGE)
+        found = entity or profile.entity_for(path.name)
+        if found is None:
+            raise LoadRefused(
+                f"{path.name}: cannot tell which entity this file holds. Name it after the entity "
+                f"({', '.join(ENTITIES)}), pass --entity, or add its name to the profile's 'files'", EXIT_UNREADABLE)
+        inputs.append(InputFile(path, found))
+    return sorted(inputs, key=lambda f: (LOAD_ORDER.index(f.entity), f.path.name))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _loaded_hashes(db_path: Path) -> set[str]:
+    if not db_path.exists():
+        return set()
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return {r[0] for r in con.sql("select sha256 from load_ledger where status = 'loaded'").fetchall()}
+    finally:
+        con.close()
+
+
+def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | str = "interchange",
+               as_of: date | None = None, entity: str | None = None, synthetic: bool = False,
+               progress: Progress | None = None, lock_wait_seconds: float = 30.0) -> LoadResult:
+    """Load the files of one load into the warehouse at `db_path`, atomically. Never raises for bad input."""
+    db_path = Path(db_path)
+    load_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    result = LoadResult(load_id, db_path, [])
+    try:
+        profile = load_profile(profile) if isinstance(profile, str) else profile
+        inputs = discover(paths, profile, entity)
+        with atomic.exclusive_lock(db_path, lock_wait_seconds):
+            atomic.remove_stale_builds(db_path)
+            known = _loaded_hashes(db_path)
+            todo = []
+            for item in inputs:
+                digest = sha256_of(item.path)
+                file_result = FileResult(item.path.name, item.entity, digest)
+                result.files.append(file_result)
+                if digest in known:
+                    file_result.status = "unchanged"
+                else:
+                    known.add(digest)
+                    todo.append((item, file_result))
+            if todo:
+                _build_and_publish(db_path, load_id, todo, profile, as_of or date.today(), synthetic, progress)
+                result.published = True
+    except LoadRefused as exc:
+        result.error, result.exit_code = str(exc), exc.exit_code
+    except ProfileError as exc:
+        result.error, result.exit_code = str(exc), EXIT_USAGE
+    except atomic.WarehouseBusy as exc:
+        result.error, result.exit_code = str(exc), EXIT_WAREHOUSE
+    except OSError as exc:
+        result.error = (f"cannot write the warehouse next to {db_path}: {exc.strerror or exc}. "
+                        "The warehouse is unchanged; free space or fix permissions and load again")
+        result.exit_code = EXIT_WAREHOUSE
+    return result
+
+
+def _build_and_publish(db_path: Path, load_id: str, todo: list[tuple[InputFile, FileResult]], profile: Profile,
+                       as_of: date, synthetic: bool, progress: Progress | None) -> None:
+    build = atomic.start_build(db_path, load_id)
+    try:
+        con = duckdb.connect(str(build))
+        try:
+            create_schema(con)
+            _check_synthetic_policy(con, synthetic, db_path)
+            for index, (item, file_result) in enumerate(todo):
+                def step(stage: str, fraction: float, _i=index, _name=item.path.name) -> None:
+                    if progress:
+                        progress(f"{_name}: {stage}", (_i + fraction) / len(todo))
+                _load_one(con, item, file_result, load_id, profile, as_of, build.parent, step)
+            _record_info(con, load_id, as_of, synthetic)
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        atomic.publish(build, db_path)
+    finally:
+        build.unlink(missing_ok=True)
+        for leftover in build.parent.glob(build.name + ".*"):
+            leftover.unlink(missing_ok=True)
+
+
+def _check_synthetic_policy(con: duckdb.DuckDBPyConnection, synthetic: bool, db_path: Path) -> None:
+    """Synthetic and real data never share a warehouse: the synthetic banner must mean what it says."""
+    has_data = con.sql("select count(*) from load_ledger where status = 'loaded'").fetchall()[0][0] > 0
+    if not has_data:
+        return
+    flag = dict(con.sql("select key, value from warehouse_info").fetchall()).get("synthetic") == "true"
+    if flag != synthetic:
+        what = "the synthetic demo" if flag else "real data"
+        raise LoadRefused(f"{db_path} holds {what}; load {'real' if flag else 'synthetic'} files into a new "
+                          "warehouse (--db OTHER_FILE) instead of mixing them", EXIT_USAGE)
+
+
+def _record_info(con: duckdb.DuckDBPyConnection, load_id: str, as_of: date, synthetic: bool) -> None:
+    values = {"synthetic": "true" if synthetic else "false", "spec_version": str(SPEC_VERSION),
+              "last_load_id": load_id, "last_load_as_of": as_of.isoformat(),
+              "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    for key, value in values.items():
+        con.execute("insert or replace into warehouse_info values ($k, $v)", {"k": key, "v": value})
+
+
+def _load_one(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, load_id: str,
+              profile: Profile, as_of: date, work_dir: Path, step: Callable[[str, float], None]) -> None:
+    entity = ENTITIES[item.entity]
+    step("reading", 0.0)
+    try:
+        read = read_into(con, item.path, "raw", work_dir)
+    except ReadError as exc:
+        raise LoadRefused(str(exc), EXIT_UNREADABLE) from exc
+    result.rows_read = read.rows_read
+    step("checking for identifiers", 0.3)
+    renamed = set(profile.renames(item.entity)) | set(entity.column_names)
+    findings = header_findings(read.columns, {h for h in read.columns if h.strip().lower() in renamed})
+    findings += value_findings(con, "raw", read.columns)
+    if findings:
+        con.execute("drop table if exists raw")
+        raise LoadRefused(
+            f"{item.path.name} refused: it carries direct identifiers, and nothing of it was stored. "
+            + "; ".join(f.describe() for f in findings)
+            + ". Remove these columns or values from the export (the warehouse takes de-identified data only) "
+              "and load it again", EXIT_REFUSED)
+    try:
+        column_map = resolve_columns(item.path.name, read.columns, item.entity, profile)
+    except MappingError as exc:
+        raise LoadRefused(str(exc), EXIT_UNREADABLE) from exc
+    result.ignored_columns = column_map.ignored
+    step("mapping", 0.4)
+    create_mapped(con, "raw", item.entity, column_map, profile)
+    step("validating", 0.5)
+    _collect_violations(con, item.entity, as_of)
+    step("writing", 0.8)
+    _write(con, item, result, load_id)
+    for table in ("raw", "mapped", "candidate", "violations", "first_violation"):
+        con.execute(f"drop table if exists {table}")
+    step("done", 1.0)
+
+
+def _collect_violations(con: duckdb.DuckDBPyConnection, entity: str, as_of: date) -> None:
+    """Temp table violations(_row_id, rule, detail, priority): every rule every row breaks."""
+    con.execute("create or replace temp table violations "
+                "(_row_id bigint, rule varchar, detail varchar, priority integer)")
+    suite = load_suite_json(entity)
+    priority = {e["meta"]["rule"]: i for i, e in enumerate(suite["expectations"])}
+    for violation in column_violations(con, "mapped", entity):
+        shown = "blank" if violation.value is None else repr(violation.value[:MAX_VALUE_SHOWN])
+        detail = f"{violation.column} is {shown}: {_rule_text(violation.rule)}"
+        match = (f"{violation.column} is null" if violation.value is None else f"{violation.column} = $value")
+        params = {"rule": violation.rule, "detail": detail, "priority": priority[violation.rule]}
+        if violation.value is not None:
+            params["value"] = violation.value
+        con.execute(f"insert into violations select _row_id, $rule, $detail, $priority from mapped where {match}",
+                    params)
+    create_candidate(con, entity)
+    rules_sql = (CONTRACT_SQL / f"{entity}.sql").read_text()
+    con.execute(f"insert into violations select _row_id, rule, detail, {ROW_RULE_PRIORITY} "
+                f"from ({rules_sql}) as broken", {"as_of": as_of.isoformat()} if "$as_of" in rules_sql else None)
+    key = ", ".join(ENTITIES[entity].key)
+    con.execute(f"""
+        insert into violations
+        select _row_id, 'duplicate_key', 'key ({key}) appears ' || copies || ' times in this file', {KEY_RULE_PRIORITY}
+        from (select _row_id, count(*) over (partition by {key}) as copies from candidate)
+        where copies > 1""")
+
+
+RULE_TEXT = {
+    "required": "a value is required",
+    "code": "not a code of the interchange list (or of the profile's crosswalk)",
+    "format": "does not have the required form",
+    "date": "not a date in the profile's date formats",
+    "bool": "not a yes/no word of the profile",
+    "number": "not a number",
+    "range": "outside 0 to 365",
+}
+
+
+def _rule_text(rule: str) -> str:
+    return RULE_TEXT.get(rule.split(":")[0], rule)
+
+
+def _write(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, load_id: str) -> None:
+    entity = ENTITIES[item.entity]
+    con.execute("""
+        create or replace temp table first_violation as
+        select _row_id,
+               arg_min(rule, priority * 1000000 + length(rule)) as rule,
+               string_agg(detail, '; ' order by priority) as detail
+        from violations group by _row_id""")
+    con.execute("""
+        insert into load_quarantine
+        select $load_id, $file, $entity, f._row_id, f.rule, f.detail, rr.raw_row
+        from first_violation as f
+        join (select rowid + 1 as _row_id, to_json(raw)::varchar as raw_row from raw) as rr
+          on rr._row_id = f._row_id""",
+                {"load_id": load_id, "file": item.path.name, "entity": item.entity})
+    key = ", ".join(entity.key)
+    columns = ", ".join(entity.column_names)
+    derived_names, derived_values = _derived(item.entity)
+    con.execute(f"""
+        create or replace temp table good as
+        select * from candidate where _row_id not in (select _row_id from first_violation)""")
+    con.execute(f"delete from {item.entity} where ({key}) in (select ({key}) from good)")
+    con.execute(f"insert into {item.entity} ({columns}{derived_names}, load_id) "
+                f"select {columns}{derived_values}, $load_id from good", {"load_id": load_id})
+    result.rows_quarantined = con.sql("select count(*) from first_violation").fetchall()[0][0]
+    result.rows_loaded = con.sql("select count(*) from good").fetchall()[0][0]
+    result.top_rules = con.sql("select rule, count(*) as n from first_violation group by rule "
+                               "order by n desc, rule limit 5").fetchall()
+    result.status = "loaded"
+    con.execute("drop table good")
+    if result.rows_read != result.rows_loaded + result.rows_quarantined:
+        raise RuntimeError(f"{item.path.name}: reconciliation failed ({result.rows_read} read, "
+                           f"{result.rows_loaded} loaded, {result.rows_quarantined} quarantined)")
+    con.execute("""insert into load_ledger values ($load_id, $file, $sha, $entity, $read, $loaded, $quarantined,
+                   'loaded', now()::timestamp, null, null, $ignored, null)""",
+                {"load_id": load_id, "file": item.path.name, "sha": result.sha256, "entity": item.entity,
+                 "read": result.rows_read, "loaded": result.rows_loaded, "quarantined": result.rows_quarantined,
+                 "ignored": ", ".join(result.ignored_columns) or None})
+
+
+def _derived(entity: str) -> tuple[str, str]:
+    """Derived columns stored with an entity: (column list, select expressions), each with a leading comma."""
+    if entity == "enrollment":
+        return (", disability_status",
+                ", case when idea then 'idea' when section_504 then 'section_504_only' else 'none' end")
+    if entity == "case_actions":
+        from data_contracts.interchange import EXCLUSIONARY_ACTIONS, LAW_ENFORCEMENT_ACTIONS, PLACEMENT_ACTIONS
+
+        def in_list(codes: tuple[str, ...]) -> str:
+            return ", ".join(f"'{c}'" for c in codes)
+        return (", action_category",
+                f", case when action_type in ({in_list(EXCLUSIONARY_ACTIONS)}) then 'exclusionary' "
+                f"when action_type in ({in_list(PLACEMENT_ACTIONS)}) then 'placement' "
+                f"when action_type in ({in_list(LAW_ENFORCEMENT_ACTIONS)}) then 'law_enforcement' "
+                f"else 'support' end")
+    return "", ""
+
+
+def print_summary(result: LoadResult) -> None:
+    for f in result.files:
+        if f.status == "unchanged":
+            print(f"{f.file_name} ({f.entity}): unchanged (already loaded, same sha256), nothing done")
+            continue
+        if f.status != "loaded":
+            continue
+        line = (f"{f.file_name} ({f.entity}): read {f.rows_read:,}, loaded {f.rows_loaded:,}, "
+                f"quarantined {f.rows_quarantined:,}")
+        if f.top_rules:
+            line += " - top rules: " + ", ".join(f"{rule} {count:,}" for rule, count in f.top_rules)
+        if f.ignored_columns:
+            line += f" - columns not stored: {', '.join(f.ignored_columns)}"
+        print(line)
+    if result.error:
+        print(f"error: {result.error}", file=sys.stderr)
+        print("the warehouse is unchanged", file=sys.stderr)
+    elif result.published:
+        print(f"load {result.load_id} published to {result.db_path}")
+    else:
+        print("nothing new to load; the warehouse is unchanged")
+
+
+def _progress_bar(quiet: bool) -> tuple[Progress | None, Callable[[], None]]:
+    if quiet or not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, unit="%", file=sys.stderr, leave=False, bar_format="{desc} {bar} {percentage:3.0f}%")
+
+    def update(stage: str, fraction: float) -> None:
+        bar.set_description_str(stage[:60])
+        bar.n = round(fraction * 100)
+        bar.refresh()
+    return update, bar.close
+
+
+def run(args) -> int:
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        print(f"error: --as-of {args.as_of!r} is not a date YYYY-MM-DD", file=sys.stderr)
+        return EXIT_USAGE
+    progress, close = _progress_bar(args.quiet)
+    try:
+        result = load_files(args.db, args.paths, args.profile, as_of, args.entity, args.synthetic, progress)
+    finally:
+        close()
+    print_summary(result)
+    return result.exit_code

@@ -1,0 +1,123 @@
+"""Mapping a raw file table to the interchange columns, as normalised text, in SQL.
+
+Renames, code crosswalks, boolean words and date formats come from the
+profile. Values that cannot be mapped are kept as read, so the contracts see
+them and quarantine the row under the right rule instead of losing it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from data_contracts.interchange import ENTITIES, Column
+from pipelines.profiles import Profile
+
+
+class MappingError(Exception):
+    """A file whose columns cannot be mapped to its entity; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    sources: dict[str, str]        # interchange column -> source header
+    ignored: list[str]             # source headers not stored
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def resolve_columns(file_name: str, headers: list[str], entity: str, profile: Profile) -> ColumnMap:
+    """Which source header feeds which interchange column; refuse when required columns are missing."""
+    spec = ENTITIES[entity]
+    renames = profile.renames(entity)
+    sources: dict[str, str] = {}
+    ignored = []
+    for header in headers:
+        key = header.strip().lower()
+        target = renames.get(key) or (key.replace(" ", "_") if key.replace(" ", "_") in spec.column_names else None)
+        if target is None:
+            ignored.append(header)
+        elif target in sources:
+            raise MappingError(f"{file_name}: columns {sources[target]!r} and {header!r} both map to {target}; "
+                               "keep one, or fix the profile's rename")
+        else:
+            sources[target] = header
+    missing = [c.name for c in spec.columns if c.required and c.name not in sources]
+    if missing:
+        found = ", ".join(repr(h) for h in headers[:12])
+        raise MappingError(
+            f"{file_name}: required column(s) {', '.join(missing)} of {entity} are missing (found {found}). "
+            "Add them to the export, or map them with a profile's 'rename' (data_contracts/profiles/README.md)")
+    return ColumnMap(sources, ignored)
+
+
+def _text(source: str) -> str:
+    return f"nullif(trim({_quote(source)}), '')"
+
+
+def _code(source: str, crosswalk: dict[str, str]) -> str:
+    value = f"lower(trim({_quote(source)}))"
+    if not crosswalk:
+        return f"nullif({value}, '')"
+    cases = " ".join(f"when {_literal(label)} then {_literal(code)}" for label, code in crosswalk.items())
+    return f"nullif(case {value} {cases} else {value} end, '')"
+
+
+def _bool(source: str, profile: Profile) -> str:
+    value = f"lower(trim({_quote(source)}))"
+    true_words = ", ".join(_literal(w) for w in profile.true_words)
+    false_words = ", ".join(_literal(w) for w in profile.false_words)
+    return f"case when {value} in ({true_words}) then 'Y' when {value} in ({false_words}) then 'N' else {_text(source)} end"
+
+
+def _date(source: str, profile: Profile) -> str:
+    value = f"trim({_quote(source)})"
+    formats = ", ".join(_literal(f) for f in profile.date_formats)
+    return f"coalesce(strftime(try_strptime({value}, [{formats}]), '%Y-%m-%d'), {_text(source)})"
+
+
+def _expression(column: Column, source: str | None, entity: str, profile: Profile) -> str:
+    if source is None:
+        return "cast(null as varchar)"
+    if column.type == "code":
+        return _code(source, profile.crosswalk(entity, column.name))
+    if column.type == "bool":
+        return _bool(source, profile)
+    if column.type == "date":
+        return _date(source, profile)
+    return _text(source)
+
+
+def create_mapped(con: duckdb.DuckDBPyConnection, raw_table: str, entity: str, column_map: ColumnMap,
+                  profile: Profile, out_table: str = "mapped") -> None:
+    """Table `out_table`: _row_id plus every interchange column of the entity, as normalised text."""
+    selects = ["rowid + 1 as _row_id"]
+    for column in ENTITIES[entity].columns:
+        expression = _expression(column, column_map.sources.get(column.name), entity, profile)
+        selects.append(f"{expression} as {column.name}")
+    con.execute(f"drop table if exists {out_table}")
+    con.execute(f"create temp table {out_table} as select {', '.join(selects)} from {raw_table}")
+
+
+def create_candidate(con: duckdb.DuckDBPyConnection, entity: str, mapped_table: str = "mapped",
+                     out_table: str = "candidate") -> None:
+    """Table `out_table`: the mapped rows typed as the warehouse stores them (unreadable values become null)."""
+    selects = ["_row_id"]
+    for column in ENTITIES[entity].columns:
+        name = column.name
+        if column.type == "bool":
+            selects.append(f"case {name} when 'Y' then true when 'N' then false end as {name}")
+        elif column.type == "date":
+            selects.append(f"try_cast({name} as date) as {name}")
+        elif column.type == "decimal":
+            selects.append(f"try_cast({name} as decimal(6, 2)) as {name}")
+        else:
+            selects.append(name)
+    con.execute(f"drop table if exists {out_table}")
+    con.execute(f"create temp table {out_table} as select {', '.join(selects)} from {mapped_table}")

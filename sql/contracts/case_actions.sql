@@ -1,0 +1,33 @@
+-- Rules of case action rows: the case must exist and the date must fit it.
+with candidate_rows as (
+    select
+        c.*,
+        k.reported_date as case_reported_date,
+        k.case_id is not null as case_exists
+    from candidate as c
+    left join btam_cases as k on k.case_id = c.case_id
+),
+
+unknown_case as (
+    select _row_id, 'unknown_case' as rule, 'case_id ' || case_id || ' is not in btam_cases' as detail
+    from candidate_rows
+    where case_id is not null and not case_exists
+),
+
+before_case as (
+    select _row_id, 'date_order:action_date' as rule,
+           'action_date ' || action_date || ' is before the case''s reported_date ' || case_reported_date as detail
+    from candidate_rows
+    where action_date < case_reported_date
+),
+
+after_as_of as (
+    select _row_id, 'after_as_of:action_date' as rule,
+           'action_date ' || action_date || ' is after the as-of date ' || $as_of as detail
+    from candidate_rows
+    where action_date > cast($as_of as date)
+)
+
+select * from unknown_case
+union all select * from before_case
+union all select * from after_as_of
