@@ -13,7 +13,7 @@ from pathlib import Path
 from data_contracts.interchange import ENTITIES, SCHOOL_YEAR_PATTERN, STUDENT_KEY_PATTERN, Entity
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
-NUMBER_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+NUMBER_PATTERN = r"^-?[0-9]+(?:\.[0-9]+)?$"
 
 # Text columns with a pattern of their own, wherever they appear.
 PATTERNS = {"student_key": STUDENT_KEY_PATTERN, "school_year": SCHOOL_YEAR_PATTERN}

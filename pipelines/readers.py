@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -131,8 +132,11 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, work_dir: 
             {"path": str(source), "delim": delimiter},
         )
     except duckdb.Error as exc:
-        raise ReadError(f"{path.name}: the CSV cannot be parsed: {_first_line(exc)}. "
-                        "Check that every row has the header's number of fields and quotes are closed") from exc
+        line = re.search(r"CSV Error on Line: (\d+)", str(exc))
+        where = f"at line {line.group(1)} of the file" if line else f"({_first_line(exc)})"
+        raise ReadError(f"{path.name}: the CSV cannot be parsed {where}: every row must have the header's "
+                        f"{len(names)} fields ({delimiter!r}-separated) and every quote must be closed. "
+                        "Fix or re-export the file and load it again") from exc
     return ReadResult(table, names, _count(con, table), encoding, delimiter)
 
 
