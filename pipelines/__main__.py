@@ -17,6 +17,8 @@ COMMANDS = {
     "load": ("pipelines.loader", "run", "load exports into the warehouse through the data contracts"),
     "status": ("pipelines.status", "run", "what the warehouse holds: loads, files, quarantine"),
     "export": ("pipelines.export", "run", "write the metric exports (CSV) of spec/interchange.md"),
+    "users": ("access.accounts_cli", "run", "manage local accounts (argon2 hashes, roles, school scopes)"),
+    "audit": ("access.audit_cli", "run", "read the audit log (logins, case-row views, exports, loads)"),
 }
 
 
@@ -55,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="folder for the CSV files")
     export.add_argument("--as-of", dest="as_of", default=None,
                         help="as-of date YYYY-MM-DD (default: the latest date in the warehouse)")
+    from access import accounts_cli, audit_cli
+
+    # allow_abbrev=False: a mistyped --password must not be taken for --password-env
+    accounts_cli.add_arguments(sub.add_parser("users", help=COMMANDS["users"][2], allow_abbrev=False))
+    audit_cli.add_arguments(sub.add_parser("audit", help=COMMANDS["audit"][2], allow_abbrev=False))
     return parser
 
 

@@ -53,13 +53,18 @@ def _batch_definition(entity: str):
 
 
 def load_suite(entity: str):
-    """The entity's suite as a GX object; refuses a suite GX silently shortened (see stack notes)."""
+    """The entity's whole suite as a GX object."""
+    raw = load_suite_json(entity)
+    return _suite_object(raw["name"], raw["expectations"])
+
+
+def _suite_object(name: str, expectations: list[dict]):
+    """A GX suite; refuses one that GX silently shortened (it drops invalid expectations, see stack notes)."""
     import great_expectations as gx
 
-    raw = load_suite_json(entity)
-    suite = gx.ExpectationSuite(name=raw["name"], expectations=raw["expectations"], meta=raw.get("meta", {}))
-    if len(suite.expectations) != len(raw["expectations"]):
-        raise ContractError(f"suite {entity}: {len(raw['expectations'])} expectations in the file, "
+    suite = gx.ExpectationSuite(name=name, expectations=[dict(e) for e in expectations])
+    if len(suite.expectations) != len(expectations):
+        raise ContractError(f"suite {name}: {len(expectations)} expectations in the file, "
                             f"{len(suite.expectations)} accepted by great-expectations")
     return suite
 
@@ -74,35 +79,65 @@ def _representatives(con: duckdb.DuckDBPyConnection, table: str, column: str, on
     return [r[0] for r in con.sql(sql).fetchall()]
 
 
-def _value_frame(con: duckdb.DuckDBPyConnection, table: str, suite_json: dict):
-    import numpy as np
-    import pandas as pd
+SMALL_COLUMN = 5_000  # columns with at most this many distinct values share one frame
 
+
+def _column_values(con: duckdb.DuckDBPyConnection, table: str, suite_json: dict) -> dict[str, list]:
     kinds: dict[str, set[str]] = {}
     for expectation in suite_json["expectations"]:
         kinds.setdefault(expectation["kwargs"]["column"], set()).add(expectation["type"])
-    values = {}
-    for column, types in kinds.items():
-        if column.endswith(DERIVED_NUMBER_SUFFIX):
+    return {column: _representatives(con, table, column, types == {NOT_NULL})
+            for column, types in kinds.items() if not column.endswith(DERIVED_NUMBER_SUFFIX)}
+
+
+def _frames(values: dict[str, list], suite_json: dict):
+    """(frame, expectations) pairs: small columns together, each large column alone, so no column is
+    padded to another's length. Cycling a column's values to the frame length repeats values, never adds one."""
+    import numpy as np
+    import pandas as pd
+
+    small = [c for c, v in values.items() if len(v) <= SMALL_COLUMN]
+    groups = [small] + [[c] for c in values if c not in small]
+    for columns in groups:
+        if not columns:
             continue
-        values[column] = _representatives(con, table, column, types == {NOT_NULL})
-    length = max((len(v) for v in values.values()), default=1) or 1
-    # Cycling a column's values to the common length repeats values, never adds one.
-    frame = pd.DataFrame({c: np.resize(np.array(v or [None], dtype=object), length) for c, v in values.items()})
-    for column in kinds:
-        if column.endswith(DERIVED_NUMBER_SUFFIX):
-            base = column[: -len(DERIVED_NUMBER_SUFFIX)]
-            frame[column] = pd.to_numeric(frame[base], errors="coerce")
-    return frame
+        length = max(len(values[c]) for c in columns) or 1
+        frame = pd.DataFrame({c: np.resize(np.array(values[c] or [None], dtype=object), length) for c in columns})
+        expectations = []
+        for expectation in suite_json["expectations"]:
+            column = expectation["kwargs"]["column"]
+            base = column.removesuffix(DERIVED_NUMBER_SUFFIX)
+            if base not in columns:
+                continue
+            if column != base and column not in frame:
+                frame[column] = pd.to_numeric(frame[base], errors="coerce")
+            expectations.append(expectation)
+        yield frame, expectations
 
 
 def column_violations(con: duckdb.DuckDBPyConnection, table: str, entity: str) -> list[ColumnViolation]:
     """Every (column, value, rule) that the entity's suite rejects among the values of `table`."""
     suite_json = load_suite_json(entity)
-    suite = load_suite(entity)
-    frame = _value_frame(con, table, suite_json)
-    result = _batch_definition(entity).get_batch(batch_parameters={"dataframe": frame}).validate(
-        suite, result_format={"result_format": "COMPLETE"})
+    values = _column_values(con, table, suite_json)
+    violations = []
+    for frame, expectations in _frames(values, suite_json):
+        suite = _sub_suite(entity, tuple(sorted(frame.columns)))
+        result = _batch_definition(entity).get_batch(batch_parameters={"dataframe": frame}).validate(
+            suite, result_format={"result_format": "COMPLETE"})
+        violations.extend(_violations_of(result, frame, entity))
+    return violations
+
+
+@lru_cache(maxsize=None)
+def _sub_suite(entity: str, columns: tuple[str, ...]):
+    """The part of the entity's suite that checks `columns` (validated together in one frame)."""
+    wanted = {c.removesuffix(DERIVED_NUMBER_SUFFIX) for c in columns}
+    subset = [e for e in load_suite_json(entity)["expectations"]
+              if e["kwargs"]["column"].removesuffix(DERIVED_NUMBER_SUFFIX) in wanted]
+    return _suite_object(f"{entity}:{','.join(columns)}", subset)
+
+
+def _violations_of(result, frame, entity: str) -> list[ColumnViolation]:
     violations = []
     for outcome in result.results:
         exception = outcome.exception_info or {}
@@ -117,9 +152,7 @@ def column_violations(con: duckdb.DuckDBPyConnection, table: str, entity: str) -
         base = column.removesuffix(DERIVED_NUMBER_SUFFIX)
         bad = outcome.result.get("unexpected_list") or []
         if column != base:  # map numeric readings back to the text values that produced them
-            bad_numbers = set(bad)
-            texts = frame[base][frame[column].isin(bad_numbers)]
-            bad = list(texts)
+            bad = list(frame[base][frame[column].isin(set(bad))])
         for value in dict.fromkeys(_plain(v) for v in bad):
             violations.append(ColumnViolation(base, value, rule))
     return violations

@@ -75,22 +75,38 @@ def header_findings(headers: list[str], interchange_columns: set[str]) -> list[F
 
 
 def value_findings(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> list[Finding]:
-    """Columns whose values are shaped like identifiers, whatever the column is called."""
-    predicates = []
-    for column in columns:
-        quoted = '"' + column.replace('"', '""') + '"'
-        for kind, prefilter, pattern in VALUE_PATTERNS:
-            escaped = pattern.replace("'", "''")
-            test = f"({prefilter.format(v=quoted)} and regexp_matches({quoted}, '{escaped}'))"
-            predicates.append((column, kind, test))
-    if not predicates:
+    """Columns whose values are shaped like identifiers, whatever the column is called.
+
+    One pass tests every column against one regular expression joining all patterns; only a
+    column that matched is scanned again, pattern by pattern, to name the kind and the rows.
+    """
+    if not columns:
         return []
-    counts = con.sql("select " + ", ".join(f"count(*) filter (where {p})" for _, _, p in predicates)
+    quoted = ['"' + c.replace('"', '""') + '"' for c in columns]
+    counts = con.sql("select " + ", ".join(f"count(*) filter (where {_any_identifier(q)})" for q in quoted)
                      + f" from {table}").fetchall()[0]
     findings = []
-    for (column, kind, predicate), count in zip(predicates, counts):
-        if count:
-            rows = con.sql(f"select rowid + 1 from {table} where {predicate} order by rowid "
-                           f"limit {MAX_ROWS_NAMED}").fetchall()
-            findings.append(Finding(column, kind, tuple(r[0] for r in rows), count))
+    for column, q, count in zip(columns, quoted, counts):
+        if not count:
+            continue
+        for kind, prefilter, pattern in VALUE_PATTERNS:
+            predicate = f"({prefilter.format(v=q)} and regexp_matches({q}, {_sql_text(pattern)}))"
+            found = con.sql(f"select count(*) from {table} where {predicate}").fetchall()[0][0]
+            if found:
+                rows = con.sql(f"select rowid + 1 from {table} where {predicate} order by rowid "
+                               f"limit {MAX_ROWS_NAMED}").fetchall()
+                findings.append(Finding(column, kind, tuple(r[0] for r in rows), found))
     return findings
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _any_identifier(quoted_column: str) -> str:
+    """A cheap test that no value can pass unless one of the patterns matches it."""
+    short = "|".join(f"(?:{pattern})" for kind, _, pattern in VALUE_PATTERNS if kind != "free text")
+    long_text = next(pattern for kind, _, pattern in VALUE_PATTERNS if kind == "free text")
+    c = quoted_column
+    return (f"(length({c}) > 120 and regexp_matches({c}, {_sql_text(long_text)})) or "
+            f"((contains({c}, '@') or length({c}) between 9 and 80) and regexp_matches({c}, {_sql_text(short)}))")

@@ -235,7 +235,8 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResul
     _collect_violations(con, item.entity, as_of)
     step("writing", 0.8)
     _write(con, item, result, load_id)
-    for table in ("raw", "mapped", "candidate", "violations", "first_violation"):
+    con.execute("drop view if exists mapped")
+    for table in ("raw", "candidate", "violations", "first_violation"):
         con.execute(f"drop table if exists {table}")
     step("done", 1.0)
 
@@ -246,15 +247,11 @@ def _collect_violations(con: duckdb.DuckDBPyConnection, entity: str, as_of: date
                 "(_row_id bigint, rule varchar, detail varchar, priority integer)")
     suite = load_suite_json(entity)
     priority = {e["meta"]["rule"]: i for i, e in enumerate(suite["expectations"])}
+    by_rule: dict[tuple[str, str], list] = {}
     for violation in column_violations(con, "mapped", entity):
-        shown = "blank" if violation.value is None else repr(violation.value[:MAX_VALUE_SHOWN])
-        detail = f"{violation.column} is {shown}: {_rule_text(violation.rule)}"
-        match = (f"{violation.column} is null" if violation.value is None else f"{violation.column} = $value")
-        params = {"rule": violation.rule, "detail": detail, "priority": priority[violation.rule]}
-        if violation.value is not None:
-            params["value"] = violation.value
-        con.execute(f"insert into violations select _row_id, $rule, $detail, $priority from mapped where {match}",
-                    params)
+        by_rule.setdefault((violation.column, violation.rule), []).append(violation.value)
+    for (column, rule), values in by_rule.items():
+        _insert_column_violations(con, column, rule, values, priority[rule])
     create_candidate(con, entity)
     rules_sql = (CONTRACT_SQL / f"{entity}.sql").read_text()
     con.execute(f"insert into violations select _row_id, rule, detail, {ROW_RULE_PRIORITY} "
@@ -265,6 +262,22 @@ def _collect_violations(con: duckdb.DuckDBPyConnection, entity: str, as_of: date
         select _row_id, 'duplicate_key', 'key ({key}) appears ' || copies || ' times in this file', {KEY_RULE_PRIORITY}
         from (select _row_id, count(*) over (partition by {key}) as copies from candidate)
         where copies > 1""")
+
+
+def _insert_column_violations(con: duckdb.DuckDBPyConnection, column: str, rule: str, values: list,
+                              priority: int) -> None:
+    """One scan per (column, rule): every row whose mapped value is among the rejected values."""
+    texts = [v for v in values if v is not None]
+    conditions = []
+    if texts:
+        conditions.append(f"{column} in (select unnest($values))")
+    if len(texts) < len(values):
+        conditions.append(f"{column} is null")
+    detail = (f"'{column} is ' || coalesce('\"' || left({column}, {MAX_VALUE_SHOWN}) || '\"', 'blank') "
+              f"|| ': {_rule_text(rule).replace(chr(39), chr(39) * 2)}'")
+    con.execute(f"insert into violations select _row_id, $rule, {detail}, $priority from mapped "
+                f"where {' or '.join(conditions)}",
+                {"rule": rule, "priority": priority, **({"values": texts} if texts else {})})
 
 
 RULE_TEXT = {
@@ -300,18 +313,17 @@ def _write(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, 
     key = ", ".join(entity.key)
     columns = ", ".join(entity.column_names)
     derived_names, derived_values = _derived(item.entity)
-    con.execute(f"""
-        create or replace temp table good as
-        select * from candidate where _row_id not in (select _row_id from first_violation)""")
+    con.execute("create or replace temp view good as select * from candidate "
+                "anti join first_violation using (_row_id)")
     con.execute(f"delete from {item.entity} where ({key}) in (select ({key}) from good)")
-    con.execute(f"insert into {item.entity} ({columns}{derived_names}, load_id) "
-                f"select {columns}{derived_values}, $load_id from good", {"load_id": load_id})
+    result.rows_loaded = con.execute(f"insert into {item.entity} ({columns}{derived_names}, load_id) "
+                                     f"select {columns}{derived_values}, $load_id from good",
+                                     {"load_id": load_id}).fetchall()[0][0]
     result.rows_quarantined = con.sql("select count(*) from first_violation").fetchall()[0][0]
-    result.rows_loaded = con.sql("select count(*) from good").fetchall()[0][0]
     result.top_rules = con.sql("select rule, count(*) as n from first_violation group by rule "
                                "order by n desc, rule limit 5").fetchall()
     result.status = "loaded"
-    con.execute("drop table good")
+    con.execute("drop view good")
     if result.rows_read != result.rows_loaded + result.rows_quarantined:
         raise RuntimeError(f"{item.path.name}: reconciliation failed ({result.rows_read} read, "
                            f"{result.rows_loaded} loaded, {result.rows_quarantined} quarantined)")

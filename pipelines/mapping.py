@@ -96,13 +96,15 @@ def _expression(column: Column, source: str | None, entity: str, profile: Profil
 
 def create_mapped(con: duckdb.DuckDBPyConnection, raw_table: str, entity: str, column_map: ColumnMap,
                   profile: Profile, out_table: str = "mapped") -> None:
-    """Table `out_table`: _row_id plus every interchange column of the entity, as normalised text."""
+    """View `out_table`: _row_id plus every interchange column of the entity, as normalised text.
+
+    A view, not a table: the contracts read only each column's distinct values through it, and
+    the typed candidate table is built from it in one pass."""
     selects = ["rowid + 1 as _row_id"]
     for column in ENTITIES[entity].columns:
         expression = _expression(column, column_map.sources.get(column.name), entity, profile)
         selects.append(f"{expression} as {column.name}")
-    con.execute(f"drop table if exists {out_table}")
-    con.execute(f"create temp table {out_table} as select {', '.join(selects)} from {raw_table}")
+    con.execute(f"create or replace temp view {out_table} as select {', '.join(selects)} from {raw_table}")
 
 
 def create_candidate(con: duckdb.DuckDBPyConnection, entity: str, mapped_table: str = "mapped",

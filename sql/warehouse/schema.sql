@@ -1,8 +1,11 @@
 -- The warehouse's public schema (spec/interchange.md). Names here are a contract:
 -- users query them with their own tools. Derived columns come after the spec's.
+-- Keys are unique by construction (the loader quarantines duplicate keys within a
+-- file and replaces rows by key across files); no index is kept, so a state-size
+-- load does not pay for one.
 
 create table if not exists schools (
-    school_id varchar primary key,
+    school_id varchar not null,
     school_name varchar not null,
     school_level varchar not null,
     load_id varchar not null
@@ -22,12 +25,11 @@ create table if not exists enrollment (
     econ_disadvantaged boolean not null,
     -- derived: the three non-overlapping CRDC groups
     disability_status varchar not null,
-    load_id varchar not null,
-    primary key (school_year, student_key)
+    load_id varchar not null
 );
 
 create table if not exists btam_cases (
-    case_id varchar primary key,
+    case_id varchar not null,
     school_year varchar not null,
     school_id varchar not null,
     subject_type varchar not null,
@@ -52,7 +54,7 @@ create table if not exists btam_cases (
 );
 
 create table if not exists case_actions (
-    action_id varchar primary key,
+    action_id varchar not null,
     case_id varchar not null,
     action_date date not null,
     action_type varchar not null,
@@ -62,7 +64,7 @@ create table if not exists case_actions (
 );
 
 create table if not exists case_reviews (
-    review_id varchar primary key,
+    review_id varchar not null,
     case_id varchar not null,
     review_date date not null,
     review_outcome varchar not null,
@@ -70,7 +72,7 @@ create table if not exists case_reviews (
 );
 
 create table if not exists discipline_actions (
-    action_id varchar primary key,
+    action_id varchar not null,
     incident_id varchar not null,
     school_year varchar not null,
     school_id varchar not null,

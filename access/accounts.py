@@ -1,0 +1,238 @@
+"""Local accounts for districts without single sign-on.
+
+Passwords are stored only as argon2id hashes (argon2-cffi) in a small JSON
+file outside the warehouse (default data/accounts.json, mode 0600), so loads
+that replace the warehouse never touch them. After `max_failures`
+consecutive wrong passwords an account is locked for `lockout_minutes`;
+sessions expire after `idle_hours` without activity.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from access import audit_log
+from access.roles import COORDINATOR, ROLES, Viewer, viewer
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ACCOUNTS = REPO_ROOT / "data" / "accounts.json"
+ENV_VAR = "BTAM_ACCOUNTS"
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
+MIN_PASSWORD = 12
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("timing-equaliser-not-a-password")
+
+
+class AccountError(ValueError):
+    """An account operation that cannot be done as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    max_failures: int = 5
+    lockout_minutes: int = 15
+    idle_hours: float = 8.0
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: str
+    school_ids: tuple[str, ...] | None
+    disabled: bool
+    failed: int
+    locked_until: dt.datetime | None
+    created: dt.datetime
+
+    def viewer(self) -> Viewer:
+        return viewer(self.role, self.school_ids)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    ok: bool
+    reason: str                       # ok, unknown, disabled, locked, wrong_password
+    account: Account | None = None
+    locked_until: dt.datetime | None = None
+
+
+def accounts_path(path: str | os.PathLike | None = None) -> Path:
+    return Path(path or os.environ.get(ENV_VAR) or DEFAULT_ACCOUNTS)
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+
+
+@contextmanager
+def _store(path: str | os.PathLike | None, write: bool = True) -> Iterator[dict]:
+    """The accounts file under an exclusive lock; written back atomically (0600) when `write`."""
+    target = accounts_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock_fd = os.open(target.with_name(target.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        data = json.loads(target.read_text()) if target.exists() else {"version": 1, "users": {}}
+        yield data
+        if write:
+            tmp = target.with_name(target.name + ".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(data, handle, indent=2, sort_keys=True)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, target)
+    finally:
+        os.close(lock_fd)
+
+
+def _account(name: str, entry: dict) -> Account:
+    locked = entry.get("locked_until")
+    return Account(name, entry["role"], tuple(entry["school_ids"]) if entry.get("school_ids") is not None else None,
+                   bool(entry.get("disabled")), int(entry.get("failed", 0)),
+                   dt.datetime.fromisoformat(locked) if locked else None,
+                   dt.datetime.fromisoformat(entry["created"]))
+
+
+def _check_scope(role: str, school_ids: Iterable[str] | None) -> list[str] | None:
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    ids = sorted({str(s).strip() for s in school_ids if str(s).strip()}) if school_ids else []
+    if role == COORDINATOR and not ids:
+        raise AccountError("a coordinator needs at least one school (--school SCHOOL_ID)")
+    if role != COORDINATOR and ids:
+        raise AccountError(f"only coordinators are limited to schools; a {role} sees every school")
+    return ids if role == COORDINATOR else None
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+
+
+def add_user(name: str, password: str, role: str, school_ids: Iterable[str] | None = None, *,
+             path: str | os.PathLike | None = None, now: dt.datetime | None = None) -> Account:
+    if not USERNAME.match(name):
+        raise AccountError("a user name is 1-64 characters of a-z 0-9 . _ @ -, starting with a letter or digit")
+    scope = _check_scope(role, school_ids)
+    _check_password(password)
+    with _store(path) as data:
+        if name in data["users"]:
+            raise AccountError(f"user {name!r} exists; use set-role or passwd to change it")
+        data["users"][name] = {"hash": _hasher.hash(password), "role": role, "school_ids": scope,
+                               "disabled": False, "failed": 0, "locked_until": None,
+                               "created": _now(now).isoformat(timespec="seconds")}
+        return _account(name, data["users"][name])
+
+
+def list_users(*, path: str | os.PathLike | None = None) -> list[Account]:
+    with _store(path, write=False) as data:
+        return [_account(n, e) for n, e in sorted(data["users"].items())]
+
+
+def get_user(name: str, *, path: str | os.PathLike | None = None) -> Account | None:
+    with _store(path, write=False) as data:
+        entry = data["users"].get(name)
+        return _account(name, entry) if entry else None
+
+
+def _update(name: str, path: str | os.PathLike | None, **changes) -> Account:
+    with _store(path) as data:
+        if name not in data["users"]:
+            raise AccountError(f"no user {name!r}; `users list` shows who exists")
+        data["users"][name].update(changes)
+        return _account(name, data["users"][name])
+
+
+def disable_user(name: str, *, path: str | os.PathLike | None = None) -> Account:
+    return _update(name, path, disabled=True)
+
+
+def enable_user(name: str, *, path: str | os.PathLike | None = None) -> Account:
+    return _update(name, path, disabled=False, failed=0, locked_until=None)
+
+
+def set_role(name: str, role: str, school_ids: Iterable[str] | None = None, *,
+             path: str | os.PathLike | None = None) -> Account:
+    return _update(name, path, role=role, school_ids=_check_scope(role, school_ids))
+
+
+def set_password(name: str, password: str, *, path: str | os.PathLike | None = None) -> Account:
+    _check_password(password)
+    return _update(name, path, hash=_hasher.hash(password), failed=0, locked_until=None)
+
+
+def verify_password(name: str, password: str, *, path: str | os.PathLike | None = None,
+                    settings: AccountSettings = AccountSettings(), now: dt.datetime | None = None) -> LoginResult:
+    """Check a password, counting consecutive failures and locking the account after too many."""
+    moment = _now(now)
+    with _store(path) as data:
+        entry = data["users"].get(name)
+        if entry is None:
+            _verify(_DUMMY_HASH, password)             # same work as a real check: no user-name probing by timing
+            return LoginResult(False, "unknown")
+        locked = dt.datetime.fromisoformat(entry["locked_until"]) if entry.get("locked_until") else None
+        if locked and locked > moment:
+            return LoginResult(False, "locked", _account(name, entry), locked)
+        if entry.get("disabled"):
+            _verify(_DUMMY_HASH, password)
+            return LoginResult(False, "disabled", _account(name, entry))
+        if _verify(entry["hash"], password):
+            if _hasher.check_needs_rehash(entry["hash"]):
+                entry["hash"] = _hasher.hash(password)
+            entry.update(failed=0, locked_until=None)
+            return LoginResult(True, "ok", _account(name, entry))
+        entry["failed"] = int(entry.get("failed", 0)) + 1
+        if entry["failed"] >= settings.max_failures:
+            until = moment + dt.timedelta(minutes=settings.lockout_minutes)
+            entry.update(failed=0, locked_until=until.isoformat(timespec="seconds"))
+            return LoginResult(False, "locked", _account(name, entry), until)
+        return LoginResult(False, "wrong_password", _account(name, entry))
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def login(name: str, password: str, *, path: str | os.PathLike | None = None,
+          audit_path: str | os.PathLike | None = None, settings: AccountSettings = AccountSettings(),
+          now: dt.datetime | None = None) -> LoginResult:
+    """verify_password, with the outcome written to the audit log (login, login_failed, lockout)."""
+    was_locked = get_user(name, path=path)
+    result = verify_password(name, password, path=path, settings=settings, now=now)
+    account = result.account
+    role = account.role if account else ""
+    scope = account.viewer().cache_key() if account and not account.disabled else ""
+    if result.ok:
+        audit_log.append("login", user=name, role=role, scope=scope, now=now, path=audit_path)
+    else:
+        audit_log.append("login_failed", user=name, role=role, scope=scope, detail={"reason": result.reason},
+                         now=now, path=audit_path)
+        newly_locked = result.reason == "locked" and not (
+            was_locked and was_locked.locked_until and was_locked.locked_until > _now(now))
+        if newly_locked:
+            audit_log.append("lockout", user=name, role=role, scope=scope,
+                             detail={"until": result.locked_until.isoformat(timespec="seconds")},
+                             now=now, path=audit_path)
+    return result
+
+
+def session_expired(last_seen: dt.datetime, *, now: dt.datetime | None = None,
+                    settings: AccountSettings = AccountSettings()) -> bool:
+    """True when a session has been idle longer than `idle_hours`."""
+    return _now(now) - last_seen.astimezone(dt.timezone.utc) > dt.timedelta(hours=settings.idle_hours)

@@ -1,0 +1,247 @@
+"""The engine's own attacker: integer programs that bound every hidden cell.
+
+The attacker knows every published number, every additive relation, that
+counts are whole and non-negative, that a numerator never exceeds its group
+size, and the suppression rules themselves: a `<10` cell is 1-9, a hidden
+group has 1-9 students, a count hidden for a small remainder leaves fewer
+than 10 students without the outcome, and a cell hidden only as a complement
+is *not* small (0, or at least the threshold). For each protected quantity it
+solves min and max (scipy.optimize.milp, HiGHS). The release passes when no
+protected quantity is narrowed beyond what its own label already says; see
+docs/PRIVACY.md for why that is the criterion.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from access.release_cells import CellId, ReleaseModel
+
+if TYPE_CHECKING:
+    from access.suppression import SuppressionSettings
+
+GROUP = "group_below_min_n"
+SMALL = "small_count"
+REMAINDER = "small_remainder"
+COMPLEMENT = "complementary"
+PROTECTED = (GROUP, SMALL, REMAINDER)
+
+
+@dataclass(frozen=True)
+class Failure:
+    cell: CellId
+    reason: str
+    low: float
+    high: float
+
+
+def remainder_trigger(model: ReleaseModel, cell: CellId, threshold: int) -> CellId | None:
+    """The group size that leaves fewer than `threshold` students without this outcome, if any."""
+    value = model.cells[cell].value
+    for den in sorted(model.cells[cell].denominators):
+        if model.cells[den].value - value < threshold:
+            return den
+    return None
+
+
+def components(model: ReleaseModel, hidden: dict[CellId, str]) -> list[set[CellId]]:
+    """Hidden cells linked by a relation or by a numerator-group size pairing."""
+    parent = {c: c for c in hidden}
+
+    def find(c: CellId) -> CellId:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    def union(a: CellId, b: CellId) -> None:
+        parent[find(a)] = find(b)
+
+    for relation in model.relations:
+        members = [c for c in relation.cells if c in hidden]
+        for other in members[1:]:
+            union(members[0], other)
+    for cid in hidden:
+        for den in model.cells[cid].denominators:
+            if den in hidden:
+                union(cid, den)
+    groups: dict[CellId, set[CellId]] = {}
+    for cid in hidden:
+        groups.setdefault(find(cid), set()).add(cid)
+    return list(groups.values())
+
+
+class _Program:
+    """The attacker's integer program over one component of hidden cells."""
+
+    def __init__(self, model: ReleaseModel, hidden: dict[CellId, str], component: set[CellId],
+                 settings: SuppressionSettings, scope: set[CellId] | None = None):
+        self.model, self.hidden, self.settings = model, hidden, settings
+        self.scope = component if scope is None else scope
+        self.vars = sorted(component)
+        self.index = {c: i for i, c in enumerate(self.vars)}
+        complements = [c for c in self.vars if hidden[c] == COMPLEMENT]
+        self.z_index = {c: len(self.vars) + j for j, c in enumerate(complements)}
+        self.size = len(self.vars) + len(complements)
+        t, min_n = settings.count_threshold, settings.min_n
+        self.big = 10 * max((cell.value for cell in model.cells.values()), default=0) + 10 * (t + min_n) + 1000
+        self.lower = np.zeros(self.size)
+        self.upper = np.full(self.size, np.inf)
+        self.upper[len(self.vars):] = 1
+        self.rows: list[tuple[dict[int, float], float, float]] = []
+        for cid in self.vars:
+            self._label(cid)
+        self._pairings(component)
+        self._relations(component)
+
+    def _row(self, coefs: dict[int, float], low: float, high: float) -> None:
+        self.rows.append((coefs, low, high))
+
+    def _value_or_var(self, cid: CellId) -> tuple[int | None, float]:
+        return (self.index[cid], 0.0) if cid in self.index else (None, float(self.model.cells[cid].value))
+
+    def _label(self, cid: CellId) -> None:
+        i, reason, cell = self.index[cid], self.hidden[cid], self.model.cells[cid]
+        t, min_n, big = self.settings.count_threshold, self.settings.min_n, self.big
+        if reason == GROUP and cell.is_denominator:
+            self.lower[i], self.upper[i] = 1, min_n - 1
+        elif reason == SMALL:
+            self.lower[i], self.upper[i] = 1, t - 1
+        elif reason == REMAINDER:
+            self.lower[i] = t
+            den = remainder_trigger(self.model, cid, t)
+            j, value = self._value_or_var(den)
+            coefs = {i: -1.0}
+            if j is not None:
+                coefs[j] = 1.0
+            self._row(coefs, -value, t - 1 - value)          # 0 <= n - k <= t-1
+        elif reason == COMPLEMENT:
+            z = self.z_index[cid]
+            floor = max(t, min_n) if cell.is_denominator else t
+            self._row({i: 1.0, z: -big}, -np.inf, 0)          # k <= M z
+            self._row({i: 1.0, z: -floor}, 0, np.inf)         # k >= floor z
+            if cell.is_numerator and self.settings.protect_remainder:
+                for den in cell.denominators:                 # z=1 -> n - k >= t
+                    j, value = self._value_or_var(den)
+                    if j is None and cid not in self.scope:
+                        continue
+                    coefs = {i: -1.0, z: -(t + big)}
+                    if j is not None:
+                        coefs[j] = 1.0
+                    self._row(coefs, -big - value, np.inf)
+
+    def _pairings(self, component: set[CellId]) -> None:
+        """k <= n for every numerator and group size of a row (published partners only for the scope)."""
+        for cid in component:
+            cell = self.model.cells[cid]
+            for den in cell.denominators:
+                j, value = self._value_or_var(den)
+                if j is None and cid not in self.scope:
+                    continue
+                coefs = {self.index[cid]: -1.0}
+                if j is not None:
+                    coefs[j] = 1.0
+                self._row(coefs, -value, np.inf)
+            for num in cell.numerators:
+                if num not in component and cid in self.scope:
+                    self._row({self.index[cid]: 1.0}, self.model.cells[num].value, np.inf)
+
+    def _relations(self, component: set[CellId]) -> None:
+        for relation in self.model.relations:
+            if not any(c in self.scope for c in relation.cells):
+                continue
+            coefs: dict[int, float] = {}
+            constant = 0.0
+            for sign, cid in [(-1.0, relation.total)] + [(1.0, p) for p in relation.parts]:
+                j, value = self._value_or_var(cid)
+                if j is None:
+                    constant += sign * value
+                else:
+                    coefs[j] = coefs.get(j, 0.0) + sign
+            self._row(coefs, -constant, -constant)
+
+    def bounds_of(self, objective: dict[int, float], offset: float = 0.0) -> tuple[float, float]:
+        matrix = np.zeros((len(self.rows), self.size))
+        lows, highs = np.empty(len(self.rows)), np.empty(len(self.rows))
+        for r, (coefs, low, high) in enumerate(self.rows):
+            for j, a in coefs.items():
+                matrix[r, j] = a
+            lows[r], highs[r] = low, high
+        constraints = [LinearConstraint(matrix, lows, highs)] if self.rows else []
+        out = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(self.size)
+            for j, a in objective.items():
+                c[j] = sign * a
+            res = milp(c, integrality=np.ones(self.size), bounds=Bounds(self.lower, self.upper),
+                       constraints=constraints, options={"time_limit": 20})
+            if res.status == 3:                                # unbounded
+                out.append(-np.inf if sign > 0 else np.inf)
+            elif res.x is None:
+                raise RuntimeError(f"suppression audit: the attacker's program failed ({res.message})")
+            else:
+                out.append(sign * res.fun + offset)
+        return out[0], out[1]
+
+
+def protected_cells(hidden: dict[CellId, str]) -> list[CellId]:
+    return sorted(c for c, r in hidden.items() if r in PROTECTED)
+
+
+def _quantity(model: ReleaseModel, program: _Program, cid: CellId, reason: str,
+              settings: SuppressionSettings) -> tuple[dict[int, float], float]:
+    """The attacked quantity as a linear objective: the cell, or for a remainder n - k."""
+    i = program.index[cid]
+    if reason != REMAINDER:
+        return {i: 1.0}, 0.0
+    j, value = program._value_or_var(remainder_trigger(model, cid, settings.count_threshold))
+    objective = {i: -1.0}
+    if j is not None:
+        objective[j] = 1.0
+    return objective, value
+
+
+def _target(model: ReleaseModel, cid: CellId, reason: str, settings: SuppressionSettings) -> tuple[int, int]:
+    """The range the label alone promises stays open."""
+    if reason == SMALL:
+        return 1, settings.count_threshold - 1
+    if reason == GROUP and model.cells[cid].is_denominator:
+        return 1, settings.min_n - 1
+    return 0, 1
+
+
+def _labels_only(model: ReleaseModel, hidden: dict[CellId, str], component: set[CellId],
+                 settings: SuppressionSettings) -> _Program:
+    """The best any suppression could do: every published neighbour is opened to 'some publishable value'."""
+    opened = {c for r in model.relations if any(h in component for h in r.cells) for c in r.cells
+              if c not in hidden}
+    for cid in component:
+        opened |= (model.cells[cid].denominators | model.cells[cid].numerators) - set(hidden)
+    relaxed = {**hidden, **{c: COMPLEMENT for c in opened}}
+    return _Program(model, relaxed, component | opened, settings, scope=component)
+
+
+def audit_component(model: ReleaseModel, hidden: dict[CellId, str], component: set[CellId],
+                    settings: SuppressionSettings) -> list[Failure]:
+    """Protected quantities of one component that the attacker narrows beyond what their labels force."""
+    targets = [c for c in sorted(component) if hidden[c] in PROTECTED]
+    if not targets:
+        return []
+    program = _Program(model, hidden, component, settings)
+    ideal: _Program | None = None
+    failures = []
+    for cid in targets:
+        reason = hidden[cid]
+        want_low, want_high = _target(model, cid, reason, settings)
+        low, high = program.bounds_of(*_quantity(model, program, cid, reason, settings))
+        if low <= want_low and high >= want_high:
+            continue
+        ideal = ideal or _labels_only(model, hidden, component, settings)
+        best_low, best_high = ideal.bounds_of(*_quantity(model, ideal, cid, reason, settings))
+        if low <= max(want_low, best_low) and high >= min(want_high, best_high):
+            continue
+        return [Failure(cid, reason, low, high)]                # one is enough: the engine hides a cell and rechecks
+    return failures

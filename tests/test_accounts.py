@@ -1,0 +1,144 @@
+"""Local accounts: argon2 hashes, lockout, roles with school scope, session expiry, the users CLI."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+
+import pytest
+
+from access import accounts, accounts_cli
+from access.accounts import (AccountError, AccountSettings, add_user, disable_user, enable_user, list_users, login,
+                             session_expired, set_role, verify_password)
+from access.audit_log import read
+
+T0 = dt.datetime(2025, 1, 6, 8, 0, tzinfo=dt.timezone.utc)
+GOOD = "correct horse battery"
+
+
+@pytest.fixture
+def store(tmp_path):
+    path = tmp_path / "accounts.json"
+    add_user("ana", GOOD, "coordinator", ["a"], path=path, now=T0)
+    return path
+
+
+def test_passwords_are_stored_only_as_argon2_hashes_in_a_private_file(store):
+    text = store.read_text()
+    assert GOOD not in text
+    assert json.loads(text)["users"]["ana"]["hash"].startswith("$argon2id$")
+    assert oct(os.stat(store).st_mode & 0o777) == "0o600"
+
+
+def test_right_password_logs_in_with_role_and_schools(store):
+    result = verify_password("ana", GOOD, path=store, now=T0)
+    assert result.ok and result.reason == "ok"
+    assert result.account.viewer().cache_key() == "coordinator|a|exact"
+
+
+def test_wrong_and_unknown(store):
+    assert verify_password("ana", "wrong password!", path=store, now=T0).reason == "wrong_password"
+    assert verify_password("nobody", GOOD, path=store, now=T0).reason == "unknown"
+
+
+def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(store):
+    for _ in range(4):
+        assert verify_password("ana", "nope nope nope", path=store, now=T0).reason == "wrong_password"
+    locked = verify_password("ana", "nope nope nope", path=store, now=T0)
+    assert locked.reason == "locked" and locked.locked_until == T0 + dt.timedelta(minutes=15)
+    assert verify_password("ana", GOOD, path=store, now=T0 + dt.timedelta(minutes=14)).reason == "locked"
+    assert verify_password("ana", GOOD, path=store, now=T0 + dt.timedelta(minutes=16)).ok
+
+
+def test_a_success_resets_the_failure_count(store):
+    for _ in range(4):
+        verify_password("ana", "nope nope nope", path=store, now=T0)
+    assert verify_password("ana", GOOD, path=store, now=T0).ok
+    for _ in range(4):
+        assert verify_password("ana", "nope nope nope", path=store, now=T0).reason == "wrong_password"
+
+
+def test_lockout_settings(store):
+    settings = AccountSettings(max_failures=2, lockout_minutes=1)
+    verify_password("ana", "nope nope nope", path=store, now=T0, settings=settings)
+    assert verify_password("ana", "nope nope nope", path=store, now=T0, settings=settings).reason == "locked"
+
+
+def test_disabled_accounts_cannot_log_in(store):
+    disable_user("ana", path=store)
+    assert verify_password("ana", GOOD, path=store, now=T0).reason == "disabled"
+    enable_user("ana", path=store)
+    assert verify_password("ana", GOOD, path=store, now=T0).ok
+
+
+def test_roles_and_school_scope(store):
+    with pytest.raises(AccountError, match="at least one school"):
+        set_role("ana", "coordinator", [], path=store)
+    with pytest.raises(AccountError, match="only coordinators"):
+        set_role("ana", "district", ["a"], path=store)
+    assert set_role("ana", "board", path=store).viewer().suppressed
+    assert [(a.name, a.role, a.school_ids) for a in list_users(path=store)] == [("ana", "board", None)]
+
+
+def test_bad_names_short_passwords_and_duplicates_are_refused(store):
+    with pytest.raises(AccountError, match="user name"):
+        add_user("../root", GOOD, "admin", path=store)
+    with pytest.raises(AccountError, match="at least 12"):
+        add_user("bo", "short", "admin", path=store)
+    with pytest.raises(AccountError, match="exists"):
+        add_user("ana", GOOD, "admin", path=store)
+
+
+def test_logins_failures_and_lockouts_are_audited(store, tmp_path):
+    log = tmp_path / "audit_log.jsonl"
+    login("ana", GOOD, path=store, audit_path=log, now=T0)
+    for _ in range(6):
+        login("ana", "nope nope nope", path=store, audit_path=log, now=T0)
+    events = [r["event"] for r in read(path=log)]
+    assert events == ["login"] + ["login_failed"] * 5 + ["lockout"] + ["login_failed"]
+    assert all(GOOD not in json.dumps(r) and "nope" not in json.dumps(r) for r in read(path=log))
+
+
+def test_sessions_expire_after_eight_idle_hours():
+    assert not session_expired(T0, now=T0 + dt.timedelta(hours=7, minutes=59))
+    assert session_expired(T0, now=T0 + dt.timedelta(hours=8, minutes=1))
+
+
+def cli(tmp_path, *argv):
+    parser = argparse.ArgumentParser()
+    accounts_cli.add_arguments(parser)
+    args = parser.parse_args(["--accounts", str(tmp_path / "accounts.json"),
+                              "--audit-log", str(tmp_path / "audit.jsonl"), *argv])
+    return accounts_cli.run(args)
+
+
+def test_cli_reads_passwords_from_the_environment_never_argv(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NEW_PASSWORD", GOOD)
+    assert cli(tmp_path, "add", "bo", "--role", "coordinator", "--school", "a", "--school", "b",
+               "--password-env", "NEW_PASSWORD") == 0
+    assert cli(tmp_path, "set-role", "bo", "--role", "district") == 0
+    assert cli(tmp_path, "disable", "bo") == 0
+    assert cli(tmp_path, "list") == 0
+    out = capsys.readouterr().out
+    assert "bo" in out and "disabled" in out and "$argon2" not in out
+    assert [r["detail"]["action"] for r in read(path=tmp_path / "audit.jsonl")] == ["add", "set-role", "disable"]
+    with pytest.raises(SystemExit):
+        cli(tmp_path, "add", "cy", "--role", "admin", "--password", GOOD)
+
+
+def test_cli_prompts_with_getpass(tmp_path, monkeypatch):
+    answers = iter([GOOD, GOOD])
+    monkeypatch.setattr(accounts_cli.getpass, "getpass", lambda prompt="": next(answers))
+    assert cli(tmp_path, "add", "cy", "--role", "admin") == 0
+    assert accounts.verify_password("cy", GOOD, path=tmp_path / "accounts.json").ok
+
+
+def test_cli_reports_errors_without_a_traceback(tmp_path, capsys):
+    assert cli(tmp_path, "disable", "ghost") == 2
+    assert "no user 'ghost'" in capsys.readouterr().err
+
+
+def test_a_password_given_as_the_env_name_is_not_echoed(tmp_path, capsys):
+    assert cli(tmp_path, "add", "dee", "--role", "admin", "--password-env", GOOD) == 2
+    assert GOOD not in capsys.readouterr().err
