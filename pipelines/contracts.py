@@ -115,10 +115,14 @@ def _frames(values: dict[str, list], suite_json: dict):
         yield frame, expectations
 
 
-def column_violations(con: duckdb.DuckDBPyConnection, table: str, entity: str) -> list[ColumnViolation]:
-    """Every (column, value, rule) that the entity's suite rejects among the values of `table`."""
+def column_values(con: duckdb.DuckDBPyConnection, table: str, entity: str) -> dict[str, list]:
+    """The values that decide each column's verdicts (DuckDB work; see _representatives)."""
+    return _column_values(con, table, load_suite_json(entity))
+
+
+def validate_values(entity: str, values: dict[str, list]) -> list[ColumnViolation]:
+    """Every (column, value, rule) that the entity's suite rejects (great-expectations work, no DuckDB)."""
     suite_json = load_suite_json(entity)
-    values = _column_values(con, table, suite_json)
     violations = []
     for frame, expectations in _frames(values, suite_json):
         suite = _sub_suite(entity, tuple(sorted(frame.columns)))

@@ -74,17 +74,28 @@ def header_findings(headers: list[str], interchange_columns: set[str]) -> list[F
     return findings
 
 
-def value_findings(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> list[Finding]:
+def value_findings(con: duckdb.DuckDBPyConnection, table: str, columns: list[str],
+                   few_values: set[str] = frozenset()) -> list[Finding]:
     """Columns whose values are shaped like identifiers, whatever the column is called.
 
-    One pass tests every column against one regular expression joining all patterns; only a
-    column that matched is scanned again, pattern by pattern, to name the kind and the rows.
+    One pass tests every column against one regular expression joining all patterns; columns
+    expected to hold few distinct values (codes, dates, booleans) are tested on those values
+    only. A column that matched is scanned again, pattern by pattern, to name kind and rows.
     """
     if not columns:
         return []
     quoted = ['"' + c.replace('"', '""') + '"' for c in columns]
-    counts = con.sql("select " + ", ".join(f"count(*) filter (where {_any_identifier(q)})" for q in quoted)
-                     + f" from {table}").fetchall()[0]
+    many = [q for c, q in zip(columns, quoted) if c not in few_values]
+    counts_by_column = {}
+    if many:
+        counts = con.sql("select " + ", ".join(f"count(*) filter (where {_any_identifier(q)})" for q in many)
+                         + f" from {table}").fetchall()[0]
+        counts_by_column.update(zip(many, counts))
+    for c, q in zip(columns, quoted):
+        if c in few_values:
+            counts_by_column[q] = con.sql(f"select count(*) from (select distinct {q} from {table}) "
+                                          f"where {_any_identifier(q)}").fetchall()[0][0]
+    counts = [counts_by_column[q] for q in quoted]
     findings = []
     for column, q, count in zip(columns, quoted, counts):
         if not count:

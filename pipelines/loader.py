@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -25,7 +26,7 @@ import duckdb
 
 from data_contracts.interchange import ENTITIES, LOAD_ORDER, SPEC_VERSION
 from pipelines import atomic
-from pipelines.contracts import column_violations, load_suite_json
+from pipelines.contracts import column_values, load_suite_json, validate_values
 from pipelines.identifiers import header_findings, value_findings
 from pipelines.mapping import MappingError, create_candidate, create_mapped, resolve_columns
 from pipelines.profiles import Profile, ProfileError, load_profile
@@ -216,7 +217,15 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResul
     step("checking for identifiers", 0.3)
     renamed = set(profile.renames(item.entity)) | set(entity.column_names)
     findings = header_findings(read.columns, {h for h in read.columns if h.strip().lower() in renamed})
-    findings += value_findings(con, "raw", read.columns)
+    try:
+        column_map = resolve_columns(item.path.name, read.columns, item.entity, profile)
+    except MappingError as exc:
+        if not findings:
+            raise LoadRefused(str(exc), EXIT_UNREADABLE) from exc
+        column_map = None
+    coded = {source for target, source in column_map.sources.items()
+             if entity.column(target).type != "text"} if column_map else set()
+    findings += value_findings(con, "raw", read.columns, few_values=coded)
     if findings:
         con.execute("drop table if exists raw")
         raise LoadRefused(
@@ -224,10 +233,6 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResul
             + "; ".join(f.describe() for f in findings)
             + ". Remove these columns or values from the export (the warehouse takes de-identified data only) "
               "and load it again", EXIT_REFUSED)
-    try:
-        column_map = resolve_columns(item.path.name, read.columns, item.entity, profile)
-    except MappingError as exc:
-        raise LoadRefused(str(exc), EXIT_UNREADABLE) from exc
     result.ignored_columns = column_map.ignored
     step("mapping", 0.4)
     create_mapped(con, "raw", item.entity, column_map, profile)
@@ -247,11 +252,19 @@ def _collect_violations(con: duckdb.DuckDBPyConnection, entity: str, as_of: date
                 "(_row_id bigint, rule varchar, detail varchar, priority integer)")
     suite = load_suite_json(entity)
     priority = {e["meta"]["rule"]: i for i, e in enumerate(suite["expectations"])}
-    by_rule: dict[tuple[str, str], list] = {}
-    for violation in column_violations(con, "mapped", entity):
-        by_rule.setdefault((violation.column, violation.rule), []).append(violation.value)
+    # great-expectations judges the distinct values in a second thread while DuckDB (which releases
+    # the GIL) types the rows and runs the row and cross-table rules.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        verdicts = pool.submit(validate_values, entity, column_values(con, "mapped", entity))
+        _row_and_key_violations(con, entity, as_of)
+        by_rule: dict[tuple[str, str], list] = {}
+        for violation in verdicts.result():
+            by_rule.setdefault((violation.column, violation.rule), []).append(violation.value)
     for (column, rule), values in by_rule.items():
         _insert_column_violations(con, column, rule, values, priority[rule])
+
+
+def _row_and_key_violations(con: duckdb.DuckDBPyConnection, entity: str, as_of: date) -> None:
     create_candidate(con, entity)
     rules_sql = (CONTRACT_SQL / f"{entity}.sql").read_text()
     con.execute(f"insert into violations select _row_id, rule, detail, {ROW_RULE_PRIORITY} "
