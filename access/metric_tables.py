@@ -1,0 +1,415 @@
+"""Metric tables: the named mart queries of sql/marts/ run through the statistics of metrics/.
+
+One function per metric family. The export, the dashboard pages and the board report call these
+and nothing else, so every consumer shows the same numbers. They return polars frames, never
+suppress (access.suppression does that for the roles that need it) and never touch Streamlit.
+
+Common filters: `school_years` (a list of "2024-25" codes, None = every year), `school_ids` (None =
+every school; given, only those schools' rows come back and the district rows are left out unless
+`include_district=True`), `include_schools` (False = district rows only, much faster), `as_of`
+(None = the latest date in the warehouse's cases, actions, reviews and discipline actions).
+docs/METHODOLOGY.md documents every column.
+"""
+from __future__ import annotations
+
+import warnings
+from datetime import date
+from typing import Sequence
+
+import duckdb
+import polars as pl
+
+from access.queries import run_query
+from data_contracts.interchange import CONCERN_LEVELS
+from metrics.audit import evaluate_audit
+from metrics.concern import concern_distribution, concern_independence
+from metrics.config import DEFAULT_SETTINGS, MetricSettings
+from metrics.disproportionality import disproportionality_table
+from metrics.stratified import mantel_haenszel
+from metrics.survival import kaplan_meier, logrank_test, time_to_first_action
+from metrics.survival import time_to_intervention as km_summary
+from metrics.survival import timeliness as timeliness_by_level
+
+Years = Sequence[str] | None
+Schools = Sequence[str] | None
+
+SUBGROUP_DIMENSIONS = ("race_ethnicity", "disability_status", "sex", "english_learner", "econ_disadvantaged",
+                       "race_x_disability")
+SURVIVAL_EVENTS = ("first_action", "assessment")
+CASE_OUTCOMES = ("case_exclusionary", "case_law_enforcement", "case_placement_change")
+POOLED_YEARS = "all"  # school_year of conditional-disparity rows pooled over the years asked for
+
+# time_to_intervention.csv, in the spec's order
+TIME_TO_INTERVENTION_COLUMNS = ("school_year", "scope", "concern_level", "n_cases", "n_events", "median_days",
+                                "median_ci_low", "median_ci_high", "p90_days")
+_SUMMARY = TIME_TO_INTERVENTION_COLUMNS[3:]
+_LEVEL_ORDER = {"all": 0, **{lvl: i + 1 for i, lvl in enumerate(CONCERN_LEVELS)}}
+
+
+# -- filters and dates ------------------------------------------------------------------------------------------
+
+def latest_activity_date(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The spec's default as-of date: the latest date of any case, action, review or discipline action."""
+    return run_query(con, "marts/latest_activity_date")["as_of"][0]
+
+
+def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> date:
+    """`as_of` when given, else the latest activity date, else today (an empty warehouse)."""
+    return as_of or latest_activity_date(con) or date.today()
+
+
+def school_years(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """School years holding enrollment or cases, oldest first."""
+    return run_query(con, "marts/school_years")["school_year"].to_list()
+
+
+def _scope(school_years: Years, school_ids: Schools, include_district: bool | None,
+           include_schools: bool) -> dict:
+    return {
+        "school_years": None if school_years is None else [str(y) for y in school_years],
+        "school_ids": None if school_ids is None else [str(s) for s in school_ids],
+        "include_district": (school_ids is None) if include_district is None else bool(include_district),
+        "include_schools": bool(include_schools),
+    }
+
+
+def _with_earlier_years(years: Years, back: int) -> list[str] | None:
+    """The years asked for plus the `back` school years before each (for persistence and year-over-year)."""
+    if years is None:
+        return None
+    out = set()
+    for year in years:
+        start = int(str(year)[:4])
+        out.update(f"{s}-{(s + 1) % 100:02d}" for s in range(start - back, start + 1))
+    return sorted(out)
+
+
+def _scope_order(frame: pl.DataFrame, *more: str) -> pl.DataFrame:
+    """Sort as the exports do: school year, the district first, then schools, then `more`."""
+    return frame.sort(["school_year", pl.col("scope") != "district", "scope", *more], maintain_order=True)
+
+
+# -- disproportionality ------------------------------------------------------------------------------------------
+
+def student_year_outcomes(con: duckdb.DuckDBPyConnection, school_years: Years = None,
+                          school_ids: Schools = None) -> pl.DataFrame:
+    """One row per enrolled student x year: school_id, the six dimensions, one boolean per spec outcome
+    (case_* null outside the case population, idea_* null outside the IDEA population)."""
+    scope = _scope(school_years, school_ids, None, True)
+    return run_query(con, "marts/student_year_outcomes", school_years=scope["school_years"],
+                     school_ids=scope["school_ids"])
+
+
+def outcome_group_counts(con: duckdb.DuckDBPyConnection, school_years: Years = None, school_ids: Schools = None,
+                         include_district: bool | None = None, include_schools: bool = True) -> pl.DataFrame:
+    """school_year, scope, outcome, dimension, group, n, k for every group with n > 0."""
+    return run_query(con, "marts/outcome_group_counts",
+                     **_scope(school_years, school_ids, include_district, include_schools))
+
+
+def state_reference_counts(con: duckdb.DuckDBPyConnection, school_years: Years = None) -> pl.DataFrame | None:
+    """school_year, outcome, dimension, group, n, k of the optional state_reference table; None without it."""
+    if not run_query(con, "marts/state_reference_present")["present"][0]:
+        return None
+    return run_query(con, "marts/state_reference_counts",
+                     school_years=None if school_years is None else list(school_years))
+
+
+def disproportionality(con: duckdb.DuckDBPyConnection, school_years: Years = None, school_ids: Schools = None,
+                       include_district: bool | None = None, include_schools: bool = True,
+                       settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+    """Rows of disproportionality.csv plus outcome_share, population_share, weighted_risk_ratio, persistent
+    (metrics.disproportionality.EXPORT_COLUMNS). Earlier years are read too, so persistence is right."""
+    years = _with_earlier_years(school_years, settings.persistence_years - 1)
+    counts = outcome_group_counts(con, years, school_ids, include_district, include_schools)
+    table = disproportionality_table(counts, state_reference_counts(con, years), settings)
+    if school_years is not None:
+        table = table.filter(pl.col("school_year").is_in([str(y) for y in school_years]))
+    return table
+
+
+# -- case volumes and levels of concern --------------------------------------------------------------------------
+
+def case_volumes(con: duckdb.DuckDBPyConnection, school_years: Years = None, school_ids: Schools = None,
+                 include_district: bool | None = None, include_schools: bool = True,
+                 as_of: date | None = None) -> pl.DataFrame:
+    """Cases and student subjects per year x scope x breakdown x category, per 1,000 enrolled, with the
+    change from the school year just before (blank when that year is missing)."""
+    years = _with_earlier_years(school_years, 1)
+    frame = run_query(con, "marts/case_volumes", as_of=as_of,
+                      **_scope(years, school_ids, include_district, include_schools))
+    per_1000 = pl.when(pl.col("enrolled") > 0).then(1000 * pl.col("cases") / pl.col("enrolled")).otherwise(None)
+    frame = frame.with_columns(
+        per_1000.alias("cases_per_1000"),
+        pl.when(pl.col("enrolled") > 0).then(1000 * pl.col("student_subjects") / pl.col("enrolled"))
+        .otherwise(None).alias("student_subjects_per_1000"))
+    frame = _previous_year(frame, ["scope", "breakdown", "category"], "cases")
+    frame = _previous_year(frame, ["scope", "breakdown", "category"], "cases_per_1000")
+    if school_years is not None:
+        frame = frame.filter(pl.col("school_year").is_in([str(y) for y in school_years]))
+    return frame
+
+
+def _previous_year(frame: pl.DataFrame, by: list[str], value: str) -> pl.DataFrame:
+    """Add previous_<value>, <value>_change and <value>_percent_change (metrics.rates.year_over_year's rule:
+    the school year just before, not the previous row; percent blank when the previous value is 0)."""
+    start = pl.col("school_year").str.slice(0, 4).cast(pl.Int32)
+    previous = frame.select(*by, (start + 1).alias("_start"), pl.col(value).alias(f"previous_{value}"))
+    out = frame.with_columns(start.alias("_start")).join(previous, on=[*by, "_start"], how="left",
+                                                         nulls_equal=True)
+    change = pl.col(value).cast(pl.Float64) - pl.col(f"previous_{value}").cast(pl.Float64)
+    return out.with_columns(
+        change.alias(f"{value}_change"),
+        pl.when(pl.col(f"previous_{value}") != 0).then(100 * change / pl.col(f"previous_{value}"))
+        .otherwise(None).alias(f"{value}_percent_change"),
+    ).drop("_start")
+
+
+def concern_level_counts(con: duckdb.DuckDBPyConnection, school_years: Years = None, school_ids: Schools = None,
+                         include_district: bool | None = None, include_schools: bool = True,
+                         as_of: date | None = None) -> pl.DataFrame:
+    """school_year, scope, dimension, group, concern_level, n (assessed cases; zero levels have no row)."""
+    return run_query(con, "marts/concern_level_counts", as_of=as_of,
+                     **_scope(school_years, school_ids, include_district, include_schools))
+
+
+def concern_levels(con: duckdb.DuckDBPyConnection, school_years: Years = None, school_ids: Schools = None,
+                   include_district: bool | None = None, include_schools: bool = True,
+                   as_of: date | None = None) -> pl.DataFrame:
+    """The ordered distribution: school_year, scope, dimension, group, concern_level, n, share,
+    cumulative_share, every level present (zeros filled in). dimension 'all' is every assessed case."""
+    counts = concern_level_counts(con, school_years, school_ids, include_district, include_schools, as_of)
+    table = concern_distribution(counts, by=("school_year", "scope", "dimension", "group"))
+    return _scope_order(table, pl.col("dimension") != "all", "dimension", "group")
+
+
+def concern_level_tests(con: duckdb.DuckDBPyConnection, school_years: Years = None, school_ids: Schools = None,
+                        include_district: bool | None = None, include_schools: bool = True,
+                        as_of: date | None = None, settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+    """Group x level independence per school_year x scope x dimension: method, statistic, df, p_value, n,
+    groups, levels (comma-separated, those kept), min_expected."""
+    counts = concern_level_counts(con, school_years, school_ids, include_district, include_schools, as_of)
+    rows = []
+    keys = ["school_year", "scope", "dimension"]
+    for key, part in counts.filter(pl.col("dimension") != "all").partition_by(keys, as_dict=True,
+                                                                               maintain_order=True).items():
+        test = concern_independence(part.select("group", "concern_level", "n"), by="group", settings=settings)
+        rows.append((*key, test.method, test.statistic, test.df, test.p_value, test.n, ",".join(test.groups),
+                     ",".join(test.levels), test.min_expected))
+    return pl.DataFrame(rows, orient="row", schema={
+        "school_year": pl.String, "scope": pl.String, "dimension": pl.String, "method": pl.String,
+        "statistic": pl.Float64, "df": pl.Int64, "p_value": pl.Float64, "n": pl.Int64, "groups": pl.String,
+        "levels": pl.String, "min_expected": pl.Float64})
+
+
+# -- time to first intervention and to assessment ----------------------------------------------------------------
+
+def case_timeline(con: duckdb.DuckDBPyConnection, as_of: date | None = None, school_years: Years = None,
+                  school_ids: Schools = None, event: str = "first_action") -> pl.DataFrame:
+    """One row per case (sql/marts/case_timeline.sql) with duration_days and event for `event`
+    (first_action: days to the first case action; assessment: days to assessed_date). Both are censored
+    at closed_date, or at the as-of date while open. Cases assessed before their report are left out."""
+    if event not in SURVIVAL_EVENTS:
+        raise ValueError(f"case_timeline: event {event!r} is not one of {SURVIVAL_EVENTS}")
+    as_of = resolve_as_of(con, as_of)
+    scope = _scope(school_years, school_ids, None, True)
+    cases = run_query(con, "marts/case_timeline", as_of=as_of, school_years=scope["school_years"],
+                      school_ids=scope["school_ids"])
+    if event == "assessment":
+        cases = cases.filter(pl.col("assessed_date").is_null() | (pl.col("assessed_date") >= pl.col("reported_date")))
+        source = cases.rename({"first_action_date": "_first_action_date"}) \
+            .with_columns(pl.col("assessed_date").alias("first_action_date"))
+        return time_to_first_action(source, as_of).drop("first_action_date") \
+            .rename({"_first_action_date": "first_action_date"})
+    return time_to_first_action(cases, as_of)
+
+
+def _scoped_cases(cases: pl.DataFrame, include_district: bool, include_schools: bool) -> pl.DataFrame:
+    """Each case once per scope it belongs to: the district and its own school."""
+    parts = []
+    if include_district:
+        parts.append(cases.with_columns(pl.lit("district").alias("scope")))
+    if include_schools:
+        parts.append(cases.with_columns(pl.col("school_id").alias("scope")))
+    return pl.concat(parts) if parts else cases.with_columns(pl.lit(None, pl.String).alias("scope")).clear()
+
+
+def _by_level(cases: pl.DataFrame) -> pl.DataFrame:
+    """Each case under 'all' and, when assessed, under its level of concern."""
+    return pl.concat([cases.with_columns(pl.lit("all").alias("level")),
+                      cases.filter(pl.col("concern_level").is_not_null())
+                      .with_columns(pl.col("concern_level").alias("level"))])
+
+
+def _survival_summary(con: duckdb.DuckDBPyConnection, event: str, as_of: date | None, school_years: Years,
+                      school_ids: Schools, include_district: bool | None, include_schools: bool) -> pl.DataFrame:
+    scope = _scope(school_years, school_ids, include_district, include_schools)
+    cases = case_timeline(con, as_of, school_years, school_ids, event)
+    long = _by_level(_scoped_cases(cases, scope["include_district"], include_schools))
+    table = km_summary(long.select("school_year", "scope", pl.col("level").alias("concern_level"),
+                                   "duration_days", "event"), by=("school_year", "scope", "concern_level"))
+    order = pl.col("concern_level").replace_strict(_LEVEL_ORDER, default=9, return_dtype=pl.Int32)
+    return _scope_order(table, order).select(TIME_TO_INTERVENTION_COLUMNS)
+
+
+def time_to_intervention(con: duckdb.DuckDBPyConnection, as_of: date | None = None, school_years: Years = None,
+                         school_ids: Schools = None, include_district: bool | None = None,
+                         include_schools: bool = True) -> pl.DataFrame:
+    """time_to_intervention.csv exactly (TIME_TO_INTERVENTION_COLUMNS): Kaplan-Meier days from report to
+    first case action per school_year x scope x concern_level ('all' and each level with cases)."""
+    return _survival_summary(con, "first_action", as_of, school_years, school_ids, include_district,
+                             include_schools)
+
+
+def time_to_assessment(con: duckdb.DuckDBPyConnection, as_of: date | None = None, school_years: Years = None,
+                       school_ids: Schools = None, include_district: bool | None = None,
+                       include_schools: bool = True) -> pl.DataFrame:
+    """Same columns as time_to_intervention, for days from report to assessed_date (n_events = assessed)."""
+    return _survival_summary(con, "assessment", as_of, school_years, school_ids, include_district, include_schools)
+
+
+def _grouped_cases(cases: pl.DataFrame, dimension: str, include_district: bool,
+                   include_schools: bool) -> pl.DataFrame:
+    """Cases with `group` = their value of `dimension` (school, school_level, concern_level or a subgroup),
+    per scope; 'school' and 'school_level' are compared within the district only."""
+    column = "school_id" if dimension == "school" else dimension
+    if column not in cases.columns:
+        raise ValueError(f"survival: unknown dimension {dimension!r}")
+    within_school = include_schools and dimension not in ("school", "school_level")
+    scoped = _scoped_cases(cases, include_district, within_school)
+    return scoped.with_columns(pl.col(column).alias("group")).filter(pl.col("group").is_not_null())
+
+
+def survival_by_group(con: duckdb.DuckDBPyConnection, dimension: str, event: str = "first_action",
+                      as_of: date | None = None, school_years: Years = None, school_ids: Schools = None,
+                      include_district: bool | None = None, include_schools: bool = True) -> pl.DataFrame:
+    """Kaplan-Meier summary of every case per school_year x scope x group of `dimension`:
+    event, school_year, scope, dimension, group, n_cases, n_events, median_days, median_ci_low,
+    median_ci_high, p90_days. Subgroup dimensions cover student subjects only."""
+    scope = _scope(school_years, school_ids, include_district, include_schools)
+    cases = _grouped_cases(case_timeline(con, as_of, school_years, school_ids, event), dimension,
+                           scope["include_district"], include_schools)
+    table = km_summary(cases.select("school_year", "scope", "group", "duration_days", "event"),
+                       by=("school_year", "scope", "group"))
+    table = table.with_columns(pl.lit(event).alias("event"), pl.lit(dimension).alias("dimension"))
+    return _scope_order(table, "group").select("event", "school_year", "scope", "dimension", "group", *_SUMMARY)
+
+
+def survival_curve(con: duckdb.DuckDBPyConnection, school_year: str, scope: str = "district",
+                   dimension: str = "concern_level", event: str = "first_action",
+                   as_of: date | None = None) -> pl.DataFrame:
+    """The Kaplan-Meier curve of each group, for a chart: group, days, at_risk, events, censored,
+    survival, ci_low, ci_high (log-log band). scope is 'district' or a school_id."""
+    cases = case_timeline(con, as_of, [school_year], None if scope == "district" else [scope], event)
+    grouped = _grouped_cases(cases, dimension, True, False)
+    parts = []
+    for (group,), part in grouped.partition_by("group", as_dict=True, maintain_order=True).items():
+        curve = kaplan_meier(part["duration_days"].to_list(), part["event"].to_list()).curve
+        parts.append(curve.select(pl.lit(str(group)).alias("group"), pl.all()))
+    if not parts:
+        return kaplan_meier([], []).curve.select(pl.lit(None, pl.String).alias("group"), pl.all())
+    return pl.concat(parts).sort("group", "days", maintain_order=True)
+
+
+def logrank_tests(con: duckdb.DuckDBPyConnection, event: str = "first_action", as_of: date | None = None,
+                  school_years: Years = None, school_ids: Schools = None, include_district: bool | None = None,
+                  include_schools: bool = True,
+                  dimensions: Sequence[str] = ("concern_level", "school", *SUBGROUP_DIMENSIONS)) -> pl.DataFrame:
+    """Log-rank test of equal time to the event across the groups of each dimension (K-1 df):
+    event, school_year, scope, dimension, method, statistic, df, p_value, groups (comma-separated)."""
+    scope = _scope(school_years, school_ids, include_district, include_schools)
+    cases = case_timeline(con, as_of, school_years, school_ids, event)
+    rows = []
+    for dimension in dimensions:
+        grouped = _grouped_cases(cases, dimension, scope["include_district"], include_schools)
+        for (year, scope_id), part in grouped.partition_by(["school_year", "scope"], as_dict=True,
+                                                           maintain_order=True).items():
+            with warnings.catch_warnings():  # scipy warns on a zero variance; the result is then blank
+                warnings.simplefilter("ignore", RuntimeWarning)
+                test = logrank_test(part, group="group")
+            rows.append((event, year, scope_id, dimension, test.method, test.statistic, test.df, test.p_value,
+                         ",".join(test.groups)))
+    table = pl.DataFrame(rows, orient="row", schema={
+        "event": pl.String, "school_year": pl.String, "scope": pl.String, "dimension": pl.String,
+        "method": pl.String, "statistic": pl.Float64, "df": pl.Int64, "p_value": pl.Float64, "groups": pl.String})
+    return _scope_order(table)
+
+
+def timeliness(con: duckdb.DuckDBPyConnection, as_of: date | None = None, school_years: Years = None,
+               school_ids: Schools = None, include_district: bool | None = None, include_schools: bool = True,
+               settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+    """Share of assessed cases with a first action within their level's target: school_year, scope,
+    concern_level, target_days, n_met, n_missed, n_not_yet_due, share_met."""
+    scope = _scope(school_years, school_ids, include_district, include_schools)
+    cases = _scoped_cases(case_timeline(con, as_of, school_years, school_ids), scope["include_district"],
+                          include_schools)
+    table = timeliness_by_level(cases.select("school_year", "scope", "concern_level", "duration_days", "event"),
+                                by=("school_year", "scope"), settings=settings)
+    order = pl.col("concern_level").replace_strict(_LEVEL_ORDER, default=9, return_dtype=pl.Int32)
+    return _scope_order(table, order)
+
+
+# -- conditional disparities ------------------------------------------------------------------------------------
+
+def conditional_disparity_strata(con: duckdb.DuckDBPyConnection, school_years: Years = None,
+                                 school_ids: Schools = None, include_district: bool | None = None,
+                                 include_schools: bool = True, as_of: date | None = None) -> pl.DataFrame:
+    """The 2x2 per stratum: school_year, scope, outcome, dimension, group, concern_level, a, b, c, d
+    (group with / without the outcome, all other students' cases with / without)."""
+    return run_query(con, "marts/conditional_disparity_strata", as_of=as_of,
+                     **_scope(school_years, school_ids, include_district, include_schools))
+
+
+def conditional_disparities(con: duckdb.DuckDBPyConnection, school_years: Years = None,
+                            school_ids: Schools = None, include_district: bool | None = None,
+                            include_schools: bool = True, as_of: date | None = None,
+                            pool_years: bool = True, settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+    """Mantel-Haenszel odds ratio of each case outcome, each group against all others, within levels of
+    concern. One row per school_year x scope x outcome x dimension x group; with `pool_years`, also rows with
+    school_year 'all', stratified by school year x level. Columns: CONDITIONAL_COLUMNS."""
+    strata = conditional_disparity_strata(con, school_years, school_ids, include_district, include_schools, as_of)
+    rows = []
+    key = ["school_year", "scope", "outcome", "dimension", "group"]
+    for k, part in strata.partition_by(key, as_dict=True, maintain_order=True).items():
+        rows.append(_mh_row(k, part, part["concern_level"].to_list(), "concern_level", settings))
+    if pool_years and strata["school_year"].n_unique() > 1:
+        pooled_key = key[1:]
+        for k, part in strata.partition_by(pooled_key, as_dict=True, maintain_order=True).items():
+            labels = [f"{y}:{lvl}" for y, lvl in part.select("school_year", "concern_level").iter_rows()]
+            rows.append(_mh_row((POOLED_YEARS, *k), part, labels, "school_year x concern_level", settings))
+    table = pl.DataFrame(rows, orient="row", schema=_CONDITIONAL_SCHEMA)
+    return _scope_order(table, "outcome", "dimension", "group")
+
+
+_CONDITIONAL_SCHEMA: dict[str, pl.DataType] = {
+    "school_year": pl.String, "scope": pl.String, "outcome": pl.String, "dimension": pl.String,
+    "group": pl.String, "stratified_by": pl.String, "group_cases": pl.Int64, "group_with_outcome": pl.Int64,
+    "other_cases": pl.Int64, "other_with_outcome": pl.Int64, "strata_used": pl.String,
+    "strata_skipped": pl.String, "odds_ratio": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
+    "cmh": pl.Float64, "cmh_p": pl.Float64, "cmh_corrected": pl.Float64, "cmh_corrected_p": pl.Float64,
+    "breslow_day": pl.Float64, "breslow_day_p": pl.Float64, "breslow_day_df": pl.Int64,
+}
+CONDITIONAL_COLUMNS = tuple(_CONDITIONAL_SCHEMA)
+
+
+def _mh_row(key: tuple, part: pl.DataFrame, labels: list[str], stratified_by: str,
+            settings: MetricSettings) -> tuple:
+    tables = [[[a, b], [c, d]] for a, b, c, d in part.select("a", "b", "c", "d").iter_rows()]
+    r = mantel_haenszel(tables, labels, confidence_level=1 - settings.alpha)
+    a, b, c, d = (int(part[x].sum()) for x in ("a", "b", "c", "d"))
+    return (*key, stratified_by, a + b, a, c + d, c, ",".join(r.strata_used), ",".join(r.strata_skipped),
+            r.odds_ratio, r.ci_low, r.ci_high, r.cmh, r.cmh_p, r.cmh_corrected, r.cmh_corrected_p,
+            r.breslow_day, r.breslow_day_p, r.breslow_day_df)
+
+
+# -- process audit ----------------------------------------------------------------------------------------------
+
+def process_audit(con: duckdb.DuckDBPyConnection, as_of: date | None = None, school_years: Years = None,
+                  school_ids: Schools = None, include_district: bool | None = None, include_schools: bool = True,
+                  settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+    """Every AUDIT_INDICATORS entry per school_year x scope: school_year, scope, indicator, concern_level,
+    numerator, denominator, label, nasp_step, nasp_step_name, direction, target, value, status."""
+    counts = run_query(con, "marts/process_audit_counts", as_of=resolve_as_of(con, as_of),
+                       review_within_days=settings.review_within_days,
+                       **_scope(school_years, school_ids, include_district, include_schools))
+    return evaluate_audit(counts, settings)
