@@ -1,31 +1,88 @@
-"""Entry point: the synthetic-data banner, then navigation over the pages in pages/.
+"""Entry point: who is looking, the global filters, then navigation over pages/.
 
-Run with `make run` (http://localhost:8501).
+Run with `make run` (http://localhost:8501). The synthetic demo runs without
+login, with a role switcher; a warehouse of real data asks for a login.
 """
 from __future__ import annotations
 
 import streamlit as st
 
+from access.filters import FilterOptions, load_options, sidebar_filters
+from access.queries import run_query
 from access.session import shared_reader
 from access.warehouse_reader import WarehouseMissing
-from access.warehouse_status import read_status
+from ui.context import PageContext, set_page_context
+from ui.first_run import show_first_run
+from ui.login import current_login, demo_viewer, login_form, logout_button
 
 st.set_page_config(page_title="BTAM equity dashboard", page_icon=":material/shield_person:", layout="wide")
 
+# The pages, by group. The analytic groups of the next round (Overview, Case volumes,
+# Concern levels, Time to intervention, Equity, Discipline outcomes, Process audit)
+# go in ANALYTIC_GROUPS, one pages/<name>.py per page, shown above "Data".
+ANALYTIC_GROUPS: dict[str, list[st.Page]] = {}
+DATA_PAGES = [
+    st.Page("pages/warehouse.py", title="What is loaded", icon=":material/database:", default=True),
+    st.Page("pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
+    st.Page("pages/load_data.py", title="Load data", icon=":material/upload_file:"),
+]
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _is_synthetic(version: str) -> bool:
-    return read_status(shared_reader().connection()).synthetic
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _options(viewer_key: str, version: str) -> FilterOptions:
+    return load_options(shared_reader().connection())
 
 
-try:
-    if _is_synthetic(shared_reader().version):
-        st.warning("**Synthetic demo data.** Every student, school and case here is made up by the demo "
-                   "generator; no real student is shown.", icon=":material/science:")
-except WarehouseMissing:
-    pass
+def _warehouse_state() -> tuple[str, bool, str]:
+    """('missing' | 'empty' | 'ready', synthetic, version)."""
+    reader = shared_reader()
+    try:
+        version = reader.version
+        row = run_query(reader.connection(), "quality/warehouse_state").row(0, named=True)
+    except WarehouseMissing:
+        return "missing", False, ""
+    return ("ready" if row["files_loaded"] else "empty"), bool(row["synthetic"]), version
 
-navigation = st.navigation({
-    "Data": [st.Page("pages/warehouse.py", title="What is loaded", icon=":material/database:", default=True)],
-})
-navigation.run()
+
+def _run_first_run(state: str) -> None:
+    with st.sidebar:
+        st.subheader("Log in")
+        login_form()
+    st.navigation([st.Page(lambda: show_first_run(state == "missing"), title="Welcome",
+                           icon=":material/waving_hand:", url_path="welcome")]).run()
+
+
+def _run_login() -> None:
+    def login_page() -> None:
+        st.title("Log in")
+        login_form()
+    st.navigation([st.Page(login_page, title="Log in", icon=":material/login:", url_path="login")]).run()
+
+
+state, synthetic, version = _warehouse_state()
+demo = state == "ready" and synthetic
+if demo:
+    st.warning("**Synthetic demo data.** Every student, school and case here is made up by the demo "
+               "generator; no real student is shown. The demo runs without login: choose a role in the "
+               "sidebar to see what it sees.", icon=":material/science:")
+    all_options = load_options(shared_reader().connection())
+    user, who = "demo", demo_viewer(all_options)
+else:
+    login = current_login()
+    if login is None:
+        set_page_context(None)
+        if state == "ready":
+            _run_login()
+        else:
+            _run_first_run(state)
+        st.stop()
+    user, who = login
+    logout_button()
+
+options = _options(who.cache_key(), version) if state != "missing" else FilterOptions((), ())
+options = options.for_viewer(who)
+filters = sidebar_filters(options, who)
+set_page_context(PageContext(viewer=who, user=user, filters=filters, options=options, version=version,
+                             synthetic=synthetic, demo=demo))
+
+st.navigation({**ANALYTIC_GROUPS, "Data": DATA_PAGES}, expanded=True).run()

@@ -1,67 +1,83 @@
-"""What the warehouse holds: entities, school years, schools, row counts, the last load, quarantine."""
+"""What the warehouse holds: entities, school years, schools, row counts, the last load."""
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
-from access.session import shared_reader, warehouse_path
+from access.roles import must_suppress
 from access.warehouse_reader import WarehouseMissing
-from access.warehouse_status import read_status
+from access.warehouse_status import WarehouseStatus, read_status
+from ui.context import connection, page_context
+from ui.first_run import show_first_run
+from ui.text import fmt_count, fmt_date, fmt_text
+
+ENTITY_LABELS = {"schools": "Schools", "enrollment": "Enrollment (student-years)", "btam_cases": "BTAM cases",
+                 "case_actions": "Case actions", "case_reviews": "Case reviews",
+                 "discipline_actions": "Discipline actions"}
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _status(version: str):
-    return read_status(shared_reader().connection())
+@st.cache_data(show_spinner=False, max_entries=32)
+def _status(cache_key: str) -> WarehouseStatus:
+    return read_status(connection())
+
+
+ctx = page_context()
+try:
+    status = _status(ctx.cache_key)
+except WarehouseMissing:
+    show_first_run(missing=True)
+    st.stop()
+if status.loads.is_empty():
+    show_first_run(missing=False)
+    st.stop()
+
+# District-wide counts reach a board member (and a coordinator, for schools not theirs) with 1-9 as '<10'.
+suppress = must_suppress(ctx.viewer, None)
+
+
+def count(value: object) -> str:
+    return fmt_count(value, suppress=suppress)
 
 
 st.title("What is loaded")
-try:
-    status = _status(shared_reader().version)
-except WarehouseMissing:
-    st.info(f"No warehouse yet at `{warehouse_path()}`. Load a district's exports with "
-            "`python -m pipelines load PATH... --db FILE`, or build the synthetic demo with `make demo`.")
-    st.stop()
-
-if status.is_empty:
-    st.info("The warehouse exists but holds no rows yet. Load exports with `python -m pipelines load PATH...`.")
-    st.stop()
-
 kind = "Synthetic demo data" if status.synthetic else "District data"
-years = status.enrollment_by_year
-schools = status.entities.filter(status.entities["entity"] == "schools")["row_count"][0]
-cases = status.entities.filter(status.entities["entity"] == "btam_cases")["row_count"][0]
-quarantined = int(status.quarantine["rows_quarantined"].sum()) if not status.quarantine.is_empty() else 0
+st.caption(f"{kind} · last load {fmt_date(status.last_load_at)} · "
+           f"as-of date {fmt_text(status.info.get('last_load_as_of'))} · whole district, every school year "
+           "(the filters apply to the analytic pages)")
 
-st.caption(f"{kind} · last load {status.last_load_at} · as-of date {status.info.get('last_load_as_of', '-')}")
+entities = status.entities
+years = status.enrollment_by_year
+
+
+def rows_of(entity: str) -> int:
+    found = entities.filter(pl.col("entity") == entity)["row_count"]
+    return int(found[0]) if found.len() else 0
+
+
+quarantined = int(status.quarantine["rows_quarantined"].sum()) if not status.quarantine.is_empty() else 0
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("School years", f"{years.height}",
           help=f"{years['school_year'][0]} to {years['school_year'][-1]}" if years.height else None)
-c2.metric("Schools", f"{schools:,}")
-c3.metric("BTAM cases", f"{cases:,}")
-c4.metric("Rows in quarantine", f"{quarantined:,}")
+c2.metric("Schools", count(rows_of("schools")))
+c3.metric("BTAM cases", count(rows_of("btam_cases")))
+c4.metric("Rows in quarantine", count(quarantined),
+          help="Rows that broke a rule of the data contract; see Data quality.")
 
 st.subheader("Entities")
-st.dataframe(status.entities.rename({"entity": "Entity", "row_count": "Rows", "first_year": "First year",
-                                     "last_year": "Last year", "school_count": "Schools"}),
-             hide_index=True, width="stretch")
+st.dataframe(pl.DataFrame({
+    "Entity": [ENTITY_LABELS.get(e, e) for e in entities["entity"]],
+    "Rows": [count(v) for v in entities["row_count"]],
+    "First year": [fmt_text(v) for v in entities["first_year"]],
+    "Last year": [fmt_text(v) for v in entities["last_year"]],
+    "Schools": [count(v) for v in entities["school_count"]],
+}), hide_index=True, width="stretch")
 
 st.subheader("Enrollment by school year")
-st.dataframe(years.rename({"school_year": "School year", "students": "Students enrolled", "schools": "Schools"}),
-             hide_index=True, width="stretch")
-
-st.subheader("Files loaded")
-st.dataframe(status.loads.select("loaded_at", "file_name", "entity", "status", "rows_read", "rows_loaded",
-                                 "rows_quarantined", "ignored_columns")
-             .rename({"loaded_at": "Loaded at", "file_name": "File", "entity": "Entity", "status": "Status",
-                      "rows_read": "Read", "rows_loaded": "Loaded", "rows_quarantined": "Quarantined",
-                      "ignored_columns": "Columns not stored"}),
-             hide_index=True, width="stretch")
-
-st.subheader("Quarantine by rule")
-if status.quarantine.is_empty():
-    st.success("No row was quarantined: every row read was loaded.")
-else:
-    st.caption("Rows that broke a rule of the data contract are kept aside with the rule and row number "
-               "(1-based data rows; the header is row 0). Fix them in the source system and load the file again.")
-    st.dataframe(status.quarantine.rename({"file_name": "File", "entity": "Entity", "rule": "Rule",
-                                           "rows_quarantined": "Rows", "first_rows": "First rows"}),
-                 hide_index=True, width="stretch")
+st.dataframe(pl.DataFrame({
+    "School year": years["school_year"].to_list(),
+    "Students enrolled": [count(v) for v in years["students"]],
+    "Schools": [count(v) for v in years["schools"]],
+}), hide_index=True, width="stretch")
+if suppress:
+    st.caption("Counts of 1 to 9 are shown as <10 for this role.")
+st.caption("Load history, quarantined rows and data freshness are on the *Data quality* page.")

@@ -1,0 +1,152 @@
+"""Who is looking: the demo role switcher, local-account login, or single sign-on.
+
+The synthetic demo may run without login, with a role switcher for showing
+what each role sees. A warehouse of real data never does: it needs a local
+account (access/accounts.py) or, when .streamlit/secrets.toml has an [auth]
+section, an OIDC login through st.login, with roles mapped from the email in
+the secrets' [roles] table ("person@district.org" = "coordinator:S01,S02").
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from access import accounts, audit_log
+from access.filters import FilterOptions
+from access.roles import ADMIN, BOARD, COORDINATOR, DISTRICT, ROLES, Viewer, viewer
+
+ROLE_LABELS = {ADMIN: "Administrator", DISTRICT: "District leader", COORDINATOR: "BTAM coordinator of a school",
+               BOARD: "School board (public summary)"}
+_USER, _VIEWER, _SEEN, _METHOD = "auth_user", "auth_viewer", "auth_last_seen", "auth_method"
+
+
+def oidc_configured() -> bool:
+    """True when .streamlit/secrets.toml has an [auth] section (no secrets file at all raises)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # StreamlitSecretNotFoundError and parse errors: no single sign-on
+        return False
+
+
+def demo_viewer(options: FilterOptions) -> Viewer:
+    """The sidebar role switcher of the synthetic demo."""
+    with st.sidebar:
+        st.subheader("Demo: view as")
+        role = st.selectbox("Role", ROLES, key="demo_role", format_func=lambda r: ROLE_LABELS[r],
+                            help="The demo runs without login so the views of each role can be shown. "
+                                 "A warehouse of real data always asks for a login.")
+        if role != COORDINATOR:
+            return viewer(role)
+        names = {s.school_id: s.name for s in options.schools}
+        if not names:
+            st.caption("No school is loaded, so there is no coordinator view.")
+            return viewer(DISTRICT)
+        school = st.selectbox("Coordinator of", list(names), key="demo_school", format_func=lambda s: names[s])
+        return viewer(COORDINATOR, [school])
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _sign_in(user: str, who: Viewer, method: str) -> None:
+    st.session_state[_USER], st.session_state[_VIEWER] = user, who
+    st.session_state[_SEEN], st.session_state[_METHOD] = _now(), method
+
+
+def _sign_out(reason: str | None = None) -> None:
+    user, who = st.session_state.get(_USER), st.session_state.get(_VIEWER)
+    if user and who:
+        audit_log.append("logout", user=user, role=who.role, scope=who.cache_key(),
+                         detail={"reason": reason or "user"})
+    for key in (_USER, _VIEWER, _SEEN, _METHOD):
+        st.session_state.pop(key, None)
+
+
+def _oidc_viewer(email: str) -> Viewer | None:
+    """The role the secrets' [roles] table gives this identity, or None."""
+    try:
+        table = {str(k).lower(): str(v) for k, v in st.secrets.get("roles", {}).items()}
+    except Exception:
+        return None
+    entry = table.get(email.lower())
+    if not entry:
+        return None
+    role, _, schools = entry.partition(":")
+    ids = [s.strip() for s in schools.split(",") if s.strip()]
+    try:
+        return viewer(role.strip(), ids or None)
+    except ValueError:
+        return None
+
+
+def current_login() -> tuple[str, Viewer] | None:
+    """The signed-in user and viewer, after the idle-session check; None when nobody is signed in."""
+    if oidc_configured() and getattr(st.user, "is_logged_in", False):
+        email = str(st.user.get("email") or "")
+        if st.session_state.get(_USER) != email:
+            who = _oidc_viewer(email)
+            if who is None:
+                audit_log.append("login_failed", user=email, role="", scope="", detail={"reason": "no_role"})
+                st.error(f"{email or 'This identity'} has no role in this dashboard. Ask an administrator "
+                         "to add it to the [roles] table of .streamlit/secrets.toml.")
+                st.button("Log out", on_click=st.logout)
+                return None
+            audit_log.append("login", user=email, role=who.role, scope=who.cache_key(), detail={"method": "oidc"})
+            _sign_in(email, who, "oidc")
+    user, who, seen = (st.session_state.get(k) for k in (_USER, _VIEWER, _SEEN))
+    if not (user and who and seen):
+        return None
+    if accounts.session_expired(seen):
+        _sign_out("expired")
+        st.warning("Your session expired after a long time without activity. Please log in again.")
+        return None
+    st.session_state[_SEEN] = _now()
+    return user, who
+
+
+def logout_button() -> None:
+    method = st.session_state.get(_METHOD)
+    with st.sidebar:
+        st.caption(f"Signed in as **{st.session_state.get(_USER)}** "
+                   f"({ROLE_LABELS[st.session_state[_VIEWER].role]})")
+        if st.button("Log out", key="logout"):
+            _sign_out()
+            if method == "oidc":
+                st.logout()
+            st.rerun()
+
+
+_REASONS = {
+    "unknown": "Wrong user name or password.",
+    "wrong_password": "Wrong user name or password.",
+    "disabled": "This account is disabled. Ask an administrator.",
+}
+
+
+def login_form() -> None:
+    """Single sign-on button or the local-account form; signs in and reruns on success."""
+    if oidc_configured():
+        st.write("This dashboard holds real student data. Sign in with your district account.")
+        st.button("Log in with single sign-on", on_click=st.login, type="primary")
+        return
+    if not accounts.list_users():
+        st.warning("No account exists yet. An administrator creates the first one on the server with "
+                   "`python -m pipelines users add NAME --role admin`.")
+        return
+    with st.form("login"):
+        name = st.text_input("User name", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Log in", type="primary")
+    if not submitted:
+        return
+    result = accounts.login(name.strip().lower(), password)
+    if result.ok and result.account is not None:
+        _sign_in(result.account.name, result.account.viewer(), "local")
+        st.rerun()
+    elif result.reason == "locked" and result.locked_until:
+        st.error("Too many wrong passwords: this account is locked until "
+                 f"{result.locked_until.astimezone().strftime('%H:%M')}.")
+    else:
+        st.error(_REASONS.get(result.reason, "Login failed."))
