@@ -40,8 +40,9 @@ run: $(STAMP) $(DB)
 test: $(STAMP) browser
 	$(PY) -m pytest
 
+# BENCH_ARGS=--quick for a smoke run; the default measures 25k, 250k and 1M students a year.
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data/demo $(DB)
