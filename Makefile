@@ -37,8 +37,10 @@ run: $(STAMP) $(DB)
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true \
 	  --server.address 127.0.0.1 --browser.gatherUsageStats false
 
+# Two workers: the suite is mostly DuckDB and great-expectations work on a 2-core machine.
+PYTEST_ARGS ?= -n 2
 test: $(STAMP) browser
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 # BENCH_ARGS=--quick for a smoke run; the default measures 25k, 250k and 1M students a year.
 bench: $(STAMP)
