@@ -1,4 +1,4 @@
-"""Command line: python -m pipelines {demo,load,status,export,users,report} ...
+"""Command line: python -m pipelines {demo,load,status,export,users,audit,report,reference} ...
 
 Each command's module is imported only when that command runs, so `status`
 does not pay for great-expectations' import.
@@ -19,6 +19,9 @@ COMMANDS = {
     "export": ("pipelines.export", "run", "write the metric exports (CSV) of spec/interchange.md"),
     "users": ("access.accounts_cli", "run", "manage local accounts (argon2 hashes, roles, school scopes)"),
     "audit": ("access.audit_cli", "run", "read the audit log (logins, case-row views, exports, loads)"),
+    "report": ("reports.cli", "run", "write the board summary report (PDF or HTML, suppressed)"),
+    "reference": ("pipelines.reference.cli", "run",
+                  "reference data: CRDC school files, published aggregate tables"),
 }
 
 
@@ -58,10 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--as-of", dest="as_of", default=None,
                         help="as-of date YYYY-MM-DD (default: the latest date in the warehouse)")
     from access import accounts_cli, audit_cli
+    from pipelines.reference import cli as reference_cli
+    from reports import cli as report_cli
 
     # allow_abbrev=False: a mistyped --password must not be taken for --password-env
     accounts_cli.add_arguments(sub.add_parser("users", help=COMMANDS["users"][2], allow_abbrev=False))
     audit_cli.add_arguments(sub.add_parser("audit", help=COMMANDS["audit"][2], allow_abbrev=False))
+    report_cli.add_arguments(sub.add_parser("report", help=COMMANDS["report"][2]))
+    reference_cli.add_arguments(sub.add_parser("reference", help=COMMANDS["reference"][2]))
     return parser
 
 

@@ -1,0 +1,200 @@
+"""Static charts for the report, in the dashboard's look (ui/charts.py: Okabe-Ito palette, plotly_white).
+
+Primary renderer: plotly figures exported to PNG by kaleido, which drives the system Chromium; one
+`kaleido.start_sync_server()` serves every chart of a report. Fallback, when Chromium or kaleido is
+missing or fails: the same chart drawn as plain SVG here (no dependency), which fpdf2 embeds in the
+PDF and the HTML inlines, so the report stays complete. `RenderedChart.renderer` says which ran.
+"""
+from __future__ import annotations
+
+import html
+import logging
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+import plotly.graph_objects as go
+
+from reports.content import ChartSpec, days
+
+try:  # the dashboard's palette; ui.charts imports streamlit, which a bare CLI may not want to pay for
+    from ui.charts import ORDERED, PALETTE, style
+except ImportError:  # pragma: no cover - only without streamlit installed
+    OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73",
+                 "vermillion": "#D55E00", "reddish_purple": "#CC79A7", "yellow": "#F0E442", "black": "#000000"}
+    PALETTE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "vermillion", "sky_blue",
+                                       "reddish_purple", "yellow", "black")]
+    ORDERED = [OKABE_ITO["sky_blue"], OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["vermillion"]]
+    style = None
+
+log = logging.getLogger(__name__)
+
+WIDTH, HEIGHT, SCALE = 900, 360, 2
+KALEIDO, SVG_FALLBACK = "kaleido", "svg"
+
+
+@dataclass(frozen=True)
+class RenderedChart:
+    spec: ChartSpec
+    data: bytes          # PNG (kaleido) or SVG (fallback)
+    mime: str            # image/png or image/svg+xml
+    renderer: str
+
+
+def colours(spec: ChartSpec) -> list[str]:
+    if spec.ordered and len(spec.series) == 1:
+        return ORDERED[: len(spec.categories)]
+    return PALETTE
+
+
+def _label(value: float | None, spec: ChartSpec) -> str:
+    """A bar's label with its unit, as the text says it: '63%', '5 days', 'same day', '13.3'."""
+    if value is None:
+        return "hidden"
+    if spec.value_suffix.strip() == "days":
+        return days(value)
+    return f"{value:.{spec.value_decimals}f}{spec.value_suffix.strip()}"
+
+
+def figure(spec: ChartSpec) -> go.Figure:
+    """The plotly figure of a spec, styled like the dashboard's charts."""
+    fig = go.Figure()
+    palette = colours(spec)
+    for i, (name, values) in enumerate(spec.series):
+        ys = [None if v is None else v for v in values]
+        text = [_label(v, spec) for v in values]
+        if spec.kind == "line":
+            fig.add_trace(go.Scatter(x=spec.categories, y=ys, name=name, mode="lines+markers+text", text=text,
+                                     textposition="top center", line={"color": palette[i % len(palette)], "width": 3},
+                                     marker={"size": 10}))
+        else:
+            colour = palette if spec.ordered and len(spec.series) == 1 else palette[i % len(palette)]
+            fig.add_trace(go.Bar(x=spec.categories, y=[0 if v is None else v for v in ys], name=name, text=text,
+                                 textposition="outside", marker={"color": colour}, cliponaxis=False))
+    title = spec.title
+    if style is not None:
+        style(fig, title=title, y_title=spec.y_title, height=HEIGHT)
+    else:
+        fig.update_layout(title={"text": title, "x": 0}, colorway=PALETTE, template="plotly_white", height=HEIGHT)
+        fig.update_yaxes(title_text=spec.y_title)
+    fig.update_layout(width=WIDTH, showlegend=len(spec.series) > 1, barmode="group",
+                      title={"font": {"size": 15}}, margin={"l": 60, "r": 20, "t": 80, "b": 40},
+                      legend={"y": 1.02, "yanchor": "bottom", "x": 0})
+    top = max([v for _, vals in spec.series for v in vals if v is not None] or [1])
+    fig.update_yaxes(range=[0, top * 1.25], rangemode="tozero")
+    return fig
+
+
+# -- the kaleido path ----------------------------------------------------------------------------------------------
+
+def kaleido_available() -> bool:
+    try:
+        import kaleido  # noqa: F401
+    except ImportError:
+        return False
+    return any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome", "chrome"))
+
+
+@contextmanager
+def chart_server(use_kaleido: bool | None = None) -> Iterator[bool]:
+    """One kaleido browser for all charts of a report; yields whether kaleido is in use."""
+    active = kaleido_available() if use_kaleido is None else (use_kaleido and kaleido_available())
+    started = False
+    if active:
+        try:
+            import kaleido
+            kaleido.start_sync_server(silence_warnings=True)
+            started = True
+        except Exception as exc:  # a broken browser: fall back, and say why
+            log.warning("kaleido could not start (%s); charts are drawn by the SVG fallback", exc)
+            active = False
+    try:
+        yield active
+    finally:
+        if started:
+            import kaleido
+            kaleido.stop_sync_server(silence_warnings=True)
+
+
+def render(spec: ChartSpec, use_kaleido: bool) -> RenderedChart:
+    if use_kaleido:
+        try:
+            import kaleido
+            png = kaleido.calc_fig_sync(figure(spec), opts={"format": "png", "width": WIDTH, "height": HEIGHT,
+                                                            "scale": SCALE})
+            return RenderedChart(spec, png, "image/png", KALEIDO)
+        except Exception as exc:
+            log.warning("kaleido failed on %s (%s); drawing the SVG fallback", spec.key, exc)
+    return RenderedChart(spec, svg(spec).encode("utf-8"), "image/svg+xml", SVG_FALLBACK)
+
+
+def render_all(specs: list[ChartSpec], use_kaleido: bool | None = None) -> dict[str, RenderedChart]:
+    with chart_server(use_kaleido) as active:
+        return {s.key: render(s, active) for s in specs}
+
+
+# -- the fallback: plain SVG ---------------------------------------------------------------------------------------
+
+def svg(spec: ChartSpec, width: int = WIDTH, height: int = HEIGHT) -> str:
+    """The chart as a self-contained SVG (Helvetica text, no scripts, no external references)."""
+    left, right, top, bottom = 70, 20, 80, 50
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [v for _, vals in spec.series for v in vals if v is not None]
+    vmax = max(values or [1]) * 1.2 or 1
+    palette = colours(spec)
+    esc = html.escape
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(spec.alt_text)}">',
+           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+           f'<text x="10" y="26" font-family="Helvetica" font-size="16" fill="#222222">{esc(spec.title)}</text>']
+    for i in range(5):
+        v = vmax * i / 4
+        y = top + plot_h - plot_h * i / 4
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#e5e5e5" stroke-width="1"/>')
+        out.append(f'<text x="{left - 8}" y="{y + 4:.1f}" font-family="Helvetica" font-size="11" fill="#555555" '
+                   f'text-anchor="end">{v:.1f}</text>')
+    out.append(f'<text x="16" y="{top + plot_h / 2:.1f}" font-family="Helvetica" font-size="12" fill="#444444" '
+               f'transform="rotate(-90 16 {top + plot_h / 2:.1f})" text-anchor="middle">{esc(spec.y_title)}</text>')
+    n_cat, n_ser = len(spec.categories), max(len(spec.series), 1)
+    band = plot_w / max(n_cat, 1)
+    if len(spec.series) > 1:
+        x = left
+        for j, (name, _) in enumerate(spec.series):
+            out.append(f'<rect x="{x}" y="40" width="12" height="12" fill="{palette[j % len(palette)]}"/>')
+            out.append(f'<text x="{x + 16}" y="50" font-family="Helvetica" font-size="12" fill="#333333">{esc(name)}</text>')
+            x += 30 + 7 * len(name)
+    for c, cat in enumerate(spec.categories):
+        cx = left + band * (c + 0.5)
+        out.append(f'<text x="{cx:.1f}" y="{top + plot_h + 20}" font-family="Helvetica" font-size="12" fill="#333333" '
+                   f'text-anchor="middle">{esc(cat)}</text>')
+    if spec.kind == "line":
+        for j, (name, vals) in enumerate(spec.series):
+            pts = [(left + band * (c + 0.5), top + plot_h - plot_h * v / vmax) for c, v in enumerate(vals)
+                   if v is not None]
+            colour = palette[j % len(palette)]
+            if len(pts) > 1:
+                path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+                out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="3"/>')
+            for (x, y), v in zip(pts, [v for v in vals if v is not None]):
+                out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"/>')
+                out.append(f'<text x="{x:.1f}" y="{y - 10:.1f}" font-family="Helvetica" font-size="12" '
+                           f'text-anchor="middle" fill="#222222">{esc(_label(v, spec))}</text>')
+    else:
+        bar_w = band * 0.8 / n_ser
+        for j, (name, vals) in enumerate(spec.series):
+            for c, v in enumerate(vals):
+                x = left + band * c + band * 0.1 + bar_w * j
+                colour = palette[c % len(palette)] if spec.ordered and n_ser == 1 else palette[j % len(palette)]
+                if v is None:
+                    out.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - 6}" font-family="Helvetica" '
+                               f'font-size="11" text-anchor="middle" fill="#555555">hidden</text>')
+                    continue
+                h = plot_h * v / vmax
+                out.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                           f'fill="{colour}"/>')
+                out.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - h - 5:.1f}" font-family="Helvetica" '
+                           f'font-size="11" text-anchor="middle" fill="#222222">{esc(_label(v, spec))}</text>')
+    out.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#888888"/>')
+    out.append("</svg>")
+    return "\n".join(out)

@@ -1,0 +1,660 @@
+"""What the board report says: sections of plain sentences, tables and chart specs, written only from
+the published cells of the release (reports/data.py), so the PDF and the HTML say the same thing.
+
+Every count printed is a cell's display ('1,234', '<10', '*'); every other number carries its unit
+(%, days, times, per 1,000), so a bare small integer never appears. Nothing prints None or NaN: a
+value that is hidden or undefined is a sentence saying so.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from metrics.audit import INDICATORS_BY_KEY
+from reports.data import AUDIT_TABLE_INDICATORS, CASE_POPULATION, DIMENSIONS, TOTAL, ReportData, RatioFinding
+from reports.labels import (AUDIT, COMPLETENESS, CONDITIONAL_OUTCOMES, DIMENSIONS as DIMENSION_NAMES, LEVEL_NAMES,
+                            LEVELS, OUTCOME_TITLES, OUTCOMES, SCHOOL_LEVELS, group_name, short_group)
+
+NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+SUPPRESSED_NOTE = ("<10 means fewer than 10 students or cases, but not none; * means hidden so that a small number cannot be "
+                   "worked out from the totals (or, for a rate, that its count is hidden).")
+
+
+# -- blocks -----------------------------------------------------------------------------------------------------
+
+@dataclass
+class Paragraph:
+    text: str
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[str]]
+    caption: str
+    notes: list[str] = field(default_factory=list)
+    widths: list[float] | None = None   # relative column widths
+
+
+@dataclass
+class ChartSpec:
+    """A chart independent of the renderer: bars or lines of categories, None = not published."""
+
+    key: str
+    kind: str                                  # "bar", "hbar" or "line"
+    title: str
+    categories: list[str]
+    series: list[tuple[str, list[float | None]]]
+    y_title: str
+    alt_text: str
+    value_suffix: str = ""
+    value_decimals: int = 0
+    ordered: bool = False                      # concern levels: the ordered light-to-dark scale
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    blocks: list = field(default_factory=list)
+    new_page: bool = True
+
+
+@dataclass
+class ReportContent:
+    title: str
+    district_name: str
+    school_year: str
+    as_of: str
+    synthetic: bool
+    sections: list[Section]
+
+    def charts(self) -> list[ChartSpec]:
+        return [b for s in self.sections for b in s.blocks if isinstance(b, ChartSpec)]
+
+    def text(self) -> str:
+        """Everything the report says, as plain text (tests and the page preview)."""
+        out = [self.title]
+        for s in self.sections:
+            out.append(s.title)
+            for b in s.blocks:
+                if isinstance(b, Paragraph):
+                    out.append(b.text)
+                elif isinstance(b, Bullets):
+                    out.extend(b.items)
+                elif isinstance(b, Table):
+                    out.append(b.caption)
+                    out.append(" | ".join(b.columns))
+                    out.extend(" | ".join(r) for r in b.rows)
+                    out.extend(b.notes)
+                elif isinstance(b, ChartSpec):
+                    out.append(b.title)
+                    out.append(b.alt_text)
+        return "\n".join(out)
+
+
+# -- formatting -------------------------------------------------------------------------------------------------
+
+def words(n: int) -> str:
+    """Small counts of findings as words, so no bare small integer is ever printed."""
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else f"{n:,}"
+
+
+def pct(fraction: float | None, decimals: int = 0) -> str:
+    if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
+        return "not available"
+    return f"{100 * fraction:.{decimals}f}%"
+
+
+def days(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "not reached"
+    n = int(round(value))
+    return "same day" if n == 0 else f"{n} day" if n == 1 else f"{n} days"
+
+
+def day_range(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return "interval not available"
+    lo, hi = int(round(low)), int(round(high))
+    if lo == hi:
+        return days(lo)
+    return f"{lo} to {hi} days" if lo else f"same day to {days(hi)}"
+
+
+def target_text(target_days: int) -> str:
+    return "same day" if target_days == 0 else f"within {days(target_days)}"
+
+
+def times(ratio: float) -> str:
+    return f"{ratio:.1f} times"
+
+
+def per_1000(count: int | None, enrolled: int | None) -> float | None:
+    if count is None or not enrolled:
+        return None
+    return 1000 * count / enrolled
+
+
+def fmt_rate(value: float | None) -> str:
+    return "not available" if value is None else f"{value:.1f} per 1,000"
+
+
+def change_words(now: float, before: float, unit: str) -> str:
+    if before == 0:
+        return f"from none to {unit.format(now)}"
+    diff = 100 * (now - before) / before
+    if abs(diff) < 1:
+        return f"about the same as the year before ({unit.format(before)})"
+    direction = "up" if diff > 0 else "down"
+    return f"{direction} {abs(diff):.0f}% from {unit.format(before)} the year before"
+
+
+# -- sections ---------------------------------------------------------------------------------------------------
+
+class _Writer:
+    def __init__(self, data: ReportData):
+        self.d = data
+        self.year = data.school_year
+        self.prev = data.previous_year
+        self.attention: list[str] = []
+
+    # volumes ------------------------------------------------------------------------------------------------
+    def year_counts(self, year: str) -> tuple[int | None, int | None, int | None]:
+        d = self.d
+        return (d.value("volume_trend", "cases", school_year=year), d.value("volume_trend", "enrolled", school_year=year),
+                d.value("volume_trend", "btam_referral", school_year=year))
+
+    def volume(self) -> Section:
+        d = self.d
+        rows, rates = [], []
+        for year in d.trend_years:
+            cases, enrolled, students = self.year_counts(year)
+            rate = per_1000(cases, enrolled)
+            rates.append(rate)
+            rows.append([year, d.display("volume_trend", "enrolled", school_year=year),
+                         d.display("volume_trend", "cases", school_year=year),
+                         d.display("volume_trend", "btam_referral", school_year=year),
+                         "not available" if rate is None else f"{rate:.1f}"])
+        cases, enrolled, students = self.year_counts(self.year)
+        blocks: list = []
+        if not cases:
+            blocks.append(Paragraph(f"No BTAM case was recorded for {self.year} as of {d.as_of.isoformat()}."))
+        else:
+            rate = per_1000(cases, enrolled)
+            blocks.append(Paragraph(
+                f"In {self.year}, schools opened {d.display('volume_trend', 'cases', school_year=self.year)} "
+                f"BTAM cases, {fmt_rate(rate)} enrolled students. "
+                f"{d.display('volume_trend', 'btam_referral', school_year=self.year)} different students were the "
+                f"subject of a case; the other cases concerned staff members or others."))
+        blocks.append(ChartSpec(
+            "volume_trend", "line", f"BTAM cases per 1,000 enrolled students, {d.trend_years[0]} to {self.year}",
+            list(d.trend_years), [("Cases per 1,000 students", rates)], "Cases per 1,000 students",
+            "Line chart. " + "; ".join(f"{y}: {fmt_rate(r)}" for y, r in zip(d.trend_years, rates)) + ".",
+            value_decimals=1))
+        blocks.append(Table(["School year", "Students enrolled", "BTAM cases", "Students with a case",
+                             "Cases per 1,000"], rows, "Case volume by school year", [SUPPRESSED_NOTE],
+                            [1, 1.2, 1, 1.2, 1]))
+        level_rows = []
+        t = d.release.tables["cases_by_school_level"]
+        for row in t.display.iter_rows(named=True):
+            if row["school_level"] == TOTAL:
+                continue
+            level_rows.append([SCHOOL_LEVELS.get(row["school_level"], row["school_level"].capitalize()),
+                               row["cases"]])
+        if level_rows:
+            level_rows.append(["All schools", d.display("cases_by_school_level", "cases", school_level=TOTAL)])
+            blocks.append(Table(["School level", "BTAM cases"], level_rows, f"Cases by school level, {self.year}",
+                                widths=[2, 1]))
+        return Section("volume", "Case volume and rate", blocks)
+
+    # concern levels -----------------------------------------------------------------------------------------
+    def level_shares(self, table: str) -> list[float | None]:
+        d = self.d
+        total = d.value(table, "leveled_cases", concern_level=TOTAL)
+        out = []
+        for level in LEVELS:
+            v = d.value(table, "leveled_cases", concern_level=level)
+            out.append(None if v is None or not total else v / total)
+        return out
+
+    def high_share(self, table: str) -> float | None:
+        d = self.d
+        total = d.value(table, "leveled_cases", concern_level=TOTAL)
+        parts = [d.value(table, "leveled_cases", concern_level=lvl) for lvl in ("high", "imminent")]
+        if not total or any(p is None for p in parts):
+            return None
+        return sum(parts) / total
+
+    def concern(self) -> Section:
+        d = self.d
+        total = d.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
+        blocks: list = []
+        if not total:
+            blocks.append(Paragraph(f"No case of {self.year} had a level of concern recorded by "
+                                    f"{d.as_of.isoformat()}, so there is no distribution to show."))
+            return Section("concern", "Levels of concern", blocks)
+        shares = self.level_shares("concern_outcomes")
+        words = [f"{LEVEL_NAMES[lvl].lower()} {pct(s)}" for lvl, s in zip(LEVELS, shares) if s is not None]
+        blocks.append(Paragraph(
+            f"After assessment, teams rate each case's level of concern. Of the "
+            f"{d.display('concern_outcomes', 'leveled_cases', concern_level=TOTAL)} cases rated in {self.year}: "
+            + ", ".join(words) + ". Most cases are low concern, as expected in a program that catches problems "
+            "early; the level decides the supports and how closely the case is followed."))
+        series = [(self.year, shares)]
+        if self.prev and d.has_table("concern_outcomes_previous") and \
+                d.value("concern_outcomes_previous", "leveled_cases", concern_level=TOTAL):
+            series.insert(0, (self.prev, self.level_shares("concern_outcomes_previous")))
+        alt = "Bar chart of the share of rated cases at each level. " + " ".join(
+            f"{name}: " + ", ".join(f"{LEVEL_NAMES[l]} {pct(v) if v is not None else 'hidden'}"
+                                   for l, v in zip(LEVELS, vals)) + "." for name, vals in series)
+        blocks.append(ChartSpec("concern_levels", "bar", "Share of rated BTAM cases by level of concern, "
+                                + (f"{self.prev} and {self.year}" if len(series) > 1 else self.year),
+                                [LEVEL_NAMES[l] for l in LEVELS], [(n, [None if v is None else 100 * v for v in vals])
+                                                                   for n, vals in series],
+                                "Share of rated cases (%)", alt, "%", 0, ordered=False))
+        rows = [[LEVEL_NAMES[l], d.display("concern_outcomes", "leveled_cases", concern_level=l),
+                 "hidden" if s is None else pct(s, 1)] for l, s in zip(LEVELS, shares)]
+        rows.append(["All rated cases", d.display("concern_outcomes", "leveled_cases", concern_level=TOTAL), "100%"])
+        blocks.append(Table(["Level of concern", "Cases", "Share"], rows, f"Rated cases by level of concern, {self.year}",
+                            [SUPPRESSED_NOTE], [2, 1, 1]))
+        return Section("concern", "Levels of concern", blocks)
+
+    # timeliness ---------------------------------------------------------------------------------------------
+    def timeliness(self) -> Section:
+        d = self.d
+        targets = d.metric_settings.timeliness_days
+        blocks: list = []
+        met = d.value("timeliness", "leveled_cases", timeliness="met")
+        total = d.value("timeliness", "leveled_cases", timeliness=TOTAL)
+        if not total:
+            blocks.append(Paragraph("No rated case this year, so there is no timeliness to report."))
+            return Section("timeliness", "Timeliness of interventions", blocks)
+        share = None if met is None else met / total
+        if share is not None:
+            blocks.append(Paragraph(
+                f"Each level of concern has a target for the first intervention after a report: "
+                + ", ".join(f"{LEVEL_NAMES[l].lower()} {target_text(targets[l])}" for l in reversed(LEVELS))
+                + f". In {self.year}, {d.display('timeliness', 'leveled_cases', timeliness='met')} of "
+                f"{d.display('timeliness', 'leveled_cases', timeliness=TOTAL)} rated cases ({pct(share)}) had a first "
+                f"intervention within their target. The rest missed it, or were reported so recently that "
+                f"their target date had not yet passed."))
+            if share < 0.8:
+                self.attention.append(f"Only {pct(share)} of rated cases had a first intervention within their "
+                                      f"target time.")
+        else:
+            blocks.append(Paragraph("The share of cases served within their target is hidden this year to protect "
+                                    "small numbers."))
+        medians = d.median_days
+        if "all" in medians:
+            m, lo, hi = medians["all"]
+            blocks.append(Paragraph(
+                f"Half of all cases had a first intervention within {days(m)} of the report "
+                f"(95% confidence interval {day_range(lo, hi)}). This median counts cases still waiting, so "
+                f"slow cases are not left out."))
+        rows, values = [], []
+        for level in LEVELS:
+            target = target_text(targets[level])
+            if level in medians:
+                m, lo, hi = medians[level]
+                values.append(m)
+                rows.append([LEVEL_NAMES[level], target, days(m), day_range(lo, hi)])
+                late = m > targets[level]
+                if late and level in ("high", "imminent"):
+                    self.attention.append(f"The median time to a first intervention for {level}-concern cases "
+                                          f"({days(m)}) is longer than the target ({target}).")
+            else:
+                values.append(None)
+                rows.append([LEVEL_NAMES[level], target, "not reported", "too few cases, or none"])
+        blocks.append(ChartSpec(
+            "time_to_intervention", "bar", f"Median days from report to first intervention by level of concern, {self.year}",
+            [LEVEL_NAMES[l] for l in LEVELS], [("Median days", values)], "Days (median)",
+            "Bar chart. " + "; ".join(f"{LEVEL_NAMES[l]}: {days(v) if v is not None else 'not reported'}"
+                                      for l, v in zip(LEVELS, values)) + ".", " days", 0, ordered=True))
+        blocks.append(Table(["Level of concern", "Target", "Median time", "95% interval"], rows,
+                            f"Days from report to first intervention, {self.year}",
+                            ["A median is shown only for a level whose case count is published."], [1.3, 1.2, 1, 1.5]))
+        return Section("timeliness", "Timeliness of interventions", blocks)
+
+    # outcomes -----------------------------------------------------------------------------------------------
+    def outcomes(self) -> Section:
+        d = self.d
+        blocks: list = []
+        total = d.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
+        blocks.append(Paragraph(
+            "BTAM is meant to lead to support, not punishment. National guidance (NASP) says the level of concern "
+            "should decide the supports, that suspension and expulsion can raise risk, and that law enforcement "
+            "should join only when risk is imminent. This table shows, for each level, how many cases had no "
+            "support action recorded, how many led to a suspension, expulsion or change of placement, and how "
+            "many involved law enforcement. A case can appear in more than one column."))
+        if not total:
+            blocks.append(Paragraph("No rated case this year."))
+            return Section("outcomes", "Outcomes of BTAM cases", blocks)
+        rows = []
+        t = d.release.tables["concern_outcomes"]
+        for row in t.display.iter_rows(named=True):
+            name = "All rated cases" if row["concern_level"] == TOTAL else LEVEL_NAMES[row["concern_level"]]
+            rows.append([name, row["leveled_cases"]] + [
+                row[m] if row[f"{m}_rate"] == "*" else f"{row[m]} ({row[f'{m}_rate']})"
+                for m in ("without_support", "with_exclusion_or_placement", "with_law_enforcement")])
+        blocks.append(Table(["Level of concern", "Cases", "No support recorded", "Suspension, expulsion or placement change",
+                             "Law enforcement involved"], rows, f"What happened in rated cases, {self.year}",
+                            [SUPPRESSED_NOTE, "Percentages are of the cases at that level. <=5% means 5% or less "
+                             "(shown as a range for groups under 100 cases)."], [1.3, 0.8, 1.3, 1.7, 1.4]))
+        published = t.published
+        series = []
+        for measure, name in (("without_support", "No support recorded"),
+                              ("with_exclusion_or_placement", "Suspension, expulsion or placement change"),
+                              ("with_law_enforcement", "Law enforcement involved")):
+            vals = []
+            for level in LEVELS:
+                i = published["concern_level"].to_list().index(level)
+                v, count, n = (published[c][i] for c in (f"{measure}_rate", measure, "leveled_cases"))
+                vals.append(100 * v if v is not None else 0.0 if count == 0 and n else None)
+            series.append((name, vals))
+        shown = sum(v is not None for _, vals in series for v in vals)
+        if shown * 2 < len(LEVELS) * len(series):
+            blocks.append(Paragraph("No chart is drawn by level this year: most of these figures are small numbers "
+                                    "and are hidden to protect students."))
+        else:
+            blocks.append(ChartSpec(
+                "case_outcomes", "bar", f"Share of rated cases by what happened and level of concern, {self.year}",
+                [LEVEL_NAMES[l] for l in LEVELS], series, "Share of cases at the level (%)",
+                "Grouped bar chart. " + " ".join(
+                    f"{name}: " + ", ".join(f"{LEVEL_NAMES[l]} {'hidden' if v is None else f'{v:.0f}%'}"
+                                            for l, v in zip(LEVELS, vals)) + "." for name, vals in series)
+                + " Hidden bars are small numbers withheld to protect students.", "%", 0))
+        excl = d.value("concern_outcomes", "with_exclusion_or_placement", concern_level="low")
+        low = d.value("concern_outcomes", "leveled_cases", concern_level="low")
+        if excl and low and excl / low > d.metric_settings.audit_targets["exclusion_or_placement_change"]:
+            self.attention.append("More low-concern cases than the target ended in a suspension, expulsion or "
+                                  "change of placement.")
+        return Section("outcomes", "Outcomes of BTAM cases", blocks)
+
+    # equity -------------------------------------------------------------------------------------------------
+    def finding_sentence(self, f: RatioFinding) -> str:
+        population = "students with a BTAM case" if f.outcome in CASE_POPULATION else "students"
+        ci = (f"95% confidence interval {f.ci_low:.1f} to {f.ci_high:.1f} times"
+              if f.ci_low is not None and f.ci_high is not None else "no confidence interval")
+        table = f"{f.outcome}_by_{f.dimension}"
+        den = "btam_referral" if f.outcome in CASE_POPULATION else "enrolled"
+        k = self.d.display(table, f.outcome, **{f.dimension: f.group})
+        n = self.d.display(table, den, **{f.dimension: f.group})
+        persistent = " This has been flagged three years running." if f.persistent else ""
+        return (f"{group_name(f.dimension, f.group)} {OUTCOMES[f.outcome][0]} at {times(f.risk_ratio)} the rate "
+                f"of all other {population} ({k} of {n}, {pct(f.risk, 1)}, against {pct(f.comparison_risk, 1)}; "
+                f"{ci}).{persistent}")
+
+    def equity(self) -> Section:
+        d = self.d
+        s = d.metric_settings
+        blocks: list = [Paragraph(
+            f"Each group of students is compared with all other students on five outcomes: being referred to "
+            f"BTAM, out-of-school suspension or expulsion, and, among students with a case, a high or imminent "
+            f"rating, a suspension or expulsion within the case, and law-enforcement involvement. A group is "
+            f"flagged when its rate is more than {s.threshold:.1f} times that of all other students (the federal "
+            f"test for significant disproportionality). A rate is compared only when at least {s.min_cell} "
+            f"students had the outcome and the group has at least {s.min_n} students. The confidence interval "
+            f"is the range the true ratio likely lies in; an interval entirely above 1.0 means the difference is "
+            f"unlikely to be chance.")]
+        flagged = [f for f in d.findings if f.flagged]
+        if flagged:
+            blocks.append(Paragraph(f"Flagged in {self.year}:"))
+            blocks.append(Bullets([self.finding_sentence(f) for f in flagged]))
+            n = len(flagged)
+            self.attention.append(f"{words(n).capitalize()} group comparison{'s' if n != 1 else ''} exceeded the "
+                                  f"disproportionality threshold (see Equity findings).")
+        else:
+            blocks.append(Paragraph(f"No group was flagged in {self.year}: no comparison that could be made showed "
+                                    f"a rate more than {s.threshold:.1f} times that of all other students."))
+        if d.withheld_flags:
+            blocks.append(Paragraph(
+                "A further flag exceeded the threshold but its figures cannot be published without revealing a small "
+                "group: " + "; ".join(f"{group_name(dim, g)} ({OUTCOME_TITLES[o].lower()})"
+                                      for o, dim, g in d.withheld_flags) + ". The district team has the details."))
+        cond = d.conditional
+        if cond:
+            blocks.append(Paragraph(
+                "Comparing like with like (cases at the same level of concern), these groups' cases more often "
+                "had a harsher consequence than other students' cases:"))
+            blocks.append(Bullets([
+                f"Cases of {group_name(c.dimension, c.group)} {CONDITIONAL_OUTCOMES.get(c.outcome, c.outcome)} "
+                f"more often: odds {times(c.odds_ratio)} those of other students at the same level "
+                f"(95% confidence interval {c.ci_low:.1f} to {c.ci_high:.1f})." for c in cond]))
+            self.attention.append("Some groups' cases ended in harsher consequences than others' at the same level "
+                                  "of concern (see Equity findings).")
+        rows = []
+        for outcome in OUTCOMES:
+            parts = [f"{DIMENSION_NAMES[dim].capitalize()}: " + ", ".join(short_group(dim, g) for g in small)
+                     for dim in DIMENSIONS if (small := d.too_small.get((outcome, dim)))]
+            if parts:
+                rows.append([OUTCOME_TITLES[outcome], "; ".join(parts)])
+        if rows:
+            blocks.append(Table(["Outcome", "Groups too small to report"], rows,
+                                "Groups not compared: too few students, or figures hidden to protect a small group",
+                                ["Groups with fewer than 10 students with the outcome, fewer than 30 students, or "
+                                 "figures hidden by small-number protection are not compared."], [1.2, 3.8]))
+        return Section("equity", "Equity findings", blocks)
+
+    # audit --------------------------------------------------------------------------------------------------
+    def audit(self) -> Section:
+        d = self.d
+        s = d.metric_settings
+        rows = []
+        for key in AUDIT_TABLE_INDICATORS:
+            ind = INDICATORS_BY_KEY[key]
+            den = d.value("process_audit", "audit_cases", indicator=key)
+            cnt = d.value("process_audit", "audit_count", indicator=key)
+            label = AUDIT[key].format(days=s.review_within_days)
+            target = s.audit_targets[key]
+            higher = ind.direction == "higher_is_better"
+            den_text = d.display("process_audit", "audit_cases", indicator=key)
+            if den is None or cnt is None or not den:
+                status = "no cases" if den == 0 else "hidden (small numbers)"
+                if den is not None and 0 < den < s.audit_min_denominator:
+                    status = "too few cases"
+                rows.append([label, den_text, "hidden" if den else "n/a", f"{'at least' if higher else 'at most'} "
+                             f"{pct(target)}", status])
+                continue
+            value = (den - cnt) / den if higher else cnt / den
+            status = self.audit_status(value, target, higher, den)
+            rows.append([label, den_text, pct(value, 1), f"{'at least' if higher else 'at most'} {pct(target)}", status])
+        for extra in self.derived_audit_rows():
+            rows.append(extra)
+        blocks = [Paragraph(
+            "The scorecard checks the team's own process against national BTAM practice (NASP): who is on the "
+            "team, whether levels and plans are written down, whether cases are monitored, and whether exclusion "
+            "and law enforcement are kept for the cases that need them. Targets are the district's settings."),
+            Table(["Practice", "Cases", "This year", "Target", "Status"], rows,
+                  f"Process-audit scorecard, {self.year}",
+                  ["Status is shown only when the published numbers decide it. 'Too few cases' means fewer than "
+                   f"{s.audit_min_denominator} cases."], [3, 0.8, 0.9, 1.1, 1.1])]
+        off = [r[0] for r in rows if r[4] == "below target"]
+        if off:
+            self.attention.append("Process practices below target: " + "; ".join(off) + ".")
+        return Section("audit", "Process-audit scorecard", blocks)
+
+    def audit_status(self, value: float, target: float, higher: bool, den: int) -> str:
+        if den < self.d.metric_settings.audit_min_denominator:
+            return "too few cases"
+        good = value >= target - 1e-12 if higher else value <= target + 1e-12
+        return "on target" if good else "below target"
+
+    def derived_audit_rows(self) -> list[list[str]]:
+        """Indicators that are sums of published level cells: printed only when every part is published."""
+        d = self.d
+        s = d.metric_settings
+        rows = []
+        parts = [(d.value("concern_outcomes", "with_law_enforcement", concern_level=l),
+                  d.value("concern_outcomes", "leveled_cases", concern_level=l)) for l in ("low", "moderate")]
+        label = AUDIT["law_enforcement_low_moderate"]
+        target = s.audit_targets["law_enforcement_low_moderate"]
+        if all(k is not None and n is not None for k, n in parts) and sum(n for _, n in parts):
+            k, n = sum(p[0] for p in parts), sum(p[1] for p in parts)
+            rows.append([label, f"{n:,}", pct(k / n, 1), f"at most {pct(target)}", self.audit_status(k / n, target, False, n)])
+        else:
+            rows.append([label, "*", "hidden", f"at most {pct(target)}", "hidden (small numbers)"])
+        target = s.audit_targets["exclusion_or_placement_change"]
+        levels = [(lvl, d.value("concern_outcomes", "with_exclusion_or_placement", concern_level=lvl),
+                   d.value("concern_outcomes", "leveled_cases", concern_level=lvl)) for lvl in LEVELS]
+        if all(k is not None for _, k, n in levels if n):
+            for level, k, n in levels:
+                label = AUDIT["exclusion_or_placement_change"].format(level=level)
+                rows.append([label, d.display("concern_outcomes", "leveled_cases", concern_level=level),
+                             "n/a" if not n else pct(k / n, 1), f"at most {pct(target)}",
+                             "no cases" if not n else self.audit_status(k / n, target, False, n)])
+            return rows
+        k = d.value("concern_outcomes", "with_exclusion_or_placement", concern_level=TOTAL)
+        n = d.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
+        label = "Exclusion or placement change, all rated cases"
+        if k is not None and n:
+            rows.append([label, d.display("concern_outcomes", "leveled_cases", concern_level=TOTAL), pct(k / n, 1),
+                         f"at most {pct(target)}", self.audit_status(k / n, target, False, n)])
+        rows.append(["Exclusion or placement change, by level of concern", "*", "hidden",
+                     f"at most {pct(target)}", "hidden (small numbers)"])
+        return rows
+
+    # completeness -------------------------------------------------------------------------------------------
+    def completeness(self) -> Section:
+        d = self.d
+        rows = []
+        worst = []
+        for row in d.release.tables["completeness"].display.iter_rows(named=True):
+            key = row["check_name"]
+            den = d.value("completeness", "checked_cases", check_name=key)
+            miss = d.value("completeness", "missing", check_name=key)
+            complete = "n/a" if den == 0 else ("hidden" if den is None or miss is None else pct(1 - miss / den, 1))
+            rows.append([COMPLETENESS[key], row["checked_cases"], row["missing"], complete])
+            if den and miss is not None and miss / den > 0.05:
+                worst.append(COMPLETENESS[key].lower())
+        blocks = [Paragraph(
+            "A report is only as good as its records. These checks count how often an optional field that the "
+            "analysis uses was left blank in this year's cases. Fields the data contract requires are checked when "
+            "files are loaded; rows that fail are set aside, counted below, and never reach the report.")]
+        blocks.append(Table(["Check", "Cases checked", "Missing", "Complete"], rows,
+                            f"Completeness of case records, {self.year}", [SUPPRESSED_NOTE], [3.2, 1, 0.8, 0.9]))
+        lq = d.release.tables["load_quality"].display
+        total_read = d.display("load_quality", "rows_read", entity=TOTAL)
+        total_q = d.display("load_quality", "rows_quarantined", entity=TOTAL)
+        blocks.append(Paragraph(
+            f"The loads behind this warehouse read {total_read} rows of district exports and set aside "
+            f"{total_q} rows that broke a data rule."
+            if lq.height > 1 else "No load is recorded in this warehouse's ledger."))
+        if worst:
+            self.attention.append("Records are incomplete for: " + "; ".join(worst) + ".")
+        return Section("completeness", "Data completeness", blocks)
+
+    # summary ------------------------------------------------------------------------------------------------
+    def summary(self) -> Section:
+        d = self.d
+        happened, changed = [], []
+        cases, enrolled, students = self.year_counts(self.year)
+        if not cases:
+            happened.append(f"No BTAM case was recorded in {self.year} as of {d.as_of.isoformat()}. The sections "
+                            f"below are empty for this year; earlier years are shown where they exist.")
+        else:
+            happened.append(f"Schools opened {d.display('volume_trend', 'cases', school_year=self.year)} BTAM cases "
+                            f"({fmt_rate(per_1000(cases, enrolled))} students) about "
+                            f"{d.display('volume_trend', 'btam_referral', school_year=self.year)} students.")
+            share = self.high_share("concern_outcomes")
+            if share is not None:
+                happened.append(f"{pct(share)} of rated cases were high or imminent concern; most were low concern.")
+            met = d.value("timeliness", "leveled_cases", timeliness="met")
+            tot = d.value("timeliness", "leveled_cases", timeliness=TOTAL)
+            if met is not None and tot:
+                happened.append(f"{pct(met / tot)} of rated cases had a first intervention within their target time.")
+            no_support = d.value("concern_outcomes", "without_support", concern_level=TOTAL)
+            lev = d.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
+            if no_support is not None and lev:
+                happened.append(f"{pct(1 - no_support / lev)} of rated cases had a support action recorded "
+                                f"(counseling, a safety plan, a parent conference and the like).")
+            excl = d.value("concern_outcomes", "with_exclusion_or_placement", concern_level=TOTAL)
+            if excl is not None and lev:
+                happened.append(f"{pct(excl / lev)} of rated cases led to a suspension, expulsion or change of "
+                                f"placement.")
+        if self.prev:
+            p_cases, p_enrolled, _ = self.year_counts(self.prev)
+            rate, p_rate = per_1000(cases, enrolled), per_1000(p_cases, p_enrolled)
+            if rate is not None and p_rate is not None:
+                changed.append(f"The case rate is {change_words(rate, p_rate, '{:.1f} per 1,000')}.")
+            share, p_share = self.high_share("concern_outcomes"), (
+                self.high_share("concern_outcomes_previous") if d.has_table("concern_outcomes_previous") else None)
+            if share is not None and p_share is not None:
+                diff = 100 * (share - p_share)
+                changed.append(f"High and imminent cases were {pct(share)} of rated cases, against {pct(p_share)} "
+                               f"the year before" + (" (little change)." if abs(diff) < 2 else "."))
+        else:
+            changed.append(f"The warehouse holds no data for the year before {self.year}, so no change can be shown.")
+        if not changed:
+            changed.append("Year-over-year changes are hidden this year to protect small numbers.")
+        return Section("summary", "Summary", [Paragraph("What happened this year"), Bullets(happened),
+                                              Paragraph("What changed from last year"), Bullets(changed),
+                                              Paragraph("What needs attention"),
+                                              Bullets(self.attention or ["Nothing in this report crossed a "
+                                                                         "threshold or missed a target this year."])],
+                       new_page=False)
+
+    def appendix(self, methodology_url: str | None = None) -> Section:
+        d = self.d
+        s, p = d.metric_settings, d.settings
+        blocks = [
+            Paragraph("Definitions"),
+            Bullets([
+                "BTAM case: a report of a concerning behaviour that the school's threat assessment team opened, "
+                "about a student, a staff member or someone else.",
+                "Level of concern: the team's rating after assessment (low, moderate, high, imminent). A case that "
+                "was not assessed, or not yet, has no level and is left out of the level tables.",
+                "Rate per 1,000: cases divided by students enrolled that year, times 1,000.",
+                "Timeliness: days from the report to the first recorded action of any kind. Medians use the "
+                "Kaplan-Meier method, which counts cases still waiting instead of dropping them.",
+                f"Risk ratio: a group's rate divided by the rate of all other students. Flagged when above "
+                f"{s.threshold:.1f} with at least {s.min_cell} students with the outcome and at least {s.min_n} "
+                f"students in the group (34 CFR 300.647). Confidence intervals are 95% intervals (Katz method).",
+                "Odds ratio within levels of concern: Mantel-Haenszel odds ratio comparing cases at the same "
+                "level, shown only when every count behind it is at least the minimum cell size.",
+                f"As-of date: {d.as_of.isoformat()}. Cases reported later, and actions dated later, are not counted.",
+            ]),
+            Paragraph("How small numbers are protected"),
+            Bullets([
+                "The report is produced under the board role, which always receives suppressed figures; it shows no "
+                "student-level record and no school-level breakdown beyond school levels.",
+                f"A group of fewer than {p.min_n} students is hidden whole (*). A count below "
+                f"{p.count_threshold}, but above zero, is shown as <{p.count_threshold} and its rate is hidden.",
+                f"A count that leaves fewer than {p.count_threshold} of its group without the outcome is hidden (*), "
+                f"because it would say that nearly everyone in the group had it.",
+                "Complementary suppression: when a table's parts add to a total, a second figure is hidden so that "
+                "no hidden figure can be worked out by subtraction. All tables of this report are protected "
+                "together, as one release, and a figure hidden in one table is hidden in all of them.",
+                "After suppression, the software attacks its own output with integer programming and hides more "
+                "until no hidden figure can be narrowed beyond what its label says.",
+                f"Rates of groups under {p.coding_max_n} are shown as a range at the extremes "
+                f"(<={p.bottom_code_pct:g}% or >={p.top_code_pct:g}%).",
+                "Ratios, intervals and medians are shown only when the counts they come from are published.",
+                "Breakdowns by race and disability together (intersections) and by school are left to the "
+                "dashboard's restricted views, because publishing them would hide most figures here.",
+            ]),
+            Paragraph("The full methods, formulas and sources are in the methodology document shipped with the "
+                      "dashboard (docs/METHODOLOGY.md); the privacy rules are in docs/PRIVACY.md."
+                      + (f" Online: {methodology_url}" if methodology_url else "")),
+        ]
+        if d.synthetic:
+            blocks.append(Paragraph("This report was produced from SYNTHETIC demonstration data. No real student, "
+                                    "school or case is described."))
+        return Section("appendix", "Methodology and privacy appendix", blocks)
+
+
+def build_content(data: ReportData, methodology_url: str | None = None) -> ReportContent:
+    """The report's sections, in reading order; the summary is written last from what the others found."""
+    w = _Writer(data)
+    body = [w.volume(), w.concern(), w.timeliness(), w.outcomes(), w.equity(), w.audit(), w.completeness()]
+    summary = w.summary()
+    for section in body[1:]:
+        section.new_page = False
+    sections = [summary, *body, w.appendix(methodology_url)]
+    return ReportContent(f"BTAM annual summary for the board, {data.school_year}", data.district_name,
+                         data.school_year, data.as_of.isoformat(), data.synthetic, sections)

@@ -1,0 +1,113 @@
+"""Small files in the CRDC school-level layout, built by code (synthetic numbers, no real school).
+
+Two schools of state NV and one of OR. Every profile column is present; cells not listed are 0.
+The numbers were chosen so that tests/test_crdc.py can state its expected sums by hand.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+RACES = ("HI", "AM", "AS", "HP", "BL", "WH", "TR")
+SEXES = ("M", "F")
+ACTIONS = ("ISS", "SINGOOS", "MULTOOS", "EXPWE", "EXPWOE", "EXPZT", "REF", "ARR", "CORP")
+KEYS = ("LEA_STATE", "LEA_NAME", "LEAID", "SCHID", "SCH_NAME", "COMBOKEY", "JJ")
+
+
+def count_columns() -> list[str]:
+    columns = [f"SCH_ENR_{r}_{s}" for r in RACES for s in SEXES]
+    columns += [f"TOT_ENR_{s}" for s in SEXES]
+    columns += [f"SCH_ENR_{b}_{s}" for b in ("LEP", "504", "IDEA") for s in SEXES]
+    columns += [f"SCH_IDEAENR_{r}_{s}" for r in RACES for s in SEXES]
+    for action in ACTIONS:
+        columns += [f"SCH_DISCWODIS_{action}_{r}_{s}" for r in RACES for s in SEXES]
+        columns += [f"SCH_DISCWODIS_{action}_{b}_{s}" for b in ("LEP", "504") for s in SEXES]
+        columns += [f"TOT_DISCWODIS_{action}_{s}" for s in SEXES]
+        columns += [f"SCH_DISCWDIS_{action}_IDEA_{r}_{s}" for r in RACES for s in SEXES]
+        columns += [f"SCH_DISCWDIS_{action}_IDEA_LEP_{s}" for s in SEXES]
+        columns += [f"TOT_DISCWDIS_{action}_IDEA_{s}" for s in SEXES]
+    return columns
+
+
+SCHOOL_A = {
+    "keys": {"LEA_STATE": "NV", "LEA_NAME": "Sierra Test District", "LEAID": "3200001", "SCHID": "00001",
+             "SCH_NAME": "Test Elementary A", "COMBOKEY": "320000100001", "JJ": "No"},
+    "cells": {
+        "SCH_ENR_HI_M": 40, "SCH_ENR_HI_F": 50, "SCH_ENR_AS_M": 10, "SCH_ENR_AS_F": 10,
+        "SCH_ENR_BL_M": 30, "SCH_ENR_BL_F": 20, "SCH_ENR_WH_M": 100, "SCH_ENR_WH_F": 90,
+        "SCH_ENR_TR_M": 5, "SCH_ENR_TR_F": 5, "TOT_ENR_M": 185, "TOT_ENR_F": 175,
+        "SCH_ENR_IDEA_M": 20, "SCH_ENR_IDEA_F": 10, "SCH_ENR_504_M": 5, "SCH_ENR_504_F": 5,
+        "SCH_ENR_LEP_M": 15, "SCH_ENR_LEP_F": 12,
+        "SCH_IDEAENR_BL_M": 8, "SCH_IDEAENR_WH_M": 10, "SCH_IDEAENR_HI_M": 2, "SCH_IDEAENR_WH_F": 6,
+        "SCH_IDEAENR_BL_F": 4,
+        "SCH_DISCWODIS_ISS_BL_M": 6, "SCH_DISCWODIS_ISS_BL_F": 3, "SCH_DISCWODIS_ISS_WH_M": 5,
+        "SCH_DISCWODIS_ISS_WH_F": 2, "SCH_DISCWODIS_ISS_HI_M": 4, "SCH_DISCWODIS_ISS_LEP_M": 2,
+        "SCH_DISCWODIS_ISS_504_M": 1,
+        "TOT_DISCWODIS_ISS_M": 16,  # the race cells add to 15: a parts_vs_total finding
+        "TOT_DISCWODIS_ISS_F": 5,
+        "SCH_DISCWDIS_ISS_IDEA_BL_M": 2, "SCH_DISCWDIS_ISS_IDEA_WH_M": 1, "TOT_DISCWDIS_ISS_IDEA_M": 3,
+        "SCH_DISCWODIS_SINGOOS_BL_M": 4, "SCH_DISCWODIS_SINGOOS_WH_M": 3, "SCH_DISCWODIS_SINGOOS_HI_F": 1,
+        "SCH_DISCWODIS_SINGOOS_504_M": 1, "TOT_DISCWODIS_SINGOOS_M": 7, "TOT_DISCWODIS_SINGOOS_F": 1,
+        "SCH_DISCWODIS_MULTOOS_BL_M": 2, "TOT_DISCWODIS_MULTOOS_M": 2,
+        "SCH_DISCWODIS_EXPWOE_WH_M": 1, "TOT_DISCWODIS_EXPWOE_M": 1,
+        "SCH_DISCWDIS_SINGOOS_IDEA_BL_M": 1, "TOT_DISCWDIS_SINGOOS_IDEA_M": 1,
+        "SCH_DISCWODIS_REF_BL_M": 2, "TOT_DISCWODIS_REF_M": 2,
+        "SCH_DISCWODIS_ARR_BL_M": 1, "TOT_DISCWODIS_ARR_M": 1,
+        "SCH_DISCWDIS_REF_IDEA_WH_M": 1, "TOT_DISCWDIS_REF_IDEA_M": 1,
+    },
+}
+
+SCHOOL_B = {
+    "keys": {"LEA_STATE": "NV", "LEA_NAME": "Sierra Test District", "LEAID": "3200001", "SCHID": "00002",
+             "SCH_NAME": "Test Middle B", "COMBOKEY": "320000100002", "JJ": "No"},
+    "cells": {
+        "SCH_ENR_HI_M": 100, "SCH_ENR_HI_F": 100, "SCH_ENR_BL_M": 10, "SCH_ENR_BL_F": 10,
+        "SCH_ENR_WH_M": 50, "SCH_ENR_WH_F": 40, "TOT_ENR_M": 160, "TOT_ENR_F": 150,
+        "SCH_ENR_IDEA_M": 15, "SCH_ENR_IDEA_F": 5, "SCH_ENR_504_M": 2, "SCH_ENR_504_F": 3,
+        "SCH_ENR_LEP_M": 30, "SCH_ENR_LEP_F": 25,
+        "SCH_IDEAENR_HI_M": 10, "SCH_IDEAENR_BL_M": 3, "SCH_IDEAENR_WH_M": 2, "SCH_IDEAENR_HI_F": 3,
+        "SCH_IDEAENR_WH_F": 2,
+        "SCH_DISCWODIS_ISS_HI_M": 10, "SCH_DISCWODIS_ISS_BL_M": 4, "TOT_DISCWODIS_ISS_M": 14,
+        "SCH_DISCWODIS_ISS_AS_F": -9,  # not applicable / skipped: B is left out of every iss slice
+        "SCH_DISCWODIS_SINGOOS_HI_M": 8, "SCH_DISCWODIS_SINGOOS_BL_M": 3, "SCH_DISCWODIS_SINGOOS_WH_F": 2,
+        "SCH_DISCWODIS_SINGOOS_LEP_M": 4, "SCH_DISCWODIS_SINGOOS_504_F": 1,
+        "TOT_DISCWODIS_SINGOOS_M": 11, "TOT_DISCWODIS_SINGOOS_F": 2,
+        "SCH_DISCWODIS_MULTOOS_HI_M": 2, "TOT_DISCWODIS_MULTOOS_M": 2,
+        "SCH_DISCWODIS_EXPWE_BL_M": 1, "TOT_DISCWODIS_EXPWE_M": 1,
+        "SCH_DISCWDIS_SINGOOS_IDEA_HI_M": 2, "TOT_DISCWDIS_SINGOOS_IDEA_M": 2,
+        "SCH_DISCWODIS_REF_HI_M": -5,  # action plan: B is left out of every law_enforcement slice
+        "SCH_DISCWODIS_ARR_WH_F": "n/a",  # not a number: quarantined
+    },
+}
+
+SCHOOL_OTHER_STATE = {
+    "keys": {"LEA_STATE": "OR", "LEA_NAME": "Cascade Test District", "LEAID": "4100001", "SCHID": "00009",
+             "SCH_NAME": "Test High C", "COMBOKEY": "410000100009", "JJ": "No"},
+    "cells": {"SCH_ENR_HI_M": 999, "TOT_ENR_M": 999, "SCH_DISCWODIS_ISS_HI_M": 500},
+}
+
+SCHOOLS = (SCHOOL_A, SCHOOL_B, SCHOOL_OTHER_STATE)
+
+
+def write_crdc_file(path: Path, schools=SCHOOLS, columns: list[str] | None = None) -> Path:
+    """One combined extract: key columns, then every count column (0 where a school lists none)."""
+    columns = columns or count_columns()
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([*KEYS, *columns])
+        for school in schools:
+            writer.writerow([*(school["keys"][k] for k in KEYS), *(school["cells"].get(c, 0) for c in columns)])
+    return path
+
+
+def write_per_topic_files(folder: Path, schools=SCHOOLS) -> list[Path]:
+    """The same data as OCR's per-topic files: Enrollment.csv, Suspensions.csv, Referrals and Arrests.csv."""
+    folder.mkdir(parents=True, exist_ok=True)
+    columns = count_columns()
+    topics = {
+        "Enrollment.csv": [c for c in columns if "ENR" in c],
+        "Suspensions.csv": [c for c in columns if any(f"_{a}_" in c for a in ("ISS", "SINGOOS", "MULTOOS"))],
+        "Expulsions.csv": [c for c in columns if any(f"_{a}_" in c for a in ("EXPWE", "EXPWOE", "EXPZT"))],
+        "Referrals and Arrests.csv": [c for c in columns if any(f"_{a}_" in c for a in ("REF", "ARR"))],
+    }
+    return [write_crdc_file(folder / name, schools, cols) for name, cols in topics.items()]
