@@ -50,7 +50,15 @@ def exclusive_lock(db_path: Path, wait_seconds: float = 30.0):
 def remove_stale_builds(db_path: Path) -> None:
     """Temporary files of loads that were killed; only called while holding the lock."""
     for stale in db_path.parent.glob(f".{db_path.name}{TEMP_MARK}*"):
-        stale.unlink(missing_ok=True)
+        remove_path(stale)
+
+
+def remove_path(path: Path) -> None:
+    """A build file, its WAL or its spill folder."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def start_build(db_path: Path, load_id: str) -> Path:

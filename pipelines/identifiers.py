@@ -75,12 +75,13 @@ def header_findings(headers: list[str], interchange_columns: set[str]) -> list[F
 
 
 def value_findings(con: duckdb.DuckDBPyConnection, table: str, columns: list[str],
-                   few_values: set[str] = frozenset()) -> list[Finding]:
+                   few_values: set[str] = frozenset(), row_id: str = "rowid + 1") -> list[Finding]:
     """Columns whose values are shaped like identifiers, whatever the column is called.
 
     One pass tests every column against one regular expression joining all patterns; columns
     expected to hold few distinct values (codes, dates, booleans) are tested on those values
     only. A column that matched is scanned again, pattern by pattern, to name kind and rows.
+    `row_id` is the SQL expression of a row's 1-based data row number in `table`.
     """
     if not columns:
         return []
@@ -102,9 +103,9 @@ def value_findings(con: duckdb.DuckDBPyConnection, table: str, columns: list[str
             continue
         for kind, prefilter, pattern in VALUE_PATTERNS:
             predicate = f"({prefilter.format(v=q)} and regexp_matches({q}, {_sql_text(pattern)}))"
-            found = con.sql(f"select count(*) from {table} where {predicate}").fetchall()[0][0]
+            found = con.sql(f"select count(distinct {row_id}) from {table} where {predicate}").fetchall()[0][0]
             if found:
-                rows = con.sql(f"select rowid + 1 from {table} where {predicate} order by rowid "
+                rows = con.sql(f"select distinct {row_id} as r from {table} where {predicate} order by r "
                                f"limit {MAX_ROWS_NAMED}").fetchall()
                 findings.append(Finding(column, kind, tuple(r[0] for r in rows), found))
     return findings

@@ -14,6 +14,7 @@ cannot be written. For codes 3-5 the warehouse is unchanged.
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +31,7 @@ from pipelines.contracts import column_values, load_suite_json, validate_values
 from pipelines.identifiers import header_findings, value_findings
 from pipelines.mapping import MappingError, create_candidate, create_mapped, resolve_columns
 from pipelines.profiles import Profile, ProfileError, load_profile
-from pipelines.readers import ReadError, read_into
+from pipelines.readers import MALFORMED_COLUMN, ReadError, read_into
 from pipelines.warehouse import REPO_ROOT, create_schema
 
 CONTRACT_SQL = REPO_ROOT / "sql" / "contracts"
@@ -38,6 +39,8 @@ DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".parquet"}
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_WAREHOUSE = 0, 2, 3, 4, 5
 ROW_RULE_PRIORITY, KEY_RULE_PRIORITY = 1000, 2000
 MAX_VALUE_SHOWN = 60
+# DuckDB spills to disk past this, so a state-size or 2 GB file loads in bounded memory.
+LOAD_MEMORY_LIMIT = os.environ.get("BTAM_LOAD_MEMORY_LIMIT", "2GB")
 
 Progress = Callable[[str, float], None]
 
@@ -158,6 +161,16 @@ def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | 
         result.error = (f"cannot write the warehouse next to {db_path}: {exc.strerror or exc}. "
                         "The warehouse is unchanged; free space or fix permissions and load again")
         result.exit_code = EXIT_WAREHOUSE
+    except duckdb.Error as exc:
+        # DuckDB's own write failures (a full disk at commit or checkpoint, no memory left): the build is
+        # discarded. Anything else is a bug and keeps its traceback.
+        reason = str(exc).strip().splitlines()[0][:300]
+        if not (isinstance(exc, (duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException))
+                or "No space left on device" in reason or "Could not write file" in reason):
+            raise
+        result.error = (f"cannot write the warehouse next to {db_path}: {reason}. The warehouse is unchanged; "
+                        "free disk space (or memory) and load again")
+        result.exit_code = EXIT_WAREHOUSE
     return result
 
 
@@ -165,7 +178,8 @@ def _build_and_publish(db_path: Path, load_id: str, todo: list[tuple[InputFile, 
                        as_of: date, synthetic: bool, progress: Progress | None) -> None:
     build = atomic.start_build(db_path, load_id)
     try:
-        con = duckdb.connect(str(build))
+        con = duckdb.connect(str(build), config={"memory_limit": LOAD_MEMORY_LIMIT,
+                                                 "temp_directory": str(build) + ".spill"})
         try:
             create_schema(con)
             _check_synthetic_policy(con, synthetic, db_path)
@@ -182,7 +196,7 @@ def _build_and_publish(db_path: Path, load_id: str, todo: list[tuple[InputFile, 
     finally:
         build.unlink(missing_ok=True)
         for leftover in build.parent.glob(build.name + ".*"):
-            leftover.unlink(missing_ok=True)
+            atomic.remove_path(leftover)
 
 
 def _check_synthetic_policy(con: duckdb.DuckDBPyConnection, synthetic: bool, db_path: Path) -> None:
@@ -210,7 +224,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResul
     entity = ENTITIES[item.entity]
     step("reading", 0.0)
     try:
-        read = read_into(con, item.path, "raw", work_dir)
+        read = read_into(con, item.path, "raw", work_dir, item.entity)
     except ReadError as exc:
         raise LoadRefused(str(exc), EXIT_UNREADABLE) from exc
     result.rows_read = read.rows_read
@@ -226,6 +240,8 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResul
     coded = {source for target, source in column_map.sources.items()
              if entity.column(target).type != "text"} if column_map else set()
     findings += value_findings(con, "raw", read.columns, few_values=coded)
+    if read.malformed_rows:  # every field of a row that did not fit the header, overflow included
+        findings += value_findings(con, read.malformed_table, [MALFORMED_COLUMN], row_id="_row_id")
     if findings:
         con.execute("drop table if exists raw")
         raise LoadRefused(
@@ -238,10 +254,13 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResul
     create_mapped(con, "raw", item.entity, column_map, profile)
     step("validating", 0.5)
     _collect_violations(con, item.entity, as_of)
+    if read.malformed_rows:  # first of all rules: the row's fields could not be told apart
+        con.execute(f"insert into violations select distinct _row_id, 'malformed_row', detail, -1 "
+                    f"from {read.malformed_table}")
     step("writing", 0.8)
     _write(con, item, result, load_id)
     con.execute("drop view if exists mapped")
-    for table in ("raw", "candidate", "violations", "first_violation"):
+    for table in ("raw", "raw_malformed", "candidate", "violations", "first_violation"):
         con.execute(f"drop table if exists {table}")
     step("done", 1.0)
 

@@ -3,6 +3,16 @@
 Every reader produces the same thing: a table whose columns are the file's
 header names, all VARCHAR, plus `_row_id`, the 1-based data row (header = 0).
 Nothing is interpreted here; mapping and the contracts come after.
+
+Rows that cannot be split into the header's columns (ragged rows, rows over
+MAX_ROW_BYTES, Excel rows with values right of the header) are not a reason
+to refuse the file: they keep their row number in the table as a placeholder
+(the fields as found, the overflow joined into the last column) and are listed
+in the temp table `<table>_malformed` ("_row_id", "malformed row" = one field
+of the row, "detail"), so the loader quarantines them under `malformed_row`
+and the identifier guard sees every field. Quoting errors (a quote never
+closed, a quote in the middle of a field) do refuse the file, with the line:
+after them the rows cannot be told apart.
 """
 from __future__ import annotations
 
@@ -10,6 +20,8 @@ import codecs
 import csv
 import io
 import re
+import sys
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -18,7 +30,12 @@ import duckdb
 import pyarrow as pa
 
 DELIMITERS = (",", ";", "\t")
+DELIMITER_NAMES = "comma (,), semicolon (;) or tab"
+OTHER_DELIMITERS = ("|", ":", "^", "~", "#", " ")
 CHUNK = 1 << 20
+MAX_ROW_BYTES = 2_000_000     # DuckDB's line limit; longer rows are quarantined as malformed_row
+MALFORMED_FIELD_SHOWN = 2_000  # characters of a malformed row's field kept in the placeholder
+MALFORMED_COLUMN = "malformed row"
 
 
 class ReadError(Exception):
@@ -32,10 +49,19 @@ class ReadResult:
     rows_read: int
     encoding: str
     delimiter: str | None
+    malformed_rows: int = 0     # rows listed in `<table>_malformed`
+    sheet: str | None = None    # the Excel sheet read
+
+    @property
+    def malformed_table(self) -> str:
+        return f"{self.table}_malformed"
 
 
-def read_into(con: duckdb.DuckDBPyConnection, path: Path, table: str, work_dir: Path) -> ReadResult:
-    """Read `path` into table `table` (replacing it); dispatch on the file's real content."""
+def read_into(con: duckdb.DuckDBPyConnection, path: Path, table: str, work_dir: Path,
+              entity: str | None = None) -> ReadResult:
+    """Read `path` into table `table` (replacing it); dispatch on the file's real content.
+
+    `entity` picks the Excel sheet named after it; without one (or no such sheet) the first sheet is read."""
     if not path.exists():
         raise ReadError(f"{path}: file not found")
     if path.stat().st_size == 0:
@@ -47,32 +73,46 @@ def read_into(con: duckdb.DuckDBPyConnection, path: Path, table: str, work_dir: 
         raise ReadError(f"{path.name}: unsupported file type {suffix!r}; use .csv, .xlsx or .parquet")
     if kind != expected:
         raise ReadError(f"{path.name}: the name says {expected.upper()} but the content is "
-                        f"{kind.upper() if kind != 'csv' else 'text'}; rename the file or export it again")
+                        f"{KIND_NAMES.get(kind, kind.upper())}; rename the file or export it again "
+                        "(accepted: .csv as UTF-8 or Windows-1252 text, .xlsx, .parquet)")
+    con.execute(f"drop table if exists {table}_malformed")
     if kind == "xlsx":
-        return _read_xlsx(con, path, table)
+        return _read_xlsx(con, path, table, entity)
     if kind == "parquet":
         return _read_parquet(con, path, table)
     return _read_csv(con, path, table, work_dir)
 
 
+KIND_NAMES = {"csv": "text", "xlsx": "XLSX", "parquet": "PARQUET", "binary": "BINARY (not text)",
+              "xls": "an old Excel .xls workbook (BINARY; save it as .xlsx or 'CSV UTF-8')",
+              "utf16": "UTF-16 text (save it as 'CSV UTF-8')", "gzip": "a GZIP archive (BINARY; unpack it first)",
+              "pdf": "a PDF document (BINARY)"}
+MAGIC = ((b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "xls"), (b"\xff\xfe", "utf16"), (b"\xfe\xff", "utf16"),
+         (b"\x1f\x8b", "gzip"), (b"%PDF", "pdf"))
+
+
 def _sniff_kind(path: Path) -> str:
     with path.open("rb") as fh:
-        head = fh.read(8)
+        head = fh.read(8192)
         fh.seek(max(0, path.stat().st_size - 4))
         tail = fh.read(4)
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
+    for magic, kind in MAGIC:
+        if head.startswith(magic):
+            return kind
     if head.startswith(b"PAR1"):
         if tail != b"PAR1":
             raise ReadError(f"{path.name}: the Parquet file is truncated (no footer); copy or export it again")
         return "parquet"
-    if b"\x00" in head:
+    if b"\x00" in head[:8192]:
         return "binary"
     return "csv"
 
 
 def _detect_encoding(path: Path) -> str:
-    """utf-8 (with or without BOM) when the whole file decodes, else cp1252."""
+    """utf-8 (with or without BOM) when the whole file decodes, else cp1252 -- unless the file mixes
+    the two (some lines UTF-8, some not), which no single reading can turn into the right text."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as fh:
         try:
@@ -81,7 +121,23 @@ def _detect_encoding(path: Path) -> str:
             decoder.decode(b"", final=True)
             return "utf-8"
         except UnicodeDecodeError:
-            return "cp1252"
+            pass
+    utf8_line = other_line = None
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, 1):
+            if line.isascii():
+                continue
+            try:
+                line.decode("utf-8")
+                utf8_line = utf8_line or number
+            except UnicodeDecodeError:
+                other_line = other_line or number
+            if utf8_line and other_line:
+                raise ReadError(
+                    f"{path.name}: the file mixes text encodings: line {utf8_line} is UTF-8 but line "
+                    f"{other_line} is not (probably Windows-1252), so accented letters would be read wrongly. "
+                    "Save the whole file in one encoding (Excel: 'CSV UTF-8') and load it again")
+    return "cp1252"
 
 
 def _transcode(path: Path, work_dir: Path) -> Path:
@@ -96,14 +152,20 @@ def _transcode(path: Path, work_dir: Path) -> Path:
     return out
 
 
-def _header(path: Path, encoding: str) -> tuple[list[str], str]:
-    with path.open("r", encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh:
+def _header(path: Path, source: Path) -> tuple[list[str], str]:
+    """Header names and delimiter from the first line of `source` (UTF-8); messages name `path`."""
+    with source.open("r", encoding="utf-8-sig", newline="") as fh:
         first = fh.readline()
     if not first.strip():
         raise ReadError(f"{path.name}: the first line is blank; the first line must be the header row")
     delimiter = max(DELIMITERS, key=first.count)
     names = next(csv.reader(io.StringIO(first), delimiter=delimiter))
     names = [n.strip() for n in names]
+    if len(names) == 1:
+        used = max(OTHER_DELIMITERS, key=first.strip().count)
+        seems = f" (it seems to use {used!r})" if first.strip().count(used) else ""
+        raise ReadError(f"{path.name}: the header row is one single column{seems}. The accepted delimiters "
+                        f"are {DELIMITER_NAMES}; export the file again with one of them and load it again")
     _check_header(path, names)
     return names, delimiter
 
@@ -122,22 +184,89 @@ def _check_header(path: Path, names: list[str]) -> None:
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, work_dir: Path) -> ReadResult:
     encoding = _detect_encoding(path)
     source = path if encoding == "utf-8" else _transcode(path, work_dir)
-    names, delimiter = _header(source, "utf-8")
+    names, delimiter = _header(path, source)
+    malformed = 0
     try:
-        con.execute(f"drop table if exists {table}")
-        con.execute(
-            f"create temp table {table} as select * from read_csv($path, delim=$delim, header=true, quote='\"', "
-            f"escape='\"', auto_detect=false, "
-            f"columns={_columns_literal(names)}, null_padding=false, strict_mode=true)",
-            {"path": str(source), "delim": delimiter},
-        )
+        _strict_csv(con, source, table, names, delimiter)
+    except duckdb.Error:
+        # Rows that do not fit the header: find them with Python's csv module, keep their row numbers.
+        malformed = _read_csv_tolerant(con, path, source, table, names, delimiter, work_dir)
+    return ReadResult(table, names, _count(con, table), encoding, delimiter, malformed)
+
+
+def _strict_csv(con: duckdb.DuckDBPyConnection, source: Path, table: str, names: list[str], delimiter: str,
+                max_line_size: int = MAX_ROW_BYTES) -> None:
+    con.execute(f"drop table if exists {table}")
+    con.execute(
+        f"create temp table {table} as select * from read_csv($path, delim=$delim, header=true, quote='\"', "
+        f"escape='\"', auto_detect=false, columns={_columns_literal(names)}, null_padding=false, "
+        f"strict_mode=true, max_line_size={max_line_size})",
+        {"path": str(source), "delim": delimiter},
+    )
+
+
+def _read_csv_tolerant(con: duckdb.DuckDBPyConnection, path: Path, source: Path, table: str, names: list[str],
+                       delimiter: str, work_dir: Path) -> int:
+    """Every record in file order: good ones as they are, malformed ones as placeholders (see module doc).
+
+    Streams to two files in `work_dir`, so memory stays bounded whatever the file's size."""
+    csv.field_size_limit(sys.maxsize)
+    width = len(names)
+    rows_file = work_dir / f"{path.stem}.rows.csv"
+    malformed_file = work_dir / f"{path.stem}.malformed.csv"
+    malformed = row = 0
+    with source.open("r", encoding="utf-8-sig", newline="") as fh, \
+            rows_file.open("w", encoding="utf-8", newline="") as rows_out, \
+            malformed_file.open("w", encoding="utf-8", newline="") as bad_out:
+        reader = csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+        rows, bad = csv.writer(rows_out, lineterminator="\n"), csv.writer(bad_out, lineterminator="\n")
+        rows.writerow(names)
+        start = 1
+        try:
+            next(reader)
+            start = reader.line_num + 1
+            for record in reader:
+                if not record:  # a blank line is not a row (DuckDB skips it too)
+                    start = reader.line_num + 1
+                    continue
+                row += 1
+                size = sum(len(f.encode("utf-8")) for f in record) + len(record)
+                if len(record) == width and size <= MAX_ROW_BYTES:
+                    rows.writerow(record)
+                else:
+                    if len(record) != width and reader.line_num > start:
+                        raise ReadError(
+                            f"{path.name}: the row starting at line {start} of the file runs to line "
+                            f"{reader.line_num} and has {len(record)} fields instead of {width}: a quote is "
+                            "probably not closed. Fix the quotes or re-export the file and load it again")
+                    detail = (f"the row has {len(record)} fields but the header has {width}"
+                              if len(record) != width else
+                              f"the row is {size:,} bytes long, over the limit of {MAX_ROW_BYTES:,}")
+                    detail += f" (line {start} of the file)"
+                    kept = [f[:MALFORMED_FIELD_SHOWN] for f in record]
+                    placeholder = (kept + [""] * (width - len(kept)) if len(kept) < width
+                                   else kept[:width - 1] + [delimiter.join(kept[width - 1:])])
+                    rows.writerow(placeholder)
+                    bad.writerows([row, field, detail] for field in kept)
+                    malformed += 1
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise ReadError(f"{path.name}: the CSV cannot be parsed in the row starting at line {start} of the "
+                            f"file ({exc}): every quote must be closed, and a quoted field must end at a "
+                            f"{delimiter!r}. Fix or re-export the file and load it again") from exc
+    try:
+        _strict_csv(con, rows_file, table, names, ",", max_line_size=4 * MAX_ROW_BYTES)
+        con.execute(f"""create temp table {table}_malformed as select * from read_csv($path, header=false,
+            auto_detect=false, quote='"', escape='"', delim=',', max_line_size={4 * MAX_ROW_BYTES},
+            columns={{'_row_id': 'BIGINT', '{MALFORMED_COLUMN}': 'VARCHAR', 'detail': 'VARCHAR'}})""",
+                    {"path": str(malformed_file)})
     except duckdb.Error as exc:
-        line = re.search(r"CSV Error on Line: (\d+)", str(exc))
-        where = f"at line {line.group(1)} of the file" if line else f"({_first_line(exc)})"
-        raise ReadError(f"{path.name}: the CSV cannot be parsed {where}: every row must have the header's "
-                        f"{len(names)} fields ({delimiter!r}-separated) and every quote must be closed. "
-                        "Fix or re-export the file and load it again") from exc
-    return ReadResult(table, names, _count(con, table), encoding, delimiter)
+        raise ReadError(f"{path.name}: the CSV cannot be parsed ({_first_line(exc)}). Fix or re-export the "
+                        "file and load it again") from exc
+    finally:
+        rows_file.unlink(missing_ok=True)
+        malformed_file.unlink(missing_ok=True)
+    return malformed
 
 
 def _columns_literal(names: list[str]) -> str:
@@ -166,7 +295,14 @@ def _parquet_text(name: str, physical_type: str) -> str:
     return f"cast({quoted} as varchar) as {quoted}"
 
 
-def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadResult:
+def _sheet_key(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", title.strip().lower()).strip("_")
+
+
+def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str, entity: str | None) -> ReadResult:
+    """The sheet named after the entity, else the first. Merged cells and formulas without a saved
+    result refuse the file (they would become blanks that nobody typed); a formula with a saved
+    result is read as that result, as Excel shows it."""
     import openpyxl
 
     try:
@@ -174,28 +310,90 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadRe
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise ReadError(f"{path.name}: the Excel file cannot be opened ({type(exc).__name__}); "
                         "save it again from Excel as .xlsx") from exc
-    sheet = book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = next(rows, None)
-    if header is None:
-        raise ReadError(f"{path.name}: the first sheet {sheet.title!r} is empty")
-    while header and header[-1] is None:
-        header = header[:-1]
-    names = ["" if h is None else str(h).strip() for h in header]
-    _check_header(path, names)
-    columns: list[list[str | None]] = [[] for _ in names]
-    for row in rows:
-        if row is None or all(v is None for v in row):
-            continue
-        for i in range(len(names)):
-            columns[i].append(_cell_text(row[i]) if i < len(row) else None)
-    book.close()
+    try:
+        if not book.worksheets:
+            raise ReadError(f"{path.name}: the workbook has no worksheet; export the data again")
+        sheet = next((ws for ws in book.worksheets if entity and _sheet_key(ws.title) == entity), book.worksheets[0])
+        _check_sheet_cells(path, book, sheet)
+        names, columns, malformed = _sheet_rows(path, sheet)
+    finally:
+        book.close()
     arrow = pa.table({n: pa.array(col, type=pa.string()) for n, col in zip(names, columns)})
     con.execute(f"drop table if exists {table}")
     con.register("_xlsx_rows", arrow)
     con.execute(f"create temp table {table} as select * from _xlsx_rows")
     con.unregister("_xlsx_rows")
-    return ReadResult(table, names, _count(con, table), "xlsx", None)
+    if malformed:
+        bad = pa.table({"_row_id": pa.array([m[0] for m in malformed], type=pa.int64()),
+                        MALFORMED_COLUMN: pa.array([m[1] for m in malformed], type=pa.string()),
+                        "detail": pa.array([m[2] for m in malformed], type=pa.string())})
+        con.register("_xlsx_bad", bad)
+        con.execute(f"create temp table {table}_malformed as select * from _xlsx_bad")
+        con.unregister("_xlsx_bad")
+    return ReadResult(table, names, _count(con, table), "xlsx", None,
+                      len({m[0] for m in malformed}), sheet.title)
+
+
+def _sheet_rows(path: Path, sheet) -> tuple[list[str], list[list[str | None]], list[tuple[int, str, str]]]:
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None)
+    if header is None:
+        raise ReadError(f"{path.name}: the sheet {sheet.title!r} is empty; it must start with a header row")
+    while header and header[-1] is None:
+        header = header[:-1]
+    names = ["" if h is None else str(h).strip() for h in header]
+    if not names:
+        raise ReadError(f"{path.name}: the first row of sheet {sheet.title!r} is blank; it must be the header row")
+    _check_header(path, names)
+    width = len(names)
+    columns: list[list[str | None]] = [[] for _ in names]
+    malformed: list[tuple[int, str, str]] = []
+    number, excel_row = 0, (sheet.min_row or 1)
+    for row in rows:
+        excel_row += 1
+        if row is None or all(v is None for v in row):
+            continue
+        number += 1
+        texts = [_cell_text(v) for v in row]
+        for i in range(width):
+            columns[i].append(texts[i] if i < len(texts) else None)
+        beyond = [t for t in texts[width:] if t is not None]
+        if beyond:
+            detail = (f"the row has {len(beyond)} value(s) right of the header's last column "
+                      f"(sheet {sheet.title!r}, Excel row {excel_row})")
+            malformed.extend((number, t[:MALFORMED_FIELD_SHOWN], detail) for t in texts if t is not None)
+    return names, columns, malformed
+
+
+def _check_sheet_cells(path: Path, book, sheet) -> None:
+    """Merged ranges and formulas without a saved value, from the sheet's XML (read-only sheets hide both)."""
+    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    merged, formulas = [], []
+    try:
+        with book._archive.open(sheet._worksheet_path) as xml:
+            for _, element in ET.iterparse(xml, events=("end",)):
+                if element.tag == ns + "c":
+                    formula, value = element.find(ns + "f"), element.find(ns + "v")
+                    if formula is not None and (value is None or value.text in (None, "")) \
+                            and element.get("t") != "inlineStr":
+                        formulas.append(element.get("r") or "?")
+                    element.clear()
+                elif element.tag == ns + "mergeCell":
+                    merged.append(element.get("ref") or "?")
+                elif element.tag == ns + "row":
+                    element.clear()
+    except (KeyError, ET.ParseError) as exc:
+        raise ReadError(f"{path.name}: sheet {sheet.title!r} cannot be read ({type(exc).__name__}); "
+                        "save the file again from Excel as .xlsx") from exc
+    if merged:
+        shown = ", ".join(merged[:5]) + (f" and {len(merged) - 5} more" if len(merged) > 5 else "")
+        raise ReadError(f"{path.name}: sheet {sheet.title!r} has merged cells ({shown}), which would be read "
+                        "as blanks. Unmerge them and put the value in every cell, then load again")
+    if formulas:
+        shown = ", ".join(formulas[:5]) + (f" and {len(formulas) - 5} more" if len(formulas) > 5 else "")
+        raise ReadError(f"{path.name}: sheet {sheet.title!r} has formulas with no saved result ({shown}), which "
+                        "would be read as blanks. Open the file in Excel and save it (or paste the values "
+                        "over the formulas), then load again")
 
 
 def _cell_text(value: object) -> str | None:

@@ -224,7 +224,7 @@ def test_unreadable_file_leaves_the_warehouse_unchanged(tmp_path):
     before = file_digest(db)
     bad = tmp_path / "bad" / "case_actions.csv"
     bad.parent.mkdir()
-    bad.write_text("action_id,case_id,action_date,action_type\nA,CASE1,2024-10-03,counseling,extra\n")
+    bad.write_text('action_id,case_id,action_date,action_type\nA,"CASE1,2024-10-03,counseling\n')
     result = load(db, bad)
     assert result.exit_code == EXIT_UNREADABLE
     assert "case_actions.csv" in result.error and "line 2 of the file" in result.error

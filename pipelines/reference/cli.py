@@ -1,4 +1,6 @@
-"""python -m pipelines reference {crdc,aggregate} ...: reference data into the warehouse.
+"""python -m pipelines reference {crdc,aggregate,edfi} ...: reference data into the warehouse, and
+Ed-Fi ODS/API exports into interchange CSVs (edfi writes files for `python -m pipelines load`; it
+never touches the warehouse).
 
 Exit codes: 0 imported (findings of the consistency report are printed, not errors), 2 bad options
 or profile, 4 a file unreadable or not in the expected layout, 5 the warehouse is busy or cannot be
@@ -30,6 +32,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     aggregate.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
     aggregate.add_argument("--year", default=None, help="school year (default: the profile's)")
 
+    edfi = sub.add_parser("edfi", help="Ed-Fi ODS/API JSON exports -> interchange CSVs (then: python -m pipelines load OUT)")
+    edfi.add_argument("folder", help="folder of <resource>.json files (schools.json, studentSchoolAssociations.json, ...)")
+    edfi.add_argument("--out", required=True, help="folder to write schools.csv, enrollment.csv, discipline_actions.csv")
+    edfi.add_argument("--school-year", dest="school_year", default=None,
+                      help="only this school year, e.g. 2024-25 (default: every year in the export)")
+    edfi.add_argument("--key-file", dest="key_file", default=None,
+                      help="file holding the district's pseudonym key (default: the BTAM_PSEUDONYM_KEY variable)")
+    edfi.add_argument("--profile", default="edfi",
+                      help="descriptor crosswalk: a name in data_contracts/profiles/reference/ or a JSON file (default edfi)")
+
 
 def run(args: argparse.Namespace) -> int:
     from pipelines import atomic
@@ -43,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
             from pipelines.reference.aggregates import import_aggregate
 
             print(import_aggregate(args.db, args.path, args.profile, args.year).summary())
+        elif args.reference_command == "edfi":
+            return _edfi(args)
         return EXIT_OK
     except atomic.WarehouseBusy as exc:
         return _fail(str(exc), EXIT_WAREHOUSE)
@@ -56,6 +70,20 @@ def run(args: argparse.Namespace) -> int:
             usage = str(exc).startswith(("--", "aggregate profile"))
             return _fail(str(exc), EXIT_USAGE if usage else EXIT_UNREADABLE)
         raise
+
+
+def _edfi(args: argparse.Namespace) -> int:
+    from pipelines.reference.edfi import EdfiError, convert_edfi, load_edfi_profile, load_secret
+
+    try:
+        secret = load_secret(args.key_file)
+        report = convert_edfi(args.folder, args.out, secret, args.school_year, load_edfi_profile(args.profile))
+    except EdfiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("nothing was written", file=sys.stderr)
+        return EXIT_USAGE if exc.usage else EXIT_UNREADABLE
+    print(report.summary())
+    return EXIT_OK
 
 
 def _fail(message: str, code: int) -> int:
