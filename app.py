@@ -17,10 +17,23 @@ from ui.login import current_login, demo_viewer, login_form, logout_button
 
 st.set_page_config(page_title="BTAM equity dashboard", page_icon=":material/shield_person:", layout="wide")
 
-# The pages, by group. The analytic groups of the next round (Overview, Case volumes,
-# Concern levels, Time to intervention, Equity, Discipline outcomes, Process audit)
-# go in ANALYTIC_GROUPS, one pages/<name>.py per page, shown above "Data".
-ANALYTIC_GROUPS: dict[str, list[st.Page]] = {}
+# The pages, by group, one pages/<name>.py per page; the analytic groups come above "Data".
+ANALYTIC_GROUPS: dict[str, list[st.Page]] = {
+    "Summary": [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:"),
+        st.Page("pages/board_report.py", title="Board report", icon=":material/summarize:"),
+    ],
+    "Cases": [
+        st.Page("pages/case_volumes.py", title="Case volumes", icon=":material/bar_chart:"),
+        st.Page("pages/concern_levels.py", title="Concern levels", icon=":material/stacked_bar_chart:"),
+        st.Page("pages/time_to_intervention.py", title="Time to intervention", icon=":material/timer:"),
+    ],
+    "Equity and process": [
+        st.Page("pages/equity.py", title="Equity", icon=":material/balance:"),
+        st.Page("pages/discipline_outcomes.py", title="Discipline outcomes", icon=":material/gavel:"),
+        st.Page("pages/process_audit.py", title="Process audit", icon=":material/checklist:"),
+    ],
+}
 DATA_PAGES = [
     st.Page("pages/warehouse.py", title="What is loaded", icon=":material/database:", default=True),
     st.Page("pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),

@@ -22,7 +22,7 @@ import polars as pl
 import streamlit as st
 
 from access.queries import run_query
-from access.roles import COORDINATOR, Viewer, filter_school_ids
+from access.roles import COORDINATOR, Viewer, filter_school_ids, may_choose_schools
 from data_contracts.interchange import SCHOOL_LEVELS
 
 YEAR, SCHOOLS, LEVEL = "year", "schools", "level"
@@ -132,6 +132,8 @@ def parse(params: Mapping[str, object], options: FilterOptions, viewer: Viewer) 
     schools = tuple(s.school_id for s in allowed.schools if s.school_id in wanted)
     level = _value(params, LEVEL)
     level = level if level in allowed.levels else None
+    if not may_choose_schools(viewer):
+        return Filters(year)
     return Filters(year, schools, level)
 
 
@@ -190,13 +192,17 @@ def sidebar_filters(options: FilterOptions, viewer: Viewer) -> Filters:
         st.subheader("Filters")
         if allowed.school_years:
             st.selectbox("School year", allowed.school_years, key=_WIDGET[YEAR])
-        names = {s.school_id: s.name for s in allowed.schools}
-        st.multiselect("Schools", list(names), key=_WIDGET[SCHOOLS], format_func=lambda s: names.get(s, s),
-                       placeholder="All schools" if viewer.role != COORDINATOR else "All my schools",
-                       help="Leave empty for every school you may see.")
-        levels = (ALL_LEVELS,) + allowed.levels
-        st.selectbox("School level", levels, key=_WIDGET[LEVEL],
-                     format_func=lambda lv: "All levels" if lv == ALL_LEVELS else LEVEL_LABELS.get(lv, lv))
+        if may_choose_schools(viewer):
+            names = {s.school_id: s.name for s in allowed.schools}
+            st.multiselect("Schools", list(names), key=_WIDGET[SCHOOLS], format_func=lambda s: names.get(s, s),
+                           placeholder="All schools" if viewer.role != COORDINATOR else "All my schools",
+                           help="Leave empty for every school you may see.")
+            levels = (ALL_LEVELS,) + allowed.levels
+            st.selectbox("School level", levels, key=_WIDGET[LEVEL],
+                         format_func=lambda lv: "All levels" if lv == ALL_LEVELS else LEVEL_LABELS.get(lv, lv))
+        else:
+            st.caption("The board view covers the whole district: school-by-school selections are kept to "
+                       "restricted roles, so that no small group can be worked out by comparing selections.")
 
     chosen = parse(_widget_params(), options, viewer)
     params = chosen.to_params()

@@ -108,3 +108,9 @@ def filter_school_ids(v: Viewer, requested: Iterable[str] | None) -> frozenset[s
         return wanted
     own = v.school_ids or frozenset()
     return own if wanted is None else wanted & own
+
+
+def may_choose_schools(v: Viewer) -> bool:
+    """Board views are district-wide only: comparing suppressed releases for different school
+    selections ({A, B, C} against {A, B}) could recover a hidden school's small counts."""
+    return v.role != BOARD

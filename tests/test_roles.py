@@ -74,3 +74,17 @@ def test_cache_keys_differ_whenever_what_may_be_seen_differs():
                                     viewer("district", preview_public=True))}
     assert len(keys) == 7
     assert viewer("coordinator", ["b", "a"]).cache_key() == viewer("coordinator", ["a", "b"]).cache_key()
+
+
+def test_board_filters_are_always_district_wide():
+    """Different school selections are different releases; the board gets one: the whole district."""
+    from access.filters import FilterOptions, School, parse
+    from access.roles import may_choose_schools, viewer
+
+    options = FilterOptions(("2024-25",), (School("A", "Alder", "high"), School("B", "Birch", "middle")))
+    board = viewer("board")
+    assert not may_choose_schools(board)
+    chosen = parse({"year": "2024-25", "schools": "A", "level": "high"}, options, board)
+    assert chosen.school_ids == () and chosen.school_level is None and chosen.school_year == "2024-25"
+    district = parse({"year": "2024-25", "schools": "A"}, options, viewer("district"))
+    assert district.school_ids == ("A",)

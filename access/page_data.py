@@ -1,0 +1,439 @@
+"""What the analytic pages read: access.metric_tables for the filters of one page view, cached per
+viewer and warehouse version, and the one suppressed release a suppressed viewer (the board) sees.
+
+Every cached function takes `cache_key` (PageContext.cache_key: the viewer's role and scope plus the
+warehouse version) first, so no role ever receives another's cached result and a new load is never
+hidden behind an old one. `school_ids` is the filter scope already limited to the viewer
+(ui.context.PageContext.params): None = every school, a tuple = those schools. The `district`
+rows of metric_tables are then the aggregate of exactly those schools.
+
+For a suppressed viewer every count a page prints comes from `public_release`: all analytic tables of
+one school year and school scope suppressed together (access.suppression), so a cell hidden on one
+page is hidden on every page that prints it. Statistics (ratios, medians, shares) are shown to such a
+viewer only where every count they are computed from is published.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Sequence
+
+import polars as pl
+import streamlit as st
+
+from access import metric_tables as mt
+from access.session import shared_reader
+from access.suppression import CountTable, SuppressedRelease, SuppressedTable, suppress_release
+from data_contracts.interchange import CONCERN_LEVELS
+from metrics.config import DEFAULT_SETTINGS
+from metrics.survival import kaplan_meier
+
+Schools = tuple[str, ...] | None
+TOTAL = "total"
+VOLUME_BREAKDOWNS = ("month", "report_source", "report_channel", "concern_type", "behavior")
+GROUP_DIMENSIONS = ("race_ethnicity", "disability_status", "sex", "english_learner", "econ_disadvantaged")
+HIGH_LEVELS = ("high", "imminent")
+
+
+def _con():
+    return shared_reader().connection()
+
+
+def _ids(school_ids: Schools) -> list[str] | None:
+    return None if school_ids is None else list(school_ids)
+
+
+def prior_year(year: str) -> str:
+    """'2024-25' -> '2023-24'."""
+    start = int(year[:4]) - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def earlier_years(year: str, count: int) -> list[str]:
+    """The `count` school years ending with `year`, oldest first."""
+    years = [year]
+    for _ in range(count - 1):
+        years.insert(0, prior_year(years[0]))
+    return years
+
+
+# -- exact numbers (metric_tables, unchanged) ----------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def as_of(cache_key: str) -> date:
+    return mt.resolve_as_of(_con())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def case_volumes(cache_key: str, year: str, school_ids: Schools) -> pl.DataFrame:
+    """case_volumes of the year and the year before it (for the change), the selection as `district`."""
+    return mt.case_volumes(_con(), [prior_year(year), year], _ids(school_ids), include_district=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def case_volume_trend(cache_key: str, school_ids: Schools) -> pl.DataFrame:
+    """Total and monthly cases of every school year, for the selection only (no school rows)."""
+    frame = mt.case_volumes(_con(), None, _ids(school_ids), include_district=True, include_schools=False)
+    return frame.filter(pl.col("breakdown").is_in(["total", "month"]))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def concern_levels(cache_key: str, year: str, school_ids: Schools) -> pl.DataFrame:
+    return mt.concern_levels(_con(), [prior_year(year), year], _ids(school_ids), include_district=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def concern_level_tests(cache_key: str, year: str, school_ids: Schools) -> pl.DataFrame:
+    return mt.concern_level_tests(_con(), [year], _ids(school_ids), include_district=True, include_schools=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def time_to_intervention(cache_key: str, year: str, school_ids: Schools) -> pl.DataFrame:
+    return mt.time_to_intervention(_con(), None, [prior_year(year), year], _ids(school_ids),
+                                   include_district=True, include_schools=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def survival_by_group(cache_key: str, year: str, school_ids: Schools, dimension: str) -> pl.DataFrame:
+    return mt.survival_by_group(_con(), dimension, "first_action", None, [year], _ids(school_ids),
+                                include_district=True, include_schools=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def logrank(cache_key: str, year: str, school_ids: Schools, dimension: str) -> pl.DataFrame:
+    return mt.logrank_tests(_con(), "first_action", None, [year], _ids(school_ids), include_district=True,
+                            include_schools=False, dimensions=(dimension,))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def survival_curves(cache_key: str, year: str, school_ids: Schools, dimension: str) -> pl.DataFrame:
+    """Kaplan-Meier curve of each group of `dimension` over the selected schools (metric_tables'
+    survival_curve does one school or the district; this is the same computation over a selection)."""
+    cases = mt.case_timeline(_con(), None, [year], _ids(school_ids))
+    column = "school_id" if dimension == "school" else dimension
+    cases = cases.filter(pl.col(column).is_not_null())
+    parts = []
+    for (group,), part in cases.partition_by(column, as_dict=True, maintain_order=True).items():
+        curve = kaplan_meier(part["duration_days"].to_list(), part["event"].to_list()).curve
+        parts.append(curve.select(pl.lit(str(group)).alias("group"), pl.all()))
+    if not parts:
+        return pl.DataFrame(schema={"group": pl.String, "days": pl.Float64, "at_risk": pl.Int64,
+                                    "events": pl.Int64, "censored": pl.Int64, "survival": pl.Float64,
+                                    "ci_low": pl.Float64, "ci_high": pl.Float64})
+    return pl.concat(parts).sort("group", "days", maintain_order=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def timeliness(cache_key: str, year: str, school_ids: Schools) -> pl.DataFrame:
+    return mt.timeliness(_con(), None, [year], _ids(school_ids), include_district=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def open_cases_at_risk(cache_key: str, year: str, school_ids: Schools, warn_days: int = 2) -> pl.DataFrame:
+    """Open cases with a level of concern and no first action yet: past their level's target
+    (`missed`) or within `warn_days` of it (`due soon`). Case-level: callers show it only to viewers
+    who may see case rows of the case's school."""
+    cases = mt.case_timeline(_con(), None, [year], _ids(school_ids))
+    targets = pl.DataFrame({"concern_level": list(DEFAULT_SETTINGS.timeliness_days),
+                            "target_days": list(DEFAULT_SETTINGS.timeliness_days.values())})
+    waiting = cases.filter(~pl.col("event") & pl.col("closed_date").is_null() & pl.col("concern_level").is_not_null())
+    out = waiting.join(targets, on="concern_level", how="left").with_columns(
+        (pl.col("target_days") - pl.col("duration_days")).alias("days_left"))
+    out = out.filter(pl.col("days_left") <= warn_days).with_columns(
+        pl.when(pl.col("days_left") < 0).then(pl.lit("target missed")).otherwise(pl.lit("due soon")).alias("status"))
+    order = pl.col("concern_level").replace_strict({lvl: i for i, lvl in enumerate(CONCERN_LEVELS)},
+                                                   default=9, return_dtype=pl.Int32)
+    return out.with_columns(order.alias("_order")).sort(["_order", "days_left"], descending=[True, False]).select(
+        "case_id", "school_id", "concern_level", "reported_date", "assessed_date", "duration_days", "target_days",
+        "days_left", "status")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def disproportionality(cache_key: str, years: tuple[str, ...], school_ids: Schools) -> pl.DataFrame:
+    """District (or selection) rows only; computed once per year set and viewer, reused by every view."""
+    return mt.disproportionality(_con(), list(years), _ids(school_ids), include_district=True,
+                                 include_schools=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def against_reference(cache_key: str, year: str, school_ids: Schools, outcome: str, dimension: str,
+                      reference: str) -> pl.DataFrame:
+    """Each group's risk against one chosen reference group instead of all other students: the same
+    metric (metrics.disproportionality: ratio rules, Katz interval, Fisher test) run on the pair."""
+    from metrics.disproportionality import disproportionality_table
+
+    counts = mt.outcome_group_counts(_con(), [year], _ids(school_ids), include_district=True, include_schools=False)
+    counts = counts.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == dimension))
+    groups = [g for g in counts["group"].to_list() if g != reference]
+    if reference not in counts["group"].to_list() or not groups:
+        return pl.DataFrame()
+    pairs = pl.concat([counts.filter(pl.col("group").is_in([g, reference]))
+                       .with_columns(pl.lit(f"{dimension}|{g}").alias("dimension")) for g in groups])
+    table = disproportionality_table(pairs, None, DEFAULT_SETTINGS)
+    return table.filter(pl.col("group") != reference).with_columns(pl.lit(dimension).alias("dimension"))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def conditional_disparities(cache_key: str, year: str, school_ids: Schools) -> pl.DataFrame:
+    return mt.conditional_disparities(_con(), [year], _ids(school_ids), include_district=True,
+                                      include_schools=False, pool_years=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def outcome_strata(cache_key: str, year: str, school_ids: Schools) -> pl.DataFrame:
+    """Per outcome x dimension x group x level: group cases (a + b) and those with the outcome (a)."""
+    strata = mt.conditional_disparity_strata(_con(), [year], _ids(school_ids), include_district=True,
+                                             include_schools=False)
+    return strata.select("school_year", "outcome", "dimension", "group", "concern_level",
+                         (pl.col("a") + pl.col("b")).alias("cases"), pl.col("a").alias("with_outcome"))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def process_audit(cache_key: str, year: str, school_ids: Schools) -> pl.DataFrame:
+    return mt.process_audit(_con(), None, [prior_year(year), year], _ids(school_ids), include_district=True)
+
+
+# -- the suppressed release ------------------------------------------------------------------------------------------
+
+def with_total(frame: pl.DataFrame, dims: Sequence[str], measures: Sequence[str],
+               domains: dict[str, Sequence[str]] | None = None) -> pl.DataFrame:
+    """Add the margins of a one- or two-way count table as rows labelled 'total'.
+
+    `domains` lists every value a dimension takes in the release; missing rows are filled with 0, so every
+    table partitions a total into the same groups (the suppression engine derives relations from them)."""
+    frame = frame.select(*dims, *measures).with_columns(pl.col(d).cast(pl.String) for d in dims)
+    wanted = {d: list(domains[d]) for d in dims if domains and d in domains}
+    if wanted:
+        grid = None
+        for d in dims:
+            values = wanted.get(d) or frame[d].unique(maintain_order=True).to_list()
+            column = pl.DataFrame({d: [str(v) for v in values]}, schema={d: pl.String})
+            grid = column if grid is None else grid.join(column, how="cross")
+        extra = frame.join(grid, on=list(dims), how="anti")
+        frame = pl.concat([grid.join(frame, on=list(dims), how="left"), extra], how="vertical_relaxed") \
+            .with_columns(pl.col(m).fill_null(0) for m in measures)
+    parts = [frame]
+    for i, dim in enumerate(dims):
+        others = [d for d in dims if d != dim]
+        agg = [pl.col(m).sum().cast(pl.Int64) for m in measures]
+        margin = (frame.group_by(others, maintain_order=True).agg(agg) if others else frame.select(agg))
+        parts.append(margin.with_columns(pl.lit(TOTAL).alias(dim)).select(*dims, *measures))
+    if len(dims) == 2:
+        parts.append(frame.select([pl.col(m).sum().cast(pl.Int64) for m in measures])
+                     .with_columns(*(pl.lit(TOTAL).alias(d) for d in dims)).select(*dims, *measures))
+    out = pl.concat(parts, how="vertical_relaxed")
+    return out.with_columns(pl.col(m).cast(pl.Int64) for m in measures)
+
+
+def population_measure(outcome: str) -> str:
+    """The population an outcome's n counts: all enrolled students, students with a case, IDEA students."""
+    if outcome.startswith("case_"):
+        return "case_students"
+    if outcome.startswith("idea_"):
+        return "idea_students"
+    return "enrolled"
+
+
+def _release_tables(con, year: str, school_ids: Schools, parts: tuple[str, ...]) -> list[CountTable]:
+    ids = _ids(school_ids)
+    this = {"school_year": year}
+    tables: list[CountTable] = []
+    vol = mt.case_volumes(con, [prior_year(year), year], ids, include_district=True)
+    district = vol.filter(pl.col("scope") == "district")
+    disp = mt.disproportionality(con, [year], ids, include_district=True, include_schools=False)
+    dom: dict[str, list[str]] = {"concern_level": list(CONCERN_LEVELS)}
+    dom["school"] = sorted(vol.filter((pl.col("scope") != "district") & (pl.col("school_year") == year))
+                           ["scope"].unique().to_list())
+    for dim in (*GROUP_DIMENSIONS,):
+        dom[dim] = sorted(disp.filter((pl.col("outcome") == "btam_referral") & (pl.col("dimension") == dim))
+                          ["group"].unique().to_list())
+    for y in (prior_year(year), year) if "totals" in parts else ():
+        total = district.filter((pl.col("school_year") == y) & (pl.col("breakdown") == "total"))
+        if total.height:
+            tables.append(CountTable(f"cases_total_{y}", total.select(pl.lit(TOTAL).alias("breakdown"), "cases"),
+                                     ("breakdown",), ("cases",), filters={"school_year": y}))
+    now = district.filter(pl.col("school_year") == year)
+    for b in VOLUME_BREAKDOWNS if "volumes" in parts else ():
+        part = now.filter(pl.col("breakdown") == b).select(pl.col("category").alias(b), "cases")
+        if part.height:
+            tables.append(CountTable(f"cases_by_{b}", with_total(part, (b,), ("cases",), dom), (b,), ("cases",),
+                                     filters=this))
+    schools = vol.filter((pl.col("scope") != "district") & (pl.col("school_year") == year)
+                         & (pl.col("breakdown") == "total")).select(pl.col("scope").alias("school"), "cases",
+                                                                   "enrolled")
+    if schools.height and "volumes" in parts:
+        whole = now.filter(pl.col("breakdown") == "total")
+        rest = {"cases": int(whole["cases"].sum()) - int(schools["cases"].sum()),
+                "enrolled": int(whole["enrolled"].sum()) - int(schools["enrolled"].sum())}
+        if rest["cases"] > 0 or rest["enrolled"] > 0:   # cases recorded without a known school
+            schools = pl.concat([schools, pl.DataFrame({"school": ["unknown"], **{k: [max(v, 0)] for k, v in
+                                                                                 rest.items()}})],
+                                how="vertical_relaxed")
+        tables.append(CountTable("cases_by_school", with_total(schools, ("school",), ("cases", "enrolled"), dom),
+                                 ("school",), ("cases",), "enrolled", filters=this))
+
+    levels = mt.concern_levels(con, [prior_year(year), year], ids, include_district=True)
+    for y in (prior_year(year), year) if "totals" in parts or any(p.startswith("levels") for p in parts) else ():
+        part = levels.filter((pl.col("school_year") == y) & (pl.col("scope") == "district")
+                             & (pl.col("dimension") == "all"))
+        if part.height and part["n"].sum():
+            tables.append(CountTable(f"levels_all_{y}", with_total(part, ("concern_level",), ("n",), dom)
+                                     .rename({"n": "assessed_cases"}), ("concern_level",), ("assessed_cases",),
+                                     filters={"school_year": y}))
+    cur = levels.filter(pl.col("school_year") == year)
+    by_school = cur.filter((pl.col("scope") != "district") & (pl.col("dimension") == "all")) \
+        .select(pl.col("scope").alias("school"), "concern_level", "n")
+    if by_school.height and by_school["n"].sum() and "levels:school" in parts:
+        tables.append(CountTable("levels_by_school", with_total(by_school, ("school", "concern_level"), ("n",), dom)
+                                 .rename({"n": "assessed_cases"}), ("school", "concern_level"), ("assessed_cases",),
+                                 filters=this))
+    for dim in (d for d in GROUP_DIMENSIONS if f"levels:{d}" in parts):
+        part = cur.filter((pl.col("scope") == "district") & (pl.col("dimension") == dim)) \
+            .select(pl.col("group").alias(dim), "concern_level", "n")
+        if part.height and part["n"].sum():
+            tables.append(CountTable(f"levels_by_{dim}", with_total(part, (dim, "concern_level"), ("n",), dom)
+                                     .rename({"n": "assessed_student_cases"}), (dim, "concern_level"),
+                                     ("assessed_student_cases",), filters=this))
+
+    tl = mt.timeliness(con, None, [year], ids, include_district=True, include_schools=False)
+    if tl.height and "time" in parts:
+        tables.append(CountTable("timeliness", with_total(
+            tl.select("concern_level", pl.col("n_met").alias("timely_met"), pl.col("n_missed").alias("timely_missed")),
+            ("concern_level",), ("timely_met", "timely_missed"), dom), ("concern_level",), ("timely_met", "timely_missed"),
+            filters=this))
+
+    for (outcome, dim), part in disp.partition_by(["outcome", "dimension"], as_dict=True,
+                                                  maintain_order=True).items():
+        if f"disp:{outcome}:{dim}" not in parts:
+            continue
+        den = population_measure(outcome)
+        if dim == "race_x_disability":
+            split = part.with_columns(pl.col("group").str.split_exact(":", 1).struct.rename_fields(
+                ["race_ethnicity", "disability_status"])).unnest("group")
+            frame = with_total(split.select("race_ethnicity", "disability_status", pl.col("n").alias(den),
+                                            pl.col("k").alias(outcome)),
+                               ("race_ethnicity", "disability_status"), (den, outcome), dom)
+            tables.append(CountTable(f"disp_{outcome}_{dim}", frame, ("race_ethnicity", "disability_status"),
+                                     (outcome,), den, filters=this))
+        else:
+            frame = with_total(part.select(pl.col("group").alias(dim), pl.col("n").alias(den),
+                                           pl.col("k").alias(outcome)), (dim,), (den, outcome), dom)
+            tables.append(CountTable(f"disp_{outcome}_{dim}", frame, (dim,), (outcome,), den, filters=this))
+
+    strata = mt.conditional_disparity_strata(con, [year], ids, include_district=True, include_schools=False)
+    for (outcome, dim), part in strata.partition_by(["outcome", "dimension"], as_dict=True,
+                                                    maintain_order=True).items():
+        if f"outcome:{outcome}:{dim}" not in parts:
+            continue
+        frame = with_total(part.select(pl.col("group").alias(dim), "concern_level",
+                                       (pl.col("a") + pl.col("b")).alias("assessed_student_cases"),
+                                       pl.col("a").alias(f"{outcome}_cases")),
+                           (dim, "concern_level"), ("assessed_student_cases", f"{outcome}_cases"), dom)
+        tables.append(CountTable(f"outcome_{outcome}_{dim}", frame, (dim, "concern_level"), (f"{outcome}_cases",),
+                                 "assessed_student_cases", filters=this))
+
+    audit = mt.process_audit(con, None, [year], ids, include_district=True)
+    audit_parts = audit.partition_by(["indicator"], as_dict=True, maintain_order=True) if "audit" in parts else {}
+    for (indicator,), part in audit_parts.items():
+        schools_part = part.filter(pl.col("scope") != "district")
+        if indicator == "exclusion_or_placement_change":
+            frame = schools_part.select(pl.col("scope").alias("school"), "concern_level",
+                                        pl.col("denominator").alias("assessed_cases"),
+                                        pl.col("numerator").alias("excluded_cases"))
+            tables.append(CountTable("audit_exclusion_or_placement_change",
+                                     with_total(frame, ("school", "concern_level"), ("assessed_cases", "excluded_cases"), dom),
+                                     ("school", "concern_level"), ("excluded_cases",), "assessed_cases", filters=this))
+            continue
+        frame = schools_part.select(pl.col("scope").alias("school"), pl.col("denominator").alias(f"{indicator}_den"),
+                                    pl.col("numerator").alias(f"{indicator}_num"))
+        if not frame.height:
+            frame = part.select(pl.lit("all").alias("school"), pl.col("denominator").alias(f"{indicator}_den"),
+                                pl.col("numerator").alias(f"{indicator}_num"))
+        tables.append(CountTable(f"audit_{indicator}", with_total(frame, ("school",),
+                                                                  (f"{indicator}_den", f"{indicator}_num"), dom),
+                                 ("school",), (f"{indicator}_num",), f"{indicator}_den", filters=this))
+    if "audit_district" in parts:
+        whole = audit.filter(pl.col("scope") == "district")
+        for row in whole.iter_rows(named=True):
+            key = row["indicator"] + (f"_{row['concern_level']}" if row["concern_level"] else "")
+            frame = pl.DataFrame({"breakdown": [TOTAL], f"{key}_den": [row["denominator"]],
+                                  f"{key}_num": [row["numerator"]]})
+            tables.append(CountTable(f"audit_district_{key}", frame, ("breakdown",), (f"{key}_num",), f"{key}_den",
+                                     filters=this))
+    return tables
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def public_release(cache_key: str, year: str, school_ids: Schools, parts: tuple[str, ...]) -> SuppressedRelease:
+    """The counts one page prints for a school year and school scope, suppressed together. `parts`:
+    totals, volumes, levels (district by level), levels:<dimension or school>, time, audit (per school),
+    audit_district, disp:<outcome>:<dimension>, outcome:<case outcome>:<dimension>."""
+    return suppress_release(_release_tables(_con(), year, school_ids, parts))
+
+
+def published(table: SuppressedTable, measure: str) -> pl.DataFrame:
+    """The table's dimensions with `measure`'s printed text, plottable value (null when hidden) and reason."""
+    return table.display.select(*table.dimensions, pl.col(measure).alias("shown")) \
+        .with_columns(table.published[measure].alias("value"), table.reason[measure].alias("reason"))
+
+
+# -- words for codes -------------------------------------------------------------------------------------------------
+
+DIMENSION_LABELS = {"race_ethnicity": "Race and ethnicity", "disability_status": "Disability status", "sex": "Sex",
+                    "english_learner": "English-learner status", "econ_disadvantaged": "Economic status",
+                    "race_x_disability": "Race and disability", "concern_level": "Level of concern",
+                    "school": "School", "school_level": "School level"}
+LEVEL_LABELS = {"low": "Low", "moderate": "Moderate", "high": "High", "imminent": "Imminent", "all": "All cases"}
+OUTCOME_LABELS = {
+    "btam_referral": "Referred to BTAM (subject of a case)", "oss_or_expulsion": "Out-of-school suspension or expulsion",
+    "iss": "In-school suspension", "any_exclusionary": "Any exclusionary discipline",
+    "law_enforcement": "Referred to law enforcement or arrested", "case_high_or_imminent": "Case rated high or imminent",
+    "case_exclusionary": "Case ended in suspension or expulsion", "case_law_enforcement": "Law enforcement in the case",
+    "case_placement_change": "Case ended in a change of placement",
+    "idea_total_removals": "Any removal (IDEA students)", "idea_iss_le10": "ISS of 10 days or fewer (IDEA)",
+    "idea_iss_gt10": "ISS of more than 10 days (IDEA)", "idea_oss_exp_le10": "OSS or expulsion, 10 days or fewer (IDEA)",
+    "idea_oss_exp_gt10": "OSS or expulsion, more than 10 days (IDEA)"}
+POPULATION_LABELS = {"enrolled": "enrolled students", "case_students": "students with a BTAM case",
+                     "idea_students": "students with IDEA eligibility"}
+_RACE = {"hi": "Hispanic or Latino", "am": "American Indian or Alaska Native", "as": "Asian",
+         "bl": "Black or African American", "pi": "Native Hawaiian or Pacific Islander", "wh": "White",
+         "mu": "Two or more races"}
+_DISABILITY = {"idea": "IDEA eligibility", "section_504_only": "Section 504 only", "none": "No disability plan"}
+_SEX = {"f": "Female", "m": "Male", "x": "Nonbinary"}
+_YES_NO = {"english_learner": {"y": "English learners", "n": "Not English learners"},
+           "econ_disadvantaged": {"y": "Economically disadvantaged", "n": "Not economically disadvantaged"}}
+CATEGORY_LABELS = {"staff": "Staff", "student": "Student", "parent": "Parent", "anonymous": "Anonymous",
+                   "law_enforcement": "Law enforcement", "community": "Community", "self": "Self", "other": "Other",
+                   "in_person": "In person", "tip_line": "Tip line", "online_form": "Online form", "app": "App",
+                   "phone": "Phone", "email": "Email", "social_media": "Social media",
+                   "harm_to_others": "Harm to others", "harm_to_self": "Harm to self", "both": "Both",
+                   "verbal_threat": "Verbal threat", "written_threat": "Written threat",
+                   "online_threat": "Online threat", "weapon": "Weapon", "physical_aggression": "Physical aggression",
+                   "behavior_change": "Behavior change", "self_harm": "Self-harm"}
+
+
+def group_label(dimension: str, group: str) -> str:
+    """A group as a reader names it: 'Black or African American', 'IDEA eligibility', 'Female'."""
+    if dimension == "race_ethnicity":
+        return _RACE.get(group, group)
+    if dimension == "disability_status":
+        return _DISABILITY.get(group, group)
+    if dimension == "sex":
+        return _SEX.get(group, group)
+    if dimension in _YES_NO:
+        return _YES_NO[dimension].get(group, group)
+    if dimension == "race_x_disability" and ":" in group:
+        race, dis = group.split(":", 1)
+        return f"{_RACE.get(race, race)}, {_DISABILITY.get(dis, dis)}"
+    if dimension == "concern_level":
+        return LEVEL_LABELS.get(group, group)
+    return CATEGORY_LABELS.get(group, group)
+
+
+def students_phrase(dimension: str, group: str) -> str:
+    """'Black or African American students', 'students with IDEA eligibility', 'English learners'."""
+    if dimension in _YES_NO:
+        return group_label(dimension, group)
+    if dimension == "disability_status":
+        return {"idea": "students with IDEA eligibility", "section_504_only": "students with a Section 504 plan only",
+                "none": "students without a disability plan"}.get(group, group)
+    return f"{group_label(dimension, group)} students"

@@ -1,0 +1,209 @@
+"""Equity: disproportionality per outcome and student group: risk ratios with confidence intervals against
+the threshold, ratio and difference side by side, a chosen reference group, race x disability, and
+three-year persistence. Every group without a ratio says why."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from access import page_data as data
+from access.roles import must_suppress
+from metrics.config import DEFAULT_SETTINGS
+from ui.charts import OKABE_ITO, chart_with_table, style
+from ui.context import page_context
+from ui.text import fmt_pct
+
+S = DEFAULT_SETTINGS
+ALL_OTHERS = "__all_others__"
+
+ctx = page_context()
+params = ctx.params()
+year, ids = params["school_year"], params["school_ids"]
+school_ids = None if ids is None else tuple(ids)
+st.title("Equity")
+if year is None:
+    st.info("Nothing is loaded yet. See *What is loaded*.")
+    st.stop()
+if school_ids == ():
+    st.info("No school matches the filters. Widen the school or level filter in the sidebar.")
+    st.stop()
+suppress = must_suppress(ctx.viewer, ctx.scope())
+where = ctx.describe_filters()
+years = tuple(data.earlier_years(year, S.persistence_years))
+disp = data.disproportionality(ctx.cache_key, years, school_ids)
+current = disp.filter(pl.col("school_year") == year)
+if current.is_empty():
+    st.info(f"No enrolled students in {where}. Choose another year or more schools in the sidebar.")
+    st.stop()
+st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
+outcomes = [o for o in data.OUTCOME_LABELS if o in set(current["outcome"].to_list())]
+c1, c2 = st.columns(2)
+outcome = c1.selectbox("Outcome", outcomes, key="equity_outcome", format_func=data.OUTCOME_LABELS.get)
+dims = [d for d in (*data.GROUP_DIMENSIONS, "race_x_disability")
+        if current.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == d)).height]
+dimension = c2.selectbox("Student groups", dims, key="equity_dimension", format_func=data.DIMENSION_LABELS.get)
+rows = current.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == dimension))
+groups = rows["group"].to_list()
+reference = st.selectbox("Compare each group with", [ALL_OTHERS, *groups], key="equity_reference",
+                         format_func=lambda g: "All other students (34 CFR 300.647)" if g == ALL_OTHERS
+                         else data.students_phrase(dimension, g))
+if reference != ALL_OTHERS:
+    rows = data.against_reference(ctx.cache_key, year, school_ids, outcome, dimension, reference)
+    versus = data.students_phrase(dimension, reference)
+else:
+    versus = "all other students"
+population = data.POPULATION_LABELS[data.population_measure(outcome)]
+measure = data.OUTCOME_LABELS[outcome]
+
+count_shown: dict[str, tuple[str, str]] = {}
+notes: list[str] = []
+if suppress:
+    table = data.public_release(ctx.cache_key, year, school_ids, (f"disp:{outcome}:{dimension}",)) \
+        .tables.get(f"disp_{outcome}_{dimension}")
+    if table is not None:
+        den = data.population_measure(outcome)
+        disp_frame = table.display
+        key_cols = list(table.dimensions)
+        for r in disp_frame.iter_rows(named=True):
+            key = ":".join(str(r[c]) for c in key_cols)
+            count_shown[key] = (r[den], r[outcome])
+        notes += list(table.footnotes.values())
+
+
+def why_not(r: dict) -> str:
+    """The reason a group has no ratio, in words."""
+    if r["n"] < S.min_n:
+        return f"too few students (n < {S.min_n})"
+    if r["k"] < S.min_cell:
+        return f"too few with the outcome (fewer than {S.min_cell})"
+    if (r["comparison_n"] or 0) < S.min_n or (r["comparison_k"] or 0) < S.min_cell:
+        return f"comparison group too small (fewer than {S.min_n} students or {S.min_cell} with the outcome)"
+    return "not computable"
+
+
+def label(g: str) -> str:
+    return data.group_label(dimension, g)
+
+
+records = []
+for r in rows.iter_rows(named=True):
+    ok = r["ratio_method"] != "none" and r["risk_ratio"] is not None
+    n_text, k_text = count_shown.get(r["group"], (f"{r['n']:,}", f"{r['k']:,}"))
+    risk_ok = not suppress or ("<" not in k_text and "*" not in k_text and "*" not in n_text)
+    records.append({"group": r["group"], "Group": label(r["group"]), "Students": n_text, "With the outcome": k_text,
+                    "Risk": r["risk"] if risk_ok else None,
+                    "Comparison risk": r["comparison_risk"] if risk_ok else None,
+                    "Risk ratio": r["risk_ratio"] if ok else None, "CI low": r["rr_ci_low"] if ok else None,
+                    "CI high": r["rr_ci_high"] if ok else None,
+                    "Risk difference (points)": 100 * r["risk_difference"] if ok and r["risk_difference"] is not None
+                    else None,
+                    "Flagged": "FLAGGED" if r["flagged"] else ("no" if ok else "–"),
+                    "Why no ratio": "" if ok else why_not(r)})
+frame = pl.DataFrame(records)
+ratios = frame.filter(pl.col("Risk ratio").is_not_null()).sort("Risk ratio")
+
+# Sentences first.
+flagged = ratios.filter(pl.col("Flagged") == "FLAGGED").sort("Risk ratio", descending=True)
+for r in flagged.iter_rows(named=True):
+    st.markdown(f"- **{data.students_phrase(dimension, r['group'])}** — {measure.lower()}: "
+                f"{r['Risk ratio']:.1f} times as often as {versus} (95% CI {r['CI low']:.1f}–{r['CI high']:.1f}); "
+                f"a difference of {r['Risk difference (points)']:.1f} percentage points.")
+if ratios.height and not flagged.height:
+    st.markdown(f"No group is above the threshold of {S.threshold:g} for *{measure.lower()}*.")
+
+if ratios.height:
+    fig = go.Figure()
+    flag = ratios["Flagged"] == "FLAGGED"
+    fig.add_scatter(x=ratios["Risk ratio"].to_list(), y=ratios["Group"].to_list(), mode="markers+text",
+                    marker_symbol=["diamond" if f else "circle" for f in flag],
+                    marker_size=[14 if f else 9 for f in flag],
+                    marker_color=[OKABE_ITO["vermillion"] if f else OKABE_ITO["blue"] for f in flag],
+                    text=[f"{v:.2f} ▲ flagged" if f else f"{v:.2f}" for v, f in zip(ratios["Risk ratio"], flag)],
+                    textposition="top center",
+                    error_x={"type": "data", "symmetric": False,
+                             "array": (ratios["CI high"] - ratios["Risk ratio"]).to_list(),
+                             "arrayminus": (ratios["Risk ratio"] - ratios["CI low"]).to_list()},
+                    showlegend=False, hovertemplate="%{y}: %{x:.2f}<extra></extra>")
+    fig.add_vline(x=1, line_color=OKABE_ITO["black"], line_width=1)
+    fig.add_vline(x=S.threshold, line_dash="dash", line_color=OKABE_ITO["vermillion"],
+                  annotation_text=f"threshold {S.threshold:g}", annotation_position="top")
+    fig.update_xaxes(type="log")
+    style(fig, title=f"Risk ratio: {measure.lower()}, {population} by {data.DIMENSION_LABELS[dimension].lower()}, "
+                     f"against {versus}, {where}",
+          x_title="Risk ratio (log scale, 95% CI)", y_title=data.DIMENSION_LABELS[dimension],
+          height=max(320, 90 + 34 * ratios.height))
+    chart_with_table(ctx, fig, frame.drop("group").with_columns(
+        pl.col("Risk").round(4), pl.col("Comparison risk").round(4), pl.col("Risk ratio").round(2),
+        pl.col("CI low").round(2), pl.col("CI high").round(2), pl.col("Risk difference (points)").round(2)),
+        stem=f"risk_ratios_{outcome}_{dimension}_{year}", key="equity_forest",
+        footnotes=notes + ["Flagged groups are drawn as large diamonds and labelled 'flagged'."],
+        how=f"Risk = students with the outcome / students in the group. Risk ratio = the group's risk / the risk of "
+            f"{versus}, with a Katz 95% interval; flagged when above {S.threshold:g}. A ratio needs at least "
+            f"{S.min_n} students and {S.min_cell} with the outcome in the group and in the comparison.",
+        section="Disproportionality (`metrics/disproportionality.py`)")
+else:
+    st.info("No group has a risk ratio here: " + "; ".join(f"{r['Group']}: {r['Why no ratio']}"
+                                                          for r in frame.iter_rows(named=True)) + ".")
+missing = frame.filter(pl.col("Risk ratio").is_null())
+if missing.height and ratios.height:
+    st.caption("No ratio for " + "; ".join(f"{r['Group']} ({r['Why no ratio']})" for r in missing.iter_rows(named=True))
+               + ".")
+
+# Race x disability heat map.
+heat = current.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == "race_x_disability"))
+if heat.height and reference == ALL_OTHERS:
+    st.subheader("Race and disability together")
+    split = heat.with_columns(pl.col("group").str.split_exact(":", 1).struct.rename_fields(["race", "dis"])) \
+        .unnest("group")
+    races = sorted(split["race"].unique().to_list())
+    diss = [d for d in ("idea", "section_504_only", "none") if d in set(split["dis"].to_list())]
+    z, text = [], []
+    for race in races:
+        zr, tr = [], []
+        for dis in diss:
+            cell = split.filter((pl.col("race") == race) & (pl.col("dis") == dis))
+            if cell.height and cell["risk_ratio"][0] is not None and cell["ratio_method"][0] != "none":
+                v = cell["risk_ratio"][0]
+                zr.append(v)
+                tr.append(f"{v:.2f}" + (" ▲" if cell["flagged"][0] else ""))
+            else:
+                zr.append(None)
+                tr.append(f"n < {S.min_n}" if not cell.height or cell["n"][0] < S.min_n else "too few")
+        z.append(zr)
+        text.append(tr)
+    fig = go.Figure(go.Heatmap(z=z, x=[data.group_label("disability_status", d) for d in diss],
+                               y=[data.group_label("race_ethnicity", r) for r in races], text=text,
+                               texttemplate="%{text}", colorscale=[[0, OKABE_ITO["sky_blue"]], [0.5, "#f7f7f7"],
+                                                                   [1, OKABE_ITO["vermillion"]]],
+                               zmid=1, colorbar={"title": "Risk ratio"}, hoverongaps=False))
+    style(fig, title=f"Risk ratio: {measure.lower()}, by race and disability, against all other students, {where}",
+          x_title="Disability status", y_title="Race and ethnicity", height=420)
+    cells = pl.DataFrame({"Race": [data.group_label("race_ethnicity", r) for r in races for _ in diss],
+                          "Disability": [data.group_label("disability_status", d) for _ in races for d in diss],
+                          "Risk ratio": [t for row in text for t in row]})
+    chart_with_table(ctx, fig, cells, stem=f"race_x_disability_{outcome}_{year}", key="equity_heat",
+                     footnotes=["▲ marks a flagged cell; 'n < 30' and 'too few' cells have no ratio."],
+                     how="Each cell is the students of one race with one disability status against all other "
+                         "students; the same size rules and threshold as above.",
+                     section="Disproportionality (`metrics/disproportionality.py`)")
+
+# Three-year persistence.
+st.subheader("Flagged year after year?")
+history = disp.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == dimension))
+if history.height:
+    wide = history.select("group", "school_year",
+                          pl.when(pl.col("flagged")).then(pl.lit("flagged"))
+                          .when(pl.col("ratio_method") == "none").then(pl.lit("no ratio"))
+                          .otherwise(pl.lit("not flagged")).alias("status")) \
+        .pivot(on="school_year", index="group", values="status")
+    persistent = history.filter(pl.col("persistent") & (pl.col("school_year") == year))["group"].to_list()
+    if persistent:
+        st.markdown("**Flagged in each of the last three school years:** "
+                    + ", ".join(data.students_phrase(dimension, g) for g in persistent) + ".")
+    else:
+        st.markdown("No group is flagged in each of the last three school years for this outcome.")
+    st.dataframe(wide.with_columns(pl.col("group").map_elements(label, return_dtype=pl.String))
+                 .rename({"group": "Group"}).fill_null("–"), hide_index=True, width="stretch")
+st.caption(f"Outcome population: {population}. Risk difference = the group's risk minus the comparison's, in "
+           f"percentage points; shares such as {fmt_pct(0.021)} are students with the outcome among the group.")

@@ -1,0 +1,193 @@
+"""Overview: the headline figures of the school year, their change from the year before, and what needs
+attention, in words."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from access import page_data as data
+from access.roles import must_suppress
+from ui.charts import ORDERED, chart_with_table, style
+from ui.context import page_context
+from ui.text import fmt_count, fmt_int, fmt_pct, join_words, plural
+
+ctx = page_context()
+params = ctx.params()
+year, ids = params["school_year"], params["school_ids"]
+school_ids = None if ids is None else tuple(ids)
+st.title("Overview")
+if year is None:
+    st.info("Nothing is loaded yet, so there is nothing to summarise. See *What is loaded*.")
+    st.stop()
+if school_ids == ():
+    st.info("No school matches the filters (the school level chosen has none of the schools chosen). "
+            "Widen the school or level filter in the sidebar.")
+    st.stop()
+suppress = must_suppress(ctx.viewer, ctx.scope())
+prior = data.prior_year(year)
+st.caption(f"{ctx.describe_filters()} · compared with {prior}"
+           + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
+
+volumes = data.case_volumes(ctx.cache_key, year, school_ids)
+total = volumes.filter((pl.col("scope") == "district") & (pl.col("breakdown") == "total"))
+now = total.filter(pl.col("school_year") == year)
+if now.is_empty() or not now["cases"][0]:
+    st.info(f"No BTAM case was reported in {year} in {ctx.describe_filters()}. Choose another year or more "
+            "schools in the sidebar.")
+    st.stop()
+cases, enrolled = int(now["cases"][0]), int(now["enrolled"][0])
+rate = now["cases_per_1000"][0]
+prev_cases, prev_rate = now["previous_cases"][0], now["previous_cases_per_1000"][0]
+
+levels = data.concern_levels(ctx.cache_key, year, school_ids)
+all_levels = levels.filter((pl.col("scope") == "district") & (pl.col("dimension") == "all"))
+
+
+def high_share(y: str) -> tuple[int, int, float | None]:
+    part = all_levels.filter(pl.col("school_year") == y)
+    high = int(part.filter(pl.col("concern_level").is_in(data.HIGH_LEVELS))["n"].sum())
+    assessed = int(part["n"].sum())
+    return high, assessed, (high / assessed if assessed else None)
+
+
+high, assessed, share = high_share(year)
+_, prev_assessed, prev_share = high_share(prior)
+if suppress:
+    release = data.public_release(ctx.cache_key, year, school_ids, ("totals", "levels"))
+    lv = data.published(release[f"levels_all_{year}"], "assessed_cases")
+    hidden_high = lv.filter(pl.col("concern_level").is_in(data.HIGH_LEVELS))["value"].null_count() > 0
+    if hidden_high:
+        share = None
+    prev_table = release.tables.get(f"levels_all_{prior}")
+    if prev_table is None or data.published(prev_table, "assessed_cases").filter(
+            pl.col("concern_level").is_in(data.HIGH_LEVELS))["value"].null_count():
+        prev_share = None
+
+tti = data.time_to_intervention(ctx.cache_key, year, school_ids)
+tti_all = tti.filter((pl.col("scope") == "district") & (pl.col("concern_level") == "all"))
+median_now = tti_all.filter(pl.col("school_year") == year)["median_days"]
+median_prev = tti_all.filter(pl.col("school_year") == prior)["median_days"]
+median_now = median_now[0] if median_now.len() else None
+median_prev = median_prev[0] if median_prev.len() else None
+
+disp = data.disproportionality(ctx.cache_key, (year,), school_ids)
+flags = disp.filter(pl.col("flagged") & (pl.col("school_year") == year))
+disp_prev = data.disproportionality(ctx.cache_key, (prior,), school_ids)
+prev_flags = disp_prev.filter(pl.col("flagged")).height if disp_prev.height else None
+
+audit = data.process_audit(ctx.cache_key, year, school_ids)
+district_audit = audit.filter(pl.col("scope") == "district")
+off_now = district_audit.filter((pl.col("school_year") == year) & (pl.col("status") == "off_target"))
+off_prev = district_audit.filter((pl.col("school_year") == prior) & (pl.col("status") == "off_target")).height \
+    if district_audit.filter(pl.col("school_year") == prior).height else None
+
+
+def delta(now_value, prev_value, fmt) -> str | None:
+    if now_value is None or prev_value is None:
+        return None
+    diff = now_value - prev_value
+    return f"{'+' if diff >= 0 else '−'}{fmt(abs(diff))} from {prior}"
+
+
+c = st.columns(3)
+c[0].metric("BTAM cases", fmt_count(cases, suppress=suppress),
+            delta(cases, prev_cases, fmt_int) if not suppress or (prev_cases or 0) >= 10 else None,
+            delta_color="off", help="Cases reported in the school year, every subject (students, staff, others).")
+c[1].metric("Cases per 1,000 students", f"{rate:.1f}" if rate is not None else "–",
+            delta(rate, prev_rate, lambda v: f"{v:.1f}"), delta_color="off",
+            help=f"Cases per 1,000 students enrolled ({fmt_int(enrolled)} enrolled).")
+c[2].metric("Share rated high or imminent", fmt_pct(share),
+            delta(share, prev_share, lambda v: f"{100 * v:.1f} points"), delta_color="inverse",
+            help="Of the assessed cases with a level of concern.")
+c = st.columns(3)
+c[0].metric("Median days to first intervention", fmt_int(median_now) if median_now is not None else "–",
+            delta(median_now, median_prev, fmt_int), delta_color="inverse",
+            help="Kaplan-Meier median: days from report to the first action of any kind; cases without one yet "
+                 "are counted as still waiting.")
+c[1].metric("Flagged disparities", fmt_int(flags.height), delta(flags.height, prev_flags, fmt_int),
+            delta_color="inverse", help="Groups whose risk ratio is above 2.0 (see Equity).")
+c[2].metric("Audit indicators off target", fmt_int(off_now.height), delta(off_now.height, off_prev, fmt_int),
+            delta_color="inverse", help="Of the NASP process-audit indicators (see Process audit).")
+
+st.subheader("What needs attention")
+notes: list[str] = []
+if flags.height:
+    top = flags.sort("risk_ratio", descending=True).head(3)
+    parts = [f"{data.students_phrase(r['dimension'], r['group'])} — {data.OUTCOME_LABELS.get(r['outcome'], r['outcome']).lower()} "
+             f"({r['risk_ratio']:.1f} times as often, 95% CI {r['rr_ci_low']:.1f}–{r['rr_ci_high']:.1f})"
+             for r in top.iter_rows(named=True)]
+    persistent = flags.filter(pl.col("persistent")).height
+    notes.append(f"**{plural(flags.height, 'disparity', 'disparities')}** above the risk-ratio threshold of 2.0"
+                 + (f", {persistent} of them for three years running" if persistent else "")
+                 + ". Largest: " + "; ".join(parts) + ". See *Equity*.")
+if off_now.height:
+    worst = off_now.with_columns((pl.col("value") - pl.col("target")).abs().alias("gap")).sort("gap", descending=True)
+    named = [f"{r['label'].lower()} ({fmt_pct(r['value'], decimals=0)} against a target of "
+             f"{fmt_pct(r['target'], decimals=0)})" for r in worst.head(3).iter_rows(named=True)]
+    notes.append(f"**{plural(off_now.height, 'process-audit indicator')} off target**, e.g. {join_words(named)}. "
+                 "See *Process audit*.")
+timely = data.timeliness(ctx.cache_key, year, school_ids).filter(pl.col("scope") == "district")
+late = timely.filter(pl.col("share_met").is_not_null() & (pl.col("share_met") < 0.8))
+if late.height:
+    named = [f"{data.LEVEL_LABELS[r['concern_level']].lower()} concern ({fmt_pct(r['share_met'], decimals=0)} "
+             f"within {plural(r['target_days'], 'day')})" for r in late.iter_rows(named=True)]
+    notes.append(f"**First interventions late**: fewer than 80% of cases met the target at "
+                 f"{join_words(named)}. See *Time to intervention*.")
+if share is not None and prev_share is not None and share - prev_share > 0.05:
+    notes.append(f"**More cases rated high or imminent**: {fmt_pct(share)} against {fmt_pct(prev_share)} in {prior}.")
+if rate is not None and prev_rate:
+    change = (rate - prev_rate) / prev_rate
+    if abs(change) >= 0.2:
+        notes.append(f"**Case rate {'up' if change > 0 else 'down'} {fmt_pct(abs(change), decimals=0)}** "
+                     f"from {prior} ({rate:.1f} against {prev_rate:.1f} per 1,000 students).")
+if notes:
+    for note in notes:
+        st.markdown(f"- {note}")
+else:
+    st.success("No disparity is flagged, every process-audit indicator with enough cases is on target and "
+               "first interventions meet their targets.", icon=":material/check_circle:")
+
+# Cases by level of concern, this year against the prior year.
+rows = []
+for y in (prior, year):
+    part = all_levels.filter(pl.col("school_year") == y)
+    for lvl in data.LEVEL_LABELS:
+        if lvl == "all":
+            continue
+        n = part.filter(pl.col("concern_level") == lvl)["n"]
+        rows.append({"school_year": y, "concern_level": lvl, "n": int(n[0]) if n.len() else 0})
+table = pl.DataFrame(rows)
+footnotes: list[str] = []
+if suppress:
+    shown, values = [], []
+    for y in (prior, year):
+        t = release.tables.get(f"levels_all_{y}")
+        if t is None:
+            part = [("–", None)] * 4
+        else:
+            pub = data.published(t, "assessed_cases").filter(pl.col("concern_level") != data.TOTAL)
+            part = list(zip(pub["shown"].to_list(), pub["value"].to_list()))
+            footnotes += list(t.footnotes.values())
+        shown += [p[0] for p in part]
+        values += [p[1] for p in part]
+    table = table.with_columns(pl.Series("shown", shown), pl.Series("value", values, dtype=pl.Int64))
+else:
+    table = table.with_columns(pl.col("n").map_elements(fmt_int, return_dtype=pl.String).alias("shown"),
+                               pl.col("n").alias("value"))
+fig = go.Figure()
+for i, y in enumerate((prior, year)):
+    part = table.filter(pl.col("school_year") == y)
+    fig.add_bar(name=y, x=[data.LEVEL_LABELS[lv] for lv in part["concern_level"]], y=part["value"].fill_null(0).to_list(),
+                text=part["shown"].to_list(), textposition="outside", marker_color=ORDERED[1 + 2 * i],
+                marker_pattern_shape="" if i else "/")
+style(fig, title=f"Assessed BTAM cases by level of concern, {ctx.describe_filters()}, {prior} and {year}",
+      x_title="Level of concern", y_title="Assessed cases")
+chart_with_table(ctx, fig, table.select(pl.col("school_year").alias("School year"),
+                                        pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level of concern"),
+                                        pl.col("shown").alias("Assessed cases")),
+                 stem=f"cases_by_level_{year}", footnotes=footnotes,
+                 how="Assessed cases are those with a level of concern recorded by the as-of date. The headline "
+                     "rate is cases per 1,000 students enrolled in the chosen schools; the change compares the "
+                     "school year just before. The median is a Kaplan-Meier estimate.",
+                 section="Levels of concern (`metrics/concern.py`)", key="overview_levels")

@@ -1,0 +1,120 @@
+"""Process audit: a scorecard per school against the NASP BTAM steps, with each indicator's numerator and
+denominator behind it."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from access import page_data as data
+from access.roles import must_suppress
+from ui.charts import OKABE_ITO, chart_with_table, style, table_with_download
+from ui.context import page_context
+from ui.text import fmt_int, fmt_pct
+
+STATUS = {"on_target": "✓ on target", "off_target": "✗ off target", "too_few": "too few cases (< 10)",
+          "not_applicable": "no cases"}
+
+ctx = page_context()
+params = ctx.params()
+year, ids = params["school_year"], params["school_ids"]
+school_ids = None if ids is None else tuple(ids)
+st.title("Process audit")
+if year is None:
+    st.info("Nothing is loaded yet. See *What is loaded*.")
+    st.stop()
+if school_ids == ():
+    st.info("No school matches the filters. Widen the school or level filter in the sidebar.")
+    st.stop()
+suppress = must_suppress(ctx.viewer, ctx.scope())
+where = ctx.describe_filters()
+audit = data.process_audit(ctx.cache_key, year, school_ids).filter(pl.col("school_year") == year)
+district = audit.filter(pl.col("scope") == "district")
+if district.is_empty() or not district["denominator"].sum():
+    st.info(f"No BTAM case in {where}, so there is nothing to audit. Choose another year or more schools.")
+    st.stop()
+st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
+
+
+def name(r: dict) -> str:
+    label = r["label"]
+    return f"{label} ({r['concern_level']})" if r["concern_level"] else label
+
+
+district = district.with_columns(pl.struct("label", "concern_level").map_elements(name, return_dtype=pl.String)
+                                 .alias("indicator_name"))
+off = district.filter(pl.col("status") == "off_target")
+st.markdown(f"**{fmt_int(off.height)} of {fmt_int(district.filter(pl.col('status').is_in(['on_target', 'off_target'])).height)}** "
+            "indicators with enough cases are off target for the chosen schools together.")
+numbers = district.with_columns(pl.col("numerator").cast(pl.String).alias("num"),
+                                pl.col("denominator").cast(pl.String).alias("den"), pl.col("value").alias("shown_value"))
+notes: list[str] = []
+if suppress:
+    release = data.public_release(ctx.cache_key, year, school_ids, ("audit_district",))
+    nums, dens, vals = [], [], []
+    for r in district.iter_rows(named=True):
+        key = r["indicator"] + (f"_{r['concern_level']}" if r["concern_level"] else "")
+        t = release[f"audit_district_{key}"]
+        nums.append(t.display[f"{key}_num"][0])
+        dens.append(t.display[f"{key}_den"][0])
+        vals.append(t.published[f"{key}_num_rate"][0])
+        notes += list(t.footnotes.values())
+    numbers = numbers.with_columns(pl.Series("num", nums), pl.Series("den", dens),
+                                   pl.Series("shown_value", vals, dtype=pl.Float64))
+plotted = numbers.filter(pl.col("shown_value").is_not_null())
+fig = go.Figure()
+on = plotted["status"] == "on_target"
+fig.add_scatter(x=plotted["shown_value"].to_list(), y=plotted["indicator_name"].to_list(), mode="markers",
+                marker_symbol=["circle" if o else "x" for o in on], marker_size=12,
+                marker_color=[OKABE_ITO["bluish_green"] if o else OKABE_ITO["vermillion"] for o in on],
+                name="share", text=[STATUS[s] for s in plotted["status"]],
+                hovertemplate="%{y}: %{x:.0%} (%{text})<extra></extra>")
+fig.add_scatter(x=plotted["target"].to_list(), y=plotted["indicator_name"].to_list(), mode="markers",
+                marker_symbol="line-ns-open", marker_size=18, marker_color=OKABE_ITO["black"], name="target")
+fig.update_xaxes(tickformat=".0%", range=[0, 1.05])
+style(fig, title=f"Process-audit indicators against their targets, {where}", x_title="Share of cases (%)",
+      y_title="Indicator", height=max(360, 60 + 34 * plotted.height))
+chart_with_table(ctx, fig, numbers.select(
+    pl.col("nasp_step").alias("NASP step"), pl.col("indicator_name").alias("Indicator"),
+    pl.col("num").alias("Numerator"), pl.col("den").alias("Denominator"),
+    pl.col("shown_value").round(3).alias("Share"), pl.col("target").alias("Target"),
+    pl.col("status").replace_strict(STATUS).alias("Status")),
+    stem=f"process_audit_{year}", footnotes=notes + ["✓ circle: on target; ✗: off target; the bar is the target."],
+    key="audit_district",
+    how="Each indicator is a share of cases compared with a local target; a share equal to the target is on target. "
+        "Indicators over fewer than 10 cases are reported as too few.",
+    section="Process audit (`metrics/audit.py`)")
+
+# Scorecard per school.
+schools = audit.filter(pl.col("scope") != "district")
+if schools.height and not suppress:
+    st.subheader("Scorecard per school")
+    names = {s.school_id: s.name for s in ctx.options.schools}
+    schools = schools.with_columns(pl.struct("label", "concern_level").map_elements(name, return_dtype=pl.String)
+                                   .alias("indicator_name"),
+                                   pl.col("scope").replace_strict(names, default=pl.col("scope")).alias("school"))
+    card = schools.with_columns(pl.col("status").replace_strict(
+        {"on_target": "✓", "off_target": "✗", "too_few": "few", "not_applicable": "–"}).alias("mark")) \
+        .pivot(on="indicator_name", index="school", values="mark")
+    st.dataframe(card, hide_index=True, width="stretch")
+    st.caption("✓ on target · ✗ off target · few: fewer than 10 cases · –: no case the indicator applies to.")
+    c1, c2 = st.columns(2)
+    school = c1.selectbox("Drill down: school", sorted(schools["school"].unique().to_list()), key="audit_school")
+    indicator = c2.selectbox("Indicator", schools["indicator_name"].unique(maintain_order=True).to_list(),
+                             key="audit_indicator")
+    row = schools.filter((pl.col("school") == school) & (pl.col("indicator_name") == indicator))
+    if row.height:
+        r = row.row(0, named=True)
+        st.markdown(f"**{school} — {indicator}**: {fmt_int(r['numerator'])} of {fmt_int(r['denominator'])} cases "
+                    f"({fmt_pct(r['value'])}), target {'at least' if r['direction'] == 'higher_is_better' else 'at most'} "
+                    f"{fmt_pct(r['target'], decimals=0)}: {STATUS[r['status']]}. NASP step {r['nasp_step']}: "
+                    f"{r['nasp_step_name']}.")
+    table_with_download(ctx, schools.select(
+        pl.col("school").alias("School"), pl.col("nasp_step").alias("NASP step"),
+        pl.col("indicator_name").alias("Indicator"), pl.col("numerator").alias("Numerator"),
+        pl.col("denominator").alias("Denominator"), pl.col("value").round(3).alias("Share"),
+        pl.col("target").alias("Target"), pl.col("status").replace_strict(STATUS).alias("Status")),
+        stem=f"process_audit_by_school_{year}", key="audit_schools")
+elif suppress:
+    st.info("The per-school scorecard holds small counts of cases; it is for district staff and each school's "
+            "coordinator.", icon=":material/lock:")

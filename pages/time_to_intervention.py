@@ -1,0 +1,180 @@
+"""Time to intervention: Kaplan-Meier curves by level of concern and by group, timeliness against the
+targets, and the open cases at risk of missing them (case ids only for roles that may see case rows)."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from access import page_data as data
+from access.roles import may_see_case_rows, must_suppress
+from metrics.config import DEFAULT_SETTINGS
+from ui.charts import OKABE_ITO, PALETTE, SYMBOLS, chart_with_table, style, table_with_download
+from ui.context import page_context
+from ui.text import fmt_date, fmt_int, fmt_pct, plural
+
+ctx = page_context()
+params = ctx.params()
+year, ids = params["school_year"], params["school_ids"]
+school_ids = None if ids is None else tuple(ids)
+st.title("Time to intervention")
+if year is None:
+    st.info("Nothing is loaded yet. See *What is loaded*.")
+    st.stop()
+if school_ids == ():
+    st.info("No school matches the filters. Widen the school or level filter in the sidebar.")
+    st.stop()
+suppress = must_suppress(ctx.viewer, ctx.scope())
+where = ctx.describe_filters()
+summary = data.time_to_intervention(ctx.cache_key, year, school_ids) \
+    .filter((pl.col("school_year") == year) & (pl.col("scope") == "district"))
+if summary.is_empty():
+    st.info(f"No BTAM case was reported in {where}. Choose another year or more schools in the sidebar.")
+    st.stop()
+st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
+overall = summary.filter(pl.col("concern_level") == "all").row(0, named=True)
+if overall["median_days"] is not None:
+    st.markdown(f"Half of the cases had a first intervention within **{plural(int(overall['median_days']), 'day')}** "
+                f"of the report (Kaplan-Meier median; 95% CI {fmt_int(overall['median_ci_low'])}–"
+                f"{fmt_int(overall['median_ci_high'])} days).")
+
+dimension = st.selectbox("Curves by", ["concern_level", *data.GROUP_DIMENSIONS], key="tti_dimension",
+                         format_func=lambda d: data.DIMENSION_LABELS[d])
+groups = data.survival_by_group(ctx.cache_key, year, school_ids, dimension) \
+    .filter(pl.col("scope") == "district") if dimension != "concern_level" else \
+    summary.filter(pl.col("concern_level") != "all").rename({"concern_level": "group"})
+small = set(groups.filter(pl.col("n_cases") < 10)["group"].to_list())
+
+if suppress:
+    # A step curve shows every single first action; the board sees the medians only, for groups of 10 or more.
+    shown = groups.filter(pl.col("n_cases") >= 10)
+    fig = go.Figure()
+    for i, r in enumerate(shown.iter_rows(named=True)):
+        if r["median_days"] is None:
+            continue
+        low, high = r["median_ci_low"], r["median_ci_high"]
+        fig.add_scatter(x=[r["median_days"]], y=[data.group_label(dimension, r["group"])], mode="markers",
+                        marker_symbol=SYMBOLS[i % len(SYMBOLS)], marker_size=11, marker_color=PALETTE[i % len(PALETTE)],
+                        error_x={"type": "data", "symmetric": False,
+                                 "array": [(high - r["median_days"]) if high is not None else 0],
+                                 "arrayminus": [(r["median_days"] - low) if low is not None else 0]},
+                        showlegend=False)
+    style(fig, title=f"Median days from report to first intervention, by {data.DIMENSION_LABELS[dimension].lower()}, "
+                     f"{where}", x_title="Days (median, 95% CI)", y_title=data.DIMENSION_LABELS[dimension])
+    table = groups.select(pl.col("group").map_elements(lambda g: data.group_label(dimension, g),
+                                                       return_dtype=pl.String).alias("Group"),
+                          pl.when(pl.col("n_cases") >= 10).then(pl.col("median_days")).alias("Median days"),
+                          pl.when(pl.col("n_cases") >= 10).then(pl.col("median_ci_low")).alias("CI low"),
+                          pl.when(pl.col("n_cases") >= 10).then(pl.col("median_ci_high")).alias("CI high"))
+    notes = ["Groups with fewer than 10 cases: no figures shown."] if small else []
+    chart_with_table(ctx, fig, table, stem=f"median_days_by_{dimension}_{year}", footnotes=notes, key="tti_medians",
+                     how="Kaplan-Meier median of the days from report to the first case action; cases without an "
+                         "action yet count as still waiting until they close or until the as-of date.",
+                     section="Time to first intervention (`metrics/survival.py`)")
+else:
+    curves = data.survival_curves(ctx.cache_key, year, school_ids, dimension)
+    order = list(data.LEVEL_LABELS) if dimension == "concern_level" else sorted(curves["group"].unique().to_list())
+    fig = go.Figure()
+    for i, group in enumerate(g for g in order if g in set(curves["group"].to_list())):
+        part = curves.filter(pl.col("group") == group)
+        days = [0.0, *part["days"].to_list()]
+        surv = [1.0, *part["survival"].to_list()]
+        colour = PALETTE[i % len(PALETTE)]
+        name = data.group_label(dimension, group)
+        band = part.filter(pl.col("ci_low").is_not_null())
+        if band.height > 1:
+            fig.add_scatter(x=band["days"].to_list() + band["days"].to_list()[::-1],
+                            y=band["ci_high"].to_list() + band["ci_low"].to_list()[::-1], fill="toself",
+                            line_width=0, fillcolor=colour, opacity=0.15, hoverinfo="skip", showlegend=False,
+                            line_shape="hv", legendgroup=name)
+        fig.add_scatter(x=days, y=surv, name=name, mode="lines+markers", line_shape="hv", line_color=colour,
+                        marker_symbol=SYMBOLS[i % len(SYMBOLS)], marker_size=5, legendgroup=name,
+                        line_dash=["solid", "dash", "dot", "dashdot"][i % 4])
+    fig.add_hline(y=0.5, line_dash="dot", line_color=OKABE_ITO["black"], annotation_text="half the cases")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
+    style(fig, title=f"Cases still waiting for a first intervention, by {data.DIMENSION_LABELS[dimension].lower()}, "
+                     f"{where}", x_title="Days since the report", y_title="Share of cases still waiting (%)", height=440)
+    table = groups.select(pl.col("group").map_elements(lambda g: data.group_label(dimension, g),
+                                                       return_dtype=pl.String).alias("Group"),
+                          pl.col("n_cases").alias("Cases"), pl.col("n_events").alias("With a first action"),
+                          pl.col("median_days").alias("Median days"), pl.col("median_ci_low").alias("CI low"),
+                          pl.col("median_ci_high").alias("CI high"), pl.col("p90_days").alias("Days until 90% served"))
+    notes = ["A blank median or 90% day: the curve never falls that far within the follow-up."] \
+        if groups["median_days"].null_count() or groups["p90_days"].null_count() else []
+    chart_with_table(ctx, fig, table, stem=f"time_to_intervention_by_{dimension}_{year}", footnotes=notes,
+                     key="tti_curves",
+                     how="Kaplan-Meier estimate of the share of cases still without a first action, day by day; "
+                         "shaded bands are 95% confidence bands (log-log). Cases without an action are counted until "
+                         "they close or until the as-of date (censored).",
+                     section="Time to first intervention (`metrics/survival.py`)")
+test = data.logrank(ctx.cache_key, year, school_ids, dimension).filter(pl.col("scope") == "district")
+if test.height and test["p_value"][0] is not None:
+    p = test["p_value"][0]
+    st.markdown(("**The groups differ in how fast cases are served**" if p < 0.05 else
+                 "**No clear difference between the groups** in how fast cases are served")
+                + f" (log-rank test, p = {p:.3f}).")
+
+# Timeliness against the targets.
+st.subheader("First intervention within the target")
+timely = data.timeliness(ctx.cache_key, year, school_ids).filter(pl.col("scope") == "district")
+if timely.is_empty():
+    st.info("No assessed case with a level of concern in this selection.")
+else:
+    timely = timely.with_columns(pl.col("n_met").cast(pl.String).alias("met_shown"),
+                                 pl.col("n_missed").cast(pl.String).alias("missed_shown"),
+                                 pl.col("share_met").alias("plotted"))
+    notes = []
+    if suppress:
+        pub = data.public_release(ctx.cache_key, year, school_ids, ("time",))["timeliness"]
+        met, missed = data.published(pub, "timely_met"), data.published(pub, "timely_missed")
+        timely = timely.drop("met_shown", "missed_shown").join(
+            met.select("concern_level", pl.col("shown").alias("met_shown"), pl.col("value").alias("m")),
+            on="concern_level").join(
+            missed.select("concern_level", pl.col("shown").alias("missed_shown"), pl.col("value").alias("x")),
+            on="concern_level").with_columns(
+            pl.when(pl.col("m").is_null() | pl.col("x").is_null()).then(None).otherwise(pl.col("share_met"))
+            .alias("plotted"))
+        notes = list(pub.footnotes.values())
+    labels = [f"{data.LEVEL_LABELS[r['concern_level']]} (target {plural(r['target_days'], 'day')})"
+              for r in timely.iter_rows(named=True)]
+    fig = go.Figure(go.Bar(x=labels, y=timely["plotted"].fill_null(0).to_list(), marker_color=OKABE_ITO["blue"],
+                           text=[fmt_pct(v, decimals=0) if v is not None else "*" for v in timely["plotted"]],
+                           textposition="outside"))
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.1])
+    style(fig, title=f"Share of assessed cases with a first intervention within the target, {where}",
+          x_title="Level of concern (target days)", y_title="Cases meeting the target (%)")
+    chart_with_table(ctx, fig, timely.select(pl.Series("Level of concern", labels), pl.col("met_shown").alias("Met"),
+                                             pl.col("missed_shown").alias("Missed"),
+                                             pl.col("plotted").round(3).alias("Share met")),
+                     stem=f"timeliness_{year}", footnotes=notes, key="tti_timeliness",
+                     how="Met: the first action came within the level's target. Missed: it came later, or none came "
+                         "while the case was open past the target. Cases still within their target are left out.",
+                     section="Time to first intervention (`metrics/survival.py`)")
+
+# Open cases at risk.
+st.subheader("Open cases at risk of missing their target")
+risk = data.open_cases_at_risk(ctx.cache_key, year, school_ids)
+if risk.is_empty():
+    st.success("No open case with a level of concern is waiting past, or within two days of, its target.",
+               icon=":material/check_circle:")
+else:
+    missed = risk.filter(pl.col("status") == "target missed").height
+    st.markdown(f"**{plural(risk.height, 'open case')}** without a first intervention: {missed} past the target, "
+                f"{risk.height - missed} due within two days." if not suppress else
+                "Open cases past or near their target are listed for district staff and the school's coordinator.")
+    visible = risk.filter(pl.col("school_id").map_elements(lambda s: may_see_case_rows(ctx.viewer, s),
+                                                           return_dtype=pl.Boolean))
+    if visible.height and not suppress:
+        names = {s.school_id: s.name for s in ctx.options.schools}
+        ctx.audit("view_case_rows", page="time_to_intervention", row_count=visible.height, filters=ctx.filter_key)
+        table_with_download(ctx, visible.select(
+            pl.col("case_id").alias("Case"), pl.col("school_id").replace_strict(names, default=pl.col("school_id"))
+            .alias("School"), pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level"),
+            pl.col("reported_date").map_elements(fmt_date, return_dtype=pl.String).alias("Reported"),
+            pl.col("duration_days").alias("Days waiting"), pl.col("target_days").alias("Target days"),
+            pl.col("status").alias("Status")), stem=f"open_cases_at_risk_{year}", row_level=True, key="tti_risk")
+    elif not suppress:
+        st.caption("Case ids are shown only to district staff and to the coordinator of the case's school.")
+targets = ", ".join(f"{data.LEVEL_LABELS[k].lower()} {plural(v, 'day')}" for k, v in
+                    DEFAULT_SETTINGS.timeliness_days.items())
+st.caption(f"Targets (local practice defaults, not federal or NASP numbers): {targets}.")
