@@ -21,7 +21,7 @@ COMMANDS = {
     "audit": ("access.audit_cli", "run", "read the audit log (logins, case-row views, exports, loads)"),
     "report": ("reports.cli", "run", "write the board summary report (PDF or HTML, suppressed)"),
     "reference": ("pipelines.reference.cli", "run",
-                  "reference data: CRDC school files, published aggregate tables"),
+                  "reference data: CRDC school files, published aggregate tables, Ed-Fi exports"),
 }
 
 
