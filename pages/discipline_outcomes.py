@@ -11,7 +11,7 @@ from access import page_data as data
 from access.roles import must_suppress
 from ui.charts import PALETTE, SYMBOLS, chart_with_table, style
 from ui.context import page_context
-from ui.text import fmt_int, fmt_pct
+from ui.text import fmt_int, fmt_pct, python_map
 
 OUTCOMES = {"case_exclusionary": "ended in a suspension or expulsion",
             "case_law_enforcement": "involved law enforcement",
@@ -72,8 +72,8 @@ fig.update_yaxes(tickformat=".0%", rangemode="tozero")
 style(fig, title=f"Share of assessed BTAM cases that {OUTCOMES[outcome]}, by level of concern and "
                  f"{data.DIMENSION_LABELS[dimension].lower()}, {where}",
       x_title="Level of concern", y_title="Cases with the outcome (%)", height=420)
-table = part.sort("group", pl.col("concern_level").replace_strict({lv: j for j, lv in enumerate(LEVELS)}, default=9)) \
-    .select(pl.col("group").map_elements(lambda g: data.group_label(dimension, g), return_dtype=pl.String).alias("Group"),
+part = part.sort("group", pl.col("concern_level").replace_strict({lv: j for j, lv in enumerate(LEVELS)}, default=9))
+table = part.select(python_map(part["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
             pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level of concern"),
             pl.col("cases_shown").alias("Assessed cases"), pl.col("with_shown").alias("With the outcome"),
             pl.col("share").round(3).alias("Share"))

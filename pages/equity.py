@@ -12,7 +12,7 @@ from access.roles import must_suppress
 from metrics.config import DEFAULT_SETTINGS
 from ui.charts import OKABE_ITO, chart_with_table, style
 from ui.context import page_context
-from ui.text import fmt_pct
+from ui.text import fmt_pct, python_map
 
 S = DEFAULT_SETTINGS
 ALL_OTHERS = "__all_others__"
@@ -203,7 +203,7 @@ if history.height:
                     + ", ".join(data.students_phrase(dimension, g) for g in persistent) + ".")
     else:
         st.markdown("No group is flagged in each of the last three school years for this outcome.")
-    st.dataframe(wide.with_columns(pl.col("group").map_elements(label, return_dtype=pl.String))
+    st.dataframe(wide.with_columns(python_map(wide["group"], label))
                  .rename({"group": "Group"}).fill_null("–"), hide_index=True, width="stretch")
 st.caption(f"Outcome population: {population}. Risk difference = the group's risk minus the comparison's, in "
            f"percentage points; shares such as {fmt_pct(0.021)} are students with the outcome among the group.")

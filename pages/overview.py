@@ -10,7 +10,7 @@ from access import page_data as data
 from access.roles import must_suppress
 from ui.charts import ORDERED, chart_with_table, style
 from ui.context import page_context
-from ui.text import fmt_count, fmt_int, fmt_pct, join_words, plural
+from ui.text import fmt_count, fmt_int, fmt_pct, join_words, plural, python_map
 
 ctx = page_context()
 params = ctx.params()
@@ -173,7 +173,7 @@ if suppress:
         values += [p[1] for p in part]
     table = table.with_columns(pl.Series("shown", shown), pl.Series("value", values, dtype=pl.Int64))
 else:
-    table = table.with_columns(pl.col("n").map_elements(fmt_int, return_dtype=pl.String).alias("shown"),
+    table = table.with_columns(python_map(table["n"], fmt_int).alias("shown"),
                                pl.col("n").alias("value"))
 fig = go.Figure()
 for i, y in enumerate((prior, year)):

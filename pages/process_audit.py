@@ -10,7 +10,7 @@ from access import page_data as data
 from access.roles import must_suppress
 from ui.charts import OKABE_ITO, chart_with_table, style, table_with_download
 from ui.context import page_context
-from ui.text import fmt_int, fmt_pct
+from ui.text import fmt_int, fmt_pct, python_map
 
 STATUS = {"on_target": "✓ on target", "off_target": "✗ off target", "too_few": "too few cases (< 10)",
           "not_applicable": "no cases"}
@@ -41,7 +41,7 @@ def name(r: dict) -> str:
     return f"{label} ({r['concern_level']})" if r["concern_level"] else label
 
 
-district = district.with_columns(pl.struct("label", "concern_level").map_elements(name, return_dtype=pl.String)
+district = district.with_columns(python_map(district.select(pl.struct("label", "concern_level")).to_series(), name)
                                  .alias("indicator_name"))
 off = district.filter(pl.col("status") == "off_target")
 st.markdown(f"**{fmt_int(off.height)} of {fmt_int(district.filter(pl.col('status').is_in(['on_target', 'off_target'])).height)}** "
@@ -90,7 +90,7 @@ schools = audit.filter(pl.col("scope") != "district")
 if schools.height and not suppress:
     st.subheader("Scorecard per school")
     names = {s.school_id: s.name for s in ctx.options.schools}
-    schools = schools.with_columns(pl.struct("label", "concern_level").map_elements(name, return_dtype=pl.String)
+    schools = schools.with_columns(python_map(schools.select(pl.struct("label", "concern_level")).to_series(), name)
                                    .alias("indicator_name"),
                                    pl.col("scope").replace_strict(names, default=pl.col("scope")).alias("school"))
     card = schools.with_columns(pl.col("status").replace_strict(

@@ -11,7 +11,7 @@ from access.roles import may_see_case_rows, must_suppress
 from metrics.config import DEFAULT_SETTINGS
 from ui.charts import OKABE_ITO, PALETTE, SYMBOLS, chart_with_table, style, table_with_download
 from ui.context import page_context
-from ui.text import fmt_date, fmt_int, fmt_pct, plural
+from ui.text import fmt_date, fmt_int, fmt_pct, plural, python_map
 
 ctx = page_context()
 params = ctx.params()
@@ -61,8 +61,7 @@ if suppress:
                         showlegend=False)
     style(fig, title=f"Median days from report to first intervention, by {data.DIMENSION_LABELS[dimension].lower()}, "
                      f"{where}", x_title="Days (median, 95% CI)", y_title=data.DIMENSION_LABELS[dimension])
-    table = groups.select(pl.col("group").map_elements(lambda g: data.group_label(dimension, g),
-                                                       return_dtype=pl.String).alias("Group"),
+    table = groups.select(python_map(groups["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
                           pl.when(pl.col("n_cases") >= 10).then(pl.col("median_days")).alias("Median days"),
                           pl.when(pl.col("n_cases") >= 10).then(pl.col("median_ci_low")).alias("CI low"),
                           pl.when(pl.col("n_cases") >= 10).then(pl.col("median_ci_high")).alias("CI high"))
@@ -94,8 +93,7 @@ else:
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
     style(fig, title=f"Cases still waiting for a first intervention, by {data.DIMENSION_LABELS[dimension].lower()}, "
                      f"{where}", x_title="Days since the report", y_title="Share of cases still waiting (%)", height=440)
-    table = groups.select(pl.col("group").map_elements(lambda g: data.group_label(dimension, g),
-                                                       return_dtype=pl.String).alias("Group"),
+    table = groups.select(python_map(groups["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
                           pl.col("n_cases").alias("Cases"), pl.col("n_events").alias("With a first action"),
                           pl.col("median_days").alias("Median days"), pl.col("median_ci_low").alias("CI low"),
                           pl.col("median_ci_high").alias("CI high"), pl.col("p90_days").alias("Days until 90% served"))
@@ -162,15 +160,14 @@ else:
     st.markdown(f"**{plural(risk.height, 'open case')}** without a first intervention: {missed} past the target, "
                 f"{risk.height - missed} due within two days." if not suppress else
                 "Open cases past or near their target are listed for district staff and the school's coordinator.")
-    visible = risk.filter(pl.col("school_id").map_elements(lambda s: may_see_case_rows(ctx.viewer, s),
-                                                           return_dtype=pl.Boolean))
+    visible = risk.filter(python_map(risk["school_id"], lambda s: may_see_case_rows(ctx.viewer, s), pl.Boolean))
     if visible.height and not suppress:
         names = {s.school_id: s.name for s in ctx.options.schools}
         ctx.audit("view_case_rows", page="time_to_intervention", row_count=visible.height, filters=ctx.filter_key)
         table_with_download(ctx, visible.select(
             pl.col("case_id").alias("Case"), pl.col("school_id").replace_strict(names, default=pl.col("school_id"))
             .alias("School"), pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level"),
-            pl.col("reported_date").map_elements(fmt_date, return_dtype=pl.String).alias("Reported"),
+            python_map(visible["reported_date"], fmt_date).alias("Reported"),
             pl.col("duration_days").alias("Days waiting"), pl.col("target_days").alias("Target days"),
             pl.col("status").alias("Status")), stem=f"open_cases_at_risk_{year}", row_level=True, key="tti_risk")
     elif not suppress:

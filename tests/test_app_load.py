@@ -30,7 +30,8 @@ REPO = Path(__file__).resolve().parent.parent
 SESSIONS = int(os.environ.get("BTAM_LOAD_SESSIONS", "25"))
 DURATION = float(os.environ.get("BTAM_LOAD_SECONDS", "150"))
 DEMO_STUDENTS = int(os.environ.get("BTAM_LOAD_STUDENTS", "10000"))
-PAGES = ("", "data_quality", "load_data")   # url paths; "" is the default page
+PAGES = ("", "overview", "case_volumes", "concern_levels", "time_to_intervention", "equity",
+         "discipline_outcomes", "process_audit", "data_quality")   # url paths; "" is the default page
 pytestmark = pytest.mark.slow
 
 

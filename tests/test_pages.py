@@ -147,3 +147,14 @@ def test_board_report_page_offers_pdf_and_html_of_the_suppressed_report(start):
     labels = [b.label for b in at.get("download_button")]
     assert any("PDF" in label for label in labels) and any("HTML" in label for label in labels), labels
     assert "small numbers always protected" in texts(at)
+
+
+def test_pages_use_no_polars_python_callbacks():
+    """polars' map_elements/map_batches deadlock its worker pool when many sessions run at once
+    (found by tests/test_app_load.py); pages map values with ui.text.python_map instead."""
+    root = Path(__file__).resolve().parent.parent
+    offenders = [f"{path.relative_to(root)}:{n}" for folder in ("pages", "ui", "access")
+                 for path in (root / folder).glob("*.py")
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if re.search(r"\.map_(elements|batches|groups)\(", line)]
+    assert offenders == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import polars as pl
+
 MISSING = "–"           # shown for a value that does not exist (no load yet, no date)
 SMALL_COUNT = "<10"     # a count of 1-9 shown to a viewer whose aggregates are suppressed
 
@@ -71,3 +73,13 @@ def join_words(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def python_map(series: pl.Series, fn, dtype=None) -> pl.Series:
+    """Apply a Python function to each value, outside polars' engine.
+
+    polars' map_elements calls back into Python from its worker pool; with many
+    Streamlit sessions at once that deadlocks the pool (seen under the 25-session
+    load test), so pages map labels here instead.
+    """
+    return pl.Series(series.name, [fn(v) for v in series.to_list()], dtype=dtype or pl.String)
