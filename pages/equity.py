@@ -55,6 +55,7 @@ else:
     versus = "all other students"
 population = data.POPULATION_LABELS[data.population_measure(outcome)]
 measure = data.OUTCOME_LABELS[outcome]
+measure_in_text = measure[:1].lower() + measure[1:]   # keeps acronyms such as BTAM and IDEA
 
 count_shown: dict[str, tuple[str, str]] = {}
 notes: list[str] = []
@@ -106,11 +107,11 @@ ratios = frame.filter(pl.col("Risk ratio").is_not_null()).sort("Risk ratio")
 # Sentences first.
 flagged = ratios.filter(pl.col("Flagged") == "FLAGGED").sort("Risk ratio", descending=True)
 for r in flagged.iter_rows(named=True):
-    st.markdown(f"- **{data.students_phrase(dimension, r['group'])}** — {measure.lower()}: "
+    st.markdown(f"- **{data.students_phrase(dimension, r['group'])}** — {measure_in_text}: "
                 f"{r['Risk ratio']:.1f} times as often as {versus} (95% CI {r['CI low']:.1f}–{r['CI high']:.1f}); "
                 f"a difference of {r['Risk difference (points)']:.1f} percentage points.")
 if ratios.height and not flagged.height:
-    st.markdown(f"No group is above the threshold of {S.threshold:g} for *{measure.lower()}*.")
+    st.markdown(f"No group is above the threshold of {S.threshold:g} for *{measure_in_text}*.")
 
 if ratios.height:
     fig = go.Figure()
@@ -129,7 +130,7 @@ if ratios.height:
     fig.add_vline(x=S.threshold, line_dash="dash", line_color=OKABE_ITO["vermillion"],
                   annotation_text=f"threshold {S.threshold:g}", annotation_position="top")
     fig.update_xaxes(type="log")
-    style(fig, title=f"Risk ratio: {measure.lower()}, {population} by {data.DIMENSION_LABELS[dimension].lower()}, "
+    style(fig, title=f"Risk ratio: {measure_in_text}, {population} by {data.DIMENSION_LABELS[dimension].lower()}, "
                      f"against {versus}, {where}",
           x_title="Risk ratio (log scale, 95% CI)", y_title=data.DIMENSION_LABELS[dimension],
           height=max(320, 90 + 34 * ratios.height))
@@ -172,21 +173,26 @@ if heat.height and reference == ALL_OTHERS:
                 tr.append(f"n < {S.min_n}" if not cell.height or cell["n"][0] < S.min_n else "too few")
         z.append(zr)
         text.append(tr)
-    fig = go.Figure(go.Heatmap(z=z, x=[data.group_label("disability_status", d) for d in diss],
-                               y=[data.group_label("race_ethnicity", r) for r in races], text=text,
-                               texttemplate="%{text}", colorscale=[[0, OKABE_ITO["sky_blue"]], [0.5, "#f7f7f7"],
-                                                                   [1, OKABE_ITO["vermillion"]]],
-                               zmid=1, colorbar={"title": "Risk ratio"}, hoverongaps=False))
-    style(fig, title=f"Risk ratio: {measure.lower()}, by race and disability, against all other students, {where}",
-          x_title="Disability status", y_title="Race and ethnicity", height=420)
     cells = pl.DataFrame({"Race": [data.group_label("race_ethnicity", r) for r in races for _ in diss],
                           "Disability": [data.group_label("disability_status", d) for _ in races for d in diss],
                           "Risk ratio": [t for row in text for t in row]})
-    chart_with_table(ctx, fig, cells, stem=f"race_x_disability_{outcome}_{year}", key="equity_heat",
-                     footnotes=["▲ marks a flagged cell; 'n < 30' and 'too few' cells have no ratio."],
-                     how="Each cell is the students of one race with one disability status against all other "
-                         "students; the same size rules and threshold as above.",
-                     section="Disproportionality (`metrics/disproportionality.py`)")
+    if not any(v is not None for row in z for v in row):
+        st.info(f"No race and disability group is large enough for a ratio here (each needs at least {S.min_n} "
+                f"students and {S.min_cell} with the outcome). The groups and why each has no ratio:")
+        st.dataframe(cells, hide_index=True, width="stretch")
+    else:
+        fig = go.Figure(go.Heatmap(z=z, x=[data.group_label("disability_status", d) for d in diss],
+                                   y=[data.group_label("race_ethnicity", r) for r in races], text=text,
+                                   texttemplate="%{text}", colorscale=[[0, OKABE_ITO["sky_blue"]], [0.5, "#f7f7f7"],
+                                                                       [1, OKABE_ITO["vermillion"]]],
+                                   zmid=1, colorbar={"title": "Risk ratio"}, hoverongaps=False))
+        style(fig, title=f"Risk ratio: {measure_in_text}, by race and disability, against all other students, "
+                         f"{where}", x_title="Disability status", y_title="Race and ethnicity", height=420)
+        chart_with_table(ctx, fig, cells, stem=f"race_x_disability_{outcome}_{year}", key="equity_heat",
+                         footnotes=["▲ marks a flagged cell; 'n < 30' and 'too few' cells have no ratio."],
+                         how="Each cell is the students of one race with one disability status against all other "
+                             "students; the same size rules and threshold as above.",
+                         section="Disproportionality (`metrics/disproportionality.py`)")
 
 # Three-year persistence.
 st.subheader("Flagged year after year?")
