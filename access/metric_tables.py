@@ -12,7 +12,6 @@ docs/METHODOLOGY.md documents every column.
 """
 from __future__ import annotations
 
-import warnings
 from datetime import date
 from typing import Sequence
 
@@ -22,11 +21,11 @@ import polars as pl
 from access.queries import run_query
 from data_contracts.interchange import CONCERN_LEVELS
 from metrics.audit import evaluate_audit
-from metrics.concern import concern_distribution, concern_independence
+from metrics.concern import concern_distribution, concern_independence_table
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
 from metrics.disproportionality import disproportionality_table
-from metrics.stratified import mantel_haenszel
-from metrics.survival import kaplan_meier, logrank_test, time_to_first_action
+from metrics.stratified import mantel_haenszel_table
+from metrics.survival import kaplan_meier, logrank_table, time_to_first_action
 from metrics.survival import time_to_intervention as km_summary
 from metrics.survival import timeliness as timeliness_by_level
 
@@ -189,14 +188,10 @@ def concern_level_tests(con: duckdb.DuckDBPyConnection, school_years: Years = No
     """Group x level independence per school_year x scope x dimension: method, statistic, df, p_value, n,
     groups, levels (comma-separated, those kept), min_expected."""
     counts = concern_level_counts(con, school_years, school_ids, include_district, include_schools, as_of)
-    rows = []
     keys = ["school_year", "scope", "dimension"]
-    for key, part in counts.filter(pl.col("dimension") != "all").partition_by(keys, as_dict=True,
-                                                                               maintain_order=True).items():
-        test = concern_independence(part.select("group", "concern_level", "n"), by="group", settings=settings)
-        rows.append((*key, test.method, test.statistic, test.df, test.p_value, test.n, ",".join(test.groups),
-                     ",".join(test.levels), test.min_expected))
-    return pl.DataFrame(rows, orient="row", schema={
+    tests = concern_independence_table(counts.filter(pl.col("dimension") != "all"), keys, group="group",
+                                       settings=settings)
+    return tests.with_columns(pl.col("groups").list.join(","), pl.col("levels").list.join(",")).cast({
         "school_year": pl.String, "scope": pl.String, "dimension": pl.String, "method": pl.String,
         "statistic": pl.Float64, "df": pl.Int64, "p_value": pl.Float64, "n": pl.Int64, "groups": pl.String,
         "levels": pl.String, "min_expected": pl.Float64})
@@ -319,19 +314,17 @@ def logrank_tests(con: duckdb.DuckDBPyConnection, event: str = "first_action", a
     event, school_year, scope, dimension, method, statistic, df, p_value, groups (comma-separated)."""
     scope = _scope(school_years, school_ids, include_district, include_schools)
     cases = case_timeline(con, as_of, school_years, school_ids, event)
-    rows = []
+    schema = {"event": pl.String, "school_year": pl.String, "scope": pl.String, "dimension": pl.String,
+              "method": pl.String, "statistic": pl.Float64, "df": pl.Int64, "p_value": pl.Float64,
+              "groups": pl.String}
+    parts = []
     for dimension in dimensions:
         grouped = _grouped_cases(cases, dimension, scope["include_district"], include_schools)
-        for (year, scope_id), part in grouped.partition_by(["school_year", "scope"], as_dict=True,
-                                                           maintain_order=True).items():
-            with warnings.catch_warnings():  # scipy warns on a zero variance; the result is then blank
-                warnings.simplefilter("ignore", RuntimeWarning)
-                test = logrank_test(part, group="group")
-            rows.append((event, year, scope_id, dimension, test.method, test.statistic, test.df, test.p_value,
-                         ",".join(test.groups)))
-    table = pl.DataFrame(rows, orient="row", schema={
-        "event": pl.String, "school_year": pl.String, "scope": pl.String, "dimension": pl.String,
-        "method": pl.String, "statistic": pl.Float64, "df": pl.Int64, "p_value": pl.Float64, "groups": pl.String})
+        tests = logrank_table(grouped, ("school_year", "scope"), group="group")
+        parts.append(tests.select(pl.lit(event).alias("event"), "school_year", "scope",
+                                  pl.lit(dimension).alias("dimension"), "method", "statistic", "df", "p_value",
+                                  pl.col("groups").list.join(",")).cast(schema))
+    table = pl.concat(parts) if parts else pl.DataFrame(schema=schema)
     return _scope_order(table)
 
 
@@ -368,17 +361,27 @@ def conditional_disparities(con: duckdb.DuckDBPyConnection, school_years: Years 
     concern. One row per school_year x scope x outcome x dimension x group; with `pool_years`, also rows with
     school_year 'all', stratified by school year x level. Columns: CONDITIONAL_COLUMNS."""
     strata = conditional_disparity_strata(con, school_years, school_ids, include_district, include_schools, as_of)
-    rows = []
     key = ["school_year", "scope", "outcome", "dimension", "group"]
-    for k, part in strata.partition_by(key, as_dict=True, maintain_order=True).items():
-        rows.append(_mh_row(k, part, part["concern_level"].to_list(), "concern_level", settings))
+    parts = [_mh_rows(strata, key, pl.col("concern_level"), "concern_level", settings)]
     if pool_years and strata["school_year"].n_unique() > 1:
-        pooled_key = key[1:]
-        for k, part in strata.partition_by(pooled_key, as_dict=True, maintain_order=True).items():
-            labels = [f"{y}:{lvl}" for y, lvl in part.select("school_year", "concern_level").iter_rows()]
-            rows.append(_mh_row((POOLED_YEARS, *k), part, labels, "school_year x concern_level", settings))
-    table = pl.DataFrame(rows, orient="row", schema=_CONDITIONAL_SCHEMA)
+        label = pl.format("{}:{}", pl.col("school_year").cast(pl.String).fill_null("None"),
+                          pl.col("concern_level").cast(pl.String).fill_null("None"))
+        parts.append(_mh_rows(strata, key[1:], label, "school_year x concern_level", settings)
+                     .with_columns(pl.lit(POOLED_YEARS).alias("school_year")))
+    table = pl.concat([part.select(list(_CONDITIONAL_SCHEMA)) for part in parts]).cast(_CONDITIONAL_SCHEMA)
     return _scope_order(table, "outcome", "dimension", "group")
+
+
+def _mh_rows(strata: pl.DataFrame, key: list[str], label: pl.Expr, stratified_by: str,
+             settings: MetricSettings) -> pl.DataFrame:
+    """mantel_haenszel per `key` over the strata rows, in the export's columns (school_year may be missing)."""
+    frame = strata.select(*key, label.cast(pl.String).fill_null("None").alias("_label"), "a", "b", "c", "d")
+    table = mantel_haenszel_table(frame, key, "_label", confidence_level=1 - settings.alpha)
+    return table.with_columns(
+        pl.lit(stratified_by).alias("stratified_by"), (pl.col("a") + pl.col("b")).alias("group_cases"),
+        pl.col("a").alias("group_with_outcome"), (pl.col("c") + pl.col("d")).alias("other_cases"),
+        pl.col("c").alias("other_with_outcome"), pl.col("strata_used").list.join(","),
+        pl.col("strata_skipped").list.join(","))
 
 
 _CONDITIONAL_SCHEMA: dict[str, pl.DataType] = {
@@ -390,16 +393,6 @@ _CONDITIONAL_SCHEMA: dict[str, pl.DataType] = {
     "breslow_day": pl.Float64, "breslow_day_p": pl.Float64, "breslow_day_df": pl.Int64,
 }
 CONDITIONAL_COLUMNS = tuple(_CONDITIONAL_SCHEMA)
-
-
-def _mh_row(key: tuple, part: pl.DataFrame, labels: list[str], stratified_by: str,
-            settings: MetricSettings) -> tuple:
-    tables = [[[a, b], [c, d]] for a, b, c, d in part.select("a", "b", "c", "d").iter_rows()]
-    r = mantel_haenszel(tables, labels, confidence_level=1 - settings.alpha)
-    a, b, c, d = (int(part[x].sum()) for x in ("a", "b", "c", "d"))
-    return (*key, stratified_by, a + b, a, c + d, c, ",".join(r.strata_used), ",".join(r.strata_skipped),
-            r.odds_ratio, r.ci_low, r.ci_high, r.cmh, r.cmh_p, r.cmh_corrected, r.cmh_corrected_p,
-            r.breslow_day, r.breslow_day_p, r.breslow_day_df)
 
 
 # -- process audit ----------------------------------------------------------------------------------------------

@@ -5,16 +5,24 @@ own bias check (NASP), and the test below says whether the difference is more th
 """
 from __future__ import annotations
 
+import os
+import pickle
+import subprocess
+import sys
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special, stats
 
 from data_contracts.interchange import CONCERN_LEVELS
+from metrics import _montecarlo
+from metrics._montecarlo import count_at_least
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
-from metrics.frames import finite_or_none, require_columns, require_unique
+from metrics.frames import codes, finite_or_none, first_seen_ids, require_columns, require_unique
 
 MIN_EXPECTED = 5  # the usual rule for trusting the chi-square approximation (Cochran 1954)
 
@@ -82,6 +90,137 @@ def concern_independence(counts: pl.DataFrame, by: str = "group",
         method, p = "monte_carlo", stats.chi2_contingency(table, correction=False, method=mc).pvalue
     return IndependenceTest(method, finite_or_none(pearson.statistic), df, finite_or_none(p), n, groups,
                             kept_levels, expected_min)
+
+
+def concern_independence_table(counts: pl.DataFrame, by: Sequence[str], group: str = "group",
+                               settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+    """concern_independence of `group` within each group of `by`, every table at once.
+
+    Output: the `by` columns, method, statistic, df, p_value, n, groups and levels (lists, those kept),
+    min_expected; one row per group of `by`, in the order they first appear. The numbers are
+    concern_independence's: scipy's chi-square arithmetic, batched over tables of one shape; Fisher's
+    exact test once per distinct 2 x 2 table; and the Monte Carlo null distribution once per distinct pair
+    of margins, since every test draws from a generator seeded alike and the draws depend on the margins
+    only (scipy.stats.random_table), so tables with the same margins share it exactly.
+    """
+    levels = _level_counts(counts, [*by, group], "concern_independence")
+    schema = {c: counts.schema[c] for c in by} | {
+        "method": pl.String, "statistic": pl.Float64, "df": pl.Int64, "p_value": pl.Float64, "n": pl.Int64,
+        "groups": pl.List(pl.String), "levels": pl.List(pl.String), "min_expected": pl.Float64}
+    if counts.height == 0:
+        return pl.DataFrame(schema=schema)
+    # tests are the groups of `by` among all rows, those with no assessed case included
+    every = first_seen_ids(codes(counts, list(by))) if by else np.zeros(counts.height, dtype=np.int64)
+    tests = int(every.max()) + 1
+    tid = every[counts["concern_level"].is_not_null().to_numpy()]
+    # rows of each test: its groups in the order they first appear within it
+    pair = first_seen_ids(tid * (levels.height + 1) + first_seen_ids(codes(levels, [group])))
+    pair_test = np.zeros(int(pair.max()) + 1 if pair.size else 0, dtype=np.int64)
+    pair_test[pair] = tid
+    pair_label = [None] * pair_test.size
+    for i, value in zip(pair.tolist(), levels[group].to_list()):
+        if pair_label[i] is None:
+            pair_label[i] = str(value)
+    rank = {lvl: i for i, lvl in enumerate(CONCERN_LEVELS)}
+    level_ix = levels["concern_level"].replace_strict(rank, return_dtype=pl.Int64).to_numpy()
+    cells = np.zeros((pair_test.size, len(CONCERN_LEVELS)), dtype=np.int64)
+    np.add.at(cells, (pair, level_ix), levels["n"].to_numpy())
+    out = {"method": ["not_applicable"] * tests, "statistic": [None] * tests, "df": [None] * tests,
+           "p_value": [None] * tests, "n": [0] * tests, "groups": [[] for _ in range(tests)],
+           "levels": [[] for _ in range(tests)], "min_expected": [None] * tests}
+    by_shape: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
+    pair_order = np.argsort(pair_test, kind="stable")
+    starts = np.searchsorted(pair_test[pair_order], np.arange(tests + 1))
+    for t_ in range(tests):
+        rows = pair_order[starts[t_]:starts[t_ + 1]]
+        table = cells[rows]
+        keep_rows, keep_cols = table.sum(axis=1) > 0, table.sum(axis=0) > 0
+        table = table[keep_rows][:, keep_cols]
+        out["groups"][t_] = [pair_label[r] for r, keep in zip(rows.tolist(), keep_rows) if keep]
+        out["levels"][t_] = [lvl for lvl, keep in zip(CONCERN_LEVELS, keep_cols) if keep]
+        out["n"][t_] = int(table.sum())
+        if table.shape[0] >= 2 and table.shape[1] >= 2:
+            by_shape.setdefault(table.shape, []).append((t_, table))
+    monte_carlo: dict[tuple, list] = {}  # tables by margins: one null distribution each
+    for (r, c), items in by_shape.items():
+        observed = np.stack([tab for _, tab in items]).astype(np.float64)
+        total = observed.sum(axis=(1, 2))
+        expected = observed.sum(axis=2)[:, :, None] * observed.sum(axis=1)[:, None, :] / total[:, None, None]
+        statistic = ((observed - expected) ** 2 / expected).reshape(len(items), r * c).sum(axis=-1)
+        dof = r * c - r - c + 1
+        pearson_p = special.chdtrc(float(dof), statistic)
+        min_expected = expected.reshape(len(items), r * c).min(axis=1)
+        for i, (t_, tab) in enumerate(items):
+            if min_expected[i] >= MIN_EXPECTED:
+                method, p = "chi_square", pearson_p[i]
+            elif (r, c) == (2, 2):
+                method, p = "fisher_exact", _fisher_2x2(tuple(tab.ravel().tolist()))
+            else:
+                method, p = "monte_carlo", None
+                margins = (tuple(tab.sum(axis=1).tolist()), tuple(tab.sum(axis=0).tolist()))
+                monte_carlo.setdefault(margins, []).append((t_, tab, expected[i]))
+            out["method"][t_], out["statistic"][t_], out["df"][t_] = method, finite_or_none(statistic[i]), dof
+            out["p_value"][t_], out["min_expected"][t_] = finite_or_none(p), float(min_expected[i])
+    jobs = [(rows_, cols_, [_observed_statistic(tab, expected_) for _, tab, expected_ in tables])
+            for (rows_, cols_), tables in monte_carlo.items()]
+    reached = _monte_carlo_counts(jobs, settings.permutations, settings.seed)
+    for tables, at_least in zip(monte_carlo.values(), reached):
+        for (t_, _, _), count in zip(tables, at_least):
+            p = np.clip((count + 1.) / (settings.permutations + 1.), 0., 1.)
+            out["p_value"][t_] = finite_or_none(p)
+    first = np.full(tests, every.size, dtype=np.int64)
+    np.minimum.at(first, every, np.arange(every.size))
+    values = pl.DataFrame(out, schema={k: v for k, v in schema.items() if k not in by})
+    if not by:
+        return values
+    return pl.concat([counts.select(by)[first], values], how="horizontal").select(list(schema))
+
+
+@lru_cache(maxsize=65_536)
+def _fisher_2x2(cells: tuple[int, int, int, int]) -> float:
+    a, b, c, d = cells
+    return stats.fisher_exact([[a, b], [c, d]]).pvalue
+
+
+def _observed_statistic(table: np.ndarray, expected: np.ndarray) -> float:
+    """The statistic scipy's monte_carlo_test computes for the observed table (flattened)."""
+    return np.sum((table.ravel() - expected.ravel()) ** 2 / expected.ravel(), axis=-1)
+
+
+# Above this many distinct margins, a second process draws half of the null distributions.
+_PARALLEL_FROM = 400
+
+
+def _monte_carlo_counts(jobs: list, permutations: int, seed: int) -> list[list[float]]:
+    """For each (rowsums, colsums, observed statistics): how many of the null statistics reach each observed
+    one, with monte_carlo_test's tolerance (p = (count + 1) / (permutations + 1)).
+
+    With many margins, a helper process (metrics/_montecarlo.py, started by path) draws every other one
+    while this process draws the rest: the draws are the same wherever they run."""
+    if len(jobs) < _PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        return count_at_least(jobs, permutations, seed)
+    order = sorted(range(len(jobs)), key=lambda i: -sum(jobs[i][0]) * len(jobs[i][0]) * len(jobs[i][1]))
+    theirs, ours = order[0::2], order[1::2]
+    out: list = [None] * len(jobs)
+    try:
+        helper = subprocess.Popen([sys.executable, str(Path(_montecarlo.__file__))], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError:
+        return count_at_least(jobs, permutations, seed)
+    try:
+        pickle.dump(([jobs[i] for i in theirs], permutations, seed), helper.stdin)
+        helper.stdin.close()
+        for i, counts in zip(ours, count_at_least([jobs[i] for i in ours], permutations, seed)):
+            out[i] = counts
+        answer = pickle.load(helper.stdout)
+        helper.wait()
+    except (OSError, EOFError, pickle.UnpicklingError):
+        helper.kill()
+        helper.wait()
+        answer = count_at_least([jobs[i] for i in theirs], permutations, seed)
+    for i, counts in zip(theirs, answer):
+        out[i] = counts
+    return out
 
 
 def _level_counts(counts: pl.DataFrame, by: Sequence[str], where: str) -> pl.DataFrame:

@@ -2,18 +2,15 @@
 disproportionality.csv define them; docs/METHODOLOGY.md gives every formula and its source."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 import polars as pl
 from scipy import special, stats
-from scipy.stats.contingency import relative_risk
 
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
-from metrics.frames import finite_or_none, require_columns
+from metrics.frames import codes, finite_or_none, first_seen_ids, require_columns, segment_sums
 
 SLICE_KEY = ("school_year", "scope", "outcome", "dimension")
 STATE_KEY = ("school_year", "outcome", "dimension")
@@ -35,13 +32,6 @@ EXPORT_COLUMNS = (*SLICE_KEY, "group", "n", "k", "comparison_n", "comparison_k",
                   "q_value", "flagged", "outcome_share", "population_share", "weighted_risk_ratio", "persistent")
 
 
-@dataclass(frozen=True)
-class _Counts:
-    group: str
-    n: int
-    k: int
-
-
 def disproportionality(counts: pl.DataFrame, state_reference: pl.DataFrame | None = None,
                        settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
     """Each group against all other students of one school_year x scope x outcome x dimension.
@@ -49,12 +39,14 @@ def disproportionality(counts: pl.DataFrame, state_reference: pl.DataFrame | Non
     `counts` and `state_reference` have columns group, n, k (students in the group, of them with the
     outcome); the state counts feed the alternate and weighted risk ratios. Rows with n = 0 are left out.
     """
-    local = _read_counts(counts, "counts")
-    state = _read_counts(state_reference, "state_reference") if state_reference is not None else None
-    total_n = sum(c.n for c in local)
-    total_k = sum(c.k for c in local)
-    rows = [_row(c, total_n, total_k, local, state, settings) for c in local if c.n > 0]
-    return pl.DataFrame(rows, schema=ROW_SCHEMA, orient="row")
+    require_columns(counts, ["group", "n", "k"], "disproportionality counts")
+    if state_reference is not None:
+        require_columns(state_reference, ["group", "n", "k"], "disproportionality state_reference")
+    key = {c: pl.lit("", pl.String).alias(c) for c in SLICE_KEY}
+    local = counts.select(*key.values(), "group", "n", "k")
+    state = None if state_reference is None else \
+        state_reference.select(*(key[c] for c in STATE_KEY), "group", "n", "k")
+    return _slice_rows(local, state, settings).select(list(ROW_SCHEMA))
 
 
 def disproportionality_table(counts: pl.DataFrame, state_reference: pl.DataFrame | None = None,
@@ -63,29 +55,26 @@ def disproportionality_table(counts: pl.DataFrame, state_reference: pl.DataFrame
 
     `counts`: school_year, scope, outcome, dimension, group, n, k. `state_reference` (optional):
     school_year, outcome, dimension, group, n, k. Output columns: EXPORT_COLUMNS.
+
+    Every slice is computed at once over whole columns; the result is the same, row for row, as
+    `disproportionality` run on each slice in the order the slices first appear (the regression test
+    keeps that per-slice code as its reference).
     """
     require_columns(counts, [*SLICE_KEY, "group", "n", "k"], "disproportionality_table counts")
-    states: dict[tuple, pl.DataFrame] = {}
     if state_reference is not None:
-        require_columns(state_reference, [*STATE_KEY, "group", "n", "k"], "disproportionality_table state_reference")
-        states = state_reference.partition_by(list(STATE_KEY), as_dict=True)
-    parts = []
-    for key, part in counts.partition_by(list(SLICE_KEY), as_dict=True, maintain_order=True).items():
-        school_year, scope, outcome, dimension = key
-        rows = disproportionality(part.select("group", "n", "k"), states.get((school_year, outcome, dimension)),
-                                  settings)
-        parts.append(rows.select(
-            pl.lit(school_year, pl.String).alias("school_year"), pl.lit(scope, pl.String).alias("scope"),
-            pl.lit(outcome, pl.String).alias("outcome"), pl.lit(dimension, pl.String).alias("dimension"),
-            pl.all()))
-    if not parts:
+        require_columns(state_reference, [*STATE_KEY, "group", "n", "k"],
+                        "disproportionality_table state_reference")
+    table = _slice_rows(counts.select(*SLICE_KEY, "group", "n", "k"),
+                        None if state_reference is None else state_reference.select(*STATE_KEY, "group", "n", "k"),
+                        settings)
+    if table.height == 0:
         empty = {c: pl.String for c in SLICE_KEY} | ROW_SCHEMA | {"q_value": pl.Float64, "persistent": pl.Boolean}
         return pl.DataFrame(schema=empty).select(EXPORT_COLUMNS)
-    table = pl.concat(parts)
-    q = pl.col("p_value").map_batches(
-        lambda s: pl.Series(benjamini_hochberg(s.to_list()), dtype=pl.Float64), return_dtype=pl.Float64)
-    table = table.with_columns(q.over(list(BH_FAMILY)).alias("q_value"))
-    return flag_persistence(table, settings).select(EXPORT_COLUMNS)
+    table = table.with_columns(_bh_by_family(table))
+    persistent = _persistent(table, settings)
+    if persistent is None:
+        return flag_persistence(table, settings).select(EXPORT_COLUMNS)
+    return table.with_columns(persistent).select(EXPORT_COLUMNS)
 
 
 def benjamini_hochberg(p_values: Sequence[float | None]) -> list[float | None]:
@@ -113,111 +102,309 @@ def flag_persistence(table: pl.DataFrame, settings: MetricSettings = DEFAULT_SET
     persistent = pl.col("flagged")
     for back in range(1, settings.persistence_years):
         earlier = flags.select(*key, (pl.col("_start") + back).alias("_start"), pl.col("flagged").alias(f"_f{back}"))
-        base = base.join(earlier, on=[*key, "_start"], how="left", nulls_equal=True)
+        base = base.join(earlier, on=[*key, "_start"], how="left", nulls_equal=True, maintain_order="left")
         persistent = persistent & pl.col(f"_f{back}").fill_null(False)
     helpers = ["_start", *[f"_f{b}" for b in range(1, settings.persistence_years)]]
     return base.with_columns(persistent.alias("persistent")).drop(helpers)
 
 
-def _row(c: _Counts, total_n: int, total_k: int, local: list[_Counts], state: list[_Counts] | None,
-         settings: MetricSettings) -> tuple:
-    cn, ck = total_n - c.n, total_k - c.k
-    risk = c.k / c.n
-    comparison_risk = ck / cn if cn > 0 else None
-    method, ref_k, ref_n = _ratio_method(c, ck, cn, state, settings)
-    ratio = low = high = None
-    flagged = False
-    if method != "none":
-        ratio, low, high = _katz(c.k, c.n, ref_k, ref_n, 1 - settings.alpha)
-        flagged = Fraction(c.k * ref_n) > Fraction(str(settings.threshold)) * c.n * ref_k
-    return (
-        c.group, c.n, c.k, cn, ck, risk, comparison_risk, ratio, method, low, high,
-        None if comparison_risk is None else risk - comparison_risk,
-        _fisher(c.k, c.n, ck, cn) if cn > 0 else None,
-        flagged,
-        c.k / total_k if total_k > 0 else None,
-        c.n / total_n,
-        _weighted_risk_ratio(c, local, state, settings),
-    )
+def _bh_by_family(table: pl.DataFrame) -> pl.Series:
+    """q_value: benjamini_hochberg within each BH_FAMILY, for all families at once.
 
-
-def _passes(k: int, n: int, settings: MetricSettings) -> bool:
-    return k >= settings.min_cell and n >= settings.min_n
-
-
-def _ratio_method(c: _Counts, ck: int, cn: int, state: list[_Counts] | None,
-                  settings: MetricSettings) -> tuple[str, int, int]:
-    """Which ratio the sizes allow, and the comparison counts it divides by (34 CFR 300.647(b)(5))."""
-    if not _passes(c.k, c.n, settings) or c.k == 0:
-        return "none", 0, 0
-    if _passes(ck, cn, settings) and ck > 0:
-        return "risk_ratio", ck, cn
-    if state is not None:
-        state_n = sum(s.n for s in state if s.group != c.group)
-        state_k = sum(s.k for s in state if s.group != c.group)
-        if state_n > 0 and state_k > 0:
-            return "alternate_risk_ratio", state_k, state_n
-    return "none", 0, 0
-
-
-@lru_cache(maxsize=65_536)
-def _katz(k: int, n: int, ref_k: int, ref_n: int, level: float) -> tuple[float | None, ...]:
-    """Ratio (exact, then rounded once) and Katz log CI; scipy's relative_risk wants Python ints."""
-    ci = relative_risk(int(k), int(n), int(ref_k), int(ref_n)).confidence_interval(confidence_level=level)
-    return float(Fraction(k * ref_n, n * ref_k)), finite_or_none(ci.low), finite_or_none(ci.high)
-
-
-@lru_cache(maxsize=65_536)
-def _fisher(k: int, n: int, ck: int, cn: int) -> float | None:
-    """Fisher's exact two-sided p for [[k, n-k], [ck, cn-ck]], as scipy.stats.fisher_exact defines it.
-
-    Summed over the hypergeometric support in one vectorised pass: scipy's per-table search costs
-    about 1.5 ms, too slow for a state's hundreds of thousands of rows.
+    scipy.stats.false_discovery_control: sort, p * (m / i), running minimum from the largest p down,
+    clipped to [0, 1]; tied p values get the same q whatever their order, so a grouped rank does it.
     """
-    total, events = n + cn, k + ck
-    support = np.arange(max(0, n - (total - events)), min(n, events) + 1)
-    log_pmf = _log_choose(events, support) + _log_choose(total - events, n - support) - _log_choose(total, n)
-    observed = log_pmf[k - support[0]]
-    p = np.exp(log_pmf[log_pmf <= observed + _FISHER_RELATIVE_TOLERANCE]).sum()
-    return finite_or_none(min(1.0, p))
+    p = table["p_value"].to_numpy(allow_copy=True).astype(np.float64)
+    tested = np.flatnonzero(~np.isnan(p))
+    q = np.full(table.height, np.nan)
+    if tested.size:
+        family = codes(table, list(BH_FAMILY))[tested]
+        order = np.lexsort((p[tested], family))
+        family, p_sorted = family[order], p[tested][order]
+        starts = np.flatnonzero(np.diff(family, prepend=family[0] - 1))
+        sizes = np.diff(starts, append=family.size)
+        m = np.repeat(sizes, sizes).astype(np.float64)
+        i = (np.arange(family.size) - np.repeat(starts, sizes) + 1).astype(np.float64)
+        adjusted = pl.DataFrame({"f": family, "a": p_sorted * (m / i)}).select(
+            pl.col("a").cum_min(reverse=True).over("f")).to_series().to_numpy()
+        q[tested[order]] = np.clip(adjusted, 0.0, 1.0)
+    return pl.Series("q_value", q, dtype=pl.Float64).fill_nan(None)
+
+
+def _persistent(table: pl.DataFrame, settings: MetricSettings) -> pl.Series | None:
+    """flag_persistence's column by one sort instead of joins; None (use flag_persistence) when a year
+    is not of the form 2024-25 or a scope x outcome x dimension x group x year repeats."""
+    start = table.select(pl.col("school_year").str.slice(0, 4).cast(pl.Int32, strict=False)).to_series()
+    if start.null_count():
+        return None
+    key = codes(table, ["scope", "outcome", "dimension", "group"])
+    start = start.to_numpy().astype(np.int64)
+    flagged = table["flagged"].to_numpy().astype(bool)
+    order = np.lexsort((start, key))
+    key, start, flagged = key[order], start[order], flagged[order]
+    if ((key[1:] == key[:-1]) & (start[1:] == start[:-1])).any():
+        return None
+    persistent = flagged.copy()
+    for back in range(1, settings.persistence_years):
+        earlier = np.zeros(key.size, dtype=bool)
+        earlier[back:] = (key[back:] == key[:-back]) & (start[:-back] == start[back:] - back) & flagged[:-back]
+        persistent &= earlier
+    out = np.empty(key.size, dtype=bool)
+    out[order] = persistent
+    return pl.Series("persistent", out, dtype=pl.Boolean)
+
+
+def _slice_rows(counts: pl.DataFrame, state: pl.DataFrame | None, settings: MetricSettings) -> pl.DataFrame:
+    """The ROW_SCHEMA columns, keyed by SLICE_KEY, of every slice of `counts` at once, and `_slice`.
+
+    `counts`: SLICE_KEY, group, n, k; `state`: STATE_KEY, group, n, k (or None). Slices come out in the
+    order they first appear (`_slice` numbers them so), each slice's groups in their order, groups with
+    n = 0 left out.
+    """
+    keys = list(SLICE_KEY)
+    local = _whole_counts(counts.with_columns(pl.col(keys).cast(pl.String)), keys, "counts")
+    slice_id = first_seen_ids(codes(local, keys))
+    order = np.argsort(slice_id, kind="stable")
+    slice_id = slice_id[order]
+    starts = np.flatnonzero(np.diff(slice_id, prepend=-1))
+    local = local[order]
+    n_all, k_all = local["n"].to_numpy(), local["k"].to_numpy()
+    size = np.diff(starts, append=slice_id.size)
+    total_n = np.repeat(np.add.reduceat(n_all, starts) if starts.size else n_all[:0], size)
+    total_k = np.repeat(np.add.reduceat(k_all, starts) if starts.size else k_all[:0], size)
+    present = n_all > 0
+    rows = local.filter(pl.Series(present)).with_columns(
+        pl.Series("_slice", slice_id[present], dtype=pl.Int64), pl.Series("_total_n", total_n[present]),
+        pl.Series("_total_k", total_k[present]))
+    state_cols = []
+    if state is not None:
+        state = _whole_counts(state.with_columns(pl.col(list(STATE_KEY)).cast(pl.String))
+                              .join(rows.select(STATE_KEY).unique(), on=list(STATE_KEY), how="semi",
+                                    nulls_equal=True), list(STATE_KEY), "state_reference")
+        totals = state.group_by(list(STATE_KEY)).agg(pl.col("n").sum().alias("_state_n"),
+                                                     pl.col("k").sum().alias("_state_k"),
+                                                     pl.lit(True).alias("_has_state"))
+        own = state.select(*STATE_KEY, "group", pl.col("n").alias("_own_state_n"), pl.col("k").alias("_own_state_k"))
+        rows = rows.join(totals, on=list(STATE_KEY), how="left", nulls_equal=True, maintain_order="left") \
+            .join(own, on=[*STATE_KEY, "group"], how="left", nulls_equal=True, maintain_order="left") \
+            .with_columns(pl.col("_has_state").fill_null(False), pl.col("^_own_state_.$").fill_null(0))
+        # weighted risk ratio: the other groups' local risks weighted by their state n, summed without
+        # subtracting (an exclusive running sum from each side), so a dominant group loses no precision
+        weight = pl.col("_own_state_n").cast(pl.Float64)
+        term = weight * (pl.col("k") / pl.col("n"))
+        rows = rows.with_columns(pl.col("_own_state_n").sum().over("_slice").alias("_weight_total"),
+                                 term.alias("_term"))
+        rows = rows.with_columns(
+            pl.col("_term").shift(1).fill_null(0.0).cum_sum().over("_slice").alias("_before"),
+            pl.col("_term").reverse().shift(1).fill_null(0.0).cum_sum().reverse().over("_slice").alias("_after"))
+        state_cols = ["_has_state", "_state_n", "_state_k", "_own_state_n", "_own_state_k", "_weight_total",
+                      "_before", "_after"]
+    a = {c: rows[c].to_numpy() for c in ["n", "k", "_total_n", "_total_k", *state_cols]}
+    n, k, total_n, total_k = (a[c].astype(np.int64) for c in ("n", "k", "_total_n", "_total_k"))
+    cn, ck = total_n - n, total_k - k
+    nf, kf, cnf, ckf = (x.astype(np.float64) for x in (n, k, cn, ck))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        risk = kf / nf
+        comparison_risk = np.where(cn > 0, ckf / cnf, np.nan)
+        passes = (k >= settings.min_cell) & (n >= settings.min_n)
+        local_ratio = passes & (k > 0) & (ck >= settings.min_cell) & (cn >= settings.min_n) & (ck > 0)
+        ref_n, ref_k = np.where(local_ratio, cn, 0), np.where(local_ratio, ck, 0)
+        alternate = np.zeros(n.size, dtype=bool)
+        weighted = np.full(n.size, np.nan)
+        if state is not None:
+            has_state = a["_has_state"].astype(bool)
+            alt_n = a["_state_n"].astype(np.int64) - a["_own_state_n"].astype(np.int64)
+            alt_k = a["_state_k"].astype(np.int64) - a["_own_state_k"].astype(np.int64)
+            alternate = passes & (k > 0) & ~local_ratio & has_state & (alt_n > 0) & (alt_k > 0)
+            ref_n, ref_k = np.where(alternate, alt_n, ref_n), np.where(alternate, alt_k, ref_k)
+            weight = (a["_weight_total"].astype(np.int64) - a["_own_state_n"].astype(np.int64)).astype(np.float64)
+            comparison = (a["_before"] + a["_after"]) / weight
+            ok = has_state & passes & (weight > 0) & (comparison > 0)
+            weighted = np.where(ok, risk / comparison, np.nan)
+        has_ratio = local_ratio | alternate
+        ratio, low, high = _katz(k, n, ref_k, ref_n, has_ratio, 1 - settings.alpha)
+        flagged = _exceeds(k, n, ref_k, ref_n, has_ratio, settings.threshold)
+        p_value = np.full(n.size, np.nan)
+        tested = cn > 0
+        p_value[tested] = _fisher_p(k[tested], n[tested], ck[tested], cn[tested])
+        outcome_share = np.where(total_k > 0, kf / total_k.astype(np.float64), np.nan)
+        population_share = nf / total_n.astype(np.float64)
+    method = pl.select(pl.when(pl.Series(local_ratio)).then(pl.lit("risk_ratio"))
+                       .when(pl.Series(alternate)).then(pl.lit("alternate_risk_ratio"))
+                       .otherwise(pl.lit("none"))).to_series()
+    floats = {"risk": risk, "comparison_risk": comparison_risk, "risk_ratio": ratio, "rr_ci_low": low,
+              "rr_ci_high": high, "risk_difference": risk - comparison_risk, "p_value": p_value,
+              "outcome_share": outcome_share, "population_share": population_share,
+              "weighted_risk_ratio": weighted}
+    out = rows.select(*SLICE_KEY, "group", "n", "k", "_slice").with_columns(
+        pl.Series("comparison_n", cn, dtype=pl.Int64), pl.Series("comparison_k", ck, dtype=pl.Int64),
+        pl.Series("ratio_method", method, dtype=pl.String), pl.Series("flagged", flagged, dtype=pl.Boolean),
+        *(_finite_series(name, values) for name, values in floats.items()))
+    return out.select(*SLICE_KEY, *ROW_SCHEMA.keys(), "_slice")
+
+
+def _finite_series(name: str, values: np.ndarray) -> pl.Series:
+    """finite_or_none over a column: NaN and infinities become blanks."""
+    return pl.Series(name, np.where(np.isfinite(values), values, np.nan), dtype=pl.Float64).fill_nan(None)
+
+
+def _whole_counts(frame: pl.DataFrame, keys: list[str], where: str) -> pl.DataFrame:
+    """Whole, non-negative counts with k <= n and each group once per slice, or a message naming the group."""
+    blank = frame.filter(pl.any_horizontal(pl.col("group", "n", "k").is_null()))
+    if blank.height:
+        raise ValueError(f"disproportionality {where}: group {blank['group'][0]!r} has a blank group, n or k")
+    code = codes(frame, [*keys, "group"])
+    ordered = np.sort(code)
+    if ordered.size and (ordered[1:] == ordered[:-1]).any():
+        twice = ordered[1:][ordered[1:] == ordered[:-1]][0]
+        group = frame["group"][int(np.flatnonzero(code == twice)[0])]
+        raise ValueError(f"disproportionality {where}: group {str(group)!r} appears twice")
+    n, k = pl.col("n"), pl.col("k")
+    whole = (n == n.floor()) & (k == k.floor()) if frame.schema["n"].is_float() or frame.schema["k"].is_float() \
+        else pl.lit(True)
+    bad = frame.filter(~(whole & (k >= 0) & (k <= n)))
+    if bad.height:
+        group, bad_n, bad_k = bad.row(0)[len(keys):len(keys) + 3]
+        raise ValueError(f"disproportionality {where}: group {str(group)!r} has n={bad_n}, k={bad_k}; "
+                         "counts must be whole numbers with 0 <= k <= n")
+    return frame.with_columns(pl.col("group").cast(pl.String), n.cast(pl.Int64), k.cast(pl.Int64))
+
+
+def _exact_quotient(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den rounded once, as float(Fraction(num, den)): one float division when both are exact."""
+    limit = 2 ** 53
+    if num.size == 0 or (num.max() < limit and den.max() < limit):
+        return num.astype(np.float64) / den.astype(np.float64)
+    return np.array([float(Fraction(int(a), int(b))) for a, b in zip(num, den)], dtype=np.float64)
+
+
+def _katz(k: np.ndarray, n: np.ndarray, ref_k: np.ndarray, ref_n: np.ndarray, has_ratio: np.ndarray,
+          level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ratio (exact, then rounded once) and the Katz log CI of scipy.stats.contingency.relative_risk,
+    with scipy's own arithmetic, where has_ratio (k > 0 and ref_k > 0 there); NaN elsewhere."""
+    ratio, low, high = (np.full(k.size, np.nan) for _ in range(3))
+    if not has_ratio.any():
+        return ratio, low, high
+    k, n, ref_k, ref_n = (x[has_ratio] for x in (k, n, ref_k, ref_n))
+    ratio[has_ratio] = _exact_quotient(k * ref_n, n * ref_k)
+    kf, nf, rkf, rnf = (x.astype(np.float64) for x in (k, n, ref_k, ref_n))
+    rr = (kf / nf) / (rkf / rnf)
+    z = special.ndtri(1 - (1 - level) / 2)
+    delta = z * np.sqrt(1 / kf - 1 / nf + 1 / rkf - 1 / rnf)
+    low[has_ratio] = rr * np.exp(-delta)
+    high[has_ratio] = rr * np.exp(delta)
+    return ratio, low, high
+
+
+def _exceeds(k: np.ndarray, n: np.ndarray, ref_k: np.ndarray, ref_n: np.ndarray, has_ratio: np.ndarray,
+             threshold: float) -> np.ndarray:
+    """Strictly above the threshold, compared exactly: k ref_n q > p n ref_k for threshold = p/q (its decimal)."""
+    limit = Fraction(str(threshold))
+    p, q = limit.numerator, limit.denominator
+    flagged = np.zeros(k.size, dtype=bool)
+    if not has_ratio.any():
+        return flagged
+    k, n, ref_k, ref_n = (x[has_ratio] for x in (k, n, ref_k, ref_n))
+    bound = 2.0 ** 62
+    if float(k.max()) * float(ref_n.max()) * q < bound and float(n.max()) * float(ref_k.max()) * p < bound:
+        flagged[has_ratio] = k * ref_n * q > p * n * ref_k
+    else:
+        flagged[has_ratio] = [int(a) * int(b) * q > p * int(c) * int(d) for a, b, c, d in zip(k, ref_n, n, ref_k)]
+    return flagged
+
+
+def _fisher(k: int, n: int, ck: int, cn: int) -> float | None:
+    """Fisher's exact two-sided p for [[k, n-k], [ck, cn-ck]], as scipy.stats.fisher_exact defines it."""
+    return finite_or_none(_fisher_p(*(np.array([x], dtype=np.int64) for x in (k, n, ck, cn)))[0])
 
 
 # scipy counts tables with a probability up to 1 + 1e-7 times the observed one as "as extreme".
 _FISHER_RELATIVE_TOLERANCE = np.log1p(1e-7)
+# Supports longer than this are summed over a window around the mode whose cut tails are proven
+# smaller than e**-_TAIL_LOG of the observed table's probability (so of p): far below 1e-12 of p.
+_WINDOW_FROM = 512
+_TAIL_LOG = 60.0
+_CHUNK = 1 << 21
 
 
-def _log_choose(a: int | np.ndarray, b: int | np.ndarray) -> np.ndarray:
-    return special.gammaln(np.add(a, 1)) - special.gammaln(np.add(b, 1)) - special.gammaln(np.subtract(a, b) + 1)
+def _fisher_p(k: np.ndarray, n: np.ndarray, ck: np.ndarray, cn: np.ndarray) -> np.ndarray:
+    """Fisher's exact two-sided p of many tables [[k, n-k], [ck, cn-ck]] (cn > 0), as scipy defines it.
+
+    For each table, the hypergeometric log probabilities over its support (the same gammaln
+    differences, in the same order, as one table at a time), then the sum of those not more probable
+    than the observed table. gammaln of whole numbers comes from one table of values.
+    """
+    size = k.size
+    if size == 0:
+        return np.zeros(0)
+    total, events = n + cn, k + ck
+    lo = np.maximum(0, n - (total - events))
+    hi = np.minimum(n, events)
+    gl = special.gammaln(np.arange(int(total.max()) + 2, dtype=np.float64))
+    log_all = (gl[total + 1] - gl[n + 1]) - gl[total - n + 1]
+
+    def log_pmf(rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+        e, f, m = events[rows], total[rows] - events[rows], n[rows]
+        first = (gl[e + 1] - gl[x + 1]) - gl[e - x + 1]
+        second = (gl[f + 1] - gl[m - x + 1]) - gl[f - (m - x) + 1]
+        return first + second - log_all[rows]
+
+    observed = log_pmf(np.arange(size), k)
+    left, right = lo.copy(), hi.copy()
+    wide = np.nonzero(hi - lo + 1 > _WINDOW_FROM)[0]
+    if wide.size:
+        left[wide], right[wide] = _window(k[wide], n[wide], events[wide], total[wide], lo[wide], hi[wide])
+        bad = _tails_too_big(wide, left[wide], right[wide], lo[wide], hi[wide], n[wide], events[wide], total[wide],
+                             observed[wide], log_pmf)
+        left[wide[bad]], right[wide[bad]] = lo[wide[bad]], hi[wide[bad]]
+    # per table: the terms of log_pmf that do not depend on x, and the cut-off
+    const_e, const_f, limit = gl[events + 1], gl[total - events + 1], observed + _FISHER_RELATIVE_TOLERANCE
+    index = np.int32 if total.max() < 2 ** 31 - 2 else np.int64
+    e1, m1, fm1 = (events + 1).astype(index), (n + 1).astype(index), (total - events - n + 1).astype(index)
+    lengths = right - left + 1
+    ends = np.cumsum(lengths)
+    p = np.empty(size)
+    start = 0
+    while start < size:  # chunks of about _CHUNK support points
+        stop = max(start + 1, int(np.searchsorted(ends, ends[start] - lengths[start] + _CHUNK, side="right")))
+        counts = lengths[start:stop]
+        first_of = np.cumsum(counts) - counts
+        # x runs from left to right for each table: gl[x+1], gl[e-x+1], gl[n-x+1], gl[f-(n-x)+1]
+        x = np.repeat((left[start:stop] - first_of).astype(index), counts) + np.arange(counts.sum(), dtype=index)
+        one = np.repeat(const_e[start:stop], counts) - gl[x + 1]
+        one -= gl[np.repeat(e1[start:stop], counts) - x]
+        two = np.repeat(const_f[start:stop], counts) - gl[np.repeat(m1[start:stop], counts) - x]
+        two -= gl[np.repeat(fm1[start:stop], counts) + x]
+        one += two
+        one -= np.repeat(log_all[start:stop], counts)
+        keep = one <= np.repeat(limit[start:stop], counts)
+        kept = np.cumsum(keep)[first_of + counts - 1]
+        p[start:stop] = segment_sums(np.exp(one[keep]), np.diff(kept, prepend=0))
+        start = stop
+    return np.minimum(1.0, p)
 
 
-def _weighted_risk_ratio(c: _Counts, local: list[_Counts], state: list[_Counts] | None,
-                         settings: MetricSettings) -> float | None:
-    """Group risk over the other groups' local risks weighted by their state population shares."""
-    if state is None or not _passes(c.k, c.n, settings):
-        return None
-    state_n = {s.group: s.n for s in state}
-    others = [(state_n.get(o.group, 0), o.k / o.n) for o in local if o.group != c.group and o.n > 0]
-    weight = sum(w for w, _ in others)
-    if weight <= 0:
-        return None
-    comparison = sum(w * r for w, r in others) / weight
-    return finite_or_none(c.k / c.n / comparison) if comparison > 0 else None
+def _window(k, n, events, total, lo, hi) -> tuple[np.ndarray, np.ndarray]:
+    """Mode +- (distance of the observed table from it + 12 standard deviations), inside the support."""
+    mode = (n + 1) * (events + 1) // (total + 2)
+    tf, nf, ef = (x.astype(np.float64) for x in (total, n, events))
+    sd = np.sqrt(nf * (ef / tf) * ((tf - ef) / tf) * ((tf - nf) / np.maximum(tf - 1, 1)))
+    half = np.abs(k - mode) + np.ceil(12 * sd).astype(np.int64) + 32
+    return np.maximum(lo, mode - half), np.minimum(hi, mode + half)
 
 
-def _read_counts(frame: pl.DataFrame, where: str) -> list[_Counts]:
-    """Whole, non-negative counts with k <= n and each group once, or a message naming the group."""
-    require_columns(frame, ["group", "n", "k"], f"disproportionality {where}")
-    seen: set[str] = set()
-    out = []
-    for group, n, k in frame.select("group", "n", "k").iter_rows():
-        if group is None or n is None or k is None:
-            raise ValueError(f"disproportionality {where}: group {group!r} has a blank group, n or k")
-        if group in seen:
-            raise ValueError(f"disproportionality {where}: group {group!r} appears twice")
-        seen.add(group)
-        if n != int(n) or k != int(k) or not 0 <= k <= n:
-            raise ValueError(f"disproportionality {where}: group {group!r} has n={n}, k={k}; "
-                             "counts must be whole numbers with 0 <= k <= n")
-        out.append(_Counts(str(group), int(n), int(k)))
-    return out
-
+def _tails_too_big(rows, left, right, lo, hi, n, events, total, observed, log_pmf) -> np.ndarray:
+    """Where a cut tail might matter: the hypergeometric is log-concave, so beyond a window edge below
+    (above) the mode the terms fall at least geometrically with the edge's ratio r < 1, and the cut
+    tail is at most pmf(edge) r / (1 - r). True where that bound is not below e**-_TAIL_LOG pmf(observed)."""
+    f = total - events
+    bad = np.zeros(rows.size, dtype=bool)
+    cut = left > lo  # ratio pmf(L-1) / pmf(L)
+    r = np.where(cut, left * (f - n + left) / np.maximum((n - left + 1) * (events - left + 1), 1), 0.0)
+    edge = log_pmf(rows, left)
+    bad |= cut & ((r >= 1) | (edge + np.log(r / np.where(r < 1, 1 - r, 1)) > observed - _TAIL_LOG))
+    cut = right < hi  # ratio pmf(R+1) / pmf(R)
+    r = np.where(cut, (n - right) * (events - right) / np.maximum((right + 1) * (f - n + right + 1), 1), 0.0)
+    edge = log_pmf(rows, right)
+    bad |= cut & ((r >= 1) | (edge + np.log(r / np.where(r < 1, 1 - r, 1)) > observed - _TAIL_LOG))
+    return bad

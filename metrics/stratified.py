@@ -9,9 +9,11 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
+import polars as pl
 from scipy import stats
 
-from metrics.frames import finite_or_none
+from metrics.frames import codes, finite_or_none, first_seen_ids
 
 Table = Sequence[Sequence[int]]  # [[a, b], [c, d]]: [[group with, group without], [others with, others without]]
 
@@ -137,3 +139,159 @@ def _fitted_a(n1: int, n0: int, m1: int, odds_ratio: float) -> float:
         if low - 1e-9 <= root <= high + 1e-9:
             return min(max(root, low), high)
     raise ArithmeticError("no fitted cell inside the margins")  # cannot happen for OR > 0
+
+
+def mantel_haenszel_table(strata: pl.DataFrame, by: Sequence[str], label: str,
+                          confidence_level: float = 0.95) -> pl.DataFrame:
+    """mantel_haenszel for every group of `by` at once; each row of `strata` is one stratum's 2x2 table.
+
+    `strata`: the `by` columns, `label` and a, b, c, d. Output, one row per group of `by` in the order
+    they first appear: the `by` columns, a, b, c, d (summed over every stratum), strata_used and
+    strata_skipped (lists of labels), odds_ratio, ci_low, ci_high, cmh, cmh_p, cmh_corrected,
+    cmh_corrected_p, breslow_day, breslow_day_p, breslow_day_df. The sums run stratum by stratum in
+    the order of the rows, with mantel_haenszel's arithmetic, so the numbers are its own.
+    """
+    cells = strata.select("a", "b", "c", "d")
+    bad = strata.filter(pl.any_horizontal(pl.col("a", "b", "c", "d").is_null() | (pl.col("a", "b", "c", "d") < 0)
+                                          | (pl.col("a", "b", "c", "d").cast(pl.Float64)
+                                             != pl.col("a", "b", "c", "d").cast(pl.Float64).floor())))
+    if bad.height:
+        row = bad.row(0, named=True)
+        raise ValueError(f"mantel_haenszel: stratum {str(row[label])!r} has {(row['a'], row['b'], row['c'], row['d'])}; "
+                         "cells must be whole counts >= 0")
+    keys = first_seen_ids(codes(strata, list(by))) if by else np.zeros(strata.height, dtype=np.int64)
+    groups = int(keys.max()) + 1 if keys.size else 0
+    order = np.argsort(keys, kind="stable")
+    key = keys[order]
+    start = np.searchsorted(key, np.arange(groups))
+    pos = np.arange(key.size) - start[key]
+    width = int(pos.max()) + 1 if pos.size else 0
+    a, b, c, d = (cells[x].cast(pl.Int64).to_numpy()[order] for x in ("a", "b", "c", "d"))
+    labels = strata[label] if strata.schema[label] == pl.String else \
+        pl.Series([str(x) for x in strata[label].to_list()], dtype=pl.String)
+    labels = labels.fill_null("None")[order]
+    n1, n0, m1, m0 = a + b, c + d, a + c, b + d
+    n = n1 + n0
+    used = np.minimum(np.minimum(n1, n0), np.minimum(m1, m0)) > 0
+
+    def grid(values, fill=0.0):
+        out = np.full((groups, width), fill, dtype=np.asarray(values).dtype if fill is None else float)
+        out[key, pos] = values
+        return out
+
+    def running(values):
+        """sum over used strata, one stratum after another (as Python's sum and += do)."""
+        table, ok = grid(np.asarray(values, dtype=float)), grid(used.astype(float)) > 0
+        total = np.zeros(groups)
+        for j in range(width):
+            total = total + np.where(ok[:, j], table[:, j], 0.0)
+        return total
+
+    af, bf, cf, df_, nf = (x.astype(float) for x in (a, b, c, d, n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        R, S = (a * d) / nf, (b * c) / nf
+        P, Q = (a + d) / nf, (b + c) / nf
+        sum_r, sum_s = running(R), running(S)
+        spr, spsqr, sqs = running(P * R), running(P * S + Q * R), running(Q * S)
+        var = spr / (2 * sum_r ** 2) + spsqr / (2 * sum_r * sum_s) + sqs / (2 * sum_s ** 2)
+        full = (sum_r > 0) & (sum_s > 0)
+        odds_ratio = np.where(sum_s > 0, sum_r / sum_s, np.nan)
+        z = stats.norm.ppf(0.5 + confidence_level / 2)
+        half = z * np.sqrt(var)
+        ci_low = np.where(full, odds_ratio * np.exp(-half), np.nan)
+        ci_high = np.where(full, odds_ratio * np.exp(half), np.nan)
+        observed = running(af)
+        expected = running((n1 * m1) / nf)
+        variance = running(_hypergeometric_variance(n1, n0, m1, m0, n))
+        cmh, cmh_p = _cmh_vector(observed, expected, variance, False)
+        cmh_c, cmh_c_p = _cmh_vector(observed, expected, variance, True)
+        bd, bd_p, bd_df = _breslow_day_vector(a, b, c, d, used, key, grid, groups, width, odds_ratio)
+    flat = pl.DataFrame({"k": key, "used": used, "label": pl.Series(labels, dtype=pl.String)})
+    lists = pl.DataFrame({"k": np.arange(groups)}).join(
+        flat.group_by("k").agg(pl.col("label").filter(pl.col("used")).alias("strata_used"),
+                               pl.col("label").filter(~pl.col("used")).alias("strata_skipped")),
+        on="k", how="left", maintain_order="left")
+    first = np.full(groups, keys.size, dtype=np.int64)
+    np.minimum.at(first, keys, np.arange(keys.size))
+
+    def col(name, values, dtype=pl.Float64):
+        values = np.where(np.isfinite(values), values, np.nan) if dtype == pl.Float64 else values
+        return pl.Series(name, values, dtype=dtype).fill_nan(None) if dtype == pl.Float64 else \
+            pl.Series(name, values, dtype=dtype)
+    totals = [pl.Series(x, np.bincount(key, weights=v, minlength=groups).astype(np.int64), dtype=pl.Int64)
+              for x, v in (("a", a), ("b", b), ("c", c), ("d", d))]
+    values = pl.DataFrame([
+        *totals,
+        lists["strata_used"].cast(pl.List(pl.String)), lists["strata_skipped"].cast(pl.List(pl.String)),
+        col("odds_ratio", odds_ratio), col("ci_low", ci_low), col("ci_high", ci_high),
+        col("cmh", cmh), col("cmh_p", cmh_p), col("cmh_corrected", cmh_c), col("cmh_corrected_p", cmh_c_p),
+        col("breslow_day", bd), col("breslow_day_p", bd_p),
+        pl.Series("breslow_day_df", bd_df, dtype=pl.Int64).replace(-1, None)])
+    if not by:
+        return values
+    return pl.concat([strata.select(by)[first], values], how="horizontal")
+
+
+def _hypergeometric_variance(n1, n0, m1, m0, n) -> np.ndarray:
+    """n1 n0 m1 m0 / (n^2 (n - 1)) rounded once, as Python's int division does (exact integers in, where
+    they fit a double; Python integers for the rest)."""
+    out = np.zeros(n.size)
+    small = n < 2 ** 13
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[small] = (n1[small] * n0[small] * m1[small] * m0[small]) / (n[small] * n[small] * (n[small] - 1))
+    for i in np.flatnonzero(~small):
+        out[i] = int(n1[i]) * int(n0[i]) * int(m1[i]) * int(m0[i]) / (int(n[i]) * int(n[i]) * (int(n[i]) - 1))
+    return out
+
+
+def _cmh_vector(observed, expected, variance, correction: bool):
+    diff = np.abs(observed - expected)
+    if correction:
+        diff = np.maximum(diff - 0.5, 0.0)
+    ok = variance > 0
+    statistic = np.where(ok, diff * diff / variance, np.nan)
+    p = np.where(ok, stats.chi2.sf(np.where(ok, statistic, 0.0), 1), np.nan)
+    return statistic, np.where(np.isfinite(p), p, np.nan)
+
+
+def _breslow_day_vector(a, b, c, d, used, key, grid, groups, width, odds_ratio):
+    """_breslow_day_tarone for every group: statistic, p, df (NaN / -1 where blank)."""
+    strata_used = np.bincount(key, weights=used, minlength=groups).astype(np.int64)
+    fine = np.isfinite(odds_ratio) & (odds_ratio > 0) & (strata_used >= 2)
+    OR = np.where(fine, odds_ratio, 1.0)[key]
+    n1, n0, m1 = a + b, c + d, a + c
+    low, high = np.maximum(0, m1 - n0), np.minimum(n1, m1)
+    qa = 1 - OR
+    qb = (n0 - m1) + OR * (n1 + m1)
+    qc = -OR * n1 * m1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        disc = np.sqrt(np.maximum(qb * qb - 4 * qa * qc, 0.0))
+        r1, r2 = (-qb + disc) / (2 * qa), (-qb - disc) / (2 * qa)
+        linear = -qc / qb
+    in1 = (low - 1e-9 <= r1) & (r1 <= high + 1e-9)
+    in2 = (low - 1e-9 <= r2) & (r2 <= high + 1e-9)
+    root = np.where(in1, r1, r2)
+    fit = np.where(np.abs(qa) < 1e-12, linear, np.minimum(np.maximum(root, low), high))
+    if (used & fine[key] & (np.abs(qa) >= 1e-12) & ~in1 & ~in2).any():
+        raise ArithmeticError("no fitted cell inside the margins")  # cannot happen for OR > 0
+    c1, c2, c3 = fit, n1 - fit, m1 - fit
+    c4 = n0 - (m1 - fit)
+    counted = used & fine[key] & (np.minimum(np.minimum(c1, c2), np.minimum(c3, c4)) > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = 1 / (((0 + 1 / c1) + 1 / c2) + 1 / c3 + 1 / c4)
+        term = (a - fit) ** 2 / var
+    ok = grid(counted.astype(float)) > 0
+    statistic, sum_a, sum_fit, sum_var = (np.zeros(groups) for _ in range(4))
+    t_, a_, f_, v_ = grid(np.where(counted, term, 0.0)), grid(a.astype(float)), grid(np.where(counted, fit, 0.0)), \
+        grid(np.where(counted, var, 0.0))
+    for j in range(width):
+        statistic = statistic + np.where(ok[:, j], t_[:, j], 0.0)
+        sum_a = sum_a + np.where(ok[:, j], a_[:, j], 0.0)
+        sum_fit = sum_fit + np.where(ok[:, j], f_[:, j], 0.0)
+        sum_var = sum_var + np.where(ok[:, j], v_[:, j], 0.0)
+    present = fine & (sum_var > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistic = statistic - (sum_a - sum_fit) ** 2 / sum_var
+    df = np.where(present, strata_used - 1, -1)
+    p = np.where(present, stats.chi2.sf(np.where(present, statistic, 0.0), np.maximum(df, 1)), np.nan)
+    return np.where(present, statistic, np.nan), np.where(np.isfinite(p), p, np.nan), df

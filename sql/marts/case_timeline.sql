@@ -30,16 +30,21 @@ first_actions as (
 ),
 
 subjects as (
+    -- only the enrollment rows of the cases' students: the derived codes are formed for those alone
     select
-        school_year,
-        student_key,
-        race_ethnicity,
-        disability_status,
-        sex,
-        case when english_learner then 'y' else 'n' end as english_learner,
-        case when econ_disadvantaged then 'y' else 'n' end as econ_disadvantaged,
-        race_ethnicity || ':' || disability_status as race_x_disability
+        enrollment.school_year,
+        enrollment.student_key,
+        enrollment.race_ethnicity,
+        enrollment.disability_status,
+        enrollment.sex,
+        case when enrollment.english_learner then 'y' else 'n' end as english_learner,
+        case when enrollment.econ_disadvantaged then 'y' else 'n' end as econ_disadvantaged,
+        enrollment.race_ethnicity || ':' || enrollment.disability_status as race_x_disability
     from enrollment
+    semi join cases
+        on cases.subject_type = 'student'
+        and cases.school_year = enrollment.school_year
+        and cases.student_key = enrollment.student_key
 ),
 
 final as (
