@@ -87,7 +87,9 @@ class _Program:
         self.z_index = {c: len(self.vars) + j for j, c in enumerate(complements)}
         self.size = len(self.vars) + len(complements)
         t, min_n = settings.count_threshold, settings.min_n
-        self.big = 10 * max((cell.value for cell in model.cells.values()), default=0) + 10 * (t + min_n) + 1000
+        # Big-M of the complement switches: any bound above every value this component touches will do.
+        # A release-wide bound (millions at state size) leaves HiGHS's tolerances too loose to be exact.
+        self.big = 2 * self._largest_nearby(component) + 2 * (t + min_n) + 10
         self.lower = np.zeros(self.size)
         self.upper = np.full(self.size, np.inf)
         self.upper[len(self.vars):] = 1
@@ -96,6 +98,16 @@ class _Program:
             self._label(cid)
         self._pairings(component)
         self._relations(component)
+
+    def _largest_nearby(self, component: set[CellId]) -> float:
+        """The largest value among the component's cells, their relations and their denominators."""
+        nearby = set(component)
+        for relation in self.model.relations:
+            if any(c in component for c in relation.cells):
+                nearby.update(relation.cells)
+        for cid in list(nearby):
+            nearby.update(self.model.cells[cid].denominators)
+        return max((self.model.cells[c].value for c in nearby), default=0)
 
     def _row(self, coefs: dict[int, float], low: float, high: float) -> None:
         self.rows.append((coefs, low, high))

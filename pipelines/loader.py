@@ -27,7 +27,7 @@ import duckdb
 
 from data_contracts.interchange import ENTITIES, LOAD_ORDER, SPEC_VERSION
 from pipelines import atomic
-from pipelines.contracts import column_values, load_suite_json, validate_values
+from pipelines.contracts import column_values, load_suite_json, validate_values, warm_up_in_background
 from pipelines.identifiers import header_findings, value_findings
 from pipelines.mapping import MappingError, create_candidate, create_mapped, resolve_columns
 from pipelines.profiles import Profile, ProfileError, load_profile
@@ -149,6 +149,7 @@ def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | 
                     known.add(digest)
                     todo.append((item, file_result))
             if todo:
+                warm_up_in_background()
                 _build_and_publish(db_path, load_id, todo, profile, as_of or date.today(), synthetic, progress)
                 result.published = True
     except LoadRefused as exc:

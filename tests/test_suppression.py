@@ -189,3 +189,14 @@ def test_non_integer_counts_are_refused():
     frame = pl.DataFrame({"race": ["hi", "total"], "enrolled": [1.5, 1.5], "oss": [1, 1]})
     with pytest.raises(ReleaseError, match="whole counts"):
         suppress_table(CountTable("t", frame, ("race",), ("oss",), "enrolled"))
+
+
+def test_state_size_counts_beside_small_ones_are_suppressed_without_solver_failure():
+    """A state's groups run to millions beside groups of a few students; small groups are still hidden
+    with their complements, and the attacker's integer program solves at that scale."""
+    table = suppress_table(oss_by_race([("hi", 1_250_000, 61_337), ("bl", 480_113, 40_009), ("wh", 1_210_004, 30_011),
+                                        ("as", 8, 0), ("pi", 7, 3), ("mu", 122_000, 3_001),
+                                        ("total", 3_062_132, 134_361)]))
+    shown = column(table, "display", "enrolled")
+    assert shown["as"] == "*" and shown["pi"] == "*"
+    assert sum(1 for v in column(table, "hidden", "enrolled").values() if v) >= 2
