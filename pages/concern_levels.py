@@ -7,9 +7,8 @@ import polars as pl
 import streamlit as st
 
 from access import page_data as data
-from access.roles import must_suppress
 from ui.charts import ORDERED, chart_with_table, style
-from ui.context import page_context
+from ui.context import analytic_view
 from ui.text import fmt_int, fmt_pct
 
 METHODS = {"chi_square": "Pearson's chi-square test", "fisher_exact": "Fisher's exact test",
@@ -17,19 +16,7 @@ METHODS = {"chi_square": "Pearson's chi-square test", "fisher_exact": "Fisher's 
 LEVELS = ("low", "moderate", "high", "imminent")
 PATTERNS = ("", "/", "x", ".")
 
-ctx = page_context()
-params = ctx.params()
-year, ids = params["school_year"], params["school_ids"]
-school_ids = None if ids is None else tuple(ids)
-st.title("Concern levels")
-if year is None:
-    st.info("Nothing is loaded yet. See *What is loaded*.")
-    st.stop()
-if school_ids == ():
-    st.info("No school matches the filters. Widen the school or level filter in the sidebar.")
-    st.stop()
-suppress = must_suppress(ctx.viewer, ctx.scope())
-where = ctx.describe_filters()
+ctx, year, school_ids, suppress, where = analytic_view("Concern levels")
 levels = data.concern_levels(ctx.cache_key, year, school_ids).filter(pl.col("school_year") == year)
 overall = levels.filter((pl.col("scope") == "district") & (pl.col("dimension") == "all"))
 if overall.is_empty() or not overall["n"].sum():

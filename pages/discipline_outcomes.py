@@ -8,9 +8,8 @@ import polars as pl
 import streamlit as st
 
 from access import page_data as data
-from access.roles import must_suppress
 from ui.charts import PALETTE, SYMBOLS, chart_with_table, style
-from ui.context import page_context
+from ui.context import analytic_view
 from ui.text import fmt_int, fmt_pct, python_map
 
 OUTCOMES = {"case_exclusionary": "ended in a suspension or expulsion",
@@ -18,19 +17,7 @@ OUTCOMES = {"case_exclusionary": "ended in a suspension or expulsion",
             "case_placement_change": "ended in a change of placement"}
 LEVELS = ("low", "moderate", "high", "imminent")
 
-ctx = page_context()
-params = ctx.params()
-year, ids = params["school_year"], params["school_ids"]
-school_ids = None if ids is None else tuple(ids)
-st.title("Discipline outcomes")
-if year is None:
-    st.info("Nothing is loaded yet. See *What is loaded*.")
-    st.stop()
-if school_ids == ():
-    st.info("No school matches the filters. Widen the school or level filter in the sidebar.")
-    st.stop()
-suppress = must_suppress(ctx.viewer, ctx.scope())
-where = ctx.describe_filters()
+ctx, year, school_ids, suppress, where = analytic_view("Discipline outcomes")
 strata = data.outcome_strata(ctx.cache_key, year, school_ids)
 if strata.is_empty():
     st.info(f"No assessed case about an enrolled student in {where}. Choose another year or more schools.")
@@ -119,7 +106,7 @@ if district.height and district["denominator"][0]:
     r = district.row(0, named=True)
     if suppress:
         pub = data.public_release(ctx.cache_key, year, school_ids, ("audit_district",))
-        t = pub[f"audit_district_suspended_while_case_open"]
+        t = pub["audit_district_suspended_while_case_open"]
         num = t.display["suspended_while_case_open_num"][0]
         rate = t.display["suspended_while_case_open_num_rate"][0]
         st.markdown(f"**{num}** students with a BTAM case ({rate}) had an in-school or out-of-school suspension "

@@ -8,28 +8,15 @@ import polars as pl
 import streamlit as st
 
 from access import page_data as data
-from access.roles import must_suppress
 from metrics.config import DEFAULT_SETTINGS
 from ui.charts import OKABE_ITO, chart_with_table, style
-from ui.context import page_context
+from ui.context import analytic_view
 from ui.text import fmt_pct, python_map
 
 S = DEFAULT_SETTINGS
 ALL_OTHERS = "__all_others__"
 
-ctx = page_context()
-params = ctx.params()
-year, ids = params["school_year"], params["school_ids"]
-school_ids = None if ids is None else tuple(ids)
-st.title("Equity")
-if year is None:
-    st.info("Nothing is loaded yet. See *What is loaded*.")
-    st.stop()
-if school_ids == ():
-    st.info("No school matches the filters. Widen the school or level filter in the sidebar.")
-    st.stop()
-suppress = must_suppress(ctx.viewer, ctx.scope())
-where = ctx.describe_filters()
+ctx, year, school_ids, suppress, where = analytic_view("Equity")
 years = tuple(data.earlier_years(year, S.persistence_years))
 disp = data.disproportionality(ctx.cache_key, years, school_ids)
 current = disp.filter(pl.col("school_year") == year)

@@ -7,24 +7,11 @@ import polars as pl
 import streamlit as st
 
 from access import page_data as data
-from access.roles import must_suppress
 from ui.charts import ORDERED, chart_with_table, style
-from ui.context import page_context
+from ui.context import analytic_view
 from ui.text import fmt_count, fmt_int, fmt_pct, join_words, plural, python_map
 
-ctx = page_context()
-params = ctx.params()
-year, ids = params["school_year"], params["school_ids"]
-school_ids = None if ids is None else tuple(ids)
-st.title("Overview")
-if year is None:
-    st.info("Nothing is loaded yet, so there is nothing to summarise. See *What is loaded*.")
-    st.stop()
-if school_ids == ():
-    st.info("No school matches the filters (the school level chosen has none of the schools chosen). "
-            "Widen the school or level filter in the sidebar.")
-    st.stop()
-suppress = must_suppress(ctx.viewer, ctx.scope())
+ctx, year, school_ids, suppress, where = analytic_view("Overview")
 prior = data.prior_year(year)
 st.caption(f"{ctx.describe_filters()} · compared with {prior}"
            + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))

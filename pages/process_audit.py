@@ -7,27 +7,14 @@ import polars as pl
 import streamlit as st
 
 from access import page_data as data
-from access.roles import must_suppress
 from ui.charts import OKABE_ITO, chart_with_table, style, table_with_download
-from ui.context import page_context
+from ui.context import analytic_view
 from ui.text import fmt_int, fmt_pct, python_map
 
 STATUS = {"on_target": "✓ on target", "off_target": "✗ off target", "too_few": "too few cases (< 10)",
           "not_applicable": "no cases"}
 
-ctx = page_context()
-params = ctx.params()
-year, ids = params["school_year"], params["school_ids"]
-school_ids = None if ids is None else tuple(ids)
-st.title("Process audit")
-if year is None:
-    st.info("Nothing is loaded yet. See *What is loaded*.")
-    st.stop()
-if school_ids == ():
-    st.info("No school matches the filters. Widen the school or level filter in the sidebar.")
-    st.stop()
-suppress = must_suppress(ctx.viewer, ctx.scope())
-where = ctx.describe_filters()
+ctx, year, school_ids, suppress, where = analytic_view("Process audit")
 audit = data.process_audit(ctx.cache_key, year, school_ids).filter(pl.col("school_year") == year)
 district = audit.filter(pl.col("scope") == "district")
 if district.is_empty() or not district["denominator"].sum():

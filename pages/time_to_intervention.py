@@ -7,25 +7,13 @@ import polars as pl
 import streamlit as st
 
 from access import page_data as data
-from access.roles import may_see_case_rows, must_suppress
+from access.roles import may_see_case_rows
 from metrics.config import DEFAULT_SETTINGS
 from ui.charts import OKABE_ITO, PALETTE, SYMBOLS, chart_with_table, style, table_with_download
-from ui.context import page_context
+from ui.context import analytic_view
 from ui.text import fmt_date, fmt_int, fmt_pct, plural, python_map
 
-ctx = page_context()
-params = ctx.params()
-year, ids = params["school_year"], params["school_ids"]
-school_ids = None if ids is None else tuple(ids)
-st.title("Time to intervention")
-if year is None:
-    st.info("Nothing is loaded yet. See *What is loaded*.")
-    st.stop()
-if school_ids == ():
-    st.info("No school matches the filters. Widen the school or level filter in the sidebar.")
-    st.stop()
-suppress = must_suppress(ctx.viewer, ctx.scope())
-where = ctx.describe_filters()
+ctx, year, school_ids, suppress, where = analytic_view("Time to intervention")
 summary = data.time_to_intervention(ctx.cache_key, year, school_ids) \
     .filter((pl.col("school_year") == year) & (pl.col("scope") == "district"))
 if summary.is_empty():

@@ -278,7 +278,7 @@ class _Writer:
         share = None if met is None else met / total
         if share is not None:
             blocks.append(Paragraph(
-                f"Each level of concern has a target for the first intervention after a report: "
+                "Each level of concern has a target for the first intervention after a report: "
                 + ", ".join(f"{LEVEL_NAMES[l].lower()} {target_text(targets[l])}" for l in reversed(LEVELS))
                 + f". In {self.year}, {d.display('timeliness', 'leveled_cases', timeliness='met')} of "
                 f"{d.display('timeliness', 'leveled_cases', timeliness=TOTAL)} rated cases ({pct(share)}) had a first "

@@ -21,7 +21,7 @@ from access.queries import run_query
 from access.roles import Viewer, viewer
 from access.suppression import CountTable, SuppressedRelease, SuppressionSettings, suppress_release
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
-from reports.labels import LEVELS, OUTCOMES
+from reports.labels import OUTCOMES
 
 TOTAL = "total"
 DIMENSIONS = ("race_ethnicity", "disability_status", "sex", "english_learner", "econ_disadvantaged")

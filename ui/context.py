@@ -9,13 +9,14 @@ cached result and a new load is never hidden behind an old one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import duckdb
 import streamlit as st
 
 from access import audit_log
 from access.filters import FilterOptions, Filters, query_params, school_scope
-from access.roles import Viewer
+from access.roles import Viewer, must_suppress
 from access.session import shared_reader
 
 CONTEXT_KEY = "btam_page_context"
@@ -72,3 +73,31 @@ def page_context() -> PageContext:
         st.info("Log in to see this page.")
         st.stop()
     return ctx
+
+
+class AnalyticView(NamedTuple):
+    ctx: PageContext
+    year: str
+    school_ids: tuple[str, ...] | None   # None: every school the viewer may see
+    suppress: bool                       # small-cell suppression applies to this viewer and scope
+    where: str                           # "2024-25 · all schools · all levels", for titles
+
+
+def analytic_view(title: str) -> AnalyticView:
+    """How every analytic page starts: its title, the chosen year and schools, and whether to suppress.
+
+    Stops the page with an explanation when nothing is loaded or no school matches the filters.
+    """
+    ctx = page_context()
+    params = ctx.params()
+    year, ids = params["school_year"], params["school_ids"]
+    st.title(title)
+    if year is None:
+        st.info("Nothing is loaded yet. See *What is loaded*.")
+        st.stop()
+    if ids is not None and not ids:
+        st.info("No school matches the filters (the school level chosen has none of the schools chosen). "
+                "Widen the school or level filter in the sidebar.")
+        st.stop()
+    return AnalyticView(ctx, year, None if ids is None else tuple(ids), must_suppress(ctx.viewer, ctx.scope()),
+                        ctx.describe_filters())
