@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import statistics
 import subprocess
@@ -60,17 +59,14 @@ def write_inputs(folder: Path, rows: int) -> tuple[Path, Path]:
     return base, discipline
 
 
-def _child_run(command: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def _child_seconds(command: list[str]) -> float:
+    """Wall seconds of one child process (peak memory is measured apart, in _peak_of_load)."""
     start = time.perf_counter()
     subprocess.run(command, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before)
+    return time.perf_counter() - start
 
 
-RAW = ("import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); t = time.perf_counter(); "
+RAW = ("import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
        "con.execute(\"create table t as select * from read_csv('\" + sys.argv[2] + \"')\"); "
        "con.execute('checkpoint'); con.close()")
 
@@ -83,11 +79,11 @@ def measure(rows: int, runs: int, work: Path) -> dict:
     raw_times, load_times, peaks = [], [], []
     for run in range(runs):
         raw_db = work / f"raw{run}.duckdb"
-        seconds, _ = _child_run([sys.executable, "-c", RAW, str(raw_db), str(discipline)])
+        seconds = _child_seconds([sys.executable, "-c", RAW, str(raw_db), str(discipline)])
         raw_times.append(seconds)
         target = work / f"load{run}.duckdb"
         shutil.copyfile(warehouse, target)
-        seconds, _ = _child_run([sys.executable, "-m", "pipelines", "load", str(discipline), "--db", str(target),
+        seconds = _child_seconds([sys.executable, "-m", "pipelines", "load", str(discipline), "--db", str(target),
                                  "--as-of", AS_OF, "--quiet"])
         load_times.append(seconds)
         peaks.append(_peak_of_load(discipline, warehouse, work / f"peak{run}.duckdb"))
