@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import multiprocessing
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -61,21 +63,25 @@ def test_log_survives_a_warehouse_replacement(tmp_path):
     assert log.parent == warehouse.parent and log != warehouse
 
 
-def _writer(path: str, tag: str, count: int) -> None:
-    for i in range(count):
-        append("download", user=tag, role="district", scope="district|*|exact",
-               detail={"i": i, "pad": tag * 150}, path=path)
+WRITER = """
+import sys
+from access.audit_log import append
+path, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for i in range(count):
+    append("download", user=tag, role="district", scope="district|*|exact", detail={"i": i, "pad": tag * 150},
+           path=path)
+"""
 
 
 def test_concurrent_appends_from_two_processes_do_not_interleave(tmp_path):
+    # Plain subprocesses, not multiprocessing: a spawned child re-imports whatever module ran as
+    # __main__ in this worker (after an AppTest run, that is app.py).
     path = str(tmp_path / "audit_log.jsonl")
-    ctx = multiprocessing.get_context("spawn")
-    workers = [ctx.Process(target=_writer, args=(path, tag, 100)) for tag in ("a", "b")]
+    repo = Path(__file__).resolve().parent.parent
+    workers = [subprocess.Popen([sys.executable, "-c", WRITER, path, tag, "100"], cwd=repo,
+                                env={**os.environ, "PYTHONPATH": str(repo)}) for tag in ("a", "b")]
     for w in workers:
-        w.start()
-    for w in workers:
-        w.join(300)
-        assert w.exitcode == 0
+        assert w.wait(timeout=300) == 0
     with open(path, encoding="utf-8") as handle:
         lines = handle.read().splitlines()
     assert len(lines) == 200
