@@ -192,6 +192,15 @@ def process_audit(cache_key: str, year: str, school_ids: Schools) -> pl.DataFram
     return mt.process_audit(_con(), None, [prior_year(year), year], _ids(school_ids), include_district=True)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def crdc_benchmarks(cache_key: str, year: str):
+    """State and peer benchmarks from CRDC for the district's school year `year` (access.benchmarks.
+    BenchmarkView): public CRDC figures of whole districts, the same for every viewer, never suppressed."""
+    from access.benchmarks import benchmark_view
+
+    return benchmark_view(_con(), year)
+
+
 # -- the suppressed release ------------------------------------------------------------------------------------------
 
 def with_total(frame: pl.DataFrame, dims: Sequence[str], measures: Sequence[str],

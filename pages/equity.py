@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from access import page_data as data
+from access.benchmarks import BENCHMARK_OUTCOMES
 from metrics.config import DEFAULT_SETTINGS
 from ui.charts import OKABE_ITO, chart_with_table, style
 from ui.context import analytic_view
@@ -137,6 +138,92 @@ missing = frame.filter(pl.col("Risk ratio").is_null())
 if missing.height and ratios.height:
     st.caption("No ratio for " + "; ".join(f"{r['Group']} ({r['Why no ratio']})" for r in missing.iter_rows(named=True))
                + ".")
+
+
+def benchmarks() -> None:
+    """The district's risk by race beside the state's and similar districts' (public CRDC figures)."""
+    st.subheader("Beside the state and similar districts (CRDC)")
+    view = data.crdc_benchmarks(ctx.cache_key, year)
+    if not view.has_state:
+        st.info(view.message)
+        return
+    own = current.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == "race_ethnicity")) \
+        .select(pl.col("group").alias("race_ethnicity"), "n", "k", "risk")
+    own = own.with_columns(pl.col("n").cast(pl.String).alias("n_text"), pl.col("k").cast(pl.String).alias("k_text"))
+    release = data.public_release(ctx.cache_key, year, school_ids, (f"disp:{outcome}:race_ethnicity",)) \
+        .tables.get(f"disp_{outcome}_race_ethnicity") if suppress else None
+    if suppress and release is None:
+        own = own.with_columns(pl.lit(None, pl.Float64).alias("risk"), pl.lit("*").alias("n_text"),
+                               pl.lit("*").alias("k_text"))
+    elif release is not None:   # a suppressed viewer: counts as published, the risk only where both are
+        den = data.population_measure(outcome)
+        shown = data.published(release, den).select(pl.col("race_ethnicity"), pl.col("shown").alias("n_text"),
+                                                    pl.col("value").is_not_null().alias("n_ok")) \
+            .join(data.published(release, outcome).select(pl.col("race_ethnicity"), pl.col("shown").alias("k_text"),
+                                                          pl.col("value").is_not_null().alias("k_ok")),
+                  on="race_ethnicity")
+        own = own.drop("n_text", "k_text").join(shown, on="race_ethnicity", how="left").with_columns(
+            pl.when(pl.col("n_ok") & pl.col("k_ok")).then(pl.col("risk")).alias("risk"),
+            pl.col("n_text").fill_null("*"), pl.col("k_text").fill_null("*")).drop("n_ok", "k_ok")
+    state = view.state_rates.filter((pl.col("outcome") == outcome) & (pl.col("n") > 0)) \
+        .select("race_ethnicity", pl.col("risk").alias("state_risk"), pl.col("exact").alias("state_exact"))
+    peers = (view.peers.filter((pl.col("outcome") == outcome) & (pl.col("n") > 0))
+             .select("race_ethnicity", pl.col("risk").alias("peer_risk"), pl.col("n").alias("peer_n"))
+             if view.has_peers else pl.DataFrame(schema={"race_ethnicity": pl.String, "peer_risk": pl.Float64,
+                                                         "peer_n": pl.Int64}))
+    races = sorted(set(own["race_ethnicity"].to_list()) | set(state["race_ethnicity"].to_list())
+                   | set(peers["race_ethnicity"].to_list()))
+    both = pl.DataFrame({"race_ethnicity": races}, schema={"race_ethnicity": pl.String}) \
+        .join(own, on="race_ethnicity", how="left").join(state, on="race_ethnicity", how="left") \
+        .join(peers, on="race_ethnicity", how="left")
+    crdc = view.crdc_year
+    table = both.select(
+        python_map(both["race_ethnicity"], lambda g: data.group_label("race_ethnicity", g)).alias("Group"),
+        pl.col("n_text").fill_null("–").alias(f"Students, district {year}"),
+        pl.col("k_text").fill_null("–").alias(f"With the outcome, district {year}"),
+        pl.col("risk").round(4).alias(f"Risk, district {year}"),
+        pl.col("state_risk").round(4).alias(f"Risk, {view.state} {crdc} (CRDC)"),
+        pl.col("peer_risk").round(4).alias(f"Risk, peer districts {crdc} (CRDC)"),
+        pl.col("peer_n").alias(f"Peer students {crdc}"))
+    st.markdown(f"**{view.label()}.**")
+    lag = view.lag_years(year)
+    st.caption(f"CRDC figures describe {crdc}, "
+               + (f"{lag} school year{'s' if lag != 1 else ''} before the district's {year} figures: the "
+                  "Civil Rights Data Collection is published years after the school year it covers."
+                  if lag > 0 else f"the district's figures {year}.")
+               + (" The CRDC count sums several actions, so a student with more than one is counted more than once "
+                  "(an upper bound)." if not bool(state["state_exact"].all()) else "")
+               + (" The benchmarks describe whole districts; the district figures here are of the selected schools."
+                  if school_ids is not None else ""))
+    if not view.has_peers:
+        st.info(view.message)
+    fig = go.Figure()
+    labels = table["Group"].to_list()
+    series = [(f"District {year}", both["risk"], OKABE_ITO["blue"], ""),
+              (f"{view.state} {crdc} (CRDC)", both["state_risk"], OKABE_ITO["orange"], "/")]
+    if view.has_peers:
+        series.append((f"Peer districts {crdc} (CRDC)", both["peer_risk"], OKABE_ITO["bluish_green"], "."))
+    for name, values, colour, pattern in series:
+        fig.add_bar(x=(values * 100).to_list(), y=labels, orientation="h", name=name, marker_color=colour,
+                    marker_pattern_shape=pattern, hovertemplate="%{y}: %{x:.1f}%<extra>" + name + "</extra>")
+    fig.update_layout(barmode="group")
+    style(fig, title=f"{measure}: risk by race and ethnicity, district {year} beside {view.state} and peer "
+                     f"districts (CRDC {crdc})", x_title="Students with the outcome (% of enrolled)",
+          y_title="Race and ethnicity", height=max(320, 90 + 60 * len(labels)))
+    notes = ["State and peer figures are public CRDC counts of whole districts (Office for "
+             "Civil Rights), not this district's student records; they are not suppressed."]
+    if suppress:
+        notes.append("District risks are shown only where both counts are published for this role.")
+    chart_with_table(ctx, fig, table, stem=f"crdc_benchmark_{outcome}_{year}", key="equity_benchmark",
+                     footnotes=notes,
+                     how="Risk = students with the outcome / students enrolled, by race. State: the state's CRDC "
+                         "counts (state_reference). Peers: the CRDC counts of the peer districts pooled (their "
+                         "students with the outcome over their enrolled students, not an average of rates).",
+                     section="Peer benchmarks")
+
+
+if outcome in BENCHMARK_OUTCOMES:
+    benchmarks()
 
 # Race x disability heat map.
 heat = current.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == "race_x_disability"))

@@ -16,6 +16,8 @@ from reports.labels import (AUDIT, COMPLETENESS, CONDITIONAL_OUTCOMES, DIMENSION
                             LEVELS, OUTCOME_TITLES, OUTCOMES, SCHOOL_LEVELS, group_name, short_group)
 
 NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+COMPARE_TITLES = {"iss": "In-school suspension", "oss_or_expulsion": "Out-of-school suspension or expulsion",
+                  "law_enforcement": "Referred to law enforcement or arrested"}
 SUPPRESSED_NOTE = ("<10 means fewer than 10 students or cases, but not none; * means hidden so that a small number cannot be "
                    "worked out from the totals (or, for a rate, that its count is hidden).")
 
@@ -441,6 +443,73 @@ class _Writer:
                                  "figures hidden by small-number protection are not compared."], [1.2, 3.8]))
         return Section("equity", "Equity findings", blocks)
 
+    # how we compare (CRDC) ---------------------------------------------------------------------------------
+    def compare(self) -> Section:
+        """The district's rates by race beside its state's and similar districts' (public CRDC counts)."""
+        d, view = self.d, self.d.benchmarks
+        title = "How we compare"
+        if view is None:
+            return Section("compare", title, [Paragraph(
+                "No federal Civil Rights Data Collection (CRDC) figures are loaded, so this report does not compare "
+                "the district with its state or with similar districts.")])
+        crdc, lag = view.crdc_year, view.lag_years(self.year)
+        blocks: list = [Paragraph(
+            f"The state's and similar districts' rates come from the federal Civil Rights Data Collection (CRDC) "
+            f"of {crdc}, the latest loaded. CRDC is published years after the school year it covers, so these "
+            f"figures describe {crdc}" + (f", {words(lag)} school year{'s' if lag != 1 else ''} before this "
+                                          f"report's {self.year} figures." if lag > 0 else ".")
+            + " They are public counts for whole districts, not this district's student records.")]
+        if view.has_peers:
+            blocks.append(Paragraph(f"Similar districts (CRDC {crdc}, {words(view.peer_count)} peer districts): "
+                                    f"{view.peer_rule}. Their students are pooled, so larger districts count more."))
+        else:
+            why = {"no_district": "the district's federal (NCES) district id is not recorded",
+                   "district_not_in_crdc": f"the recorded district id is not among the CRDC {crdc} schools",
+                   "no_peers": "too few districts of the state match the peer rule"}.get(view.status, "")
+            blocks.append(Paragraph(f"Similar districts are not shown: {why}. The state's rates are."))
+        for outcome in (o for o in ("iss", "oss_or_expulsion", "law_enforcement")
+                        if d.has_table(f"{o}_by_race_ethnicity")):
+            table = self.compare_table(outcome, view)
+            if table is not None:
+                blocks.append(table)
+        return Section("compare", title, blocks)
+
+    def compare_table(self, outcome: str, view) -> Table | None:
+        d, name, crdc = self.d, f"{outcome}_by_race_ethnicity", view.crdc_year
+        state = {r["race_ethnicity"]: r for r in view.state_rates.filter(
+            (view.state_rates["outcome"] == outcome) & (view.state_rates["n"] > 0)).iter_rows(named=True)}
+        peers = {} if not view.has_peers else {r["race_ethnicity"]: r for r in view.peers.filter(
+            (view.peers["outcome"] == outcome) & (view.peers["n"] > 0)).iter_rows(named=True)}
+        if not state:
+            return None
+        groups = [g for g in d.release.tables[name].display["race_ethnicity"].to_list() if g != TOTAL]
+        groups += sorted(g for g in state if g not in groups)
+        rows = []
+        for g in groups:
+            shown = g in d.release.tables[name].display["race_ethnicity"].to_list()
+            n = d.value(name, "enrolled", race_ethnicity=g) if shown else None
+            k = d.value(name, outcome, race_ethnicity=g) if shown else None
+            if shown and n == 0 and g not in state:
+                continue
+            own = pct(k / n, 1) if n and k is not None else ("no students" if n == 0 else "hidden")
+            row = [short_group("race_ethnicity", g),
+                   d.display(name, "enrolled", race_ethnicity=g) if shown else "none enrolled",
+                   d.display(name, outcome, race_ethnicity=g) if shown else "none",
+                   own, pct(state[g]["risk"], 1) if g in state else "no students"]
+            if view.has_peers:
+                row.append(pct(peers[g]["risk"], 1) if g in peers else "no students")
+            rows.append(row)
+        columns = ["Group", f"Enrolled {self.year}", "With the outcome", f"District rate {self.year}",
+                   f"{view.state} {crdc}"] + ([f"Similar districts {crdc}"] if view.has_peers else [])
+        notes = ["District figures are this report's published counts; 'hidden' means a count behind the rate is "
+                 "protected as a small number."]
+        exact = view.state_rates.filter(view.state_rates["outcome"] == outcome)["exact"].all()
+        if not exact:
+            notes.append("CRDC counts this outcome as the sum of several actions, so a student with more than one is "
+                         "counted more than once: the state and similar-district rates are upper bounds.")
+        return Table(columns, rows, f"{COMPARE_TITLES[outcome]}: district {self.year} beside {view.state} and "
+                     f"similar districts, CRDC {crdc}", notes, [1.6, 1, 1, 1, 1, 1][:len(columns)])
+
     # audit --------------------------------------------------------------------------------------------------
     def audit(self) -> Section:
         d = self.d
@@ -651,7 +720,8 @@ class _Writer:
 def build_content(data: ReportData, methodology_url: str | None = None) -> ReportContent:
     """The report's sections, in reading order; the summary is written last from what the others found."""
     w = _Writer(data)
-    body = [w.volume(), w.concern(), w.timeliness(), w.outcomes(), w.equity(), w.audit(), w.completeness()]
+    body = [w.volume(), w.concern(), w.timeliness(), w.outcomes(), w.equity(), w.compare(), w.audit(),
+            w.completeness()]
     summary = w.summary()
     for section in body[1:]:
         section.new_page = False

@@ -83,6 +83,7 @@ class ReportData:
     withheld_flags: list[tuple[str, str, str]] = field(default_factory=list)
     conditional: list[ConditionalFinding] = field(default_factory=list)
     audit_flags: dict[str, str] = field(default_factory=dict)
+    benchmarks: object | None = None   # access.benchmarks.BenchmarkView, None when no CRDC is loaded
 
     # -- reading the release ------------------------------------------------------------------------
 
@@ -303,6 +304,41 @@ def _medians(data: ReportData, tti: pl.DataFrame) -> None:
             data.median_days[level] = (row["median_days"], row["median_ci_low"], row["median_ci_high"])
 
 
+# -- state and peer benchmarks (CRDC) ----------------------------------------------------------------------------
+
+def report_benchmarks(con, year: str):
+    """The CRDC state and peer benchmarks for `year` (access.benchmarks.BenchmarkView), None without CRDC."""
+    from access.benchmarks import benchmark_view
+
+    view = benchmark_view(con, year)
+    return None if view.status == "no_crdc" else view
+
+
+def benchmark_tables(con, year: str, tables: list[CountTable], view) -> list[CountTable]:
+    """The district's own counts by race for the CRDC outcomes the release lacks (`<outcome>_by_race_ethnicity`),
+    so the "How we compare" section prints only published cells. Every race of the enrolled population is listed."""
+    if view is None:
+        return []
+    from access.benchmarks import BENCHMARK_OUTCOMES
+
+    have = {t.name for t in tables}
+    counts = mt.outcome_group_counts(con, [year], include_schools=False).filter(
+        pl.col("dimension") == "race_ethnicity")
+    universe = counts.filter(pl.col("outcome") == "btam_referral").select("group").unique(maintain_order=True)
+    out = []
+    for outcome in BENCHMARK_OUTCOMES:
+        if f"{outcome}_by_race_ethnicity" in have or universe.is_empty():
+            continue
+        part = universe.join(counts.filter(pl.col("outcome") == outcome).select("group", "n", "k"), on="group",
+                             how="left").with_columns(pl.col("n", "k").fill_null(0))
+        rows = [{"race_ethnicity": g, "enrolled": int(n), outcome: int(k)} for g, n, k in part.iter_rows()]
+        rows.append({"race_ethnicity": TOTAL, "enrolled": int(part["n"].sum()), outcome: int(part["k"].sum())})
+        frame = _frame(rows, {"race_ethnicity": pl.String, "enrolled": pl.Int64, outcome: pl.Int64})
+        out.append(CountTable(f"{outcome}_by_race_ethnicity", frame, ("race_ethnicity",), (outcome,), "enrolled",
+                              filters={"school_year": year}))
+    return out
+
+
 # -- the whole ----------------------------------------------------------------------------------------------------
 
 def warehouse_state(con) -> tuple[bool, list[str]]:
@@ -343,10 +379,12 @@ def load_report_data(con: duckdb.DuckDBPyConnection, school_year: str, district_
     known = [y for y in years if y <= year]
     trend = sorted(known)[-TREND_YEARS:]
     tables = build_tables(con, year, as_of, trend, settings)
+    benchmarks = report_benchmarks(con, year)
+    tables += benchmark_tables(con, year, tables, benchmarks)
     release = suppress_release(tables, suppression or SuppressionSettings())
     previous = previous_school_year(year)
     data = ReportData(district_name, year, previous if previous in trend else None, as_of, synthetic, trend,
-                      release, tables, board, settings)
+                      release, tables, board, settings, benchmarks=benchmarks)
     _medians(data, mt.time_to_intervention(con, as_of, [year], include_schools=False))
     _ratio_findings(data, mt.disproportionality(con, [year], include_schools=False, settings=settings))
     _conditional_findings(data, mt.conditional_disparities(con, [year], include_schools=False, as_of=as_of,

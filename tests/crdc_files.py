@@ -12,6 +12,14 @@ RACES = ("HI", "AM", "AS", "HP", "BL", "WH", "TR")
 SEXES = ("M", "F")
 ACTIONS = ("ISS", "SINGOOS", "MULTOOS", "EXPWE", "EXPWOE", "EXPZT", "REF", "ARR", "CORP")
 KEYS = ("LEA_STATE", "LEA_NAME", "LEAID", "SCHID", "SCH_NAME", "COMBOKEY", "JJ")
+GRADE_COLUMNS = ("SCH_GRADE_PS", "SCH_GRADE_KG", *(f"SCH_GRADE_G{g:02d}" for g in range(1, 13)), "SCH_GRADE_UG")
+
+
+def grades(first: str, last: str) -> dict[str, str]:
+    """The School Characteristics grade cells of a school offering `first`..`last` ('KG', '01'..'12', 'UG')."""
+    order = ["KG", *(f"{g:02d}" for g in range(1, 13))]
+    offered = {"UG"} if first == "UG" else set(order[order.index(first):order.index(last) + 1])
+    return {c: "Yes" if c.rsplit("_", 1)[1].removeprefix("G") in offered else "No" for c in GRADE_COLUMNS}
 
 
 def count_columns() -> list[str]:
@@ -96,7 +104,8 @@ def write_crdc_file(path: Path, schools=SCHOOLS, columns: list[str] | None = Non
         writer = csv.writer(fh)
         writer.writerow([*KEYS, *columns])
         for school in schools:
-            writer.writerow([*(school["keys"][k] for k in KEYS), *(school["cells"].get(c, 0) for c in columns)])
+            writer.writerow([*(school["keys"][k] for k in KEYS),
+                             *(school["cells"].get(c, "No" if c.startswith("SCH_GRADE_") else 0) for c in columns)])
     return path
 
 
@@ -111,3 +120,48 @@ def write_per_topic_files(folder: Path, schools=SCHOOLS) -> list[Path]:
         "Referrals and Arrests.csv": [c for c in columns if any(f"_{a}_" in c for a in ("REF", "ARR"))],
     }
     return [write_crdc_file(folder / name, schools, cols) for name, cols in topics.items()]
+
+
+# -- districts for the peer benchmarks (tests/test_benchmarks.py, tests/test_benchmark_views.py) -------------------
+# District 3200001 is schools A (K-5) and B (6-12). Grades offered by each school are its School
+# Characteristics cells (SCH_GRADE_*). Sizes and high-school shares are worked out in the tests.
+
+def district_school(lea: str, sch: str, cells: dict, first: str | None = None, last: str | None = None) -> dict:
+    """A school of NV district `lea`; with `first`/`last`, the grades it offers."""
+    return {"keys": {"LEA_STATE": "NV", "LEA_NAME": f"District {lea}", "LEAID": lea, "SCHID": sch,
+                     "SCH_NAME": f"School {lea}-{sch}", "COMBOKEY": lea + sch, "JJ": "No"},
+            "cells": {**cells, **(grades(first, last or first) if first else {})}}
+
+
+def with_grades(school: dict, first: str, last: str) -> dict:
+    return {"keys": school["keys"], "cells": {**school["cells"], **grades(first, last)}}
+
+
+LEVEL_SCHOOLS = (
+    with_grades(SCHOOL_A, "KG", "05"),                          # 360 students
+    with_grades(SCHOOL_B, "06", "12"),                          # 310 students
+    district_school("3200002", "00001", {"SCH_ENR_WH_M": 250, "SCH_ENR_WH_F": 250}, "09", "12"),
+    district_school("3200003", "00001", {"SCH_ENR_HI_M": 150, "SCH_ENR_HI_F": 150}, "KG", "08"),
+    district_school("3200003", "00002", {"SCH_ENR_HI_M": 200, "SCH_ENR_HI_F": 200}, "09", "12"),
+    district_school("3200006", "00001", {"SCH_ENR_BL_M": 50, "SCH_ENR_BL_F": 50, "SCH_ENR_WH_M": 250,
+                                         "SCH_ENR_WH_F": 250, "SCH_DISCWODIS_ISS_BL_M": 6,
+                                         "SCH_DISCWODIS_ISS_WH_M": 10, "SCH_DISCWDIS_ISS_IDEA_BL_F": 2}, "KG", "12"),
+    district_school("3200007", "00001", {"SCH_ENR_WH_M": 225, "SCH_ENR_WH_F": 225}, "UG"),
+    district_school("3200008", "00001", {"SCH_ENR_HI_M": 100, "SCH_ENR_HI_F": 100, "SCH_ENR_WH_M": 100,
+                                         "SCH_ENR_WH_F": 100, "SCH_DISCWODIS_ISS_HI_M": 4,
+                                         "SCH_DISCWODIS_ISS_WH_F": 3}, "KG", "05"),
+    district_school("3200008", "00002", {"SCH_ENR_BL_M": 100, "SCH_ENR_BL_F": 100, "SCH_ENR_WH_M": 100,
+                                         "SCH_ENR_WH_F": 100, "SCH_DISCWODIS_ISS_BL_M": 8,
+                                         "SCH_DISCWODIS_SINGOOS_BL_M": 5}, "06", "12"),
+    district_school("3200009", "00001", {"SCH_ENR_WH_M": 300, "SCH_ENR_WH_F": 300, "SCH_ENR_BL_M": 50,
+                                         "SCH_ENR_BL_F": 50, "SCH_DISCWODIS_ISS_WH_M": 12,
+                                         "SCH_DISCWODIS_ISS_BL_M": 3, "SCH_DISCWODIS_REF_WH_M": 2}, "KG", "12"),
+    district_school("3200004", "00001", {"SCH_ENR_WH_M": 1500, "SCH_ENR_WH_F": 1500}, "KG", "12"),
+    district_school("3200005", "00001", {"SCH_ENR_BL_M": 50, "SCH_ENR_BL_F": 50}, "KG", "12"),
+    SCHOOL_OTHER_STATE,
+)
+
+
+def write_level_file(path: Path, schools=LEVEL_SCHOOLS) -> Path:
+    """A combined extract with the School Characteristics grade columns."""
+    return write_crdc_file(path, schools, [*GRADE_COLUMNS, *count_columns()])

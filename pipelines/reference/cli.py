@@ -1,4 +1,4 @@
-"""python -m pipelines reference {crdc,aggregate,edfi} ...: reference data into the warehouse, and
+"""python -m pipelines reference {crdc,district,aggregate,edfi} ...: reference data into the warehouse, and
 Ed-Fi ODS/API exports into interchange CSVs (edfi writes files for `python -m pipelines load`; it
 never touches the warehouse).
 
@@ -24,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     crdc.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
     crdc.add_argument("--state", default=None, help="two-letter state code (LEA_STATE) to keep, e.g. WA")
     crdc.add_argument("--year", default=None, help="school year of the files, e.g. 2021-22 (default: from the path)")
+    crdc.add_argument("--district-lea", dest="district_lea", default=None, metavar="LEAID",
+                      help="also record the district's NCES LEA id (7 digits), for the peer benchmarks")
+
+    district = sub.add_parser("district", help="record the district's NCES LEA id (CRDC LEAID) for the peer benchmarks")
+    district.add_argument("--lea-id", dest="lea_id", required=True, help="7 digits, e.g. 5300300 (keep leading zeros)")
+    district.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
 
     aggregate = sub.add_parser("aggregate", help="a published table of counts by group, through a profile")
     aggregate.add_argument("path", help="the CSV/XLSX file")
@@ -50,7 +56,15 @@ def run(args: argparse.Namespace) -> int:
         if args.reference_command == "crdc":
             from pipelines.reference.crdc import import_crdc
 
-            print(import_crdc(args.db, args.paths, args.year, args.state).summary())
+            print(import_crdc(args.db, args.paths, args.year, args.state, district_lea=args.district_lea).summary())
+        elif args.reference_command == "district":
+            from pipelines.reference.district import DistrictLeaError, check_lea_id, set_district_lea
+
+            try:
+                lea_id = check_lea_id(args.lea_id)
+            except DistrictLeaError as exc:
+                return _fail(f"--lea-id {exc}", EXIT_USAGE)
+            print(set_district_lea(args.db, lea_id).summary())
         elif args.reference_command == "aggregate":
             from pipelines.reference.aggregates import import_aggregate
 

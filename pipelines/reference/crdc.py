@@ -63,6 +63,7 @@ class CrdcProfile:
     reserve_codes: dict[int, str]
     outcomes: dict[str, dict]
     dimensions: tuple[str, ...]
+    grades: dict[str, str] = field(default_factory=dict)   # SCH_GRADE_* column -> grade (ps, kg, 01..12, ug)
 
     def parse(self, column: str) -> Cell | None:
         """The cell a CRDC column name holds, or None when the profile does not use the column."""
@@ -107,7 +108,7 @@ def load_crdc_profile(path: Path = PROFILE_PATH) -> CrdcProfile:
         enrollment_families=raw["enrollment_families"], enrollment_breakouts=raw["enrollment_breakouts"],
         discipline_actions=raw["discipline_actions"], discipline_breakouts=raw["discipline_breakouts"],
         reserve_codes={int(k): v for k, v in raw["reserve_codes"].items()}, outcomes=raw["outcomes"],
-        dimensions=tuple(raw["dimensions"]))
+        dimensions=tuple(raw["dimensions"]), grades=raw.get("grades", {}))
 
 
 @dataclass
@@ -124,11 +125,14 @@ class CrdcImport:
     not_expressible: list[str] = field(default_factory=list)
     state_reference_rows: int = 0
     unchanged: bool = False
+    schools_with_grades: int = 0
+    district: object | None = None   # pipelines.reference.district.DistrictLea, when --district-lea was given
 
     def summary(self) -> str:
         if self.unchanged:
             return (f"CRDC {self.school_year} {self.state or ''}: unchanged (these files were loaded before for "
-                    "this year and state), nothing done")
+                    "this year and state), nothing done"
+                    + (f"\n{self.district.summary()}" if self.district is not None else ""))
         lines = [f"CRDC {self.school_year}, state {self.state or '(one state in the files)'}, load {self.load_id}"]
         for f in self.files:
             lines.append(f"  {f['file_name']}: {f['rows_kept']:,} of {f['rows_read']:,} schools kept, "
@@ -147,6 +151,12 @@ class CrdcImport:
         for what in self.not_expressible:
             lines.append(f"  not written: {what}")
         lines.append(f"  {self.state_reference_rows:,} state_reference rows written")
+        lines.append(f"  grades offered (SCH_GRADE_*) read for {self.schools_with_grades:,} schools"
+                     if self.schools_with_grades else
+                     "  no grade columns (SCH_GRADE_*) in the files: peer benchmarks of this year cannot compare "
+                     "school levels (add the School Characteristics file)")
+        if self.district is not None:
+            lines.append(self.district.summary())
         return "\n".join(lines)
 
 
@@ -176,9 +186,19 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
 
 
 def import_crdc(db_path: str | Path, paths: list[str | Path], school_year: str | None = None,
-                state: str | None = None, profile: CrdcProfile | None = None) -> CrdcImport:
-    """Import CRDC school files into the warehouse at `db_path`, atomically. Raises CrdcError for bad input."""
+                state: str | None = None, profile: CrdcProfile | None = None,
+                district_lea: str | None = None) -> CrdcImport:
+    """Import CRDC school files into the warehouse at `db_path`, atomically. Raises CrdcError for bad input.
+
+    `district_lea`: also record the district's NCES LEA id (pipelines.reference.district), in the same swap."""
+    from pipelines.reference import district
+
     profile = profile or load_crdc_profile()
+    if district_lea is not None:
+        try:
+            district_lea = district.check_lea_id(district_lea)
+        except district.DistrictLeaError as exc:
+            raise CrdcError(f"--district-lea: {exc}") from exc
     files = expand_paths(paths)
     year = school_year_of(files, school_year)
     state = state.upper() if state else None
@@ -188,10 +208,14 @@ def import_crdc(db_path: str | Path, paths: list[str | Path], school_year: str |
     result = CrdcImport(store.new_load_id(), year, state)
     if store.already_loaded(Path(db_path), "crdc", digests, year, state):
         result.unchanged = True
+        if district_lea is not None:
+            result.district = district.set_district_lea(db_path, district_lea)
         return result
 
     def write(con: duckdb.DuckDBPyConnection) -> None:
         _import_into(con, files, digests, year, state, profile, result)
+        if district_lea is not None:
+            result.district = district.record_district_lea(con, district_lea, result.load_id)
 
     try:
         store.write_atomically(db_path, result.load_id, write)
@@ -205,6 +229,8 @@ def _import_into(con: duckdb.DuckDBPyConnection, files: list[Path], digests: lis
     con.execute("""create or replace temp table crdc_raw_cells (file_name varchar, row_number bigint,
                    school_id varchar, state varchar, lea_id varchar, lea_name varchar, school_name varchar,
                    source_column varchar, value varchar)""")
+    con.execute("""create or replace temp table crdc_raw_grades (school_id varchar, state varchar, lea_id varchar,
+                   source_column varchar, value varchar)""")
     with tempfile.TemporaryDirectory() as work:
         for path, digest in zip(files, digests):
             result.files.append(_read_file(con, path, digest, state, profile, Path(work)))
@@ -217,6 +243,7 @@ def _import_into(con: duckdb.DuckDBPyConnection, files: list[Path], digests: lis
         raise CrdcError("no school rows with a state code (LEA_STATE) in the files; pass --state XX or check the files")
     _validate(con, profile)
     _store_cells(con, year, result)
+    _store_grades(con, year, profile, result)
     crdc_consistency(con, result.load_id, year)
     _state_reference(con, year, profile, result)
     _summaries(con, profile, result)
@@ -244,10 +271,12 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, digest: str, state: s
         raise CrdcError(f"{path.name}: no state column ({', '.join(profile.keys['state'])}); pass --state XX")
     cells = {h: profile.parse(h) for h in header}
     used = [h for h, c in cells.items() if c is not None]
-    if not used:
+    grade_names = {g.upper() for g in profile.grades}
+    grades = [h for h in header if h.strip().upper() in grade_names]
+    if not used and not grades:
         raise CrdcError(f"{path.name}: none of its columns is a CRDC enrollment or discipline count the profile "
-                        "knows (SCH_ENR_*, SCH_DISCWODIS_*, ...); is this a CRDC school-level file?")
-    ignored = [h for h in header if cells[h] is None and h not in roles.values()]
+                        "knows (SCH_ENR_*, SCH_DISCWODIS_*, ..., SCH_GRADE_*); is this a CRDC school-level file?")
+    ignored = [h for h in header if cells[h] is None and h not in roles.values() and h not in grades]
 
     def q(name: str | None) -> str:
         return "null" if name is None else '"' + name.replace('"', '""') + '"'
@@ -260,17 +289,24 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, digest: str, state: s
         create or replace temp table crdc_kept as
         select rowid + 1 as row_number, trim({q(roles['school_id'])}) as school_id, {state_expr} as state,
                trim({q(roles['lea_id'])}) as lea_id, trim({q(roles['lea_name'])}) as lea_name,
-               trim({q(roles['school_name'])}) as school_name, {', '.join(q(h) for h in used)}
+               trim({q(roles['school_name'])}) as school_name, {', '.join(q(h) for h in [*used, *grades])}
         from crdc_raw where {keep}""", {"state": state} if state else None)
-    con.execute(f"""
-        insert into crdc_raw_cells
-        select $file, row_number, school_id, state, lea_id, lea_name, school_name, source_column, trim(value)
-        from crdc_kept unpivot include nulls (value for source_column in ({', '.join(q(h) for h in used)}))""",
-                {"file": path.name})
+    if used:
+        con.execute(f"""
+            insert into crdc_raw_cells
+            select $file, row_number, school_id, state, lea_id, lea_name, school_name, source_column, trim(value)
+            from crdc_kept unpivot include nulls (value for source_column in ({', '.join(q(h) for h in used)}))""",
+                    {"file": path.name})
+    if grades:
+        con.execute(f"""
+            insert into crdc_raw_grades
+            select school_id, state, lea_id, upper(trim(source_column)), trim(value)
+            from crdc_kept unpivot include nulls (value for source_column in ({', '.join(q(h) for h in grades)}))""")
     rows_kept = con.sql("select count(*) from crdc_kept").fetchall()[0][0]
     con.execute("drop table crdc_kept")
     con.execute("drop table crdc_raw")
-    spec = pl.DataFrame([{"source_column": h, **cells[h].__dict__} for h in used])
+    spec = pl.DataFrame([{"source_column": h, **cells[h].__dict__} for h in used],
+                        schema={"source_column": pl.String, **{k: pl.String for k in Cell.__dataclass_fields__}})
     con.register("_spec", spec.to_arrow())
     con.execute("create temp table if not exists crdc_spec as select * from _spec where false")
     con.execute("insert into crdc_spec select * from _spec where source_column not in (select source_column from crdc_spec)")
@@ -335,6 +371,33 @@ def _store_cells(con: duckdb.DuckDBPyConnection, year: str, result: CrdcImport) 
                any_value("group"), any_value(sex), any_value(value), any_value(reserve_code), any_value(rule),
                $load_id
         from crdc_cells group by school_id, source_column""", {"year": year, "load_id": result.load_id})
+
+
+def _store_grades(con: duckdb.DuckDBPyConnection, year: str, profile: CrdcProfile, result: CrdcImport) -> None:
+    """Grades offered per school (Yes/No, case-insensitive; anything else kept as reported, offered blank)."""
+    grade_of = pl.DataFrame({"source_column": [c.upper() for c in profile.grades],
+                             "grade": list(profile.grades.values())})
+    con.register("_grade_of", grade_of.to_arrow())
+    con.execute("create or replace temp table crdc_grade_of as select * from _grade_of")
+    con.unregister("_grade_of")
+    present = con.sql("select count(*) from crdc_raw_grades").fetchall()[0][0]
+    con.execute("delete from crdc_school_grades where school_year = $y and state = $s",
+                {"y": year, "s": result.state})
+    if not present:
+        return
+    con.execute("""
+        insert into crdc_school_grades
+        select $year, any_value(r.state), any_value(r.lea_id), r.school_id, g.grade,
+               case lower(any_value(r.value)) when 'yes' then true when 'no' then false end,
+               case when lower(coalesce(any_value(r.value), '')) not in ('yes', 'no') then any_value(r.value) end,
+               $load_id
+        from crdc_raw_grades as r
+        join crdc_grade_of as g using (source_column)
+        where r.school_id is not null and r.school_id <> '' and coalesce(r.state, $state) = $state
+        group by r.school_id, g.grade""", {"year": year, "load_id": result.load_id, "state": result.state})
+    result.schools_with_grades = con.execute(
+        "select count(distinct school_id) from crdc_school_grades where school_year = $y and state = $s "
+        "and offered is not null", {"y": year, "s": result.state}).fetchall()[0][0]
 
 
 def _recipe(profile: CrdcProfile, sexes: list[str]) -> pl.DataFrame:

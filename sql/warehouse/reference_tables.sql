@@ -84,3 +84,25 @@ create table if not exists state_reference_sources (
     load_id varchar not null,
     note varchar
 );
+
+-- CRDC school characteristics: which grades a school offers (SCH_GRADE_PS, _KG, _G01.._G12, _UG:
+-- Yes/No), one row per school x grade. The peer rule's school-level mix (docs/METHODOLOGY.md,
+-- "Peer benchmarks") is derived from it. offered is blank when the cell was not Yes or No.
+create table if not exists crdc_school_grades (
+    school_year varchar not null,
+    state varchar not null,
+    lea_id varchar,
+    school_id varchar not null,         -- COMBOKEY
+    grade varchar not null,             -- ps, kg, 01 .. 12, ug
+    offered boolean,                    -- Yes: true, No: false, anything else: blank
+    reported varchar,                   -- the cell as published when it was not Yes or No (e.g. -9)
+    load_id varchar not null
+);
+
+-- Which CRDC district (NCES LEA id, LEAID) this warehouse's district is: "us" in the peer benchmarks.
+-- At most one row; recorded by python -m pipelines reference district --lea-id ID (or crdc --district-lea).
+create table if not exists reference_district (
+    lea_id varchar not null,            -- 7 digits: 2-digit state FIPS code + 5-digit district number
+    recorded_at timestamp not null,
+    load_id varchar not null
+);
