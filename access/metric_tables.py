@@ -1,5 +1,7 @@
 """Metric tables: the named mart queries of sql/marts/ run through the statistics of metrics/.
 
+The heavy reads go over the load-time marts when they are current (access/marts.py picks the query).
+
 One function per metric family. The export, the dashboard pages and the board report call these
 and nothing else, so every consumer shows the same numbers. They return polars frames, never
 suppress (access.suppression does that for the roles that need it) and never touch Streamlit.
@@ -18,6 +20,7 @@ from typing import Sequence
 import duckdb
 import polars as pl
 
+from access.marts import mart_query
 from access.queries import run_query
 from data_contracts.interchange import CONCERN_LEVELS
 from metrics.audit import evaluate_audit
@@ -59,7 +62,7 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> 
 
 def school_years(con: duckdb.DuckDBPyConnection) -> list[str]:
     """School years holding enrollment or cases, oldest first."""
-    return run_query(con, "marts/school_years")["school_year"].to_list()
+    return run_query(con, mart_query(con, "school_years"))["school_year"].to_list()
 
 
 def _scope(school_years: Years, school_ids: Schools, include_district: bool | None,
@@ -102,7 +105,7 @@ def student_year_outcomes(con: duckdb.DuckDBPyConnection, school_years: Years = 
 def outcome_group_counts(con: duckdb.DuckDBPyConnection, school_years: Years = None, school_ids: Schools = None,
                          include_district: bool | None = None, include_schools: bool = True) -> pl.DataFrame:
     """school_year, scope, outcome, dimension, group, n, k for every group with n > 0."""
-    return run_query(con, "marts/outcome_group_counts",
+    return run_query(con, mart_query(con, "outcome_group_counts"),
                      **_scope(school_years, school_ids, include_district, include_schools))
 
 
@@ -135,7 +138,9 @@ def case_volumes(con: duckdb.DuckDBPyConnection, school_years: Years = None, sch
     """Cases and student subjects per year x scope x breakdown x category, per 1,000 enrolled, with the
     change from the school year just before (blank when that year is missing)."""
     years = _with_earlier_years(school_years, 1)
-    frame = run_query(con, "marts/case_volumes", as_of=as_of,
+    counted_at_load = as_of is None and school_ids is None  # the whole district's counts are a mart
+    frame = run_query(con, mart_query(con, "case_volumes_whole_district" if counted_at_load else "case_volumes"),
+                      as_of=as_of,
                       **_scope(years, school_ids, include_district, include_schools))
     per_1000 = pl.when(pl.col("enrolled") > 0).then(1000 * pl.col("cases") / pl.col("enrolled")).otherwise(None)
     frame = frame.with_columns(
@@ -168,7 +173,7 @@ def concern_level_counts(con: duckdb.DuckDBPyConnection, school_years: Years = N
                          include_district: bool | None = None, include_schools: bool = True,
                          as_of: date | None = None) -> pl.DataFrame:
     """school_year, scope, dimension, group, concern_level, n (assessed cases; zero levels have no row)."""
-    return run_query(con, "marts/concern_level_counts", as_of=as_of,
+    return run_query(con, mart_query(con, "concern_level_counts"), as_of=as_of,
                      **_scope(school_years, school_ids, include_district, include_schools))
 
 
@@ -208,7 +213,7 @@ def case_timeline(con: duckdb.DuckDBPyConnection, as_of: date | None = None, sch
         raise ValueError(f"case_timeline: event {event!r} is not one of {SURVIVAL_EVENTS}")
     as_of = resolve_as_of(con, as_of)
     scope = _scope(school_years, school_ids, None, True)
-    cases = run_query(con, "marts/case_timeline", as_of=as_of, school_years=scope["school_years"],
+    cases = run_query(con, mart_query(con, "case_timeline"), as_of=as_of, school_years=scope["school_years"],
                       school_ids=scope["school_ids"])
     if event == "assessment":
         cases = cases.filter(pl.col("assessed_date").is_null() | (pl.col("assessed_date") >= pl.col("reported_date")))
@@ -349,7 +354,7 @@ def conditional_disparity_strata(con: duckdb.DuckDBPyConnection, school_years: Y
                                  include_schools: bool = True, as_of: date | None = None) -> pl.DataFrame:
     """The 2x2 per stratum: school_year, scope, outcome, dimension, group, concern_level, a, b, c, d
     (group with / without the outcome, all other students' cases with / without)."""
-    return run_query(con, "marts/conditional_disparity_strata", as_of=as_of,
+    return run_query(con, mart_query(con, "conditional_disparity_strata"), as_of=as_of,
                      **_scope(school_years, school_ids, include_district, include_schools))
 
 
@@ -402,7 +407,7 @@ def process_audit(con: duckdb.DuckDBPyConnection, as_of: date | None = None, sch
                   settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
     """Every AUDIT_INDICATORS entry per school_year x scope: school_year, scope, indicator, concern_level,
     numerator, denominator, label, nasp_step, nasp_step_name, direction, target, value, status."""
-    counts = run_query(con, "marts/process_audit_counts", as_of=resolve_as_of(con, as_of),
+    counts = run_query(con, mart_query(con, "process_audit_counts"), as_of=resolve_as_of(con, as_of),
                        review_within_days=settings.review_within_days,
                        **_scope(school_years, school_ids, include_district, include_schools))
     return evaluate_audit(counts, settings)

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from data_contracts.interchange import LOAD_ORDER
+from pipelines.marts import STAGE as MARTS_STAGE
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -31,8 +32,14 @@ class EntityLoad:
     stages: dict[str, float] = field(default_factory=dict)
 
     @property
+    def marts_s(self) -> float:
+        """The load's "building marts" stage: once per load, over the whole warehouse, not this entity's rows."""
+        return self.stages.get(MARTS_STAGE, 0.0)
+
+    @property
     def ratio(self) -> float:
-        return self.loader_s / self.raw_s if self.raw_s else float("nan")
+        """The entity's own work against raw DuckDB: the load without its marts build (reported on its own)."""
+        return (self.loader_s - self.marts_s) / self.raw_s if self.raw_s else float("nan")
 
 
 def raw_duckdb_seconds(csv: Path, work: Path) -> float:
@@ -78,11 +85,12 @@ def pipeline_entity_loads(folder: Path, as_of: date, work: Path) -> list[EntityL
         raw = raw_duckdb_seconds(csv, work)
         start = time.perf_counter()
         result = load_files(db, [csv], "interchange", as_of=as_of, synthetic=True, progress=progress)
-        seconds = time.perf_counter() - start
+        end = time.perf_counter()
+        seconds = end - start
         if result.exit_code:
             raise RuntimeError(f"benchmark load of {csv.name} failed: {result.error}")
         stages = {}
-        for (name, at), (_, following) in zip(marks, marks[1:]):
+        for (name, at), (_, following) in zip(marks, [*marks[1:], ("end", end)]):
             stages[name] = stages.get(name, 0.0) + following - at
         results.append(EntityLoad(entity, result.files[0].rows_read, raw, seconds, stages.get("validating", 0.0),
                                   stages))

@@ -9,6 +9,7 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -190,8 +191,42 @@ def _observed_statistic(table: np.ndarray, expected: np.ndarray) -> float:
 # Above this many distinct margins, a second process draws half of the null distributions.
 _PARALLEL_FROM = 400
 
+# Counts already drawn in this process, by (rowsums, colsums, permutations, seed, observed statistic): the
+# draws depend on nothing else, so a repeated request (another page view, another scope holding the same
+# table) gives the very same p-value without drawing 10,000 tables again. Bounded; cleared when full.
+_MEMO: dict[tuple, float] = {}
+_MEMO_MAX = 200_000  # entries of ~200 bytes: at most ~40 MB; a state-size export needs ~10,000
+_MEMO_LOCK = threading.Lock()
+
+
+def clear_monte_carlo_memo() -> None:
+    """Forget the counts drawn so far (tests use it to exercise the drawing paths)."""
+    with _MEMO_LOCK:
+        _MEMO.clear()
+
 
 def _monte_carlo_counts(jobs: list, permutations: int, seed: int) -> list[list[float]]:
+    """_drawn_counts of the jobs, each (margins, observed statistic) drawn at most once per process."""
+    keys = [[(rows, cols, permutations, seed, float(value)) for value in observed] for rows, cols, observed in jobs]
+    out: list = [None] * len(jobs)
+    with _MEMO_LOCK:
+        for i, job_keys in enumerate(keys):
+            if all(k in _MEMO for k in job_keys):
+                out[i] = [_MEMO[k] for k in job_keys]
+    todo = [i for i, counts in enumerate(out) if counts is None]
+    if not todo:
+        return out
+    drawn = _drawn_counts([jobs[i] for i in todo], permutations, seed)
+    with _MEMO_LOCK:
+        if len(_MEMO) + sum(len(keys[i]) for i in todo) > _MEMO_MAX:
+            _MEMO.clear()
+        for i, counts in zip(todo, drawn):
+            out[i] = counts
+            _MEMO.update(zip(keys[i], counts))
+    return out
+
+
+def _drawn_counts(jobs: list, permutations: int, seed: int) -> list[list[float]]:
     """For each (rowsums, colsums, observed statistics): how many of the null statistics reach each observed
     one, with monte_carlo_test's tolerance (p = (count + 1) / (permutations + 1)).
 

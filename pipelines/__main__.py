@@ -20,6 +20,7 @@ COMMANDS = {
     "users": ("access.accounts_cli", "run", "manage local accounts (argon2 hashes, roles, school scopes)"),
     "audit": ("access.audit_cli", "run", "read the audit log (logins, case-row views, exports, loads)"),
     "report": ("reports.cli", "run", "write the board summary report (PDF or HTML, suppressed)"),
+    "marts": ("pipelines.marts", "run", "rebuild the load-time marts of a warehouse (each load does this itself)"),
     "reference": ("pipelines.reference.cli", "run",
                   "reference data: CRDC school files, published aggregate tables, Ed-Fi exports"),
 }
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="folder for the CSV files")
     export.add_argument("--as-of", dest="as_of", default=None,
                         help="as-of date YYYY-MM-DD (default: the latest date in the warehouse)")
+    marts = sub.add_parser("marts", help=COMMANDS["marts"][2])
+    marts.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
     from access import accounts_cli, audit_cli
     from pipelines.reference import cli as reference_cli
     from reports import cli as report_cli

@@ -25,11 +25,14 @@ IDENTIFIER_HEADER_WORDS = {
 # Organisation names are not personal identifiers.
 ORGANISATION_WORDS = {"school", "district", "team", "agency", "vendor"}
 
-# (kind, cheap prefilter, RE2 pattern); the prefilter keeps the regex off most values.
+# (kind, cheap prefilter, RE2 pattern); the prefilter keeps the regex off most values. A prefilter
+# only tests what its pattern requires anyway (a length, a character the pattern cannot match
+# without), so prefilter-and-pattern matches exactly the values the pattern matches in that range.
 VALUE_PATTERNS = (
     ("an e-mail address", "contains({v}, '@')", r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"),
-    ("an SSN", "length({v}) between 9 and 13", r"^\s*[0-9]{3}-[0-9]{2}-[0-9]{4}\s*$"),
-    ("a phone number", "length({v}) between 10 and 20",
+    ("an SSN", "length({v}) between 9 and 13 and contains({v}, '-')", r"^\s*[0-9]{3}-[0-9]{2}-[0-9]{4}\s*$"),
+    ("a phone number",
+     "length({v}) between 10 and 20 and (contains({v}, '-') or contains({v}, '.') or contains({v}, ' '))",
      r"^\s*(\+?1[-. ]?)?\(?[0-9]{3}\)?[-. ]?[0-9]{3}[-. ][0-9]{4}\s*$"),
     ("a street address", "length({v}) between 8 and 80 and contains({v}, ' ')",
      r"(?i)^\s*[0-9]{1,6}\s+([a-z0-9.]+\s+){1,4}(st|street|ave|avenue|rd|road|blvd|boulevard|dr|drive|ln|lane|"
@@ -75,34 +78,37 @@ def header_findings(headers: list[str], interchange_columns: set[str]) -> list[F
 
 
 def value_findings(con: duckdb.DuckDBPyConnection, table: str, columns: list[str],
-                   few_values: set[str] = frozenset(), row_id: str = "rowid + 1") -> list[Finding]:
+                   few_values: set[str] = frozenset(), row_id: str = "rowid + 1",
+                   distinct_tables: dict[str, str] | None = None) -> list[Finding]:
     """Columns whose values are shaped like identifiers, whatever the column is called.
 
-    One pass tests every column against one regular expression joining all patterns; columns
-    expected to hold few distinct values (codes, dates, booleans) are tested on those values
-    only. A column that matched is scanned again, pattern by pattern, to name kind and rows.
-    `row_id` is the SQL expression of a row's 1-based data row number in `table`.
+    One query tests every column against every pattern, each pattern behind its cheap prefilter
+    (as a filter, so most values fail on length or a missing character and the regular
+    expressions run on few of them); columns expected to hold few distinct values (codes, dates,
+    booleans) are tested on those values only, and so is a column in `distinct_tables` (column ->
+    a table of its distinct values, the column under its own name, computed once and shared with
+    the contracts). A column that matched is scanned again in `table`, pattern by pattern, to name
+    kind and rows. `row_id` is the SQL expression of a row's 1-based data row number in `table`.
     """
+    distinct_tables = distinct_tables or {}
     if not columns:
         return []
     quoted = ['"' + c.replace('"', '""') + '"' for c in columns]
-    many = [q for c, q in zip(columns, quoted) if c not in few_values]
-    counts_by_column = {}
-    if many:
-        counts = con.sql("select " + ", ".join(f"count(*) filter (where {_any_identifier(q)})" for q in many)
-                         + f" from {table}").fetchall()[0]
-        counts_by_column.update(zip(many, counts))
-    for c, q in zip(columns, quoted):
-        if c in few_values:
-            counts_by_column[q] = con.sql(f"select count(*) from (select distinct {q} from {table}) "
-                                          f"where {_any_identifier(q)}").fetchall()[0][0]
-    counts = [counts_by_column[q] for q in quoted]
+    def values_of(column: str, quoted_column: str) -> str:
+        if column in distinct_tables:
+            return distinct_tables[column]
+        return f"(select distinct {quoted_column} from {table})" if column in few_values else table
+
+    tests = [f"select {i} as i, count(*) as n from {values_of(c, q)} where {_any_identifier(q)}"
+             for i, (c, q) in enumerate(zip(columns, quoted))]
+    found_in = dict(con.sql(" union all ".join(tests)).fetchall())
+    counts = [found_in[i] for i in range(len(columns))]
     findings = []
     for column, q, count in zip(columns, quoted, counts):
         if not count:
             continue
         for kind, prefilter, pattern in VALUE_PATTERNS:
-            predicate = f"({prefilter.format(v=q)} and regexp_matches({q}, {_sql_text(pattern)}))"
+            predicate = _kind_predicate(q, prefilter, pattern)
             found = con.sql(f"select count(distinct {row_id}) from {table} where {predicate}").fetchall()[0][0]
             if found:
                 rows = con.sql(f"select distinct {row_id} as r from {table} where {predicate} order by r "
@@ -111,14 +117,15 @@ def value_findings(con: duckdb.DuckDBPyConnection, table: str, columns: list[str
     return findings
 
 
+def _kind_predicate(quoted_column: str, prefilter: str, pattern: str) -> str:
+    return f"({prefilter.format(v=quoted_column)} and regexp_matches({quoted_column}, {_sql_text(pattern)}))"
+
+
 def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
 def _any_identifier(quoted_column: str) -> str:
-    """A cheap test that no value can pass unless one of the patterns matches it."""
-    short = "|".join(f"(?:{pattern})" for kind, _, pattern in VALUE_PATTERNS if kind != "free text")
-    long_text = next(pattern for kind, _, pattern in VALUE_PATTERNS if kind == "free text")
-    c = quoted_column
-    return (f"(length({c}) > 120 and regexp_matches({c}, {_sql_text(long_text)})) or "
-            f"((contains({c}, '@') or length({c}) between 9 and 80) and regexp_matches({c}, {_sql_text(short)}))")
+    """True for a value that one of the patterns finds (the same test as the per-kind scan)."""
+    return " or ".join(_kind_predicate(quoted_column, prefilter, pattern)
+                       for _, prefilter, pattern in VALUE_PATTERNS)

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -27,9 +29,12 @@ import duckdb
 
 from data_contracts.interchange import ENTITIES, LOAD_ORDER, SPEC_VERSION
 from pipelines import atomic
-from pipelines.contracts import column_values, load_suite_json, validate_values, warm_up_in_background
+from pipelines.contracts import (column_values, distinct_value_columns, load_suite_json, validate_values,
+                                 warm_up_in_background)
 from pipelines.identifiers import header_findings, value_findings
-from pipelines.mapping import MappingError, create_candidate, create_mapped, resolve_columns
+from pipelines.mapping import (ColumnMap, MappingError, create_candidate, create_mapped, mapped_expressions,
+                               resolve_columns)
+from pipelines.marts import build_marts
 from pipelines.profiles import Profile, ProfileError, load_profile
 from pipelines.readers import MALFORMED_COLUMN, ReadError, read_into
 from pipelines.warehouse import REPO_ROOT, create_schema
@@ -182,6 +187,7 @@ def _build_and_publish(db_path: Path, load_id: str, todo: list[tuple[InputFile, 
         con = duckdb.connect(str(build), config={"memory_limit": LOAD_MEMORY_LIMIT,
                                                  "temp_directory": str(build) + ".spill"})
         try:
+            con.execute("set enable_progress_bar = false")
             create_schema(con)
             _check_synthetic_policy(con, synthetic, db_path)
             for index, (item, file_result) in enumerate(todo):
@@ -190,6 +196,7 @@ def _build_and_publish(db_path: Path, load_id: str, todo: list[tuple[InputFile, 
                         progress(f"{_name}: {stage}", (_i + fraction) / len(todo))
                 _load_one(con, item, file_result, load_id, profile, as_of, build.parent, step)
             _record_info(con, load_id, as_of, synthetic)
+            build_marts(con, progress)  # stage "building marts": after the tables and info, before the swap
             con.execute("checkpoint")
         finally:
             con.close()
@@ -240,11 +247,16 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResul
         column_map = None
     coded = {source for target, source in column_map.sources.items()
              if entity.column(target).type != "text"} if column_map else set()
-    findings += value_findings(con, "raw", read.columns, few_values=coded)
+    # The distinct values of the columns whose rules need them, computed once: the identifier guard
+    # tests these instead of every row, and great-expectations gets them mapped.
+    distinct_tables = _create_distinct_tables(con, item.entity, column_map) if column_map else {}
+    findings += value_findings(con, "raw", read.columns, few_values=coded, distinct_tables=distinct_tables)
     if read.malformed_rows:  # every field of a row that did not fit the header, overflow included
         findings += value_findings(con, read.malformed_table, [MALFORMED_COLUMN], row_id="_row_id")
     if findings:
         con.execute("drop table if exists raw")
+        for table in distinct_tables.values():
+            con.execute(f"drop table if exists {table}")
         raise LoadRefused(
             f"{item.path.name} refused: it carries direct identifiers, and nothing of it was stored. "
             + "; ".join(f.describe() for f in findings)
@@ -254,20 +266,42 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResul
     step("mapping", 0.4)
     create_mapped(con, "raw", item.entity, column_map, profile)
     step("validating", 0.5)
-    _collect_violations(con, item.entity, as_of)
+    expressions = mapped_expressions(item.entity, column_map, profile)
+    _collect_violations(con, item.entity, as_of, expressions,
+                        {expressions[target][0]: distinct_tables[source]
+                         for target, source in column_map.sources.items() if source in distinct_tables})
     if read.malformed_rows:  # first of all rules: the row's fields could not be told apart
         con.execute(f"insert into violations select distinct _row_id, 'malformed_row', detail, -1 "
                     f"from {read.malformed_table}")
     step("writing", 0.8)
     _write(con, item, result, load_id)
     con.execute("drop view if exists mapped")
-    for table in ("raw", "raw_malformed", "candidate", "violations", "first_violation"):
+    for table in ("raw", "raw_malformed", "candidate", "violations", "first_violation", *distinct_tables.values()):
         con.execute(f"drop table if exists {table}")
     step("done", 1.0)
 
 
-def _collect_violations(con: duckdb.DuckDBPyConnection, entity: str, as_of: date) -> None:
-    """Temp table violations(_row_id, rule, detail, priority): every rule every row breaks."""
+def _create_distinct_tables(con: duckdb.DuckDBPyConnection, entity: str, column_map: ColumnMap) -> dict[str, str]:
+    """Temp tables of the distinct raw values of each source column feeding a rule that needs them
+    (source header -> table, the column under its own name)."""
+    tables = {}
+    for index, target in enumerate(distinct_value_columns(entity)):
+        source = column_map.sources.get(target)
+        if source is None:
+            continue
+        tables[source] = f"raw_distinct_{index}"
+        quoted = '"' + source.replace('"', '""') + '"'
+        con.execute(f"create or replace temp table {tables[source]} as select distinct {quoted} from raw")
+    return tables
+
+
+def _collect_violations(con: duckdb.DuckDBPyConnection, entity: str, as_of: date,
+                        expressions: dict[str, tuple[str | None, str]], distinct_tables: dict[str, str]) -> None:
+    """Temp table violations(_row_id, rule, detail, priority): every rule every row breaks.
+
+    `expressions` are the mapping's (mapping.mapped_expressions): the distinct values handed to
+    great-expectations are mapped from the raw table's distinct values (`distinct_tables`, by
+    quoted source column, where already computed)."""
     con.execute("create or replace temp table violations "
                 "(_row_id bigint, rule varchar, detail varchar, priority integer)")
     suite = load_suite_json(entity)
@@ -275,7 +309,8 @@ def _collect_violations(con: duckdb.DuckDBPyConnection, entity: str, as_of: date
     # great-expectations judges the distinct values in a second thread while DuckDB (which releases
     # the GIL) types the rows and runs the row and cross-table rules.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        verdicts = pool.submit(validate_values, entity, column_values(con, "mapped", entity))
+        verdicts = pool.submit(validate_values, entity,
+                               column_values(con, "raw", entity, expressions, distinct_tables))
         _row_and_key_violations(con, entity, as_of)
         by_rule: dict[tuple[str, str], list] = {}
         for violation in verdicts.result():
@@ -287,14 +322,42 @@ def _collect_violations(con: duckdb.DuckDBPyConnection, entity: str, as_of: date
 def _row_and_key_violations(con: duckdb.DuckDBPyConnection, entity: str, as_of: date) -> None:
     create_candidate(con, entity)
     rules_sql = (CONTRACT_SQL / f"{entity}.sql").read_text()
-    con.execute(f"insert into violations select _row_id, rule, detail, {ROW_RULE_PRIORITY} "
-                f"from ({rules_sql}) as broken", {"as_of": as_of.isoformat()} if "$as_of" in rules_sql else None)
+    with _parents_as_build_side(con, rules_sql):
+        con.execute(f"insert into violations select _row_id, rule, detail, {ROW_RULE_PRIORITY} "
+                    f"from ({rules_sql}) as broken", {"as_of": as_of.isoformat()} if "$as_of" in rules_sql else None)
     key = ", ".join(ENTITIES[entity].key)
+    # A grouped count finds whether any key repeats; only then are the repeating rows numbered.
+    if not con.sql(f"select count(*) from (select 1 from candidate group by {key} having count(*) > 1)"
+                   ).fetchall()[0][0]:
+        return
     con.execute(f"""
         insert into violations
         select _row_id, 'duplicate_key', 'key ({key}) appears ' || copies || ' times in this file', {KEY_RULE_PRIORITY}
         from (select _row_id, count(*) over (partition by {key}) as copies from candidate)
         where copies > 1""")
+
+
+@contextmanager
+def _parents_as_build_side(con: duckdb.DuckDBPyConnection, rules_sql: str):
+    """Keep the joins of the rules as written (candidate rows probe a hash table of the parent table)
+    when the file has more rows than every parent it joins: DuckDB's estimate of the rules' shared
+    CTE is poor and otherwise builds its hash table on millions of candidate rows instead."""
+    parents = set(re.findall(r"\bjoin\s+(\w+)", rules_sql, flags=re.IGNORECASE)) & set(ENTITIES)
+    rows = con.sql("select count(*) from candidate").fetchall()[0][0]
+    largest = max((con.sql(f"select count(*) from {p}").fetchall()[0][0] for p in parents), default=None)
+    if largest is None or rows <= largest:
+        yield
+        return
+    before = con.sql("select current_setting('disabled_optimizers')").fetchall()[0][0]
+    con.execute("set disabled_optimizers = " + _sql_literal(",".join(filter(None, [before, "build_side_probe_side"]))))
+    try:
+        yield
+    finally:
+        con.execute("set disabled_optimizers = " + _sql_literal(before))
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _insert_column_violations(con: duckdb.DuckDBPyConnection, column: str, rule: str, values: list,
@@ -338,17 +401,22 @@ def _write(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, 
         from violations group by _row_id""")
     con.execute("""
         insert into load_quarantine
-        select $load_id, $file, $entity, f._row_id, f.rule, f.detail, rr.raw_row
+        select $load_id, $file, $entity, f._row_id, f.rule, f.detail, to_json(raw)::varchar
         from first_violation as f
-        join (select rowid + 1 as _row_id, to_json(raw)::varchar as raw_row from raw) as rr
-          on rr._row_id = f._row_id""",
+        join raw on raw.rowid + 1 = f._row_id""",
                 {"load_id": load_id, "file": item.path.name, "entity": item.entity})
+    # The rows as read are no longer needed: their memory goes to the insert below (DuckDB would
+    # otherwise spill them past the memory limit while it writes).
+    con.execute("drop view if exists mapped")
+    con.execute("drop table raw")
+    con.execute("drop table violations")
     key = ", ".join(entity.key)
     columns = ", ".join(entity.column_names)
     derived_names, derived_values = _derived(item.entity)
     con.execute("create or replace temp view good as select * from candidate "
                 "anti join first_violation using (_row_id)")
-    con.execute(f"delete from {item.entity} where ({key}) in (select ({key}) from good)")
+    if con.sql(f"select count(*) from (select 1 from {item.entity} limit 1)").fetchall()[0][0]:  # else: no scan
+        con.execute(f"delete from {item.entity} where ({key}) in (select ({key}) from good)")
     result.rows_loaded = con.execute(f"insert into {item.entity} ({columns}{derived_names}, load_id) "
                                      f"select {columns}{derived_values}, $load_id from good",
                                      {"load_id": load_id}).fetchall()[0][0]

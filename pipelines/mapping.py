@@ -58,7 +58,12 @@ def resolve_columns(file_name: str, headers: list[str], entity: str, profile: Pr
 
 
 def _text(source: str) -> str:
-    return f"nullif(trim({_quote(source)}), '')"
+    """nullif(trim(value), ''), with trim skipped where it cannot change the value: DuckDB's trim
+    removes Unicode space separators only, so a non-empty all-ASCII value (as many bytes as
+    characters) that neither starts nor ends with a space is its own trim (a third cheaper on ids)."""
+    q = _quote(source)
+    return (f"case when {q} <> '' and not starts_with({q}, ' ') and not ends_with({q}, ' ') "
+            f"and strlen({q}) = length({q}) then {q} else nullif(trim({q}), '') end")
 
 
 def _code(source: str, crosswalk: dict[str, str]) -> str:
@@ -94,16 +99,29 @@ def _expression(column: Column, source: str | None, entity: str, profile: Profil
     return _text(source)
 
 
+def mapped_expressions(entity: str, column_map: ColumnMap, profile: Profile) -> dict[str, tuple[str | None, str]]:
+    """Interchange column -> (quoted source column or None, SQL expression of its normalised text).
+
+    Each expression reads its one source column only, so the mapped values of a column are the
+    expression applied to the source column's distinct values."""
+    out = {}
+    for column in ENTITIES[entity].columns:
+        source = column_map.sources.get(column.name)
+        out[column.name] = (_quote(source) if source is not None else None,
+                            _expression(column, source, entity, profile))
+    return out
+
+
 def create_mapped(con: duckdb.DuckDBPyConnection, raw_table: str, entity: str, column_map: ColumnMap,
                   profile: Profile, out_table: str = "mapped") -> None:
     """View `out_table`: _row_id plus every interchange column of the entity, as normalised text.
 
-    A view, not a table: the contracts read only each column's distinct values through it, and
-    the typed candidate table is built from it in one pass."""
+    A view, not a table: the typed candidate table is built from it in one pass, and the rows of
+    rejected values are looked up through it (the contracts map each source column's distinct
+    values with mapped_expressions instead)."""
     selects = ["rowid + 1 as _row_id"]
-    for column in ENTITIES[entity].columns:
-        expression = _expression(column, column_map.sources.get(column.name), entity, profile)
-        selects.append(f"{expression} as {column.name}")
+    for name, (_, expression) in mapped_expressions(entity, column_map, profile).items():
+        selects.append(f"{expression} as {name}")
     con.execute(f"create or replace temp view {out_table} as select {', '.join(selects)} from {raw_table}")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import atomic
+from pipelines.marts import ensure_marts
 from pipelines.warehouse import REPO_ROOT, create_schema
 
 REFERENCE_DDL = REPO_ROOT / "sql" / "warehouse" / "reference_tables.sql"
@@ -65,6 +66,7 @@ def write_atomically(db_path: str | Path, load_id: str, write: Callable[[duckdb.
                 con.execute("set enable_progress_bar = false")
                 create_reference_tables(con)
                 write(con)
+                ensure_marts(con)  # reference tables feed no mart; this brings an older warehouse's up to date
                 con.execute("checkpoint")
             finally:
                 con.close()

@@ -1,0 +1,37 @@
+"""Which named query answers a mart read: the one over the load-time marts while they are current, else
+the original over the raw tables (same rows, slower), so warehouses loaded before the marts existed, or
+changed outside the loader, still give the right numbers. The next load rebuilds the marts.
+"""
+from __future__ import annotations
+
+import logging
+
+import duckdb
+
+from pipelines.marts import marts_current
+
+# sql/marts/from_marts/<read>.sql -> the sql/marts/<query>.sql giving the same rows over the raw tables
+MART_READS = {name: name for name in ("outcome_group_counts", "case_volumes", "case_timeline", "concern_level_counts",
+                                      "conditional_disparity_strata", "process_audit_counts", "school_years")}
+MART_READS["case_volumes_whole_district"] = "case_volumes"  # only for school_ids None, as_of None
+
+_log = logging.getLogger(__name__)
+_warned = False
+
+
+def mart_query(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """The query name to run for the mart read `name` (a key of MART_READS) on this warehouse."""
+    if name not in MART_READS:
+        raise KeyError(f"mart_query: {name!r} has no mart read (one of {sorted(MART_READS)})")
+    if marts_current(con):
+        return f"marts/from_marts/{name}"
+    _warn_once()
+    return f"marts/{MART_READS[name]}"
+
+
+def _warn_once() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        _log.warning("the warehouse's load-time marts are missing or stale: metrics read the raw tables "
+                     "(same numbers, slower); the next load, or `python -m pipelines marts`, rebuilds them")

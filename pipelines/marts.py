@@ -1,0 +1,99 @@
+"""Load-time marts: additive aggregates of the 3M-row tables, built once per publish into schema `mart`.
+
+Pages would otherwise regroup every enrollment row on every call. The marts live in a private schema
+(docs/INTERCHANGE.md, "Extension: load-time marts", not part of the contract) and are rebuilt whole
+inside the build copy before the atomic swap, so readers never see marts of another version.
+access/marts.py reads them only while mart.build_info still matches the warehouse.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+
+from pipelines import atomic
+from pipelines.warehouse import REPO_ROOT
+
+BUILD_DIR = REPO_ROOT / "sql" / "marts" / "build"
+READ_DIR = REPO_ROOT / "sql" / "marts" / "from_marts"
+# Bump when a build file changes shape or meaning: older marts are then read as stale, never misread.
+MART_VERSION = 1
+# One file per mart, in build order; build_info last, so it only ever describes a complete set.
+MARTS = ("enrollment_counts", "outcome_group_cells", "case_volume_counts", "case_subjects",
+         "case_student_removals")
+STAGE, STAGE_DONE = "building marts", "marts built"  # progress marks around the build (bench/loads.py)
+
+
+def build_marts(con: duckdb.DuckDBPyConnection, progress: Callable[[str, float], None] | None = None) -> None:
+    """(Re)build every mart from the tables on `con` (a writable build copy) and record what they describe."""
+    if progress:
+        progress(STAGE, 1.0)
+    con.execute(_sql(BUILD_DIR / "schema.sql"))
+    for name in MARTS:
+        con.execute(_sql(BUILD_DIR / f"{name}.sql"))
+    con.execute(_sql(BUILD_DIR / "build_info.sql"), {"mart_version": MART_VERSION})
+    if progress:
+        progress(STAGE_DONE, 1.0)
+
+
+def marts_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the marts exist and still describe this warehouse (version, last load, row counts)."""
+    cursor = con.cursor()  # readers share one connection: never leave a result open on it
+    try:
+        rows = cursor.execute(_sql(READ_DIR / "current.sql"), {"mart_version": MART_VERSION}).fetchall()
+    except duckdb.CatalogException:  # no mart.build_info: a warehouse loaded before the marts existed
+        return False
+    return bool(rows and rows[0][0])
+
+
+@lru_cache(maxsize=None)
+def _sql(path: Path) -> str:
+    return path.read_text()
+
+
+def ensure_marts(con: duckdb.DuckDBPyConnection, progress: Callable[[str, float], None] | None = None) -> bool:
+    """Build the marts when missing or stale (a publish that does not change the tables, e.g. a reference
+    import, brings an older warehouse up to date). Returns whether it built them."""
+    if marts_current(con):
+        return False
+    build_marts(con, progress)
+    return True
+
+
+def rebuild(db_path: str | Path, lock_wait_seconds: float = 30.0) -> None:
+    """Rebuild the marts of an existing warehouse with the loader's build-and-swap (one writer at a time)."""
+    db_path = Path(db_path)
+    with atomic.exclusive_lock(db_path, lock_wait_seconds):
+        atomic.remove_stale_builds(db_path)
+        build = atomic.start_build(db_path, "marts-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S"))
+        try:
+            con = duckdb.connect(str(build))
+            try:
+                build_marts(con)
+                con.execute("checkpoint")
+            finally:
+                con.close()
+            atomic.publish(build, db_path)
+        finally:
+            build.unlink(missing_ok=True)
+            for leftover in build.parent.glob(build.name + ".*"):
+                atomic.remove_path(leftover)
+
+
+def run(args) -> int:
+    """python -m pipelines marts --db FILE: bring an older warehouse's marts up to date without a load."""
+    path = Path(args.db)
+    if not path.exists():
+        print(f"no warehouse at {path}", file=sys.stderr)
+        return 4
+    try:
+        rebuild(path)
+    except atomic.WarehouseBusy as exc:
+        print(str(exc), file=sys.stderr)
+        return 5
+    print(f"marts rebuilt in {path}")
+    return 0
