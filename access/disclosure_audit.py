@@ -12,11 +12,15 @@ docs/PRIVACY.md for why that is the criterion.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_array
 
 from access.release_cells import CellId, ReleaseModel
 
@@ -28,6 +32,7 @@ SMALL = "small_count"
 REMAINDER = "small_remainder"
 COMPLEMENT = "complementary"
 PROTECTED = (GROUP, SMALL, REMAINDER)
+SOLVE_SECONDS = 20      # per integer program; past it the audit answers on the safe side (bounds_of)
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ class _Program:
         self.upper = np.full(self.size, np.inf)
         self.upper[len(self.vars):] = 1
         self.rows: list[tuple[dict[int, float], float, float]] = []
+        self._built: tuple[int, list[LinearConstraint]] | None = None
         for cid in self.vars:
             self._label(cid)
         self._pairings(component)
@@ -175,27 +181,80 @@ class _Program:
                     coefs[j] = coefs.get(j, 0.0) + sign
             self._row(coefs, -constant, -constant)
 
-    def bounds_of(self, objective: dict[int, float], offset: float = 0.0) -> tuple[float, float]:
-        matrix = np.zeros((len(self.rows), self.size))
-        lows, highs = np.empty(len(self.rows)), np.empty(len(self.rows))
-        for r, (coefs, low, high) in enumerate(self.rows):
-            for j, a in coefs.items():
-                matrix[r, j] = a
-            lows[r], highs[r] = low, high
-        constraints = [LinearConstraint(matrix, lows, highs)] if self.rows else []
+    def _constraints(self) -> list[LinearConstraint]:
+        """The program's rows as one sparse matrix, built once (components at state size are large)."""
+        if self._built is None or self._built[0] != len(self.rows):
+            rows, cols, data = [], [], []
+            for r, (coefs, _, _) in enumerate(self.rows):
+                for j, a in coefs.items():
+                    rows.append(r)
+                    cols.append(j)
+                    data.append(a)
+            matrix = csr_array((data, (rows, cols)), shape=(len(self.rows), self.size))
+            lows = np.array([low for _, low, _ in self.rows], dtype=float)
+            highs = np.array([high for _, _, high in self.rows], dtype=float)
+            self._built = (len(self.rows), [LinearConstraint(matrix, lows, highs)] if self.rows else [])
+        return self._built[1]
+
+    def spans(self, objective: dict[int, float], offset: float, low: float, high: float) -> bool:
+        """A quick proof that the attacker can put the quantity at `low` or below and at `high` or above.
+
+        Each complement's switch is fixed to the side its true value is on, which leaves a subset of the
+        attacker's solutions (the true one among them) and no binary choice; its linear relaxation is
+        solved. An optimum that is whole numbers is a solution of the integer program, so reaching the
+        range with it proves what `bounds_of` would find. Anything else (fractional, short of the range)
+        proves nothing, and the caller solves the integer programs.
+        """
+        lower, upper = self.lower.copy(), self.upper.copy()
+        for cid, z in self.z_index.items():
+            lower[z] = upper[z] = 1.0 if self.model.cells[cid].value > 0 else 0.0
+        constraints = self._constraints()
+        for sign, target in ((1.0, low), (-1.0, high)):
+            c = np.zeros(self.size)
+            for j, a in objective.items():
+                c[j] = sign * a
+            res = milp(c, integrality=np.zeros(self.size), bounds=Bounds(lower, upper), constraints=constraints)
+            if res.status == 3:                                # unbounded: so is the integer program
+                continue
+            if res.x is None or not np.allclose(res.x, np.round(res.x), rtol=0, atol=1e-7):
+                return False
+            reached = sum(a * round(res.x[j]) for j, a in objective.items()) + offset
+            if (reached > target) if sign > 0 else (reached < target):
+                return False
+        return True
+
+    def bounds_of(self, objective: dict[int, float], offset: float = 0.0, *, inner: bool = True,
+                  time_limit: float = SOLVE_SECONDS) -> tuple[float, float]:
+        """The attacker's smallest and largest value of the quantity.
+
+        A solve that runs out of time gives no exact optimum; the answer then leans to the safe side.
+        `inner` (the release as published, where the question is "does the range reach far enough"):
+        the best whole-number solutions found, or the true values - a range the attacker surely has, so
+        a pass is never claimed wrongly. Otherwise (the labels-only comparison, where the question is "how
+        far could any suppression go"): the solver's proven bounds, at least as wide as the truth.
+        """
+        constraints = self._constraints()
+        truth = sum(a * self.model.cells[self.vars[j]].value for j, a in objective.items()) + offset
         out = []
         for sign in (1.0, -1.0):
             c = np.zeros(self.size)
             for j, a in objective.items():
                 c[j] = sign * a
             res = milp(c, integrality=np.ones(self.size), bounds=Bounds(self.lower, self.upper),
-                       constraints=constraints, options={"time_limit": 20})
+                       constraints=constraints, options={"time_limit": time_limit})
             if res.status == 3:                                # unbounded
                 out.append(-np.inf if sign > 0 else np.inf)
-            elif res.x is None:
-                raise RuntimeError(f"suppression audit: the attacker's program failed ({res.message})")
-            else:
+            elif res.status == 0:
                 out.append(sign * res.fun + offset)
+            elif res.status == 1 and inner:                    # out of time: what was surely reached
+                found = sign * res.fun + offset if res.x is not None else truth
+                out.append(min(found, truth) if sign > 0 else max(found, truth))
+            elif res.status == 1 and res.mip_dual_bound is not None and np.isfinite(res.mip_dual_bound):
+                out.append(sign * res.mip_dual_bound + offset)  # out of time: what is surely not passed
+            elif res.status == 1:
+                out.append(-np.inf if sign > 0 else np.inf)
+            else:
+                raise RuntimeError(f"suppression audit: the attacker's program failed ({res.message})")
         return out[0], out[1]
 
 
@@ -227,33 +286,93 @@ def _target(model: ReleaseModel, cid: CellId, reason: str, settings: Suppression
 
 def _labels_only(model: ReleaseModel, hidden: dict[CellId, str], component: set[CellId],
                  settings: SuppressionSettings) -> _Program:
-    """The best any suppression could do: every published neighbour is opened to 'some publishable value'."""
+    """The best any suppression could do: every published neighbour is opened to 'some publishable value'.
+
+    Published zeros stay as they are: what a zero says (nobody in any of its parts) is what publishing it
+    means, and opening it would make every part of a zero total look protectable, sending the engine off
+    to hide cells far away to no purpose.
+    """
     opened = {c for r in model.relations if any(h in component for h in r.cells) for c in r.cells
-              if c not in hidden}
+              if c not in hidden and model.cells[c].value != 0}
     for cid in component:
-        opened |= (model.cells[cid].denominators | model.cells[cid].numerators) - set(hidden)
+        opened |= {c for c in model.cells[cid].denominators | model.cells[cid].numerators
+                   if c not in hidden and model.cells[c].value != 0}
     relaxed = {**hidden, **{c: COMPLEMENT for c in opened}}
     return _Program(model, relaxed, component | opened, settings, scope=component)
 
 
+@dataclass
+class AuditState:
+    """What earlier audits of one release established, so a cell is not solved again without need.
+
+    settled: the attacker's range already spans the cell's whole label range. Hiding more cells only turns
+        published constants into variables whose true value stays allowed, so every solution the attacker
+        had stays feasible and such a range can only widen: a settled cell is never solved again.
+    provisional: the cell passed only by the labels-only comparison, which moves as its component grows;
+        it is checked again before the release is final (suppress_release's last round).
+    """
+    settled: set[CellId] = field(default_factory=set)
+    provisional: set[CellId] = field(default_factory=set)
+
+
 def audit_component(model: ReleaseModel, hidden: dict[CellId, str], component: set[CellId],
-                    settings: SuppressionSettings) -> list[Failure]:
-    """Protected quantities of one component that the attacker narrows beyond what their labels force."""
-    targets = [c for c in sorted(component) if hidden[c] in PROTECTED]
+                    settings: SuppressionSettings, state: AuditState | None = None,
+                    recheck_provisional: bool = True) -> list[Failure]:
+    """Protected quantities of one component that the attacker narrows beyond what their labels force.
+
+    Cells `state` has settled are skipped, and provisional ones too unless `recheck_provisional`."""
+    state = AuditState() if state is None else state
+    skip = state.settled if recheck_provisional else state.settled | state.provisional
+    targets = [c for c in sorted(component) if hidden[c] in PROTECTED and c not in skip]
     if not targets:
         return []
     program = _Program(model, hidden, component, settings)
-    ideal: _Program | None = None
-    failures = []
-    for cid in targets:
+    ideal: list[_Program] = []
+    ideal_lock = threading.Lock()
+
+    def labels_only() -> _Program:
+        with ideal_lock:
+            if not ideal:
+                ideal.append(_labels_only(model, hidden, component, settings))
+            return ideal[0]
+
+    def check(cid: CellId) -> tuple[str, Failure | None]:
         reason = hidden[cid]
         want_low, want_high = _target(model, cid, reason, settings)
-        low, high = program.bounds_of(*_quantity(model, program, cid, reason, settings))
+        quantity = _quantity(model, program, cid, reason, settings)
+        if program.spans(*quantity, want_low, want_high):
+            return "settled", None
+        low, high = program.bounds_of(*quantity)
         if low <= want_low and high >= want_high:
-            continue
-        ideal = ideal or _labels_only(model, hidden, component, settings)
-        best_low, best_high = ideal.bounds_of(*_quantity(model, ideal, cid, reason, settings))
+            return "settled", None
+        best = labels_only()
+        best_low, best_high = best.bounds_of(*_quantity(model, best, cid, reason, settings), inner=False)
         if low <= max(want_low, best_low) and high >= min(want_high, best_high):
-            continue
-        return [Failure(cid, reason, low, high)]                # one is enough: the engine hides a cell and rechecks
+            return "provisional", None
+        return "failed", Failure(cid, reason, low, high)
+
+    # Each cell's programs are independent and HiGHS releases the GIL: solve them on every core.
+    outcomes = list(_solver_pool().map(check, targets)) if len(targets) > 1 else [check(targets[0])]
+    failures = []
+    for cid, (outcome, failure) in zip(targets, outcomes):
+        if outcome == "settled":
+            state.settled.add(cid)
+        elif outcome == "provisional":
+            state.provisional.add(cid)
+        else:
+            state.provisional.discard(cid)
+            failures.append(failure)
     return failures
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _solver_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1)),
+                                       thread_name_prefix="disclosure-audit")
+        return _pool

@@ -32,6 +32,14 @@ TOTAL = "total"
 VOLUME_BREAKDOWNS = ("month", "report_source", "report_channel", "concern_type", "behavior")
 GROUP_DIMENSIONS = ("race_ethnicity", "disability_status", "sex", "english_learner", "econ_disadvantaged")
 HIGH_LEVELS = ("high", "imminent")
+# Case outcomes within a level of concern, as a suppressed viewer (the board) sees them: by race and by
+# disability, the two comparisons NASP guidance asks teams to watch. Finer splits of a few dozen cases a year
+# are nearly all hidden in a public release and are the costliest part of its disclosure audit.
+PUBLIC_OUTCOME_DIMENSIONS = ("race_ethnicity", "disability_status")
+# Per-school tables join a suppressed release only up to this many schools in view: a table of hundreds of
+# mostly small school counts (a state, a very large district) makes the disclosure audit take many minutes.
+# Such a view publishes district-wide figures; school figures are left to the schools' own report cards.
+MAX_PUBLIC_SCHOOLS = 50
 
 
 def _con():
@@ -242,11 +250,12 @@ def population_measure(outcome: str) -> str:
     return "enrolled"
 
 
-def _release_tables(con, year: str, school_ids: Schools, parts: tuple[str, ...]) -> list[CountTable]:
+def _release_tables(con, year: str, school_ids: Schools) -> list[CountTable]:
+    """Every count table an analytic page prints for one school year and school scope: the page set."""
     ids = _ids(school_ids)
     this = {"school_year": year}
     tables: list[CountTable] = []
-    vol = mt.case_volumes(con, [prior_year(year), year], ids, include_district=True)
+    vol = mt.case_volumes(con, [year], ids, include_district=True)
     district = vol.filter(pl.col("scope") == "district")
     disp = mt.disproportionality(con, [year], ids, include_district=True, include_schools=False)
     dom: dict[str, list[str]] = {"concern_level": list(CONCERN_LEVELS)}
@@ -255,13 +264,12 @@ def _release_tables(con, year: str, school_ids: Schools, parts: tuple[str, ...])
     for dim in (*GROUP_DIMENSIONS,):
         dom[dim] = sorted(disp.filter((pl.col("outcome") == "btam_referral") & (pl.col("dimension") == dim))
                           ["group"].unique().to_list())
-    for y in (prior_year(year), year) if "totals" in parts else ():
-        total = district.filter((pl.col("school_year") == y) & (pl.col("breakdown") == "total"))
-        if total.height:
-            tables.append(CountTable(f"cases_total_{y}", total.select(pl.lit(TOTAL).alias("breakdown"), "cases"),
-                                     ("breakdown",), ("cases",), filters={"school_year": y}))
+    total = district.filter((pl.col("school_year") == year) & (pl.col("breakdown") == "total"))
+    if total.height:
+        tables.append(CountTable(f"cases_total_{year}", total.select(pl.lit(TOTAL).alias("breakdown"), "cases"),
+                                 ("breakdown",), ("cases",), filters=this))
     now = district.filter(pl.col("school_year") == year)
-    for b in VOLUME_BREAKDOWNS if "volumes" in parts else ():
+    for b in VOLUME_BREAKDOWNS:
         part = now.filter(pl.col("breakdown") == b).select(pl.col("category").alias(b), "cases")
         if part.height:
             tables.append(CountTable(f"cases_by_{b}", with_total(part, (b,), ("cases",), dom), (b,), ("cases",),
@@ -269,7 +277,8 @@ def _release_tables(con, year: str, school_ids: Schools, parts: tuple[str, ...])
     schools = vol.filter((pl.col("scope") != "district") & (pl.col("school_year") == year)
                          & (pl.col("breakdown") == "total")).select(pl.col("scope").alias("school"), "cases",
                                                                    "enrolled")
-    if schools.height and "volumes" in parts:
+    per_school = len(dom["school"]) <= MAX_PUBLIC_SCHOOLS
+    if schools.height and per_school:
         whole = now.filter(pl.col("breakdown") == "total")
         rest = {"cases": int(whole["cases"].sum()) - int(schools["cases"].sum()),
                 "enrolled": int(whole["enrolled"].sum()) - int(schools["enrolled"].sum())}
@@ -277,25 +286,26 @@ def _release_tables(con, year: str, school_ids: Schools, parts: tuple[str, ...])
             schools = pl.concat([schools, pl.DataFrame({"school": ["unknown"], **{k: [max(v, 0)] for k, v in
                                                                                  rest.items()}})],
                                 how="vertical_relaxed")
+        # Not cases among the enrolled: a case may be about a member of staff or a visitor, and be recorded
+        # at a site with no students enrolled. Two counts, each suppressed; the page divides only published ones.
         tables.append(CountTable("cases_by_school", with_total(schools, ("school",), ("cases", "enrolled"), dom),
-                                 ("school",), ("cases",), "enrolled", filters=this))
+                                 ("school",), ("cases", "enrolled"), filters=this))
 
-    levels = mt.concern_levels(con, [prior_year(year), year], ids, include_district=True)
-    for y in (prior_year(year), year) if "totals" in parts or any(p.startswith("levels") for p in parts) else ():
-        part = levels.filter((pl.col("school_year") == y) & (pl.col("scope") == "district")
-                             & (pl.col("dimension") == "all"))
-        if part.height and part["n"].sum():
-            tables.append(CountTable(f"levels_all_{y}", with_total(part, ("concern_level",), ("n",), dom)
-                                     .rename({"n": "assessed_cases"}), ("concern_level",), ("assessed_cases",),
-                                     filters={"school_year": y}))
+    levels = mt.concern_levels(con, [year], ids, include_district=True)
+    part = levels.filter((pl.col("school_year") == year) & (pl.col("scope") == "district")
+                         & (pl.col("dimension") == "all"))
+    if part.height and part["n"].sum():
+        tables.append(CountTable(f"levels_all_{year}", with_total(part, ("concern_level",), ("n",), dom)
+                                 .rename({"n": "assessed_cases"}), ("concern_level",), ("assessed_cases",),
+                                 filters=this))
     cur = levels.filter(pl.col("school_year") == year)
     by_school = cur.filter((pl.col("scope") != "district") & (pl.col("dimension") == "all")) \
         .select(pl.col("scope").alias("school"), "concern_level", "n")
-    if by_school.height and by_school["n"].sum() and "levels:school" in parts:
+    if by_school.height and by_school["n"].sum() and per_school:
         tables.append(CountTable("levels_by_school", with_total(by_school, ("school", "concern_level"), ("n",), dom)
                                  .rename({"n": "assessed_cases"}), ("school", "concern_level"), ("assessed_cases",),
                                  filters=this))
-    for dim in (d for d in GROUP_DIMENSIONS if f"levels:{d}" in parts):
+    for dim in GROUP_DIMENSIONS:
         part = cur.filter((pl.col("scope") == "district") & (pl.col("dimension") == dim)) \
             .select(pl.col("group").alias(dim), "concern_level", "n")
         if part.height and part["n"].sum():
@@ -304,7 +314,7 @@ def _release_tables(con, year: str, school_ids: Schools, parts: tuple[str, ...])
                                      ("assessed_student_cases",), filters=this))
 
     tl = mt.timeliness(con, None, [year], ids, include_district=True, include_schools=False)
-    if tl.height and "time" in parts:
+    if tl.height:
         tables.append(CountTable("timeliness", with_total(
             tl.select("concern_level", pl.col("n_met").alias("timely_met"), pl.col("n_missed").alias("timely_missed")),
             ("concern_level",), ("timely_met", "timely_missed"), dom), ("concern_level",), ("timely_met", "timely_missed"),
@@ -312,8 +322,6 @@ def _release_tables(con, year: str, school_ids: Schools, parts: tuple[str, ...])
 
     for (outcome, dim), part in disp.partition_by(["outcome", "dimension"], as_dict=True,
                                                   maintain_order=True).items():
-        if f"disp:{outcome}:{dim}" not in parts:
-            continue
         den = population_measure(outcome)
         if dim == "race_x_disability":
             split = part.with_columns(pl.col("group").str.split_exact(":", 1).struct.rename_fields(
@@ -331,7 +339,7 @@ def _release_tables(con, year: str, school_ids: Schools, parts: tuple[str, ...])
     strata = mt.conditional_disparity_strata(con, [year], ids, include_district=True, include_schools=False)
     for (outcome, dim), part in strata.partition_by(["outcome", "dimension"], as_dict=True,
                                                     maintain_order=True).items():
-        if f"outcome:{outcome}:{dim}" not in parts:
+        if dim not in PUBLIC_OUTCOME_DIMENSIONS:
             continue
         frame = with_total(part.select(pl.col("group").alias(dim), "concern_level",
                                        (pl.col("a") + pl.col("b")).alias("assessed_student_cases"),
@@ -341,42 +349,27 @@ def _release_tables(con, year: str, school_ids: Schools, parts: tuple[str, ...])
                                  "assessed_student_cases", filters=this))
 
     audit = mt.process_audit(con, None, [year], ids, include_district=True)
-    audit_parts = audit.partition_by(["indicator"], as_dict=True, maintain_order=True) if "audit" in parts else {}
-    for (indicator,), part in audit_parts.items():
-        schools_part = part.filter(pl.col("scope") != "district")
-        if indicator == "exclusion_or_placement_change":
-            frame = schools_part.select(pl.col("scope").alias("school"), "concern_level",
-                                        pl.col("denominator").alias("assessed_cases"),
-                                        pl.col("numerator").alias("excluded_cases"))
-            tables.append(CountTable("audit_exclusion_or_placement_change",
-                                     with_total(frame, ("school", "concern_level"), ("assessed_cases", "excluded_cases"), dom),
-                                     ("school", "concern_level"), ("excluded_cases",), "assessed_cases", filters=this))
-            continue
-        frame = schools_part.select(pl.col("scope").alias("school"), pl.col("denominator").alias(f"{indicator}_den"),
-                                    pl.col("numerator").alias(f"{indicator}_num"))
-        if not frame.height:
-            frame = part.select(pl.lit("all").alias("school"), pl.col("denominator").alias(f"{indicator}_den"),
-                                pl.col("numerator").alias(f"{indicator}_num"))
-        tables.append(CountTable(f"audit_{indicator}", with_total(frame, ("school",),
-                                                                  (f"{indicator}_den", f"{indicator}_num"), dom),
-                                 ("school",), (f"{indicator}_num",), f"{indicator}_den", filters=this))
-    if "audit_district" in parts:
-        whole = audit.filter(pl.col("scope") == "district")
-        for row in whole.iter_rows(named=True):
-            key = row["indicator"] + (f"_{row['concern_level']}" if row["concern_level"] else "")
-            frame = pl.DataFrame({"breakdown": [TOTAL], f"{key}_den": [row["denominator"]],
-                                  f"{key}_num": [row["numerator"]]})
-            tables.append(CountTable(f"audit_district_{key}", frame, ("breakdown",), (f"{key}_num",), f"{key}_den",
-                                     filters=this))
+    # The process audit page prints district figures only (per-school rows are for case-level viewers).
+    for row in audit.filter(pl.col("scope") == "district").iter_rows(named=True):
+        key = row["indicator"] + (f"_{row['concern_level']}" if row["concern_level"] else "")
+        frame = pl.DataFrame({"breakdown": [TOTAL], f"{key}_den": [row["denominator"]],
+                              f"{key}_num": [row["numerator"]]})
+        tables.append(CountTable(f"audit_district_{key}", frame, ("breakdown",), (f"{key}_num",), f"{key}_den",
+                                 filters=this))
     return tables
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def public_release(cache_key: str, year: str, school_ids: Schools, parts: tuple[str, ...]) -> SuppressedRelease:
-    """The counts one page prints for a school year and school scope, suppressed together. `parts`:
-    totals, volumes, levels (district by level), levels:<dimension or school>, time, audit (per school),
-    audit_district, disp:<outcome>:<dimension>, outcome:<case outcome>:<dimension>."""
-    return suppress_release(_release_tables(_con(), year, school_ids, parts))
+@st.cache_data(show_spinner="Preparing the published figures of every page (once after each data load)...",
+               max_entries=32)
+def public_release(release_key: str, year: str, school_ids: Schools) -> SuppressedRelease:
+    """Every count the analytic pages print for one school year and school scope, suppressed as one
+    release (the page set): a cell hidden on one page cannot be worked out from what another prints.
+    Each school year is a release of its own tables only; a page comparing years reads each year's.
+
+    `release_key` is PageContext.release_key (the warehouse version): the release is the same for every
+    suppressed viewer of the scope, so they share it; only suppressed viewers are ever given it."""
+    return suppress_release(_release_tables(_con(), year, school_ids))
+
 
 
 def published(table: SuppressedTable, measure: str) -> pl.DataFrame:

@@ -172,8 +172,9 @@ def build_model(tables: Sequence[CountTable]) -> ReleaseModel:
     return ReleaseModel(cells, relations, row_populations)
 
 
-def _declared(tables: Sequence[CountTable]) -> set[tuple[Population, str, frozenset[str]]]:
-    """(population of the total row, dimension, part values) of every total row a table prints."""
+def _declared(tables: Sequence[CountTable]) -> set[tuple[Population, str, frozenset[str], str]]:
+    """(population of the total row, dimension, part values, measure) of every total row a table prints:
+    a table vouches for its own measures only (another table may split the same schools differently)."""
     declared = set()
     for table, in_table in ((t, t.frame.select(t.dimensions).rows(named=True)) for t in tables):
         for dim in table.dimensions:
@@ -185,7 +186,7 @@ def _declared(tables: Sequence[CountTable]) -> set[tuple[Population, str, frozen
                 totals = [r for r in rows if str(r[dim]) == table.total_label]
                 parts = frozenset(str(r[dim]) for r in rows if str(r[dim]) != table.total_label)
                 if totals and parts:
-                    declared.add((population_of(table, totals[0]), dim, parts))
+                    declared.update((population_of(table, totals[0]), dim, parts, m) for m in table.measures)
     return declared
 
 
@@ -215,7 +216,7 @@ def _derive_relations(cells: dict[CellId, Cell], domains: dict[str, set[frozense
                         continue
                     total = (pop, measure)
                     holds = sum(cells[p].value for p in parts) == cells[total].value
-                    if (pop, dim, values) in declared and not holds:
+                    if (pop, dim, values, measure) in declared and not holds:
                         raise ReleaseError(
                             f"{measure} of {dict(pop) or 'everyone'}: the {dim} groups add to "
                             f"{sum(cells[p].value for p in parts)}, the total row says {cells[total].value}; "

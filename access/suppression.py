@@ -18,8 +18,8 @@ from typing import Sequence
 
 import polars as pl
 
-from access.disclosure_audit import (COMPLEMENT, GROUP, PROTECTED, REMAINDER, SMALL, audit_component,
-                                     components, remainder_trigger)
+from access.disclosure_audit import (COMPLEMENT, GROUP, PROTECTED, REMAINDER, SMALL, AuditState, Failure,
+                                     audit_component, components, remainder_trigger)
 from access.release_cells import CellId, CountTable, Relation, ReleaseError, ReleaseModel, build_model
 
 __all__ = ["CountTable", "FOOTNOTES", "ReleaseError", "SuppressedRelease", "SuppressedTable",
@@ -121,15 +121,20 @@ def suppress_release(tables: Sequence[CountTable], settings: SuppressionSettings
     settings = settings or SuppressionSettings()
     model = build_model(tables)
     hidden = _primary(model, settings)
-    audited: dict[frozenset[CellId], bool] = {}
+    state = AuditState()
+    final_round = False
     while True:
         _complete_relations(model, hidden)
         if not settings.audit:
             break
-        failure = _first_failure(model, hidden, settings, audited)
-        if failure is None:
+        failures = _failures(model, hidden, settings, state, recheck_provisional=final_round)
+        if failures:
+            _hide_complements(model, hidden, failures)
+            final_round = False
+        elif final_round:
             break
-        hidden[_next_complement(model, hidden, failure)] = COMPLEMENT
+        else:                       # nothing new fails: check every cell that passed provisionally once more
+            final_round = True
     published = {t.name: _publish(t, model, hidden, settings) for t in tables}
     return SuppressedRelease(published, tuple(model.relations), settings, dict(hidden))
 
@@ -175,26 +180,61 @@ def _complete_relations(model: ReleaseModel, hidden: dict[CellId, str]) -> None:
                     changed = True
 
 
-def _first_failure(model, hidden, settings, audited):
+def _failures(model, hidden, settings, state: AuditState, recheck_provisional: bool) -> list[tuple[Failure, set[CellId]]]:
+    """Failing protected cells of every component, with their component (cells `state` has cleared skipped)."""
+    found = []
     for component in sorted(components(model, hidden), key=min):
-        if not any(hidden[c] in PROTECTED for c in component):
+        failures = audit_component(model, hidden, component, settings, state, recheck_provisional)
+        found += [(f, component) for f in failures]
+    return found
+
+
+def _hide_complements(model: ReleaseModel, hidden: dict[CellId, str],
+                      failures: list[tuple[Failure, set[CellId]]]) -> None:
+    """One more hidden cell for each failure whose own relations have not just received one: a round
+    fixes many failures at once, and the next round's audit judges the rest with the new cells hidden."""
+    added: set[CellId] = set()
+    stuck: list[SuppressionError] = []
+    for failure, component in failures:
+        own = [r for r in model.relations if failure.cell in r.cells]
+        if added and any(c in added for r in own for c in r.cells):
             continue
-        key = frozenset(component)
-        if audited.get(key):
+        try:
+            pick = _next_complement(model, hidden, (failure, component))
+        except SuppressionError as error:    # this round's other cells may already protect it: audit again
+            stuck.append(error)
             continue
-        failures = audit_component(model, hidden, component, settings)
-        audited[key] = not failures
-        if failures:
-            return failures[0], component
-    return None
+        hidden[pick] = COMPLEMENT
+        added.add(pick)
+    if stuck and not added:
+        raise stuck[0]
 
 
 def _next_complement(model: ReleaseModel, hidden: dict[CellId, str], failure) -> CellId:
-    """Widen the attacker's range: hide one more cell next to the failing one, smallest first."""
+    """Widen the attacker's range: hide one more cell next to the failing one, smallest first.
+
+    Next means the failing cell's own relations, then its group size and numerators, then relations one
+    step further out (through hidden cells), and so on: in a large component a cell far away rarely helps.
+    """
     failed, component = failure
-    own = [r for r in model.relations if failed.cell in r.cells]
-    touching = [r for r in model.relations if any(c in component for c in r.cells)]
-    pick = _pick(model, hidden, own) or _pick(model, hidden, touching)
+    by_cell: dict[CellId, list[Relation]] = {}
+    for relation in model.relations:
+        if any(c in component for c in relation.cells):
+            for c in relation.cells:
+                by_cell.setdefault(c, []).append(relation)
+    own = by_cell.get(failed.cell, [])
+    pick = _pick(model, hidden, own)
+    if pick is None:
+        cell = model.cells[failed.cell]
+        partners = (cell.denominators | cell.numerators) - set(hidden)
+        if partners:
+            pick = min(partners, key=lambda c: (model.cells[c].value == 0, model.cells[c].value, c))
+    reached, frontier = {failed.cell}, list(own)
+    while pick is None and frontier:
+        step = {c for r in frontier for c in r.cells if c in hidden and c not in reached}
+        reached |= step
+        frontier = [r for c in step for r in by_cell.get(c, [])]
+        pick = _pick(model, hidden, frontier)
     if pick is None:
         partners = {p for c in component for p in model.cells[c].denominators | model.cells[c].numerators}
         partners -= set(hidden)

@@ -16,39 +16,47 @@ from pathlib import Path
 import duckdb
 
 from access import metric_tables as mt
+from access import page_data
 from access.warehouse_status import read_status
+from metrics.config import DEFAULT_SETTINGS
 
 
-def _latest(con) -> list[str]:
-    return mt.school_years(con)[-1:]
+def _latest(con) -> str:
+    return mt.school_years(con)[-1]
 
 
-def _two_latest(con) -> list[str]:
-    return mt.school_years(con)[-2:]
+def _page(name: str, *args: object) -> Callable[[duckdb.DuckDBPyConnection], object]:
+    """One of the page's own data calls (access.page_data.<name>) without Streamlit's cache in front, for the
+    latest school year and the whole district. In `args`, YEAR stands for that year, ONLY for (year,), PRIOR
+    for (the year before,) and YEARS for the persistence window the Equity page reads."""
+    def call(con: duckdb.DuckDBPyConnection) -> object:
+        year = _latest(con)
+        stands_for = {id(YEAR): year, id(ONLY): (year,), id(PRIOR): (page_data.prior_year(year),),
+                      id(YEARS): tuple(page_data.earlier_years(year, DEFAULT_SETTINGS.persistence_years))}
+        values = [stands_for.get(id(a), a) for a in args]
+        return getattr(page_data, name).__wrapped__("bench", *values)
+    return call
 
 
-# page -> the calls it makes for the district view of the latest year
+YEAR, ONLY, YEARS, PRIOR = object(), object(), object(), object()
+
+# page -> the access.page_data calls it makes for the district view of the latest year (pages/*.py)
 PAGE_CALLS: dict[str, list[Callable[[duckdb.DuckDBPyConnection], object]]] = {
-    "overview": [
-        lambda con: mt.case_volumes(con, school_years=_two_latest(con), include_schools=False),
-        lambda con: mt.time_to_intervention(con, school_years=_two_latest(con), include_schools=False),
-        lambda con: mt.process_audit(con, school_years=_latest(con), include_schools=True),
-    ],
-    "case_volumes": [lambda con: mt.case_volumes(con)],
-    "concern_levels": [
-        lambda con: mt.concern_levels(con, school_years=_latest(con)),
-        lambda con: mt.concern_level_tests(con, school_years=_latest(con)),
-    ],
-    "time_to_intervention": [
-        lambda con: mt.survival_curve(con, _latest(con)[0]),
-        lambda con: mt.timeliness(con, school_years=_latest(con)),
-        lambda con: mt.survival_by_group(con, "race_ethnicity", school_years=_latest(con), include_schools=False),
-    ],
-    "equity": [lambda con: mt.disproportionality(con, school_years=_latest(con), include_schools=False)],
-    "discipline_outcomes": [
-        lambda con: mt.conditional_disparities(con, school_years=_latest(con), include_schools=False),
-    ],
-    "process_audit": [lambda con: mt.process_audit(con, school_years=_latest(con))],
+    "overview": [_page("case_volumes", YEAR, None), _page("concern_levels", YEAR, None),
+                 _page("disproportionality", ONLY, None), _page("disproportionality", PRIOR, None),
+                 _page("process_audit", YEAR, None), _page("time_to_intervention", YEAR, None),
+                 _page("timeliness", YEAR, None)],
+    "case_volumes": [_page("case_volumes", YEAR, None), _page("case_volume_trend", None)],
+    "concern_levels": [_page("concern_levels", YEAR, None), _page("concern_level_tests", YEAR, None)],
+    "time_to_intervention": [_page("time_to_intervention", YEAR, None), _page("timeliness", YEAR, None),
+                             _page("survival_by_group", YEAR, None, "race_ethnicity"),
+                             _page("logrank", YEAR, None, "race_ethnicity"),
+                             _page("survival_curves", YEAR, None, "race_ethnicity"),
+                             _page("open_cases_at_risk", YEAR, None)],
+    "equity": [_page("disproportionality", YEARS, None)],
+    "discipline_outcomes": [_page("outcome_strata", YEAR, None), _page("conditional_disparities", YEAR, None),
+                            _page("process_audit", YEAR, None)],
+    "process_audit": [_page("process_audit", YEAR, None)],
     "data_quality": [lambda con: read_status(con)],
 }
 
@@ -76,10 +84,12 @@ def measure(db: Path, runs: int = 10) -> list[dict]:
     figures = []
     for page, calls in PAGE_CALLS.items():
         con = duckdb.connect(str(db), read_only=True)
+        page_data_con, page_data._con = page_data._con, (lambda: con)   # the pages' reader, on this file
         try:
             cold = _timed(lambda: [call(con) for call in calls])
             warm = [_timed(lambda: [call(con) for call in calls]) for _ in range(runs)]
         finally:
+            page_data._con = page_data_con
             con.close()
         p95 = _percentile(warm, 0.95)
         figures.append({"page": page, "cold_ms": round(cold), "warm_p50_ms": round(statistics.median(warm)),

@@ -17,12 +17,30 @@ total = district.filter(pl.col("breakdown") == "total")
 if total.is_empty() or not total["cases"][0]:
     st.info(f"No BTAM case was reported in {where}. Choose another year or more schools in the sidebar.")
     st.stop()
-release = data.public_release(ctx.cache_key, year, school_ids, ("totals", "volumes")) if suppress else None
+release = data.public_release(ctx.release_key, year, school_ids) if suppress else None
 cases, rate = int(total["cases"][0]), total["cases_per_1000"][0]
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 change = total["cases_percent_change"][0]
-st.markdown(f"**{fmt_int(cases)} cases** were reported in {year}, **{rate:.1f} per 1,000 students** enrolled"
+cases_text = fmt_int(cases)
+if suppress:   # the headline's figures as the release publishes them: a hidden total hides its rate and change
+    def published_total(rel, y: str) -> tuple[str, int | None]:
+        table = rel.tables.get(f"cases_total_{y}")
+        return (table.display["cases"][0], table.published["cases"][0]) if table is not None else ("*", None)
+
+    cases_text, shown_cases = published_total(release, year)
+    referral = release.tables.get("disp_btam_referral_race_ethnicity")   # its total row: all enrolled students
+    enrolled_shown = None if referral is None else \
+        referral.published.filter(pl.col("race_ethnicity") == data.TOTAL)["enrolled"].first()
+    if shown_cases is None or enrolled_shown is None:
+        rate = None
+    _, prior_cases = published_total(data.public_release(ctx.release_key, data.prior_year(year), school_ids),
+                                     data.prior_year(year))
+    if shown_cases is None or prior_cases is None:
+        change = None
+rate_text = f", **{rate:.1f} per 1,000 students** enrolled" if rate is not None else ""
+st.markdown(f"**{cases_text} cases** were reported in {year}{rate_text}"
             + (f", {abs(change):.0f}% {'more' if change > 0 else 'fewer'} than the year before." if change is not None
+               else "; no change from the year before can be shown." if suppress
                else "; the year before is not loaded, so there is no change to show."))
 
 # Trend over the years loaded, by month.
@@ -54,16 +72,20 @@ chart_with_table(ctx, fig, months.select(pl.col("school_year").alias("School yea
 
 # By school, per 1,000 students.
 schools = volumes.filter((pl.col("scope") != "district") & (pl.col("breakdown") == "total"))
-if schools.height:
+if schools.height and suppress and "cases_by_school" not in release.tables:
+    st.info(f"Cases by school are not published for this role when more than {data.MAX_PUBLIC_SCHOOLS} schools are "
+            "in view; the figures above are for all of them together.")
+elif schools.height:
     names = {s.school_id: s.name for s in ctx.options.schools}
     table = schools.select(pl.col("scope").alias("school"), "cases", "enrolled", "cases_per_1000")
     if suppress:
         pub = release["cases_by_school"]
         shown = data.published(pub, "cases").filter(pl.col("school") != data.TOTAL)
-        enrolled = pub.display.select("school", pl.col("enrolled").alias("enrolled_shown"))
+        enrolled = pub.display.select("school", pl.col("enrolled").alias("enrolled_shown")) \
+            .with_columns(pub.published["enrolled"].alias("enrolled_pub"))
         table = table.join(shown.select("school", "shown", pl.col("value").alias("pub")), on="school", how="left") \
             .join(enrolled, on="school", how="left").with_columns(pl.col("enrolled_shown").alias("enrolled")) \
-            .with_columns(pl.when(pl.col("pub").is_null()).then(None).otherwise(pl.col("cases_per_1000"))
+            .with_columns(pl.when(pl.col("pub").is_null() | pl.col("enrolled_pub").is_null()).then(None).otherwise(pl.col("cases_per_1000"))
                           .alias("cases_per_1000"))
         notes = list(pub.footnotes.values())
     else:

@@ -27,8 +27,12 @@ names = {s.school_id: s.name for s in ctx.options.schools}
 options = ["school", *data.GROUP_DIMENSIONS]
 dimension = st.selectbox("Compare levels of concern by", options, key="levels_dimension",
                          format_func=lambda d: data.DIMENSION_LABELS[d])
-release = data.public_release(ctx.cache_key, year, school_ids, ("levels", f"levels:{dimension}")) \
+release = data.public_release(ctx.release_key, year, school_ids) \
     if suppress else None
+
+
+NOT_PUBLISHED = (f"This breakdown is not published for this role: per-school figures are published for up to "
+                 f"{data.MAX_PUBLIC_SCHOOLS} schools in view, and a breakdown with no assessed case has nothing to show.")
 
 
 def stacked(frame: pl.DataFrame, by: str, labels: list[str], title: str, y_title: str, measure: str,
@@ -36,7 +40,10 @@ def stacked(frame: pl.DataFrame, by: str, labels: list[str], title: str, y_title
     """A 100% stacked bar per group, levels in order, each level with its own pattern as well as colour."""
     frame = frame.with_columns(pl.col("n").cast(pl.String).alias("shown"), pl.col("share").alias("plotted"))
     notes: list[str] = []
-    if release is not None and table_name in release.tables:
+    if release is not None and table_name not in release.tables:
+        st.info(NOT_PUBLISHED)
+        return
+    if release is not None:
         pub = release[table_name]
         shown = data.published(pub, measure)
         if by not in shown.columns:

@@ -26,15 +26,17 @@ st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if sup
 c1, c2 = st.columns(2)
 outcome = c1.selectbox("Outcome of the case", list(OUTCOMES), key="discipline_outcome",
                        format_func=lambda o: data.OUTCOME_LABELS[o])
-dimension = c2.selectbox("Student groups", data.GROUP_DIMENSIONS, key="discipline_dimension",
-                         format_func=data.DIMENSION_LABELS.get)
+dimension = c2.selectbox("Student groups", data.PUBLIC_OUTCOME_DIMENSIONS if suppress else data.GROUP_DIMENSIONS,
+                         key="discipline_dimension", format_func=data.DIMENSION_LABELS.get,
+                         help="For this role case outcomes are published by race and by disability only: finer "
+                              "splits of a year's cases are too small to publish." if suppress else None)
 part = strata.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == dimension)) \
     .with_columns(pl.when(pl.col("cases") > 0).then(pl.col("with_outcome") / pl.col("cases")).alias("share"),
                   pl.col("cases").cast(pl.String).alias("cases_shown"),
                   pl.col("with_outcome").cast(pl.String).alias("with_shown"))
 notes: list[str] = []
 if suppress:
-    pub = data.public_release(ctx.cache_key, year, school_ids, (f"outcome:{outcome}:{dimension}",)) \
+    pub = data.public_release(ctx.release_key, year, school_ids) \
         .tables[f"outcome_{outcome}_{dimension}"]
     den, num = data.published(pub, "assessed_student_cases"), data.published(pub, f"{outcome}_cases")
     part = part.drop("cases_shown", "with_shown").join(
@@ -105,7 +107,7 @@ district = audit.filter(pl.col("scope") == "district")
 if district.height and district["denominator"][0]:
     r = district.row(0, named=True)
     if suppress:
-        pub = data.public_release(ctx.cache_key, year, school_ids, ("audit_district",))
+        pub = data.public_release(ctx.release_key, year, school_ids)
         t = pub["audit_district_suspended_while_case_open"]
         num = t.display["suspended_while_case_open_num"][0]
         rate = t.display["suspended_while_case_open_num_rate"][0]

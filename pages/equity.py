@@ -48,7 +48,7 @@ measure_in_text = measure[:1].lower() + measure[1:]   # keeps acronyms such as B
 count_shown: dict[str, tuple[str, str]] = {}
 notes: list[str] = []
 if suppress:
-    table = data.public_release(ctx.cache_key, year, school_ids, (f"disp:{outcome}:{dimension}",)) \
+    table = data.public_release(ctx.release_key, year, school_ids) \
         .tables.get(f"disp_{outcome}_{dimension}")
     if table is not None:
         den = data.population_measure(outcome)
@@ -150,7 +150,7 @@ def benchmarks() -> None:
     own = current.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == "race_ethnicity")) \
         .select(pl.col("group").alias("race_ethnicity"), "n", "k", "risk")
     own = own.with_columns(pl.col("n").cast(pl.String).alias("n_text"), pl.col("k").cast(pl.String).alias("k_text"))
-    release = data.public_release(ctx.cache_key, year, school_ids, (f"disp:{outcome}:race_ethnicity",)) \
+    release = data.public_release(ctx.release_key, year, school_ids) \
         .tables.get(f"disp_{outcome}_race_ethnicity") if suppress else None
     if suppress and release is None:
         own = own.with_columns(pl.lit(None, pl.Float64).alias("risk"), pl.lit("*").alias("n_text"),

@@ -41,12 +41,13 @@ def high_share(y: str) -> tuple[int, int, float | None]:
 high, assessed, share = high_share(year)
 _, prev_assessed, prev_share = high_share(prior)
 if suppress:
-    release = data.public_release(ctx.cache_key, year, school_ids, ("totals", "levels"))
+    release = data.public_release(ctx.release_key, year, school_ids)
+    prior_release = data.public_release(ctx.release_key, prior, school_ids)
     lv = data.published(release[f"levels_all_{year}"], "assessed_cases")
     hidden_high = lv.filter(pl.col("concern_level").is_in(data.HIGH_LEVELS))["value"].null_count() > 0
     if hidden_high:
         share = None
-    prev_table = release.tables.get(f"levels_all_{prior}")
+    prev_table = prior_release.tables.get(f"levels_all_{prior}")
     if prev_table is None or data.published(prev_table, "assessed_cases").filter(
             pl.col("concern_level").is_in(data.HIGH_LEVELS))["value"].null_count():
         prev_share = None
@@ -149,7 +150,7 @@ footnotes: list[str] = []
 if suppress:
     shown, values = [], []
     for y in (prior, year):
-        t = release.tables.get(f"levels_all_{y}")
+        t = (prior_release if y == prior else release).tables.get(f"levels_all_{y}")
         if t is None:
             part = [("–", None)] * 4
         else:

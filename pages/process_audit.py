@@ -37,7 +37,7 @@ numbers = district.with_columns(pl.col("numerator").cast(pl.String).alias("num")
                                 pl.col("denominator").cast(pl.String).alias("den"), pl.col("value").alias("shown_value"))
 notes: list[str] = []
 if suppress:
-    release = data.public_release(ctx.cache_key, year, school_ids, ("audit_district",))
+    release = data.public_release(ctx.release_key, year, school_ids)
     nums, dens, vals = [], [], []
     for r in district.iter_rows(named=True):
         key = r["indicator"] + (f"_{r['concern_level']}" if r["concern_level"] else "")

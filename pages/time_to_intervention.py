@@ -111,7 +111,7 @@ else:
                                  pl.col("share_met").alias("plotted"))
     notes = []
     if suppress:
-        pub = data.public_release(ctx.cache_key, year, school_ids, ("time",))["timeliness"]
+        pub = data.public_release(ctx.release_key, year, school_ids)["timeliness"]
         met, missed = data.published(pub, "timely_met"), data.published(pub, "timely_missed")
         timely = timely.drop("met_shown", "missed_shown").join(
             met.select("concern_level", pl.col("shown").alias("met_shown"), pl.col("value").alias("m")),

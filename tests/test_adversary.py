@@ -215,8 +215,9 @@ def disclosures(tables, release, knows_rules: bool) -> list[str]:
         if low <= want[0] and high >= want[1]:
             continue
         comp = component_of[c]
-        opened = {x for r in relations if any(h in comp for h in r.cells) for x in r.cells if cells[x][2] is not None}
-        opened |= {x for a, b in pairs for x in (a, b) if (a in comp or b in comp) and cells[x][2] is not None}
+        # published neighbours reopened, published zeros excepted (a zero total is public knowledge of its parts)
+        opened = {x for r in relations if any(h in comp for h in r.cells) for x in r.cells if cells[x][2]}
+        opened |= {x for a, b in pairs for x in (a, b) if (a in comp or b in comp) and cells[x][2]}
         # the floor is what the labels force on an attacker who knows the rules (the real one)
         ideal = Attacker(cells, pairs, relations, True, scope=comp, opened=opened)
         best = ideal.bounds(quantity(ideal, c))
