@@ -8,14 +8,20 @@ enrollment rows.
 """
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+from streamlit.runtime.caching import cache_data_api
 
-from access import metric_tables as mt
+# access.page_data's functions are Streamlit-cached; here they run without a server, which Streamlit would
+# warn about for every one of them as it is imported.
+logging.getLogger(cache_data_api.__name__).setLevel(logging.ERROR)
+
+from access import metric_tables as mt  # noqa: E402
 from access import page_data
 from access.warehouse_status import read_status
 from metrics.config import DEFAULT_SETTINGS

@@ -15,6 +15,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
+
 from pipelines.warehouse import create_empty
 
 TEMP_MARK = ".building-"
@@ -81,3 +83,26 @@ def publish(build: Path, db_path: Path) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+@contextmanager
+def building(db_path: Path, build_id: str, memory_limit: str | None = None):
+    """A connection on a private copy of the warehouse (start_build). On a clean exit the copy is
+    checkpointed and published over `db_path`; whatever happens, the copy and its leftovers are removed,
+    so a failure leaves the old warehouse serving. The caller holds exclusive_lock. With `memory_limit`
+    DuckDB spills past it into a folder beside the copy (a state-size load in bounded memory)."""
+    build = start_build(db_path, build_id)
+    try:
+        config = {"memory_limit": memory_limit, "temp_directory": str(build) + ".spill"} if memory_limit else {}
+        con = duckdb.connect(str(build), config=config)
+        try:
+            con.execute("set enable_progress_bar = false")
+            yield con
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        publish(build, db_path)
+    finally:
+        build.unlink(missing_ok=True)
+        for leftover in build.parent.glob(build.name + ".*"):
+            remove_path(leftover)

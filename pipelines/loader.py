@@ -182,29 +182,16 @@ def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | 
 
 def _build_and_publish(db_path: Path, load_id: str, todo: list[tuple[InputFile, FileResult]], profile: Profile,
                        as_of: date, synthetic: bool, progress: Progress | None) -> None:
-    build = atomic.start_build(db_path, load_id)
-    try:
-        con = duckdb.connect(str(build), config={"memory_limit": LOAD_MEMORY_LIMIT,
-                                                 "temp_directory": str(build) + ".spill"})
-        try:
-            con.execute("set enable_progress_bar = false")
-            create_schema(con)
-            _check_synthetic_policy(con, synthetic, db_path)
-            for index, (item, file_result) in enumerate(todo):
-                def step(stage: str, fraction: float, _i=index, _name=item.path.name) -> None:
-                    if progress:
-                        progress(f"{_name}: {stage}", (_i + fraction) / len(todo))
-                _load_one(con, item, file_result, load_id, profile, as_of, build.parent, step)
-            _record_info(con, load_id, as_of, synthetic)
-            build_marts(con, progress)  # stage "building marts": after the tables and info, before the swap
-            con.execute("checkpoint")
-        finally:
-            con.close()
-        atomic.publish(build, db_path)
-    finally:
-        build.unlink(missing_ok=True)
-        for leftover in build.parent.glob(build.name + ".*"):
-            atomic.remove_path(leftover)
+    with atomic.building(db_path, load_id, memory_limit=LOAD_MEMORY_LIMIT) as con:
+        create_schema(con)
+        _check_synthetic_policy(con, synthetic, db_path)
+        for index, (item, file_result) in enumerate(todo):
+            def step(stage: str, fraction: float, _i=index, _name=item.path.name) -> None:
+                if progress:
+                    progress(f"{_name}: {stage}", (_i + fraction) / len(todo))
+            _load_one(con, item, file_result, load_id, profile, as_of, db_path.parent, step)
+        _record_info(con, load_id, as_of, synthetic)
+        build_marts(con, progress)  # stage "building marts": after the tables and info, before the swap
 
 
 def _check_synthetic_policy(con: duckdb.DuckDBPyConnection, synthetic: bool, db_path: Path) -> None:

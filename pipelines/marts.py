@@ -69,19 +69,8 @@ def rebuild(db_path: str | Path, lock_wait_seconds: float = 30.0) -> None:
     db_path = Path(db_path)
     with atomic.exclusive_lock(db_path, lock_wait_seconds):
         atomic.remove_stale_builds(db_path)
-        build = atomic.start_build(db_path, "marts-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S"))
-        try:
-            con = duckdb.connect(str(build))
-            try:
-                build_marts(con)
-                con.execute("checkpoint")
-            finally:
-                con.close()
-            atomic.publish(build, db_path)
-        finally:
-            build.unlink(missing_ok=True)
-            for leftover in build.parent.glob(build.name + ".*"):
-                atomic.remove_path(leftover)
+        with atomic.building(db_path, "marts-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")) as con:
+            build_marts(con)
 
 
 def run(args) -> int:

@@ -241,6 +241,24 @@ def test_discipline_rates_by_action_type_are_realistic(tables):
     assert 0.002 <= students_with("law_enforcement_referral") <= 0.009
 
 
+def test_discipline_volume_is_about_one_row_per_enrolled_student_year(tmp_path: Path):
+    """docs/DEMO.md: 0.87-1.13 discipline rows per enrolled student-year (about 3M rows at 1M students x 3
+    years), mostly minor actions, concentrated in middle and high schools, with repeats for a minority."""
+    assert cli.run(_args(tmp_path, 20_000, years=1)) == 0
+    enrollment = _read(tmp_path, "enrollment").join(_read(tmp_path, "schools"), on="school_id")
+    dis = _read(tmp_path, "discipline_actions").join(_read(tmp_path, "schools"), on="school_id")
+    assert 0.87 <= dis.height / enrollment.height <= 1.13
+    assert dis["action_type"].is_in(["removal_from_class", "other"]).mean() > 0.8
+    enrolled = dict(enrollment.group_by("school_level").len().iter_rows())
+    rows = dict(dis.group_by("school_level").len().iter_rows())
+    rate = {level: rows[level] / enrolled[level] for level in ("elementary", "middle", "high")}
+    assert 0.25 <= rate["elementary"] <= 0.5
+    assert rate["middle"] > 3 * rate["elementary"] and rate["high"] > 3 * rate["elementary"]
+    per_student = dis.group_by("student_key").len()
+    assert 0.1 <= (per_student["len"] >= 2).sum() / enrollment.height <= 0.3  # repeat events: a minority
+    assert per_student.filter(pl.col("len") >= 2)["len"].sum() > 0.8 * dis.height  # who carry most rows
+
+
 # ---- the planted effects, found in the raw files -------------------------------------------------------
 
 def _referral_risk(tables, column: str) -> dict[str, float]:

@@ -179,14 +179,18 @@ class Discipline:
     base_rate: dict[str, float] = field(default_factory=lambda: {
         "iss": 0.035, "oss": 0.030, "expulsion": 0.0012, "alternative_placement": 0.002,
         "law_enforcement_referral": 0.005, "school_related_arrest": 0.0008,
-        "removal_from_class": 0.03, "other": 0.02})
+        # minor actions (office referrals: removal from class; detention, conference... as 'other'), so that
+        # all types together come to about 1 row per enrolled student-year (docs/DEMO.md, "Discipline")
+        "removal_from_class": 0.08, "other": 0.17})
     level_multiplier: dict[str, float] = field(default_factory=lambda: {"elementary": 0.35, "middle": 1.5, "high": 1.3})
     # PLANTED: out-of-school suspension and expulsion risk ratios; every other type has none
     oss_expulsion_race_risk_ratio: dict[str, float] = field(default_factory=lambda: {
         "hi": 1.0, "am": 1.0, "as": 1.0, "bl": 2.0, "pi": 1.0, "wh": 1.0, "mu": 1.0})
     oss_expulsion_idea_risk_ratio: float = 2.0
+    # a student with >= 1 action of a type has 1 + Poisson(mean) of them that year: classroom removals recur
+    # for a small group (about 6 a year each), other minor actions about 3 a year each
     extra_events_mean: dict[str, float] = field(default_factory=lambda: {
-        "iss": 0.35, "oss": 0.30, "removal_from_class": 0.40, "other": 0.2})
+        "iss": 0.35, "oss": 0.30, "removal_from_class": 5.0, "other": 2.0})
     behavior_shares: dict[str, dict[str, float]] = field(default_factory=lambda: {
         "suspension": {"fighting": 0.28, "threat_intimidation": 0.08, "school_threat": 0.02, "weapon_possession": 0.03,
                        "battery": 0.07, "drugs_alcohol": 0.10, "tobacco": 0.05, "defiance": 0.15,

@@ -59,22 +59,10 @@ def write_atomically(db_path: str | Path, load_id: str, write: Callable[[duckdb.
     db_path = Path(db_path)
     with atomic.exclusive_lock(db_path, lock_wait_seconds):
         atomic.remove_stale_builds(db_path)
-        build = atomic.start_build(db_path, load_id)
-        try:
-            con = duckdb.connect(str(build))
-            try:
-                con.execute("set enable_progress_bar = false")
-                create_reference_tables(con)
-                write(con)
-                ensure_marts(con)  # reference tables feed no mart; this brings an older warehouse's up to date
-                con.execute("checkpoint")
-            finally:
-                con.close()
-            atomic.publish(build, db_path)
-        finally:
-            build.unlink(missing_ok=True)
-            for leftover in build.parent.glob(build.name + ".*"):
-                leftover.unlink(missing_ok=True)
+        with atomic.building(db_path, load_id) as con:
+            create_reference_tables(con)
+            write(con)
+            ensure_marts(con)  # reference tables feed no mart; this brings an older warehouse's up to date
 
 
 def replace_state_reference(con: duckdb.DuckDBPyConnection, table: str) -> int:
