@@ -254,7 +254,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResul
     create_mapped(con, "raw", item.entity, column_map, profile)
     step("validating", 0.5)
     expressions = mapped_expressions(item.entity, column_map, profile)
-    _collect_violations(con, item.entity, as_of, expressions,
+    _collect_violations(con, item.entity, column_map, profile, as_of, expressions,
                         {expressions[target][0]: distinct_tables[source]
                          for target, source in column_map.sources.items() if source in distinct_tables})
     if read.malformed_rows:  # first of all rules: the row's fields could not be told apart
@@ -282,7 +282,8 @@ def _create_distinct_tables(con: duckdb.DuckDBPyConnection, entity: str, column_
     return tables
 
 
-def _collect_violations(con: duckdb.DuckDBPyConnection, entity: str, as_of: date,
+def _collect_violations(con: duckdb.DuckDBPyConnection, entity: str, column_map: ColumnMap, profile: Profile,
+                        as_of: date,
                         expressions: dict[str, tuple[str | None, str]], distinct_tables: dict[str, str]) -> None:
     """Temp table violations(_row_id, rule, detail, priority): every rule every row breaks.
 
@@ -298,7 +299,7 @@ def _collect_violations(con: duckdb.DuckDBPyConnection, entity: str, as_of: date
     with ThreadPoolExecutor(max_workers=1) as pool:
         verdicts = pool.submit(validate_values, entity,
                                column_values(con, "raw", entity, expressions, distinct_tables))
-        _row_and_key_violations(con, entity, as_of)
+        _row_and_key_violations(con, entity, column_map, profile, as_of)
         by_rule: dict[tuple[str, str], list] = {}
         for violation in verdicts.result():
             by_rule.setdefault((violation.column, violation.rule), []).append(violation.value)
@@ -306,8 +307,9 @@ def _collect_violations(con: duckdb.DuckDBPyConnection, entity: str, as_of: date
         _insert_column_violations(con, column, rule, values, priority[rule])
 
 
-def _row_and_key_violations(con: duckdb.DuckDBPyConnection, entity: str, as_of: date) -> None:
-    create_candidate(con, entity)
+def _row_and_key_violations(con: duckdb.DuckDBPyConnection, entity: str, column_map: ColumnMap, profile: Profile,
+                            as_of: date) -> None:
+    create_candidate(con, "raw", entity, column_map, profile)
     rules_sql = (CONTRACT_SQL / f"{entity}.sql").read_text()
     with _parents_as_build_side(con, rules_sql):
         con.execute(f"insert into violations select _row_id, rule, detail, {ROW_RULE_PRIORITY} "
@@ -386,12 +388,14 @@ def _write(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, 
                arg_min(rule, priority * 1000000 + length(rule)) as rule,
                string_agg(detail, '; ' order by priority) as detail
         from violations group by _row_id""")
-    con.execute("""
-        insert into load_quarantine
-        select $load_id, $file, $entity, f._row_id, f.rule, f.detail, to_json(raw)::varchar
-        from first_violation as f
-        join raw on raw.rowid + 1 = f._row_id""",
-                {"load_id": load_id, "file": item.path.name, "entity": item.entity})
+    result.rows_quarantined = con.sql("select count(*) from first_violation").fetchall()[0][0]
+    if result.rows_quarantined:  # else: no pass over the rows as read
+        con.execute("""
+            insert into load_quarantine
+            select $load_id, $file, $entity, f._row_id, f.rule, f.detail, to_json(raw)::varchar
+            from first_violation as f
+            join raw on raw.rowid + 1 = f._row_id""",
+                    {"load_id": load_id, "file": item.path.name, "entity": item.entity})
     # The rows as read are no longer needed: their memory goes to the insert below (DuckDB would
     # otherwise spill them past the memory limit while it writes).
     con.execute("drop view if exists mapped")
@@ -407,7 +411,6 @@ def _write(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, 
     result.rows_loaded = con.execute(f"insert into {item.entity} ({columns}{derived_names}, load_id) "
                                      f"select {columns}{derived_values}, $load_id from good",
                                      {"load_id": load_id}).fetchall()[0][0]
-    result.rows_quarantined = con.sql("select count(*) from first_violation").fetchall()[0][0]
     result.top_rules = con.sql("select rule, count(*) as n from first_violation group by rule "
                                "order by n desc, rule limit 5").fetchall()
     result.status = "loaded"

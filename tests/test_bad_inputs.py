@@ -200,6 +200,9 @@ CASES: list[Case] = [
     Case("street-address-in-unknown-column", "schools.csv",
          "school_id,school_name,school_level,site\nSCH7,North,middle,12 Elm Street\n", EXIT_REFUSED,
          ("'site'", "street address"), ("Elm",)),
+    Case("shortest-street-address-in-a-text-column", "schools.csv",
+         "school_id,school_name,school_level\nSCH7,1 Elm St,middle\nSCH8,South,high\n", EXIT_REFUSED,
+         ("'school_name'", "street address", "row(s) 1"), ("Elm",)),
     # --- values
     Case("dates-in-five-formats", "case_actions.csv",
          ACTIONS_HEADER + "".join(f"A{i},CASE1,{d},counseling\n" for i, d in enumerate(
