@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 
 from access.queries import run_query
-from pipelines.reference.crdc import load_crdc_profile
+from data_contracts.crdc_profile import load_crdc_profile
 
 BENCHMARK_OUTCOMES = ("iss", "oss_or_expulsion", "law_enforcement")
 

@@ -5,10 +5,13 @@ changed outside the loader, still give the right numbers. The next load rebuilds
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import duckdb
 
-from pipelines.marts import marts_current
+from data_contracts.marts import marts_current
 
 # sql/marts/from_marts/<read>.sql -> the sql/marts/<query>.sql giving the same rows over the raw tables
 MART_READS = {name: name for name in ("outcome_group_counts", "case_volumes", "case_timeline", "concern_level_counts",
@@ -17,16 +20,30 @@ MART_READS["case_volumes_whole_district"] = "case_volumes"  # only for school_id
 
 _log = logging.getLogger(__name__)
 _warned = False
+# (connection, marts_current) while one_check holds: a page's data call asks once, not before every read
+_checked: ContextVar[tuple[duckdb.DuckDBPyConnection, bool] | None] = ContextVar("marts_checked", default=None)
 
 
 def mart_query(con: duckdb.DuckDBPyConnection, name: str) -> str:
     """The query name to run for the mart read `name` (a key of MART_READS) on this warehouse."""
     if name not in MART_READS:
         raise KeyError(f"mart_query: {name!r} has no mart read (one of {sorted(MART_READS)})")
-    if marts_current(con):
+    held = _checked.get()
+    current = held[1] if held is not None and held[0] is con else marts_current(con)
+    if current:
         return f"marts/from_marts/{name}"
     _warn_once()
     return f"marts/{MART_READS[name]}"
+
+
+@contextmanager
+def one_check(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Check the marts once for the reads of this block on `con` (each check counts five tables' rows)."""
+    token = _checked.set((con, marts_current(con)))
+    try:
+        yield
+    finally:
+        _checked.reset(token)
 
 
 def _warn_once() -> None:

@@ -3,7 +3,7 @@
 Pages would otherwise regroup every enrollment row on every call. The marts live in a private schema
 (docs/INTERCHANGE.md, "Extension: load-time marts", not part of the contract) and are rebuilt whole
 inside the build copy before the atomic swap, so readers never see marts of another version.
-access/marts.py reads them only while mart.build_info still matches the warehouse.
+access/marts.py reads them only while mart.build_info still matches the warehouse (data_contracts/marts.py).
 """
 from __future__ import annotations
 
@@ -15,13 +15,11 @@ from pathlib import Path
 
 import duckdb
 
+from data_contracts.marts import MART_VERSION, marts_current
 from pipelines import atomic
 from pipelines.warehouse import REPO_ROOT
 
 BUILD_DIR = REPO_ROOT / "sql" / "marts" / "build"
-READ_DIR = REPO_ROOT / "sql" / "marts" / "from_marts"
-# Bump when a build file changes shape or meaning: older marts are then read as stale, never misread.
-MART_VERSION = 1
 # One file per mart, in build order; build_info last, so it only ever describes a complete set.
 MARTS = ("enrollment_counts", "outcome_group_cells", "case_volume_counts", "case_subjects",
          "case_student_removals")
@@ -38,16 +36,6 @@ def build_marts(con: duckdb.DuckDBPyConnection, progress: Callable[[str, float],
     con.execute(_sql(BUILD_DIR / "build_info.sql"), {"mart_version": MART_VERSION})
     if progress:
         progress(STAGE_DONE, 1.0)
-
-
-def marts_current(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the marts exist and still describe this warehouse (version, last load, row counts)."""
-    cursor = con.cursor()  # readers share one connection: never leave a result open on it
-    try:
-        rows = cursor.execute(_sql(READ_DIR / "current.sql"), {"mart_version": MART_VERSION}).fetchall()
-    except duckdb.CatalogException:  # no mart.build_info: a warehouse loaded before the marts existed
-        return False
-    return bool(rows and rows[0][0])
 
 
 @lru_cache(maxsize=None)

@@ -11,9 +11,10 @@ import duckdb
 import polars as pl
 import pytest
 
+from data_contracts.crdc_profile import load_crdc_profile
 from metrics.disproportionality import disproportionality_table
 from pipelines.reference import cli
-from pipelines.reference.crdc import CrdcError, import_crdc, load_crdc_profile
+from pipelines.reference.crdc import CrdcError, import_crdc
 from tests.crdc_files import write_crdc_file, write_per_topic_files
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,9 +15,10 @@ from polars.testing import assert_frame_equal
 
 import access.marts
 from access import metric_tables as mt
+from data_contracts.marts import marts_current
 from pipelines.__main__ import main as pipelines_main
 from pipelines.loader import load_files
-from pipelines.marts import MARTS, STAGE, STAGE_DONE, marts_current
+from pipelines.marts import MARTS, STAGE, STAGE_DONE
 from pipelines.reference.store import write_atomically
 
 

@@ -1,14 +1,14 @@
 """CRDC school-level public files -> crdc_school_counts, a consistency report and state_reference.
 
-The profile (data_contracts/profiles/reference/crdc.json) says which columns mean what; this module
-reads the files, unpivots the profile's columns into one cell per school x column, runs the cells
-through the great-expectations suite data_contracts/suites/reference/crdc_cells.json, keeps reserve
-codes as missing (counted by code), and sums the state's students per outcome, dimension and group.
+The profile (data_contracts/profiles/reference/crdc.json, read by data_contracts/crdc_profile.py) says
+which columns mean what; this module reads the files, unpivots the profile's columns into one cell per
+school x column, runs the cells through the great-expectations suite
+data_contracts/suites/reference/crdc_cells.json, keeps reserve codes as missing (counted by code), and
+sums the state's students per outcome, dimension and group.
 docs/METHODOLOGY.md ("Reference data (CRDC)") gives the meaning of every column family and rule.
 """
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -17,13 +17,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from data_contracts.crdc_profile import Cell, CrdcProfile, load_crdc_profile
 from pipelines.contracts import column_values, validate_values
 from pipelines.readers import ReadError, read_into
 from pipelines.reference import store
 from pipelines.reference.consistency import crdc_consistency, run_named
-from pipelines.warehouse import REPO_ROOT
 
-PROFILE_PATH = REPO_ROOT / "data_contracts" / "profiles" / "reference" / "crdc.json"
 SUITE = "reference/crdc_cells"
 SCHOOL_YEAR = re.compile(r"(20\d\d)[-_](\d\d)(?!\d)")
 DIMENSION_GROUPS = {
@@ -34,81 +33,6 @@ DIMENSION_GROUPS = {
 
 class CrdcError(Exception):
     """Input that stops the import; the message says what to do. The warehouse is unchanged."""
-
-
-@dataclass(frozen=True)
-class Cell:
-    """What one CRDC column counts: a measure over a table's population, broken out by group and sex."""
-    measure: str
-    subset: str
-    breakout: str
-    group: str
-    sex: str
-
-    @property
-    def key(self) -> str:
-        return "|".join((self.measure, self.subset, self.breakout, self.group, self.sex))
-
-
-@dataclass(frozen=True)
-class CrdcProfile:
-    name: str
-    keys: dict[str, list[str]]
-    races: dict[str, str]
-    sexes: dict[str, str]
-    enrollment_families: dict[str, str]
-    enrollment_breakouts: dict[str, str]
-    discipline_actions: dict[str, str]
-    discipline_breakouts: dict[str, str]
-    reserve_codes: dict[int, str]
-    outcomes: dict[str, dict]
-    dimensions: tuple[str, ...]
-    grades: dict[str, str] = field(default_factory=dict)   # SCH_GRADE_* column -> grade (ps, kg, 01..12, ug)
-
-    def parse(self, column: str) -> Cell | None:
-        """The cell a CRDC column name holds, or None when the profile does not use the column."""
-        name = column.strip().upper()
-        races, sexes = "|".join(self.races), "|".join(self.sexes)
-        families = "|".join(self.enrollment_families)
-        if m := re.fullmatch(rf"({families})_({races})_({sexes})", name):
-            return Cell("enrollment", self.enrollment_families[m[1]], "race", self.races[m[2]], self.sexes[m[3]])
-        if m := re.fullmatch(rf"SCH_ENR_({'|'.join(self.enrollment_breakouts)})_({sexes})", name):
-            return Cell("enrollment", "all", self.enrollment_breakouts[m[1]], "y", self.sexes[m[2]])
-        if m := re.fullmatch(rf"TOT_({'|'.join(f[4:] for f in self.enrollment_families)})_({sexes})", name):
-            return Cell("enrollment", self.enrollment_families["SCH_" + m[1]], "total", "all", self.sexes[m[2]])
-        actions = "|".join(self.discipline_actions)
-        breakouts = "|".join(self.discipline_breakouts)
-        if m := re.fullmatch(rf"SCH_DISCW(O?)DIS_({actions})_(IDEA_)?({races}|{breakouts})_({sexes})", name):
-            if bool(m[1]) == bool(m[3]):  # WODIS columns have no _IDEA_, WDIS columns need it
-                return None
-            subset = "non_idea" if m[1] else "idea"
-            if m[4] in self.races:
-                breakout, group = "race", self.races[m[4]]
-            else:
-                breakout, group = self.discipline_breakouts[m[4]], "y"
-                if subset == "idea" and breakout == "section_504_only":
-                    return None
-            return Cell(self.discipline_actions[m[2]], subset, breakout, group, self.sexes[m[5]])
-        if m := re.fullmatch(rf"TOT_DISCW(O?)DIS_({actions})_(IDEA_)?({sexes})", name):
-            if bool(m[1]) == bool(m[3]):
-                return None
-            return Cell(self.discipline_actions[m[2]], "non_idea" if m[1] else "idea", "total", "all",
-                        self.sexes[m[4]])
-        return None
-
-    def key_column(self, role: str, header: list[str]) -> str | None:
-        wanted = {c.upper() for c in self.keys.get(role, [])}
-        return next((h for h in header if h.strip().upper() in wanted), None)
-
-
-def load_crdc_profile(path: Path = PROFILE_PATH) -> CrdcProfile:
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    return CrdcProfile(
-        name=raw["name"], keys=raw["keys"], races=raw["races"], sexes=raw["sexes"],
-        enrollment_families=raw["enrollment_families"], enrollment_breakouts=raw["enrollment_breakouts"],
-        discipline_actions=raw["discipline_actions"], discipline_breakouts=raw["discipline_breakouts"],
-        reserve_codes={int(k): v for k, v in raw["reserve_codes"].items()}, outcomes=raw["outcomes"],
-        dimensions=tuple(raw["dimensions"]), grades=raw.get("grades", {}))
 
 
 @dataclass
