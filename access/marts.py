@@ -1,6 +1,7 @@
 """Which named query answers a mart read: the one over the load-time marts while they are current, else
-the original over the raw tables (same rows, slower), so warehouses loaded before the marts existed, or
-changed outside the loader, still give the right numbers. The next load rebuilds the marts.
+its fallback twin, the same query computing the marts inline from the raw tables (access/queries.py;
+same rows, slower), so warehouses loaded before the marts existed, or changed outside the loader, still
+give the right numbers. The next load rebuilds the marts.
 """
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from contextvars import ContextVar
 
 import duckdb
 
+from access.queries import FALLBACK
 from data_contracts.marts import marts_current
 
-# sql/marts/from_marts/<read>.sql -> the sql/marts/<query>.sql giving the same rows over the raw tables
-MART_READS = {name: name for name in ("outcome_group_counts", "case_volumes", "case_timeline", "concern_level_counts",
-                                      "conditional_disparity_strata", "process_audit_counts", "school_years")}
-MART_READS["case_volumes_whole_district"] = "case_volumes"  # only for school_ids None, as_of None
+# the reads of sql/marts/from_marts/ (current.sql is the check itself)
+MART_READS = ("outcome_group_counts", "case_volumes", "case_volumes_whole_district", "case_timeline",
+              "concern_level_counts", "conditional_disparity_strata", "process_audit_counts", "school_years")
 
 _log = logging.getLogger(__name__)
 _warned = False
@@ -25,7 +26,7 @@ _checked: ContextVar[tuple[duckdb.DuckDBPyConnection, bool] | None] = ContextVar
 
 
 def mart_query(con: duckdb.DuckDBPyConnection, name: str) -> str:
-    """The query name to run for the mart read `name` (a key of MART_READS) on this warehouse."""
+    """The query name to run for the mart read `name` (one of MART_READS) on this warehouse."""
     if name not in MART_READS:
         raise KeyError(f"mart_query: {name!r} has no mart read (one of {sorted(MART_READS)})")
     held = _checked.get()
@@ -33,7 +34,7 @@ def mart_query(con: duckdb.DuckDBPyConnection, name: str) -> str:
     if current:
         return f"marts/from_marts/{name}"
     _warn_once()
-    return f"marts/{MART_READS[name]}"
+    return FALLBACK + name
 
 
 @contextmanager

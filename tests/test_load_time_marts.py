@@ -1,5 +1,6 @@
 """The load-time marts (pipelines/marts.py, sql/marts/build/): built by every load, read while current, and
-every metric table the same from them as from the original queries over the raw rows."""
+every metric table the same from them as from the fallback reads, which compute the marts inline from the raw
+rows (access/queries.py)."""
 from __future__ import annotations
 
 import json
@@ -122,6 +123,7 @@ def test_every_metric_table_is_the_same_from_the_marts_as_from_the_raw_rows(demo
                 m.setattr(access.marts, "marts_current", lambda _con: False)
                 ran.clear()
                 from_raw = call()
+                assert any(n.startswith("marts/fallback/") for n in ran), (name, ran)
                 assert not any(n.startswith("marts/from_marts/") for n in ran), (name, ran)
             heights[name] = from_raw.height
             try:
@@ -188,3 +190,15 @@ def test_rows_changed_outside_the_loader_make_the_marts_stale_and_the_cli_rebuil
         assert_frame_equal(mt.outcome_group_counts(con), stale_read, check_exact=True)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("read", access.marts.MART_READS)
+def test_a_fallback_read_reads_no_mart(read):
+    """The fallback twin of each read computes every mart inline: no `mart.` table is left in its code."""
+    from access.queries import FALLBACK, query_text
+
+    text = query_text(FALLBACK + read)
+    assert "mart." in query_text("marts/from_marts/" + read)
+    code = "\n".join(line.partition("--")[0] for line in text.splitlines())
+    assert "mart." not in code.lower()
+    assert "create or replace" not in code.lower()

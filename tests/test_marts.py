@@ -188,7 +188,7 @@ def test_conditional_strata_are_group_against_all_others_within_level(con):
 
 
 def test_process_audit_numerators_and_denominators(con):
-    a = run_query(con, "marts/process_audit_counts", as_of=AS_OF, review_within_days=30, school_years=None,
+    a = run_query(con, "marts/fallback/process_audit_counts", as_of=AS_OF, review_within_days=30, school_years=None,
                   school_ids=None, include_district=True, include_schools=True)
     d = {(r["indicator"], r["concern_level"]): (r["numerator"], r["denominator"])
          for r in a.filter(scope="district").iter_rows(named=True)}

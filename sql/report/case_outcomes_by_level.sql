@@ -1,7 +1,7 @@
 -- What happened in the BTAM cases of one school year, per level of concern: assessed cases with a
 -- level, and those with a support action, an exclusion or change of placement, and law enforcement
 -- involvement (law_enforcement_involved = Y or a law-enforcement action). A case can have several.
--- The warehouse as it stood on $as_of, as in sql/marts/process_audit_counts.sql.
+-- The warehouse as it stood on $as_of, as in sql/marts/from_marts/process_audit_counts.sql.
 -- params: $as_of (date), $school_year (varchar)
 with cases as (
     select

@@ -1,5 +1,5 @@
 -- BTAM cases and distinct student subjects per school_year x scope (the district, each school) x breakdown
--- x category, over every case: what sql/marts/case_volumes.sql counts for the whole district when no
+-- x category, over every case: what sql/marts/from_marts/case_volumes.sql counts for the whole district when no
 -- as-of date is given (the pages' view). A selection of schools or an as-of date is counted live.
 create or replace table mart.case_volume_counts as
 with cases as (

@@ -1,5 +1,5 @@
--- Read over the load-time marts (sql/marts/build/): same rows and order as sql/marts/case_timeline.sql,
--- which access/marts.py runs instead while the marts are missing or stale.
+-- Read over the load-time marts (sql/marts/build/); while they are missing or stale access/marts.py runs
+-- marts/fallback/case_timeline, this text with the marts computed inline (access/queries.py).
 -- One row per BTAM case with the dates survival needs (report, first action, assessment, closing)
 -- and the subject's groups that year (blank for staff and other subjects).
 -- The warehouse as it stood on $as_of: cases reported after it are left out, and actions,

@@ -1,5 +1,5 @@
--- Read over the load-time marts (sql/marts/build/): same rows and order as sql/marts/case_volumes.sql,
--- which access/marts.py runs instead while the marts are missing or stale.
+-- Read over the load-time marts (sql/marts/build/); while they are missing or stale access/marts.py runs
+-- marts/fallback/case_volumes, this text with the marts computed inline (access/queries.py).
 -- BTAM cases (and distinct student subjects) per school_year x scope x breakdown x category, with the
 -- students enrolled in the scope (in the school level, for the school_level breakdown) for rates.
 -- breakdown: total, month (YYYY-MM of reported_date), school_level (district scope only),

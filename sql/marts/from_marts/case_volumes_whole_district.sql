@@ -1,6 +1,6 @@
--- Read over the load-time marts (sql/marts/build/): the rows of sql/marts/case_volumes.sql, in its order,
--- for the whole district (no school filter) and no as-of date; access/metric_tables.py runs it only then,
--- and access/marts.py runs sql/marts/case_volumes.sql instead while the marts are missing or stale.
+-- Read over the load-time marts (sql/marts/build/): the rows of sql/marts/from_marts/case_volumes.sql, in
+-- its order, for the whole district (no school filter) and no as-of date; access/metric_tables.py runs it
+-- only then (while the marts are missing or stale, as marts/fallback/..., see access/queries.py).
 -- params: $school_years, $include_district, $include_schools
 with counted as (
     select *

@@ -1,5 +1,5 @@
--- Read over the load-time marts (sql/marts/build/): same rows and order as sql/marts/concern_level_counts.sql,
--- which access/marts.py runs instead while the marts are missing or stale.
+-- Read over the load-time marts (sql/marts/build/); while they are missing or stale access/marts.py runs
+-- marts/fallback/concern_level_counts, this text with the marts computed inline (access/queries.py).
 -- Assessed BTAM cases per school_year x scope x dimension x group x concern_level.
 -- dimension: all (group 'all'), school (group = the case's school; district scope only), and the
 -- subject's groups that year (student subjects only): race_ethnicity, disability_status, sex,
@@ -30,7 +30,8 @@ assessed as (
     select
         cases.case_id,
         cases.school_year,
-        cases.school_id,
+        -- without school rows, no school grouping to build (the school dimension keeps the school)
+        case when $include_schools then cases.school_id end as school_id,
         cases.concern_level,
         'all' as all_cases,
         cases.school_id as school,

@@ -1,5 +1,5 @@
--- Read over the load-time marts (sql/marts/build/): same rows and order as sql/marts/conditional_disparity_strata.sql,
--- which access/marts.py runs instead while the marts are missing or stale.
+-- Read over the load-time marts (sql/marts/build/); while they are missing or stale access/marts.py runs
+-- marts/fallback/conditional_disparity_strata, this text with the marts computed inline (access/queries.py).
 -- The 2x2 table of each group against all other students, within each level of concern, for the
 -- case outcomes the bias review asks about ("same level of concern, different consequence"):
 -- a = group's cases with the outcome, b = group's cases without, c = others' with, d = others' without.

@@ -1,10 +1,11 @@
--- Read over the load-time marts (sql/marts/build/): same rows and order as sql/marts/outcome_group_counts.sql,
--- which access/marts.py runs instead while the marts are missing or stale.
+-- Read over the load-time marts (sql/marts/build/); while they are missing or stale access/marts.py runs
+-- marts/fallback/outcome_group_counts, this text with the marts computed inline (access/queries.py).
 -- Students (n) and students with the outcome (k) per school_year x scope x outcome x dimension x
 -- group, for every group with n > 0: what metrics.disproportionality_table consumes.
 -- params: $school_years, $school_ids (lists or null = all), $include_district, $include_schools (booleans)
+-- without school rows, every cell is one school's: the school grouping set then repeats the district's few
 with dimension_cells as (
-    select *
+    select * replace (case when $include_schools then school_id end as school_id)
     from mart.outcome_group_cells
     where ($school_years is null or list_contains($school_years::varchar[], school_year))
       and ($school_ids is null or list_contains($school_ids::varchar[], school_id))

@@ -1,5 +1,5 @@
--- Read over the load-time marts (sql/marts/build/): same rows and order as sql/marts/process_audit_counts.sql,
--- which access/marts.py runs instead while the marts are missing or stale.
+-- Read over the load-time marts (sql/marts/build/); while they are missing or stale access/marts.py runs
+-- marts/fallback/process_audit_counts, this text with the marts computed inline (access/queries.py).
 -- Numerator and denominator of every process-audit indicator (metrics/audit.py AUDIT_INDICATORS)
 -- per school_year x scope (district, and the case's school). Case indicators count cases;
 -- suspended_while_case_open counts students. exclusion_or_placement_change has one row per level
@@ -12,7 +12,8 @@ with cases as (
     select
         case_id,
         school_year,
-        school_id,
+        -- without school rows, no school grouping to build
+        case when $include_schools then school_id end as school_id,
         subject_type,
         student_key,
         reported_date,

@@ -1,5 +1,5 @@
--- Read over the load-time marts (sql/marts/build/): same rows and order as sql/marts/school_years.sql,
--- which access/marts.py runs instead while the marts are missing or stale.
+-- Read over the load-time marts (sql/marts/build/); while they are missing or stale access/marts.py runs
+-- marts/fallback/school_years, this text with the marts computed inline (access/queries.py).
 -- School years holding enrolled students or BTAM cases, oldest first: the choices of a year filter.
 with years as (
     select school_year from mart.enrollment_counts
