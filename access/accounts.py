@@ -14,6 +14,7 @@ import json
 import os
 import re
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -31,7 +32,6 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 12
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("timing-equaliser-not-a-password")
 
 
 class AccountError(ValueError):
@@ -181,13 +181,13 @@ def verify_password(name: str, password: str, *, path: str | os.PathLike | None 
     with _store(path) as data:
         entry = data["users"].get(name)
         if entry is None:
-            _verify(_DUMMY_HASH, password)             # same work as a real check: no user-name probing by timing
+            _verify(_dummy_hash(), password)             # same work as a real check: no user-name probing by timing
             return LoginResult(False, "unknown")
         locked = dt.datetime.fromisoformat(entry["locked_until"]) if entry.get("locked_until") else None
         if locked and locked > moment:
             return LoginResult(False, "locked", _account(name, entry), locked)
         if entry.get("disabled"):
-            _verify(_DUMMY_HASH, password)
+            _verify(_dummy_hash(), password)
             return LoginResult(False, "disabled", _account(name, entry))
         if _verify(entry["hash"], password):
             if _hasher.check_needs_rehash(entry["hash"]):
@@ -200,6 +200,12 @@ def verify_password(name: str, password: str, *, path: str | os.PathLike | None 
             entry.update(failed=0, locked_until=until.isoformat(timespec="seconds"))
             return LoginResult(False, "locked", _account(name, entry), until)
         return LoginResult(False, "wrong_password", _account(name, entry))
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown or disabled names (made on first use: hashing is slow on purpose)."""
+    return _hasher.hash("timing-equaliser-not-a-password")
 
 
 def _verify(hashed: str, password: str) -> bool:

@@ -56,7 +56,7 @@ def _context():
 
 
 def warm_up_in_background() -> threading.Thread:
-    """Import great-expectations (2-4 s) while DuckDB reads the first file, instead of after it."""
+    """Import great-expectations (2-4 s) while the files are hashed and read, instead of after."""
     thread = threading.Thread(target=_context, name="gx-warm-up", daemon=True)
     thread.start()
     return thread

@@ -140,6 +140,8 @@ def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | 
     try:
         profile = load_profile(profile) if isinstance(profile, str) else profile
         inputs = discover(paths, profile, entity)
+        # great-expectations imports (Python, holding the GIL) while the files are hashed (hashlib releases it)
+        warm_up_in_background()
         with atomic.exclusive_lock(db_path, lock_wait_seconds):
             atomic.remove_stale_builds(db_path)
             known = _loaded_hashes(db_path)
@@ -154,7 +156,6 @@ def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | 
                     known.add(digest)
                     todo.append((item, file_result))
             if todo:
-                warm_up_in_background()
                 _build_and_publish(db_path, load_id, todo, profile, as_of or date.today(), synthetic, progress)
                 result.published = True
     except LoadRefused as exc:

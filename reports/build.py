@@ -11,10 +11,9 @@ from reports.charts import RenderedChart, render_all
 from reports.content import ReportContent, build_content
 from reports.data import ReportData, load_report_data
 from reports.html import render_html
+from reports.options import DEFAULT_DISTRICT, FORMATS
 from reports.pdf import render_pdf
 
-FORMATS = ("pdf", "html")
-DEFAULT_DISTRICT = "School district"
 
 
 @dataclass

@@ -14,8 +14,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.warehouse import DEFAULT_DB
-from reports.build import DEFAULT_DISTRICT, FORMATS
-from reports.data import ReportDataError
+from reports.options import DEFAULT_DISTRICT, FORMATS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -36,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """CLI entry: exit 0 on success, 2 for a problem the user can fix."""
-    from reports.build import generate
+    from reports.build import generate  # the charts and metrics: imported only when a report is written
+    from reports.data import ReportDataError
+
     db = Path(args.db)
     out = Path(args.out or f"btam-board-report-{args.year}.{args.fmt}")
     try:
