@@ -119,12 +119,13 @@ def state_reference_counts(con: duckdb.DuckDBPyConnection, school_years: Years =
 
 def disproportionality(con: duckdb.DuckDBPyConnection, school_years: Years = None, school_ids: Schools = None,
                        include_district: bool | None = None, include_schools: bool = True,
-                       settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+                       settings: MetricSettings = DEFAULT_SETTINGS, tests: bool = True) -> pl.DataFrame:
     """Rows of disproportionality.csv plus outcome_share, population_share, weighted_risk_ratio, persistent
-    (metrics.disproportionality.EXPORT_COLUMNS). Earlier years are read too, so persistence is right."""
+    (metrics.disproportionality.EXPORT_COLUMNS). Earlier years are read too, so persistence is right.
+    `tests=False`: p_value and q_value blank, for a caller that shows only ratios and flags."""
     years = _with_earlier_years(school_years, settings.persistence_years - 1)
     counts = outcome_group_counts(con, years, school_ids, include_district, include_schools)
-    table = disproportionality_table(counts, state_reference_counts(con, years), settings)
+    table = disproportionality_table(counts, state_reference_counts(con, years), settings, tests)
     if school_years is not None:
         table = table.filter(pl.col("school_year").is_in([str(y) for y in school_years]))
     return table
@@ -179,10 +180,13 @@ def concern_level_counts(con: duckdb.DuckDBPyConnection, school_years: Years = N
 
 def concern_levels(con: duckdb.DuckDBPyConnection, school_years: Years = None, school_ids: Schools = None,
                    include_district: bool | None = None, include_schools: bool = True,
-                   as_of: date | None = None) -> pl.DataFrame:
+                   as_of: date | None = None, dimensions: Sequence[str] | None = None) -> pl.DataFrame:
     """The ordered distribution: school_year, scope, dimension, group, concern_level, n, share,
-    cumulative_share, every level present (zeros filled in). dimension 'all' is every assessed case."""
+    cumulative_share, every level present (zeros filled in). dimension 'all' is every assessed case.
+    `dimensions`: only these (None = every one); each group's distribution is its own, so the rows are the same."""
     counts = concern_level_counts(con, school_years, school_ids, include_district, include_schools, as_of)
+    if dimensions is not None:
+        counts = counts.filter(pl.col("dimension").is_in(list(dimensions)))
     table = concern_distribution(counts, by=("school_year", "scope", "dimension", "group"))
     return _scope_order(table, pl.col("dimension") != "all", "dimension", "group")
 
@@ -244,8 +248,14 @@ def _by_level(cases: pl.DataFrame) -> pl.DataFrame:
 def _survival_summary(con: duckdb.DuckDBPyConnection, event: str, as_of: date | None, school_years: Years,
                       school_ids: Schools, include_district: bool | None, include_schools: bool) -> pl.DataFrame:
     scope = _scope(school_years, school_ids, include_district, include_schools)
-    cases = case_timeline(con, as_of, school_years, school_ids, event)
-    long = _by_level(_scoped_cases(cases, scope["include_district"], include_schools))
+    return summary_by_level(case_timeline(con, as_of, school_years, school_ids, event), scope["include_district"],
+                            include_schools)
+
+
+def summary_by_level(cases: pl.DataFrame, include_district: bool = True,
+                     include_schools: bool = True) -> pl.DataFrame:
+    """time_to_intervention's table from rows of case_timeline already read (a page reads them once)."""
+    long = _by_level(_scoped_cases(cases, include_district, include_schools))
     table = km_summary(long.select("school_year", "scope", pl.col("level").alias("concern_level"),
                                    "duration_days", "event"), by=("school_year", "scope", "concern_level"))
     order = pl.col("concern_level").replace_strict(_LEVEL_ORDER, default=9, return_dtype=pl.Int32)
@@ -287,8 +297,14 @@ def survival_by_group(con: duckdb.DuckDBPyConnection, dimension: str, event: str
     event, school_year, scope, dimension, group, n_cases, n_events, median_days, median_ci_low,
     median_ci_high, p90_days. Subgroup dimensions cover student subjects only."""
     scope = _scope(school_years, school_ids, include_district, include_schools)
-    cases = _grouped_cases(case_timeline(con, as_of, school_years, school_ids, event), dimension,
-                           scope["include_district"], include_schools)
+    return summary_by_group(case_timeline(con, as_of, school_years, school_ids, event), dimension, event,
+                            scope["include_district"], include_schools)
+
+
+def summary_by_group(cases: pl.DataFrame, dimension: str, event: str = "first_action", include_district: bool = True,
+                     include_schools: bool = True) -> pl.DataFrame:
+    """survival_by_group's table from rows of case_timeline already read."""
+    cases = _grouped_cases(cases, dimension, include_district, include_schools)
     table = km_summary(cases.select("school_year", "scope", "group", "duration_days", "event"),
                        by=("school_year", "scope", "group"))
     table = table.with_columns(pl.lit(event).alias("event"), pl.lit(dimension).alias("dimension"))
@@ -318,13 +334,20 @@ def logrank_tests(con: duckdb.DuckDBPyConnection, event: str = "first_action", a
     """Log-rank test of equal time to the event across the groups of each dimension (K-1 df):
     event, school_year, scope, dimension, method, statistic, df, p_value, groups (comma-separated)."""
     scope = _scope(school_years, school_ids, include_district, include_schools)
-    cases = case_timeline(con, as_of, school_years, school_ids, event)
+    return logrank_of(case_timeline(con, as_of, school_years, school_ids, event), event, scope["include_district"],
+                      include_schools, dimensions)
+
+
+def logrank_of(cases: pl.DataFrame, event: str = "first_action", include_district: bool = True,
+               include_schools: bool = True,
+               dimensions: Sequence[str] = ("concern_level", "school", *SUBGROUP_DIMENSIONS)) -> pl.DataFrame:
+    """logrank_tests' table from rows of case_timeline already read."""
     schema = {"event": pl.String, "school_year": pl.String, "scope": pl.String, "dimension": pl.String,
               "method": pl.String, "statistic": pl.Float64, "df": pl.Int64, "p_value": pl.Float64,
               "groups": pl.String}
     parts = []
     for dimension in dimensions:
-        grouped = _grouped_cases(cases, dimension, scope["include_district"], include_schools)
+        grouped = _grouped_cases(cases, dimension, include_district, include_schools)
         tests = logrank_table(grouped, ("school_year", "scope"), group="group")
         parts.append(tests.select(pl.lit(event).alias("event"), "school_year", "scope",
                                   pl.lit(dimension).alias("dimension"), "method", "statistic", "df", "p_value",
@@ -339,8 +362,14 @@ def timeliness(con: duckdb.DuckDBPyConnection, as_of: date | None = None, school
     """Share of assessed cases with a first action within their level's target: school_year, scope,
     concern_level, target_days, n_met, n_missed, n_not_yet_due, share_met."""
     scope = _scope(school_years, school_ids, include_district, include_schools)
-    cases = _scoped_cases(case_timeline(con, as_of, school_years, school_ids), scope["include_district"],
-                          include_schools)
+    return timeliness_of(case_timeline(con, as_of, school_years, school_ids), scope["include_district"],
+                         include_schools, settings)
+
+
+def timeliness_of(cases: pl.DataFrame, include_district: bool = True, include_schools: bool = True,
+                  settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+    """timeliness' table from rows of case_timeline (event first_action) already read."""
+    cases = _scoped_cases(cases, include_district, include_schools)
     table = timeliness_by_level(cases.select("school_year", "scope", "concern_level", "duration_days", "event"),
                                 by=("school_year", "scope"), settings=settings)
     order = pl.col("concern_level").replace_strict(_LEVEL_ORDER, default=9, return_dtype=pl.Int32)

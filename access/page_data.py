@@ -14,6 +14,7 @@ viewer only where every count they are computed from is published.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Sequence
 
@@ -21,6 +22,7 @@ import polars as pl
 import streamlit as st
 
 from access import metric_tables as mt
+from access.marts import one_check
 from access.session import shared_reader
 from access.suppression import CountTable, SuppressedRelease, SuppressedTable, suppress_release
 from data_contracts.interchange import CONCERN_LEVELS
@@ -94,29 +96,39 @@ def concern_level_tests(cache_key: str, year: str, school_ids: Schools) -> pl.Da
     return mt.concern_level_tests(_con(), [year], _ids(school_ids), include_district=True, include_schools=False)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def time_to_intervention(cache_key: str, year: str, school_ids: Schools) -> pl.DataFrame:
-    return mt.time_to_intervention(_con(), None, [prior_year(year), year], _ids(school_ids),
-                                   include_district=True, include_schools=False)
+@dataclass(frozen=True)
+class InterventionTimes:
+    """What the Time to intervention page shows, for the selection (district rows) of one school year."""
+    summary: pl.DataFrame       # time_to_intervention: 'all' and each level of concern
+    groups: pl.DataFrame        # the same summary per group of the chosen dimension
+    logrank: pl.DataFrame       # log-rank test across those groups
+    curves: pl.DataFrame        # Kaplan-Meier curve of each group
+    timeliness: pl.DataFrame    # first action within each level's target
+    open_cases: pl.DataFrame    # open_cases_at_risk's case rows (callers show them only to who may see them)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def survival_by_group(cache_key: str, year: str, school_ids: Schools, dimension: str) -> pl.DataFrame:
-    return mt.survival_by_group(_con(), dimension, "first_action", None, [year], _ids(school_ids),
-                                include_district=True, include_schools=False)
+def intervention_times(cache_key: str, year: str, school_ids: Schools, dimension: str) -> InterventionTimes:
+    """The page's tables from one read of the case timeline (six reads of the same rows cost most of it)."""
+    con = _con()
+    with one_check(con):
+        cases = mt.case_timeline(con, None, [year], _ids(school_ids))
+    summary = mt.summary_by_level(cases, include_district=True, include_schools=False)
+    if dimension == "concern_level":
+        groups = summary.filter(pl.col("concern_level") != "all").rename({"concern_level": "group"})
+    else:
+        groups = mt.summary_by_group(cases, dimension, include_district=True, include_schools=False)
+    return InterventionTimes(
+        summary=summary, groups=groups,
+        logrank=mt.logrank_of(cases, include_district=True, include_schools=False, dimensions=(dimension,)),
+        curves=_survival_curves(cases, dimension),
+        timeliness=mt.timeliness_of(cases, include_district=True, include_schools=False),
+        open_cases=_open_cases_at_risk(cases))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def logrank(cache_key: str, year: str, school_ids: Schools, dimension: str) -> pl.DataFrame:
-    return mt.logrank_tests(_con(), "first_action", None, [year], _ids(school_ids), include_district=True,
-                            include_schools=False, dimensions=(dimension,))
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def survival_curves(cache_key: str, year: str, school_ids: Schools, dimension: str) -> pl.DataFrame:
+def _survival_curves(cases: pl.DataFrame, dimension: str) -> pl.DataFrame:
     """Kaplan-Meier curve of each group of `dimension` over the selected schools (metric_tables'
     survival_curve does one school or the district; this is the same computation over a selection)."""
-    cases = mt.case_timeline(_con(), None, [year], _ids(school_ids))
     column = "school_id" if dimension == "school" else dimension
     cases = cases.filter(pl.col(column).is_not_null())
     parts = []
@@ -130,17 +142,10 @@ def survival_curves(cache_key: str, year: str, school_ids: Schools, dimension: s
     return pl.concat(parts).sort("group", "days", maintain_order=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def timeliness(cache_key: str, year: str, school_ids: Schools) -> pl.DataFrame:
-    return mt.timeliness(_con(), None, [year], _ids(school_ids), include_district=True)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def open_cases_at_risk(cache_key: str, year: str, school_ids: Schools, warn_days: int = 2) -> pl.DataFrame:
+def _open_cases_at_risk(cases: pl.DataFrame, warn_days: int = 2) -> pl.DataFrame:
     """Open cases with a level of concern and no first action yet: past their level's target
     (`missed`) or within `warn_days` of it (`due soon`). Case-level: callers show it only to viewers
     who may see case rows of the case's school."""
-    cases = mt.case_timeline(_con(), None, [year], _ids(school_ids))
     targets = pl.DataFrame({"concern_level": list(DEFAULT_SETTINGS.timeliness_days),
                             "target_days": list(DEFAULT_SETTINGS.timeliness_days.values())})
     waiting = cases.filter(~pl.col("event") & pl.col("closed_date").is_null() & pl.col("concern_level").is_not_null())
@@ -198,6 +203,46 @@ def outcome_strata(cache_key: str, year: str, school_ids: Schools) -> pl.DataFra
 @st.cache_data(show_spinner=False, max_entries=64)
 def process_audit(cache_key: str, year: str, school_ids: Schools) -> pl.DataFrame:
     return mt.process_audit(_con(), None, [prior_year(year), year], _ids(school_ids), include_district=True)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the Overview page prints: district (selection) rows only, the school year and the one before."""
+    volumes: pl.DataFrame       # case_volumes, breakdown 'total'
+    levels: pl.DataFrame        # concern_levels, dimension 'all'
+    time_to_intervention: pl.DataFrame  # concern_level 'all'
+    flags: pl.DataFrame         # disproportionality's flagged rows of the year (p and q values left blank)
+    prior_flags: int | None     # flagged rows of the year before; None when it has no rows at all
+    audit: pl.DataFrame         # process_audit
+    timeliness: pl.DataFrame    # the year only
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def overview(cache_key: str, year: str, school_ids: Schools) -> Overview:
+    """The Overview's figures in one call, without the per-school rows and p values the page never prints,
+    which cost most of the separate calls at state size; numbers as those calls give them."""
+    con, ids, prior = _con(), _ids(school_ids), prior_year(year)
+    years = [prior, year]
+    district = pl.col("scope") == "district"
+    with one_check(con):
+        as_of = mt.resolve_as_of(con)
+        volumes = mt.case_volumes(con, years, ids, include_district=True, include_schools=False)
+        levels = mt.concern_levels(con, years, ids, include_district=True, include_schools=False,
+                                   dimensions=("all",))
+        cases = mt.case_timeline(con, as_of, years, ids)
+        disp = mt.disproportionality(con, years, ids, include_district=True, include_schools=False, tests=False)
+        audit = mt.process_audit(con, as_of, years, ids, include_district=True, include_schools=False)
+    tti = mt.summary_by_level(cases, include_district=True, include_schools=False)
+    prior_disp = disp.filter(pl.col("school_year") == prior)
+    return Overview(
+        volumes=volumes.filter(district & (pl.col("breakdown") == "total")),
+        levels=levels.filter(district & (pl.col("dimension") == "all")),
+        time_to_intervention=tti.filter(district & (pl.col("concern_level") == "all")),
+        flags=disp.filter(pl.col("flagged") & (pl.col("school_year") == year)),
+        prior_flags=prior_disp.filter(pl.col("flagged")).height if prior_disp.height else None,
+        audit=audit.filter(district),
+        timeliness=mt.timeliness_of(cases.filter(pl.col("school_year") == year), include_district=True,
+                                    include_schools=False))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -33,32 +33,25 @@ def _latest(con) -> str:
 
 def _page(name: str, *args: object) -> Callable[[duckdb.DuckDBPyConnection], object]:
     """One of the page's own data calls (access.page_data.<name>) without Streamlit's cache in front, for the
-    latest school year and the whole district. In `args`, YEAR stands for that year, ONLY for (year,), PRIOR
-    for (the year before,) and YEARS for the persistence window the Equity page reads."""
+    latest school year and the whole district. In `args`, YEAR stands for that year and YEARS for the
+    persistence window the Equity page reads."""
     def call(con: duckdb.DuckDBPyConnection) -> object:
         year = _latest(con)
-        stands_for = {id(YEAR): year, id(ONLY): (year,), id(PRIOR): (page_data.prior_year(year),),
+        stands_for = {id(YEAR): year,
                       id(YEARS): tuple(page_data.earlier_years(year, DEFAULT_SETTINGS.persistence_years))}
         values = [stands_for.get(id(a), a) for a in args]
         return getattr(page_data, name).__wrapped__("bench", *values)
     return call
 
 
-YEAR, ONLY, YEARS, PRIOR = object(), object(), object(), object()
+YEAR, YEARS = object(), object()
 
 # page -> the access.page_data calls it makes for the district view of the latest year (pages/*.py)
 PAGE_CALLS: dict[str, list[Callable[[duckdb.DuckDBPyConnection], object]]] = {
-    "overview": [_page("case_volumes", YEAR, None), _page("concern_levels", YEAR, None),
-                 _page("disproportionality", ONLY, None), _page("disproportionality", PRIOR, None),
-                 _page("process_audit", YEAR, None), _page("time_to_intervention", YEAR, None),
-                 _page("timeliness", YEAR, None)],
+    "overview": [_page("overview", YEAR, None)],
     "case_volumes": [_page("case_volumes", YEAR, None), _page("case_volume_trend", None)],
     "concern_levels": [_page("concern_levels", YEAR, None), _page("concern_level_tests", YEAR, None)],
-    "time_to_intervention": [_page("time_to_intervention", YEAR, None), _page("timeliness", YEAR, None),
-                             _page("survival_by_group", YEAR, None, "race_ethnicity"),
-                             _page("logrank", YEAR, None, "race_ethnicity"),
-                             _page("survival_curves", YEAR, None, "race_ethnicity"),
-                             _page("open_cases_at_risk", YEAR, None)],
+    "time_to_intervention": [_page("intervention_times", YEAR, None, "race_ethnicity")],
     "equity": [_page("disproportionality", YEARS, None)],
     "discipline_outcomes": [_page("outcome_strata", YEAR, None), _page("conditional_disparities", YEAR, None),
                             _page("process_audit", YEAR, None)],

@@ -50,7 +50,7 @@ def disproportionality(counts: pl.DataFrame, state_reference: pl.DataFrame | Non
 
 
 def disproportionality_table(counts: pl.DataFrame, state_reference: pl.DataFrame | None = None,
-                             settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+                             settings: MetricSettings = DEFAULT_SETTINGS, tests: bool = True) -> pl.DataFrame:
     """The rows of disproportionality.csv for many slices at once, with q values and persistence.
 
     `counts`: school_year, scope, outcome, dimension, group, n, k. `state_reference` (optional):
@@ -58,7 +58,8 @@ def disproportionality_table(counts: pl.DataFrame, state_reference: pl.DataFrame
 
     Every slice is computed at once over whole columns; the result is the same, row for row, as
     `disproportionality` run on each slice in the order the slices first appear (the regression test
-    keeps that per-slice code as its reference).
+    keeps that per-slice code as its reference). `tests=False` leaves p_value and q_value blank: Fisher's
+    test is most of the cost, and flags and persistence do not use it.
     """
     require_columns(counts, [*SLICE_KEY, "group", "n", "k"], "disproportionality_table counts")
     if state_reference is not None:
@@ -66,7 +67,7 @@ def disproportionality_table(counts: pl.DataFrame, state_reference: pl.DataFrame
                         "disproportionality_table state_reference")
     table = _slice_rows(counts.select(*SLICE_KEY, "group", "n", "k"),
                         None if state_reference is None else state_reference.select(*STATE_KEY, "group", "n", "k"),
-                        settings)
+                        settings, tests)
     if table.height == 0:
         empty = {c: pl.String for c in SLICE_KEY} | ROW_SCHEMA | {"q_value": pl.Float64, "persistent": pl.Boolean}
         return pl.DataFrame(schema=empty).select(EXPORT_COLUMNS)
@@ -154,7 +155,8 @@ def _persistent(table: pl.DataFrame, settings: MetricSettings) -> pl.Series | No
     return pl.Series("persistent", out, dtype=pl.Boolean)
 
 
-def _slice_rows(counts: pl.DataFrame, state: pl.DataFrame | None, settings: MetricSettings) -> pl.DataFrame:
+def _slice_rows(counts: pl.DataFrame, state: pl.DataFrame | None, settings: MetricSettings,
+                tests: bool = True) -> pl.DataFrame:
     """The ROW_SCHEMA columns, keyed by SLICE_KEY, of every slice of `counts` at once, and `_slice`.
 
     `counts`: SLICE_KEY, group, n, k; `state`: STATE_KEY, group, n, k (or None). Slices come out in the
@@ -225,7 +227,7 @@ def _slice_rows(counts: pl.DataFrame, state: pl.DataFrame | None, settings: Metr
         ratio, low, high = _katz(k, n, ref_k, ref_n, has_ratio, 1 - settings.alpha)
         flagged = _exceeds(k, n, ref_k, ref_n, has_ratio, settings.threshold)
         p_value = np.full(n.size, np.nan)
-        tested = cn > 0
+        tested = (cn > 0) & tests
         p_value[tested] = _fisher_p(k[tested], n[tested], ck[tested], cn[tested])
         outcome_share = np.where(total_k > 0, kf / total_k.astype(np.float64), np.nan)
         population_share = nf / total_n.astype(np.float64)

@@ -16,9 +16,8 @@ prior = data.prior_year(year)
 st.caption(f"{ctx.describe_filters()} · compared with {prior}"
            + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 
-volumes = data.case_volumes(ctx.cache_key, year, school_ids)
-total = volumes.filter((pl.col("scope") == "district") & (pl.col("breakdown") == "total"))
-now = total.filter(pl.col("school_year") == year)
+view = data.overview(ctx.cache_key, year, school_ids)
+now = view.volumes.filter(pl.col("school_year") == year)
 if now.is_empty() or not now["cases"][0]:
     st.info(f"No BTAM case was reported in {year} in {ctx.describe_filters()}. Choose another year or more "
             "schools in the sidebar.")
@@ -27,8 +26,7 @@ cases, enrolled = int(now["cases"][0]), int(now["enrolled"][0])
 rate = now["cases_per_1000"][0]
 prev_cases, prev_rate = now["previous_cases"][0], now["previous_cases_per_1000"][0]
 
-levels = data.concern_levels(ctx.cache_key, year, school_ids)
-all_levels = levels.filter((pl.col("scope") == "district") & (pl.col("dimension") == "all"))
+all_levels = view.levels
 
 
 def high_share(y: str) -> tuple[int, int, float | None]:
@@ -52,20 +50,15 @@ if suppress:
             pl.col("concern_level").is_in(data.HIGH_LEVELS))["value"].null_count():
         prev_share = None
 
-tti = data.time_to_intervention(ctx.cache_key, year, school_ids)
-tti_all = tti.filter((pl.col("scope") == "district") & (pl.col("concern_level") == "all"))
+tti_all = view.time_to_intervention
 median_now = tti_all.filter(pl.col("school_year") == year)["median_days"]
 median_prev = tti_all.filter(pl.col("school_year") == prior)["median_days"]
 median_now = median_now[0] if median_now.len() else None
 median_prev = median_prev[0] if median_prev.len() else None
 
-disp = data.disproportionality(ctx.cache_key, (year,), school_ids)
-flags = disp.filter(pl.col("flagged") & (pl.col("school_year") == year))
-disp_prev = data.disproportionality(ctx.cache_key, (prior,), school_ids)
-prev_flags = disp_prev.filter(pl.col("flagged")).height if disp_prev.height else None
+flags, prev_flags = view.flags, view.prior_flags
 
-audit = data.process_audit(ctx.cache_key, year, school_ids)
-district_audit = audit.filter(pl.col("scope") == "district")
+district_audit = view.audit
 off_now = district_audit.filter((pl.col("school_year") == year) & (pl.col("status") == "off_target"))
 off_prev = district_audit.filter((pl.col("school_year") == prior) & (pl.col("status") == "off_target")).height \
     if district_audit.filter(pl.col("school_year") == prior).height else None
@@ -115,7 +108,7 @@ if off_now.height:
              f"{fmt_pct(r['target'], decimals=0)})" for r in worst.head(3).iter_rows(named=True)]
     notes.append(f"**{plural(off_now.height, 'process-audit indicator')} off target**, e.g. {join_words(named)}. "
                  "See *Process audit*.")
-timely = data.timeliness(ctx.cache_key, year, school_ids).filter(pl.col("scope") == "district")
+timely = view.timeliness
 late = timely.filter(pl.col("share_met").is_not_null() & (pl.col("share_met") < 0.8))
 if late.height:
     named = [f"{data.LEVEL_LABELS[r['concern_level']].lower()} concern ({fmt_pct(r['share_met'], decimals=0)} "

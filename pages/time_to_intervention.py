@@ -14,8 +14,11 @@ from ui.context import analytic_view
 from ui.text import fmt_date, fmt_int, fmt_pct, plural, python_map
 
 ctx, year, school_ids, suppress, where = analytic_view("Time to intervention")
-summary = data.time_to_intervention(ctx.cache_key, year, school_ids) \
-    .filter((pl.col("school_year") == year) & (pl.col("scope") == "district"))
+# One call reads the case timeline once for the whole page, so it needs the dimension chosen in the select box
+# below the headline: the box's value from the last run (it keeps it), checked again once the box is drawn.
+chosen = st.session_state.get("tti_dimension", "concern_level")
+times = data.intervention_times(ctx.cache_key, year, school_ids, chosen)
+summary = times.summary
 if summary.is_empty():
     st.info(f"No BTAM case was reported in {where}. Choose another year or more schools in the sidebar.")
     st.stop()
@@ -28,9 +31,9 @@ if overall["median_days"] is not None:
 
 dimension = st.selectbox("Curves by", ["concern_level", *data.GROUP_DIMENSIONS], key="tti_dimension",
                          format_func=lambda d: data.DIMENSION_LABELS[d])
-groups = data.survival_by_group(ctx.cache_key, year, school_ids, dimension) \
-    .filter(pl.col("scope") == "district") if dimension != "concern_level" else \
-    summary.filter(pl.col("concern_level") != "all").rename({"concern_level": "group"})
+if dimension != chosen:
+    times = data.intervention_times(ctx.cache_key, year, school_ids, dimension)
+groups = times.groups
 small = set(groups.filter(pl.col("n_cases") < 10)["group"].to_list())
 
 if suppress:
@@ -59,7 +62,7 @@ if suppress:
                          "action yet count as still waiting until they close or until the as-of date.",
                      section="Time to first intervention (`metrics/survival.py`)")
 else:
-    curves = data.survival_curves(ctx.cache_key, year, school_ids, dimension)
+    curves = times.curves
     order = list(data.LEVEL_LABELS) if dimension == "concern_level" else sorted(curves["group"].unique().to_list())
     fig = go.Figure()
     for i, group in enumerate(g for g in order if g in set(curves["group"].to_list())):
@@ -93,7 +96,7 @@ else:
                          "shaded bands are 95% confidence bands (log-log). Cases without an action are counted until "
                          "they close or until the as-of date (censored).",
                      section="Time to first intervention (`metrics/survival.py`)")
-test = data.logrank(ctx.cache_key, year, school_ids, dimension).filter(pl.col("scope") == "district")
+test = times.logrank
 if test.height and test["p_value"][0] is not None:
     p = test["p_value"][0]
     st.markdown(("**The groups differ in how fast cases are served**" if p < 0.05 else
@@ -102,7 +105,7 @@ if test.height and test["p_value"][0] is not None:
 
 # Timeliness against the targets.
 st.subheader("First intervention within the target")
-timely = data.timeliness(ctx.cache_key, year, school_ids).filter(pl.col("scope") == "district")
+timely = times.timeliness
 if timely.is_empty():
     st.info("No assessed case with a level of concern in this selection.")
 else:
@@ -139,7 +142,7 @@ else:
 
 # Open cases at risk.
 st.subheader("Open cases at risk of missing their target")
-risk = data.open_cases_at_risk(ctx.cache_key, year, school_ids)
+risk = times.open_cases
 if risk.is_empty():
     st.success("No open case with a level of concern is waiting past, or within two days of, its target.",
                icon=":material/check_circle:")
