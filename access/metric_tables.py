@@ -210,7 +210,7 @@ def concern_level_tests(con: duckdb.DuckDBPyConnection, school_years: Years = No
 
 def case_timeline(con: duckdb.DuckDBPyConnection, as_of: date | None = None, school_years: Years = None,
                   school_ids: Schools = None, event: str = "first_action") -> pl.DataFrame:
-    """One row per case (sql/marts/case_timeline.sql) with duration_days and event for `event`
+    """One row per case (sql/marts/from_marts/case_timeline.sql) with duration_days and event for `event`
     (first_action: days to the first case action; assessment: days to assessed_date). Both are censored
     at closed_date, or at the as-of date while open. Cases assessed before their report are left out."""
     if event not in SURVIVAL_EVENTS:

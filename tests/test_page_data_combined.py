@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 import access.marts
 from access import metric_tables as mt
 from access import page_data
-from pipelines.marts import marts_current
+from data_contracts.marts import marts_current
 from tests.browser import build_demo_warehouse
 
 DISTRICT = pl.col("scope") == "district"
