@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "data_contracts" / "suites"
 NOT_NULL = "expect_column_values_to_not_be_null"
@@ -137,11 +139,17 @@ def _mapped_representatives(con: duckdb.DuckDBPyConnection, table: str, kinds: d
         if source is None:
             parts.append(f"select {index} as i, cast(null as varchar) as v from (select 1 from {table} limit 1)")
         else:
+            # the expression over distinct source values: two may map to one value (trimmed, a crosswalk),
+            # which great-expectations then sees twice, with the same verdict; not worth another distinct
             values_of = distinct_tables.get(source, f"(select distinct {source} from {table})")
-            parts.append(f"select distinct {index} as i, {expression} as v from {values_of}")
+            parts.append(f"select {index} as i, {expression} as v from {values_of}")
     if parts:
-        for index, value in con.sql(" union all ".join(parts)).fetchall():
-            values[names[index]].append(value)
+        # Arrow, not Python tuples: a key-like column has a million distinct values, and a large column
+        # goes to great-expectations as an Arrow-backed string column without becoming Python objects.
+        table = con.sql(" union all ".join(parts)).to_arrow_table()
+        for index in pc.unique(table["i"]).to_pylist():
+            column = table.filter(pc.equal(table["i"], index))["v"]
+            values[names[index]] = column if len(column) > SMALL_COLUMN else column.to_pylist()
     return values
 
 
@@ -157,7 +165,7 @@ def _frames(values: dict[str, list], suite_json: dict):
         if not columns:
             continue
         length = max(len(values[c]) for c in columns) or 1
-        frame = pd.DataFrame({c: np.resize(np.array(values[c] or [None], dtype=object), length) for c in columns})
+        frame = pd.DataFrame({c: _padded(values[c], length) for c in columns})
         expectations = []
         for expectation in suite_json["expectations"]:
             column = expectation["kwargs"]["column"]
@@ -168,6 +176,17 @@ def _frames(values: dict[str, list], suite_json: dict):
                 frame[column] = pd.to_numeric(frame[base], errors="coerce")
             expectations.append(expectation)
         yield frame, expectations
+
+
+def _padded(values, length: int):
+    """A frame column of `length` from a column's values, cycled (a large column, held as Arrow, is alone
+    in its frame and already as long as it). Both give pandas' Arrow-backed string column for text."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(values, pa.ChunkedArray):
+        return pd.array(values, dtype="str")
+    return np.resize(np.array(values or [None], dtype=object), length)
 
 
 def column_values(con: duckdb.DuckDBPyConnection, table: str, entity: str,
