@@ -112,11 +112,14 @@ def discover(paths: list[str | Path], profile: Profile, entity: str | None = Non
     return sorted(inputs, key=lambda f: (LOAD_ORDER.index(f.entity), f.path.name))
 
 
+HASH_CHUNK = 16 << 20  # few, large reads: each one waits for the GIL, which the great-expectations import holds
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
+        while chunk := fh.read(HASH_CHUNK):
+            digest.update(chunk)  # releases the GIL while it hashes
     return digest.hexdigest()
 
 
