@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from data_contracts.interchange import ENTITIES, LOAD_ORDER, SPEC_VERSION
+from data_contracts.marts import marts_current
 from pipelines import atomic
 from pipelines.contracts import (column_values, distinct_value_columns, load_suite_json, validate_values,
                                  warm_up_in_background)
@@ -189,13 +190,16 @@ def _build_and_publish(db_path: Path, load_id: str, todo: list[tuple[InputFile, 
     with atomic.building(db_path, load_id, memory_limit=LOAD_MEMORY_LIMIT) as con:
         create_schema(con)
         _check_synthetic_policy(con, synthetic, db_path)
+        marts_were_current = marts_current(con)
         for index, (item, file_result) in enumerate(todo):
             def step(stage: str, fraction: float, _i=index, _name=item.path.name) -> None:
                 if progress:
                     progress(f"{_name}: {stage}", (_i + fraction) / len(todo))
             _load_one(con, item, file_result, load_id, profile, as_of, db_path.parent, step)
         _record_info(con, load_id, as_of, synthetic)
-        build_marts(con, progress)  # stage "building marts": after the tables and info, before the swap
+        # stage "building marts": after the tables and info, before the swap; only the marts this load's
+        # tables feed, when the others still describe the warehouse
+        build_marts(con, progress, {item.entity for item, _ in todo} if marts_were_current else None)
 
 
 def _check_synthetic_policy(con: duckdb.DuckDBPyConnection, synthetic: bool, db_path: Path) -> None:

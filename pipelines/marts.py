@@ -7,14 +7,16 @@ access/marts.py reads them only while mart.build_info still matches the warehous
 """
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 
+from data_contracts.interchange import ENTITIES
 from data_contracts.marts import MART_VERSION, marts_current
 from pipelines import atomic
 from pipelines.warehouse import REPO_ROOT
@@ -26,16 +28,33 @@ MARTS = ("enrollment_counts", "outcome_group_cells", "case_volume_counts", "case
 STAGE, STAGE_DONE = "building marts", "marts built"  # progress marks around the build (bench/loads.py)
 
 
-def build_marts(con: duckdb.DuckDBPyConnection, progress: Callable[[str, float], None] | None = None) -> None:
-    """(Re)build every mart from the tables on `con` (a writable build copy) and record what they describe."""
+def build_marts(con: duckdb.DuckDBPyConnection, progress: Callable[[str, float], None] | None = None,
+                changed: Collection[str] | None = None) -> tuple[str, ...]:
+    """(Re)build the marts from the tables on `con` (a writable build copy) and record what they describe.
+
+    `changed`: the tables this publish changed, when the marts were current before it; only the marts
+    reading one of them are rebuilt (a load of case reviews alone rebuilds none, at state size a second
+    saved). None rebuilds every mart. Returns the marts built."""
     if progress:
         progress(STAGE, 1.0)
     con.execute(_sql(BUILD_DIR / "schema.sql"))
-    for name in MARTS:
+    built = tuple(name for name in MARTS if changed is None or mart_sources(name) & set(changed))
+    for name in built:
         con.execute(_sql(BUILD_DIR / f"{name}.sql"))
     con.execute(_sql(BUILD_DIR / "build_info.sql"), {"mart_version": MART_VERSION})
     if progress:
         progress(STAGE_DONE, 1.0)
+    return built
+
+
+@lru_cache(maxsize=None)
+def mart_sources(name: str) -> frozenset[str]:
+    """The interchange tables a mart's build reads: every `from`/`join` of an entity table in its SQL that
+    is not one of the file's own CTEs (read from the SQL, so a new join cannot be forgotten here)."""
+    text = "\n".join(line.partition("--")[0] for line in _sql(BUILD_DIR / f"{name}.sql").splitlines())
+    ctes = set(re.findall(r"\b(\w+)\s+as\s*\(", text, flags=re.IGNORECASE))
+    tables = set(re.findall(r"\b(?:from|join)\s+(\w+)\b(?!\s*\.)", text, flags=re.IGNORECASE))
+    return frozenset((tables - ctes) & set(ENTITIES))
 
 
 @lru_cache(maxsize=None)

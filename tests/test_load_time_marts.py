@@ -15,11 +15,13 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import access.marts
+import pipelines.loader
 from access import metric_tables as mt
+from data_contracts.interchange import EXCLUSIONARY_ACTIONS
 from data_contracts.marts import marts_current
 from pipelines.__main__ import main as pipelines_main
 from pipelines.loader import load_files
-from pipelines.marts import MARTS, STAGE, STAGE_DONE
+from pipelines.marts import MARTS, STAGE, STAGE_DONE, build_marts, mart_sources
 from pipelines.reference.store import write_atomically
 
 
@@ -202,3 +204,68 @@ def test_a_fallback_read_reads_no_mart(read):
     code = "\n".join(line.partition("--")[0] for line in text.splitlines())
     assert "mart." not in code.lower()
     assert "create or replace" not in code.lower()
+
+
+def test_each_mart_is_rebuilt_by_a_change_of_the_tables_it_reads(demo, tmp_path):
+    assert {name: set(mart_sources(name)) for name in MARTS} == {
+        "enrollment_counts": {"enrollment"},
+        "outcome_group_cells": {"enrollment", "btam_cases", "case_actions", "discipline_actions"},
+        "case_volume_counts": {"btam_cases", "schools"},
+        "case_subjects": {"enrollment", "btam_cases"},
+        "case_student_removals": {"btam_cases", "discipline_actions"},
+    }
+    db = tmp_path / "copy.duckdb"
+    shutil.copyfile(demo[0], db)
+    con = duckdb.connect(str(db))
+    try:
+        assert build_marts(con, changed={"case_reviews"}) == ()
+        assert build_marts(con, changed={"case_actions"}) == ("outcome_group_cells",)
+        assert build_marts(con, changed={"schools", "enrollment"}) == (
+            "enrollment_counts", "outcome_group_cells", "case_volume_counts", "case_subjects")
+        assert build_marts(con) == MARTS
+        assert marts_current(con)
+    finally:
+        con.close()
+
+
+def test_a_later_load_rebuilds_the_marts_its_files_feed_and_they_still_match_the_raw_rows(demo, tmp_path,
+                                                                                       monkeypatch):
+    """Actions turned into exclusions and reviews moved, each loaded on its own after the demo: the marts
+    each load rebuilt (and those it kept) give every metric table the rows the inline reads give."""
+    db = tmp_path / "later.duckdb"
+    shutil.copyfile(demo[0], db)
+    files = demo[0].parent / "files"
+    actions = pl.read_csv(files / "case_actions.csv", infer_schema=False)
+    actions = actions.with_columns(pl.when(pl.int_range(pl.len()) % 4 == 0).then(pl.lit(EXCLUSIONARY_ACTIONS[1]))
+                                   .otherwise(pl.col("action_type")).alias("action_type"))
+    reviews = pl.read_csv(files / "case_reviews.csv", infer_schema=False).head(50)
+    (tmp_path / "later").mkdir()
+    actions.write_csv(tmp_path / "later" / "case_actions.csv")
+    reviews.write_csv(tmp_path / "later" / "case_reviews.csv")
+    as_of = date.fromisoformat(json.loads((files / "ground_truth.json").read_text())["as_of"])
+
+    built: list[tuple[str, ...]] = []
+    real_build = pipelines.loader.build_marts
+    monkeypatch.setattr(pipelines.loader, "build_marts", lambda *a, **k: built.append(real_build(*a, **k)))
+    for name in ("case_actions.csv", "case_reviews.csv"):
+        result = load_files(db, [tmp_path / "later" / name], "interchange", as_of=as_of, synthetic=True)
+        assert result.exit_code == 0 and result.files[0].rows_loaded > 0, result.error
+    assert built == [("outcome_group_cells",), ()]
+
+    con = _con(db)
+    try:
+        assert marts_current(con)
+        for name, call in _calls(con, _scopes(con)["district"]).items():
+            from_marts = call()
+            with monkeypatch.context() as m:
+                m.setattr(access.marts, "marts_current", lambda _con: False)
+                from_raw = call()
+            try:
+                assert_frame_equal(from_marts, from_raw, check_exact=True)
+            except AssertionError as exc:
+                raise AssertionError(f"{name}: {exc}") from None
+        exclusions = mt.outcome_group_counts(con).filter((pl.col("outcome") == "case_exclusionary")
+                                                         & (pl.col("scope") == "district"))
+        assert exclusions["k"].sum() > 0
+    finally:
+        con.close()
