@@ -178,16 +178,17 @@ def verify_password(name: str, password: str, *, path: str | os.PathLike | None 
                     settings: AccountSettings = AccountSettings(), now: dt.datetime | None = None) -> LoginResult:
     """Check a password, counting consecutive failures and locking the account after too many."""
     moment = _now(now)
+    dummy = _dummy_hash()  # made by the first check of any name, so no first check stands out by its timing
     with _store(path) as data:
         entry = data["users"].get(name)
         if entry is None:
-            _verify(_dummy_hash(), password)             # same work as a real check: no user-name probing by timing
+            _verify(dummy, password)             # same work as a real check: no user-name probing by timing
             return LoginResult(False, "unknown")
         locked = dt.datetime.fromisoformat(entry["locked_until"]) if entry.get("locked_until") else None
         if locked and locked > moment:
             return LoginResult(False, "locked", _account(name, entry), locked)
         if entry.get("disabled"):
-            _verify(_dummy_hash(), password)
+            _verify(dummy, password)
             return LoginResult(False, "disabled", _account(name, entry))
         if _verify(entry["hash"], password):
             if _hasher.check_needs_rehash(entry["hash"]):

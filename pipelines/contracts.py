@@ -58,7 +58,7 @@ def _context():
 
 
 def warm_up_in_background() -> threading.Thread:
-    """Import great-expectations (2-4 s) while the files are hashed and read, instead of after."""
+    """Import great-expectations (2-4 s) while the files are read, instead of after."""
     thread = threading.Thread(target=_context, name="gx-warm-up", daemon=True)
     thread.start()
     return thread
@@ -98,11 +98,12 @@ def _representatives(con: duckdb.DuckDBPyConnection, table: str, column: str, on
 
 
 SMALL_COLUMN = 5_000  # columns with at most this many distinct values share one frame
+Values = list | pa.ChunkedArray  # a column's values: a list, or Arrow for a column of more than SMALL_COLUMN
 
 
 def _column_values(con: duckdb.DuckDBPyConnection, table: str, suite_json: dict,
                    expressions: dict[str, tuple[str | None, str]] | None = None,
-                   distinct_tables: dict[str, str] | None = None) -> dict[str, list]:
+                   distinct_tables: dict[str, str] | None = None) -> dict[str, Values]:
     kinds: dict[str, set[str]] = {}
     for expectation in suite_json["expectations"]:
         kinds.setdefault(expectation["kwargs"]["column"], set()).add(expectation["type"])
@@ -114,14 +115,14 @@ def _column_values(con: duckdb.DuckDBPyConnection, table: str, suite_json: dict,
 
 def _mapped_representatives(con: duckdb.DuckDBPyConnection, table: str, kinds: dict[str, set[str]],
                             expressions: dict[str, tuple[str | None, str]],
-                            distinct_tables: dict[str, str]) -> dict[str, list]:
+                            distinct_tables: dict[str, str]) -> dict[str, Values]:
     """_representatives of the mapped columns, computed from the unmapped `table` in two queries.
 
     A column's mapped value is its expression of one source column, so its distinct mapped values
     are the expression over the source's distinct values: the mapping runs on those, not on every
     row. Columns whose only rule is not-null get one null and one non-null value, from one
     aggregate pass shared by all of them."""
-    values: dict[str, list] = {column: [] for column in kinds}
+    values: dict[str, Values] = {column: [] for column in kinds}
     only_not_null = [c for c in kinds if kinds[c] == {NOT_NULL}]
     if only_not_null:
         aggregates = ", ".join(f"any_value({expressions[c][1]}), bool_or({expressions[c][1]} is null)"
@@ -140,23 +141,23 @@ def _mapped_representatives(con: duckdb.DuckDBPyConnection, table: str, kinds: d
             parts.append(f"select {index} as i, cast(null as varchar) as v from (select 1 from {table} limit 1)")
         else:
             # the expression over distinct source values: two may map to one value (trimmed, a crosswalk),
-            # which great-expectations then sees twice, with the same verdict; not worth another distinct
+            # which great-expectations then sees twice, with the same verdict (the failing rows are read
+            # from its uncapped index list, _violations_of); not worth another distinct
             values_of = distinct_tables.get(source, f"(select distinct {source} from {table})")
             parts.append(f"select {index} as i, {expression} as v from {values_of}")
     if parts:
         # Arrow, not Python tuples: a key-like column has a million distinct values, and a large column
         # goes to great-expectations as an Arrow-backed string column without becoming Python objects.
-        table = con.sql(" union all ".join(parts)).to_arrow_table()
-        for index in pc.unique(table["i"]).to_pylist():
-            column = table.filter(pc.equal(table["i"], index))["v"]
+        found = con.sql(" union all ".join(parts)).to_arrow_table()
+        for index in pc.unique(found["i"]).to_pylist():
+            column = found.filter(pc.equal(found["i"], index))["v"]
             values[names[index]] = column if len(column) > SMALL_COLUMN else column.to_pylist()
     return values
 
 
-def _frames(values: dict[str, list], suite_json: dict):
+def _frames(values: dict[str, Values], suite_json: dict):
     """(frame, expectations) pairs: small columns together, each large column alone, so no column is
     padded to another's length. Cycling a column's values to the frame length repeats values, never adds one."""
-    import numpy as np
     import pandas as pd
 
     small = [c for c, v in values.items() if len(v) <= SMALL_COLUMN]
@@ -191,7 +192,7 @@ def _padded(values, length: int):
 
 def column_values(con: duckdb.DuckDBPyConnection, table: str, entity: str,
                   expressions: dict[str, tuple[str | None, str]] | None = None,
-                  distinct_tables: dict[str, str] | None = None) -> dict[str, list]:
+                  distinct_tables: dict[str, str] | None = None) -> dict[str, Values]:
     """The values that decide each column's verdicts (DuckDB work; see _representatives).
 
     With `expressions` (column -> (quoted source column, SQL expression of the mapped value), see
@@ -210,7 +211,7 @@ def distinct_value_columns(entity: str) -> list[str]:
     return [column for column, types in kinds.items() if types != {NOT_NULL}]
 
 
-def validate_values(entity: str, values: dict[str, list]) -> list[ColumnViolation]:
+def validate_values(entity: str, values: dict[str, Values]) -> list[ColumnViolation]:
     """Every (column, value, rule) that the entity's suite rejects (great-expectations work, no DuckDB)."""
     suite_json = load_suite_json(entity)
     violations = []
@@ -252,10 +253,15 @@ def _violations_of(result, frame, entity: str) -> list[ColumnViolation]:
         rule = outcome.expectation_config.meta["rule"]
         column = outcome.expectation_config.kwargs["column"]
         base = column.removesuffix(DERIVED_NUMBER_SUFFIX)
-        bad = outcome.result.get("unexpected_list") or []
-        if column != base:  # map numeric readings back to the text values that produced them
-            bad = list(frame[base][frame[column].isin(set(bad))])
-        for value in dict.fromkeys(_plain(v) for v in bad):
+        # The failing rows, not the failing values: GX's unexpected_list stops at 200 values (its
+        # MAX_RESULT_RECORDS, COMPLETE format included), the index list of a pandas batch does not. The
+        # rows' text values are the ones rejected (for a numeric twin, the text that gave the number).
+        rows = outcome.result.get("unexpected_index_list")
+        count = outcome.result.get("unexpected_count")
+        if rows is None or count is None or len(rows) != count:
+            raise ContractError(f"suite {entity}: {outcome.expectation_config.type} on {column} reported "
+                                f"{count} failing values but listed {'no' if rows is None else len(rows)} rows")
+        for value in dict.fromkeys(_plain(v) for v in frame[base].loc[rows]):
             violations.append(ColumnViolation(base, value, rule))
     return violations
 

@@ -144,8 +144,6 @@ def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | 
     try:
         profile = load_profile(profile) if isinstance(profile, str) else profile
         inputs = discover(paths, profile, entity)
-        # great-expectations imports (Python, holding the GIL) while the files are hashed (hashlib releases it)
-        warm_up_in_background()
         with atomic.exclusive_lock(db_path, lock_wait_seconds):
             atomic.remove_stale_builds(db_path)
             known = _loaded_hashes(db_path)
@@ -157,6 +155,8 @@ def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | 
                 if digest in known:
                     file_result.status = "unchanged"
                 else:
+                    if not todo:  # something to load: great-expectations imports while the rest is hashed and read
+                        warm_up_in_background()
                     known.add(digest)
                     todo.append((item, file_result))
             if todo:

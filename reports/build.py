@@ -15,7 +15,6 @@ from reports.options import DEFAULT_DISTRICT, FORMATS
 from reports.pdf import render_pdf
 
 
-
 @dataclass
 class ReportResult:
     data: bytes

@@ -227,6 +227,15 @@ CASES: list[Case] = [
                                   4: "number:days_removed"}),
     Case("unknown-codes", "case_actions.csv", ACTIONS_HEADER + "A1,CASE1,2024-10-03,detention\n",
          counts=(1, 0, 1), rules={1: "code:action_type"}),
+    # great-expectations lists at most 200 failing values; every failing row must still be caught
+    Case("three-hundred-distinct-unknown-codes", "case_actions.csv",
+         ACTIONS_HEADER + "".join(f"X{i},CASE1,2024-10-03,made_up_{i}\n" for i in range(300)) + OK_ROW,
+         counts=(301, 1, 300), rules={row: "code:action_type" for row in range(1, 301)}),
+    Case("unknown-codes-in-three-spellings-each", "case_actions.csv",
+         ACTIONS_HEADER + "".join(f"A{i}{s},CASE1,2024-10-03,{spelled}\n" for i in range(150)
+                                  for s, spelled in (("a", f"made_up_{i}"), ("b", f" Made_Up_{i}"),
+                                                     ("c", f"MADE_UP_{i} "))),
+         counts=(450, 0, 450), rules={row: "code:action_type" for row in range(1, 451)}),
     Case("codes-in-other-cases-and-spaces", "case_actions.csv",
          ACTIONS_HEADER + "A1,CASE1,2024-10-03,  Counseling \nA2,CASE1,2024-10-03,SAFETY_PLAN\n", counts=(2, 2, 0),
          check="select list(action_type order by action_id) = ['counseling', 'safety_plan'] from case_actions "
