@@ -7,6 +7,7 @@ ratio compares the work done per row.
 from __future__ import annotations
 
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -95,6 +96,24 @@ def pipeline_entity_loads(folder: Path, as_of: date, work: Path) -> list[EntityL
         results.append(EntityLoad(entity, result.files[0].rows_read, raw, seconds, stages.get("validating", 0.0),
                                   stages))
     return results
+
+
+def all_marts_seconds(db: Path, work: Path) -> float:
+    """Every mart rebuilt over the whole warehouse (a load rebuilds only those its tables feed), on a copy."""
+    from pipelines.marts import build_marts
+
+    copy = work / "bench_marts.duckdb"
+    shutil.copyfile(db, copy)
+    try:
+        con = duckdb.connect(str(copy))
+        try:
+            start = time.perf_counter()
+            build_marts(con)
+            return time.perf_counter() - start
+        finally:
+            con.close()
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def peak_rss_of_full_load(folder: Path, as_of: date, work: Path) -> tuple[float, float]:
