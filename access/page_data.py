@@ -26,6 +26,7 @@ from access.marts import one_check
 from access.session import shared_reader
 from access.suppression import CountTable, SuppressedRelease, SuppressedTable, suppress_release
 from data_contracts.interchange import CONCERN_LEVELS
+from data_contracts.labels import RACE_NAMES, SEX_NAMES, YES_NO_NAMES
 from metrics.config import DEFAULT_SETTINGS
 from metrics.survival import kaplan_meier
 
@@ -441,13 +442,7 @@ OUTCOME_LABELS = {
     "idea_oss_exp_gt10": "OSS or expulsion, more than 10 days (IDEA)"}
 POPULATION_LABELS = {"enrolled": "enrolled students", "case_students": "students with a BTAM case",
                      "idea_students": "students with IDEA eligibility"}
-_RACE = {"hi": "Hispanic or Latino", "am": "American Indian or Alaska Native", "as": "Asian",
-         "bl": "Black or African American", "pi": "Native Hawaiian or Pacific Islander", "wh": "White",
-         "mu": "Two or more races"}
 _DISABILITY = {"idea": "IDEA eligibility", "section_504_only": "Section 504 only", "none": "No disability plan"}
-_SEX = {"f": "Female", "m": "Male", "x": "Nonbinary"}
-_YES_NO = {"english_learner": {"y": "English learners", "n": "Not English learners"},
-           "econ_disadvantaged": {"y": "Economically disadvantaged", "n": "Not economically disadvantaged"}}
 CATEGORY_LABELS = {"staff": "Staff", "student": "Student", "parent": "Parent", "anonymous": "Anonymous",
                    "law_enforcement": "Law enforcement", "community": "Community", "self": "Self", "other": "Other",
                    "in_person": "In person", "tip_line": "Tip line", "online_form": "Online form", "app": "App",
@@ -461,16 +456,16 @@ CATEGORY_LABELS = {"staff": "Staff", "student": "Student", "parent": "Parent", "
 def group_label(dimension: str, group: str) -> str:
     """A group as a reader names it: 'Black or African American', 'IDEA eligibility', 'Female'."""
     if dimension == "race_ethnicity":
-        return _RACE.get(group, group)
+        return RACE_NAMES.get(group, group)
     if dimension == "disability_status":
         return _DISABILITY.get(group, group)
     if dimension == "sex":
-        return _SEX.get(group, group)
-    if dimension in _YES_NO:
-        return _YES_NO[dimension].get(group, group)
+        return SEX_NAMES.get(group, group)
+    if dimension in YES_NO_NAMES:
+        return YES_NO_NAMES[dimension].get(group, group)
     if dimension == "race_x_disability" and ":" in group:
         race, dis = group.split(":", 1)
-        return f"{_RACE.get(race, race)}, {_DISABILITY.get(dis, dis)}"
+        return f"{RACE_NAMES.get(race, race)}, {_DISABILITY.get(dis, dis)}"
     if dimension == "concern_level":
         return LEVEL_LABELS.get(group, group)
     return CATEGORY_LABELS.get(group, group)
@@ -478,7 +473,7 @@ def group_label(dimension: str, group: str) -> str:
 
 def students_phrase(dimension: str, group: str) -> str:
     """'Black or African American students', 'students with IDEA eligibility', 'English learners'."""
-    if dimension in _YES_NO:
+    if dimension in YES_NO_NAMES:
         return group_label(dimension, group)
     if dimension == "disability_status":
         return {"idea": "students with IDEA eligibility", "section_504_only": "students with a Section 504 plan only",

@@ -1,16 +1,10 @@
 """Plain-language names for the codes of the interchange spec, as a board member reads them."""
 from __future__ import annotations
 
-RACE = {
-    "hi": "Hispanic or Latino", "am": "American Indian or Alaska Native", "as": "Asian",
-    "bl": "Black or African American", "pi": "Native Hawaiian or Pacific Islander", "wh": "White",
-    "mu": "Two or more races",
-}
+from data_contracts.labels import RACE_NAMES, SEX_NAMES, YES_NO_NAMES
+
 DISABILITY = {"idea": "with an IEP (IDEA)", "section_504_only": "with a Section 504 plan only",
               "none": "without a disability plan"}
-SEX = {"f": "Female", "m": "Male", "x": "Nonbinary"}
-YES_NO = {"english_learner": {"y": "English learners", "n": "Not English learners"},
-          "econ_disadvantaged": {"y": "Economically disadvantaged", "n": "Not economically disadvantaged"}}
 DIMENSIONS = {
     "race_ethnicity": "race and ethnicity", "disability_status": "disability status", "sex": "sex",
     "english_learner": "English-learner status", "econ_disadvantaged": "economic status",
@@ -62,28 +56,28 @@ AUDIT = {
 def group_name(dimension: str, group: str) -> str:
     """'bl' of race_ethnicity -> 'Black or African American students'."""
     if dimension == "race_ethnicity":
-        return f"{RACE.get(group, group)} students"
+        return f"{RACE_NAMES.get(group, group)} students"
     if dimension == "disability_status":
         return f"Students {DISABILITY.get(group, group)}"
     if dimension == "sex":
-        return f"{SEX.get(group, group)} students"
-    if dimension in YES_NO:
-        return f"{YES_NO[dimension].get(group, group)}"
+        return f"{SEX_NAMES.get(group, group)} students"
+    if dimension in YES_NO_NAMES:
+        return f"{YES_NO_NAMES[dimension].get(group, group)}"
     if dimension == "race_x_disability" and ":" in group:
         race, dis = group.split(":", 1)
-        return f"{RACE.get(race, race)} students {DISABILITY.get(dis, dis)}"
+        return f"{RACE_NAMES.get(race, race)} students {DISABILITY.get(dis, dis)}"
     return group
 
 
 def short_group(dimension: str, group: str) -> str:
     """A table cell: 'Black or African American', 'IEP (IDEA)', 'Female'."""
     if dimension == "race_ethnicity":
-        return RACE.get(group, group)
+        return RACE_NAMES.get(group, group)
     if dimension == "disability_status":
         return {"idea": "IEP (IDEA)", "section_504_only": "Section 504 only", "none": "No disability plan"}.get(
             group, group)
     if dimension == "sex":
-        return SEX.get(group, group)
-    if dimension in YES_NO:
-        return YES_NO[dimension].get(group, group)
+        return SEX_NAMES.get(group, group)
+    if dimension in YES_NO_NAMES:
+        return YES_NO_NAMES[dimension].get(group, group)
     return group
