@@ -92,61 +92,63 @@ case_facts as (
         and disability_plans.student_key = cases.student_key
 ),
 
-levels as (
-    select unnest(['low', 'moderate', 'high', 'imminent']) as level
-),
-
-case_indicator_rows as (
-    select school_year, school_id, 1 as indicator_order, 'team_composition' as indicator,
-           null::varchar as concern_level, assessed as in_denominator, assessed and full_team as in_numerator
-    from case_facts
-    union all
-    select school_year, school_id, 2, 'concern_level_recorded', null, assessed, assessed and has_level
-    from case_facts
-    union all
-    select school_year, school_id, 3, 'disability_factors_considered', null,
-           assessed and idea_or_504, assessed and idea_or_504 and coalesce(disability_factors_considered, false)
-    from case_facts
-    union all
-    select school_year, school_id, 4, 'written_plan_moderate_plus', null,
-           coalesce(moderate_plus, false), coalesce(moderate_plus, false) and plan_written
-    from case_facts
-    union all
-    select school_year, school_id, 5, 'formal_monitoring_moderate_plus', null,
-           coalesce(moderate_plus, false), coalesce(moderate_plus, false) and coalesce(formal_monitoring, false)
-    from case_facts
-    union all
-    select school_year, school_id, 6, 'review_within_window_moderate_plus', null,
-           coalesce(moderate_plus and review_window_ended, false),
-           coalesce(moderate_plus and review_window_ended, false) and reviewed_in_window
-    from case_facts
-    union all
-    select school_year, school_id, 7, 'law_enforcement_low_moderate', null,
-           coalesce(concern_level in ('low', 'moderate'), false),
-           coalesce(concern_level in ('low', 'moderate'), false) and law_enforcement
-    from case_facts
-    union all
-    select case_facts.school_year, case_facts.school_id, 8, 'exclusion_or_placement_change', levels.level,
-           coalesce(case_facts.concern_level = levels.level, false),
-           coalesce(case_facts.concern_level = levels.level, false) and case_facts.exclusion_or_placement
-    from case_facts
-    cross join levels
-),
-
-case_indicators as (
+-- every indicator's denominator (d_) and numerator (n_) per school_year x scope, in one pass over the cases
+case_counts as (
     select
         school_year,
         case when grouping(school_id) = 1 then 'district' else school_id end as scope,
-        indicator_order,
-        indicator,
-        concern_level,
-        count(*) filter (where in_numerator) as numerator,
-        count(*) filter (where in_denominator) as denominator
-    from case_indicator_rows
-    group by grouping sets (
-        (school_year, school_id, indicator_order, indicator, concern_level),
-        (school_year, indicator_order, indicator, concern_level)
-    )
+        count(*) filter (where assessed) as d_team,
+        count(*) filter (where assessed and full_team) as n_team,
+        count(*) filter (where assessed and has_level) as n_level,
+        count(*) filter (where assessed and idea_or_504) as d_disability,
+        count(*) filter (where assessed and idea_or_504 and coalesce(disability_factors_considered, false))
+            as n_disability,
+        count(*) filter (where moderate_plus) as d_moderate_plus,
+        count(*) filter (where moderate_plus and plan_written) as n_plan,
+        count(*) filter (where moderate_plus and coalesce(formal_monitoring, false)) as n_monitoring,
+        count(*) filter (where moderate_plus and review_window_ended) as d_review,
+        count(*) filter (where moderate_plus and review_window_ended and reviewed_in_window) as n_review,
+        count(*) filter (where concern_level in ('low', 'moderate')) as d_law,
+        count(*) filter (where concern_level in ('low', 'moderate') and law_enforcement) as n_law,
+        count(*) filter (where concern_level = 'low') as d_low,
+        count(*) filter (where concern_level = 'low' and exclusion_or_placement) as n_low,
+        count(*) filter (where concern_level = 'moderate') as d_moderate,
+        count(*) filter (where concern_level = 'moderate' and exclusion_or_placement) as n_moderate,
+        count(*) filter (where concern_level = 'high') as d_high,
+        count(*) filter (where concern_level = 'high' and exclusion_or_placement) as n_high,
+        count(*) filter (where concern_level = 'imminent') as d_imminent,
+        count(*) filter (where concern_level = 'imminent' and exclusion_or_placement) as n_imminent
+    from case_facts
+    group by grouping sets ((school_year, school_id), (school_year))
+),
+
+-- one row per indicator (and per level of concern for exclusion_or_placement_change)
+case_indicators as (
+    select
+        school_year,
+        scope,
+        indicators.indicator_order,
+        indicators.indicator,
+        indicators.concern_level,
+        [n_team, n_level, n_disability, n_plan, n_monitoring, n_review, n_law,
+         n_low, n_moderate, n_high, n_imminent][indicators.position] as numerator,
+        [d_team, d_team, d_disability, d_moderate_plus, d_moderate_plus, d_review, d_law,
+         d_low, d_moderate, d_high, d_imminent][indicators.position] as denominator
+    from case_counts
+    cross join (
+        values
+            (1, 1, 'team_composition', null::varchar),
+            (2, 2, 'concern_level_recorded', null),
+            (3, 3, 'disability_factors_considered', null),
+            (4, 4, 'written_plan_moderate_plus', null),
+            (5, 5, 'formal_monitoring_moderate_plus', null),
+            (6, 6, 'review_within_window_moderate_plus', null),
+            (7, 7, 'law_enforcement_low_moderate', null),
+            (8, 8, 'exclusion_or_placement_change', 'low'),
+            (9, 8, 'exclusion_or_placement_change', 'moderate'),
+            (10, 8, 'exclusion_or_placement_change', 'high'),
+            (11, 8, 'exclusion_or_placement_change', 'imminent')
+    ) as indicators (position, indicator_order, indicator, concern_level)
 ),
 
 -- students suspended (iss, oss, expulsion in the discipline export) while their case was open:
