@@ -2,8 +2,8 @@
 
 Column rules depend on a value alone, so the suite runs over each column's
 distinct values (padded to one frame) rather than over every row; the failing
-values are joined back to their rows in DuckDB. Same verdicts, a fraction of
-the cost on millions of rows.
+values (read from the failing rows GX lists, _violations_of) are joined back to
+their rows in DuckDB. Same verdicts, a fraction of the cost on millions of rows.
 """
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Load-time marts: additive aggregates of the 3M-row tables, built once per publish into schema `mart`.
 
 Pages would otherwise regroup every enrollment row on every call. The marts live in a private schema
-(docs/INTERCHANGE.md, "Extension: load-time marts", not part of the contract) and are rebuilt whole
-inside the build copy before the atomic swap, so readers never see marts of another version.
+(docs/INTERCHANGE.md, "Extension: load-time marts", not part of the contract) and are rebuilt inside
+the build copy before the atomic swap (each one whose tables the load changed), so readers never see
+marts of another version.
 access/marts.py reads them only while mart.build_info still matches the warehouse (data_contracts/marts.py).
 """
 from __future__ import annotations
