@@ -11,7 +11,7 @@ from access.filters import FilterOptions, Filters, School, parse, query_params
 from access.roles import viewer
 from pipelines.loader import load_files
 from pipelines.warehouse import create_empty
-from tests.browser import AS_OF, build_demo_warehouse
+from tests.browser import AS_OF, DEMO_STUDENTS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ("pages/warehouse.py", "pages/data_quality.py", "pages/load_data.py")
@@ -19,8 +19,8 @@ INJECTION = "2024-25'; drop table schools; --"
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    return build_demo_warehouse(tmp_path_factory.mktemp("app_demo"))
+def demo_db(demo_warehouse) -> Path:
+    return demo_warehouse(students=DEMO_STUDENTS, messy=True)
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,6 @@ from pipelines import atomic
 from pipelines.__main__ import main as pipelines_main
 from pipelines.reference.district import DistrictLeaError, check_lea_id, set_district_lea
 from reports.build import generate
-from tests.browser import build_demo_warehouse
 from tests.crdc_files import write_level_file
 from tests.test_report import bare_integers, pdf_text
 
@@ -37,8 +36,8 @@ def read_lea(db: Path) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def plain_db(tmp_path_factory) -> Path:
-    return build_demo_warehouse(tmp_path_factory.mktemp("bench_demo"), students=1500, messy=False)
+def plain_db(demo_warehouse) -> Path:
+    return demo_warehouse(students=1500)
 
 
 @pytest.fixture(scope="module")

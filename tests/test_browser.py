@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser import (REPO, browser, build_demo_warehouse, chromium_path, exceptions, nav_links, screenshot,
+from tests.browser import (DEMO_STUDENTS, REPO, browser, chromium_path, exceptions, nav_links, screenshot,
                            serve, slug, wait_until_rendered)
 
 pytestmark = pytest.mark.browser
@@ -22,12 +22,12 @@ VIEWPORT = {"width": 1440, "height": 1000}
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, demo_warehouse):
     executable = chromium_path()
     if executable is None:
         pytest.skip("Debian chromium is not installed (/usr/bin/chromium); `make browser` installs it as root")
     folder = tmp_path_factory.mktemp("browser")
-    warehouse = build_demo_warehouse(folder)
+    warehouse = demo_warehouse(students=DEMO_STUDENTS, messy=True)
     with serve(warehouse, folder) as server:
         yield server, executable
 

@@ -13,14 +13,13 @@ import access.marts
 from access import metric_tables as mt
 from access import page_data
 from data_contracts.marts import marts_current
-from tests.browser import build_demo_warehouse
 
 DISTRICT = pl.col("scope") == "district"
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    return build_demo_warehouse(tmp_path_factory.mktemp("combined_demo"), students=5000, messy=False)
+def demo_db(demo_warehouse) -> Path:
+    return demo_warehouse(students=5000)
 
 
 @pytest.fixture

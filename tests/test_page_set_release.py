@@ -15,15 +15,14 @@ import pytest
 from access import page_data
 from access.suppression import suppress_release
 from pipelines.loader import load_files
-from tests.browser import build_demo_warehouse
 from tests.interchange_files import AS_OF, YEAR, valid_rows, write_district
 from tests.test_adversary import SETTINGS, disclosures
 
 
 @pytest.fixture(scope="module")
-def small_demo(tmp_path_factory):
+def small_demo(demo_warehouse):
     """A district small enough that most case counts are under 10: the hard case for suppression."""
-    return build_demo_warehouse(tmp_path_factory.mktemp("page_set"), students=1500, messy=False)
+    return demo_warehouse(students=1500)
 
 
 def _latest_year(con) -> str:

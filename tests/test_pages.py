@@ -12,7 +12,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from access import metric_tables as mt
-from tests.browser import build_demo_warehouse
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ("overview", "case_volumes", "concern_levels", "time_to_intervention", "equity", "discipline_outcomes",
@@ -22,8 +21,8 @@ CASE_ID = re.compile(r"\bBT\d{2}-\d+")
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    return build_demo_warehouse(tmp_path_factory.mktemp("pages_demo"), students=5000, messy=False)
+def demo_db(demo_warehouse) -> Path:
+    return demo_warehouse(students=5000)
 
 
 @pytest.fixture

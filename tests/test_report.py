@@ -13,7 +13,6 @@ import pytest
 from pypdf import PdfReader
 
 from metrics.config import MetricSettings
-from pipelines.__main__ import main as pipelines_main
 from reports import cli
 from reports.build import ReportResult, generate, generate_from_connection
 from reports.charts import kaleido_available, render_all
@@ -30,11 +29,8 @@ SECTIONS = ("Summary", "Case volume and rate", "Levels of concern", "Timeliness 
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("report_demo")
-    db = folder / "warehouse.duckdb"
-    assert pipelines_main(["demo", "--out", str(folder / "files"), "--students", "5000", "--db", str(db)]) == 0
-    return db
+def demo_db(demo_warehouse) -> Path:
+    return demo_warehouse(students=5000)
 
 
 @pytest.fixture(scope="module")
