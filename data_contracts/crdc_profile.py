@@ -72,6 +72,22 @@ class CrdcProfile:
                         self.sexes[m[4]])
         return None
 
+    def column_family(self, cell_key: str, any_race: bool = False) -> str:
+        """The CRDC column name of a cell key (the inverse of `parse`), for messages about absent columns;
+        `any_race`: the race code written {race}. English learners are written LEP/EL (the name changed
+        from LEP to EL in 2020-21)."""
+        measure, subset, breakout, group, sex = cell_key.split("|")
+        sex_code = next(c for c, v in self.sexes.items() if v == sex)
+        race = "{race}" if any_race else next((c for c, v in self.races.items() if v == group), group)
+        named = {v: c for c, v in self.enrollment_breakouts.items() if c not in ("LEP", "EL")}
+        part = "LEP/EL" if breakout == "english_learner" else named.get(breakout, race)
+        if measure == "enrollment":
+            family = next(c for c, v in self.enrollment_families.items() if v == subset)
+            return f"{family}_{race}_{sex_code}" if breakout == "race" else f"SCH_ENR_{part}_{sex_code}"
+        action = next(c for c, v in self.discipline_actions.items() if v == measure)
+        table = "SCH_DISCWODIS" if subset == "non_idea" else "SCH_DISCWDIS"
+        return f"{table}_{action}_{'' if subset == 'non_idea' else 'IDEA_'}{part}_{sex_code}"
+
     def key_column(self, role: str, header: list[str]) -> str | None:
         wanted = {c.upper() for c in self.keys.get(role, [])}
         return next((h for h in header if h.strip().upper() in wanted), None)

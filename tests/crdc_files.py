@@ -165,3 +165,102 @@ LEVEL_SCHOOLS = (
 def write_level_file(path: Path, schools=LEVEL_SCHOOLS) -> Path:
     """A combined extract with the School Characteristics grade columns."""
     return write_crdc_file(path, schools, [*GRADE_COLUMNS, *count_columns()])
+
+
+# -- the layouts of the collections 2015-16, 2017-18, 2020-21 and 2021-22 (tests/test_crdc_layouts.py) -------------
+# What changes between them (docs/REFERENCE_DATA.md, "CRDC collections and their layouts"): 2015-16 is one
+# combined school file, later collections per-topic files; English learners are LEP in column names to
+# 2017-18 and EL from 2020-21; 2021-22 enrollment has nonbinary _X columns. The 2021-22 layout here also
+# lacks the discipline tables' _X columns and the Section 504 expulsion breakouts, as the real state file
+# of issue 17 did: those breakouts are "not collected" for the import.
+
+LAYOUTS = {
+    "2015-16": {"el": "LEP", "enrollment_sexes": ("M", "F"), "discipline_sexes": ("M", "F"), "per_topic": False,
+                "no_504_expulsions": False},
+    "2017-18": {"el": "LEP", "enrollment_sexes": ("M", "F"), "discipline_sexes": ("M", "F"), "per_topic": True,
+                "no_504_expulsions": False},
+    "2020-21": {"el": "EL", "enrollment_sexes": ("M", "F"), "discipline_sexes": ("M", "F"), "per_topic": True,
+                "no_504_expulsions": False},
+    "2021-22": {"el": "EL", "enrollment_sexes": ("M", "F", "X"), "discipline_sexes": ("M", "F"), "per_topic": True,
+                "no_504_expulsions": True},
+}
+USED_ACTIONS = ("ISS", "SINGOOS", "MULTOOS", "EXPWE", "EXPWOE", "EXPZT", "REF", "ARR")
+
+
+def layout_columns(layout: dict) -> list[str]:
+    """The count columns of one collection's layout, as OCR names them."""
+    el, es, ds = layout["el"], layout["enrollment_sexes"], layout["discipline_sexes"]
+    columns = [f"SCH_ENR_{r}_{s}" for r in RACES for s in es]
+    columns += [f"TOT_ENR_{s}" for s in es]
+    columns += [f"SCH_ENR_{b}_{s}" for b in (el, "504", "IDEA") for s in es]
+    for action in USED_ACTIONS:
+        breakouts = [el] if layout["no_504_expulsions"] and action.startswith("EXP") else [el, "504"]
+        columns += [f"SCH_DISCWODIS_{action}_{r}_{s}" for r in RACES for s in ds]
+        columns += [f"SCH_DISCWODIS_{action}_{b}_{s}" for b in breakouts for s in ds]
+        columns += [f"TOT_DISCWODIS_{action}_{s}" for s in ds]
+        columns += [f"SCH_DISCWDIS_{action}_IDEA_{r}_{s}" for r in RACES for s in ds]
+        columns += [f"SCH_DISCWDIS_{action}_IDEA_{el}_{s}" for s in ds]
+        columns += [f"TOT_DISCWDIS_{action}_IDEA_{s}" for s in ds]
+    return columns
+
+
+def layout_schools(year: str, schools: int = 24, seed: int = 17) -> list[dict]:
+    """Schools of NV (and two of OR) with random counts that obey CRDC's nesting: IDEA + 504 within
+    enrollment, every action within its table's students, the 504 and EL breakouts within their table, and
+    few enough students with each action that no group's k exceeds its n."""
+    import random
+
+    layout = LAYOUTS[year]
+    rng = random.Random(f"{seed}-{year}")
+    el = layout["el"]
+    out = []
+    for i in range(schools + 2):
+        state = "NV" if i < schools else "OR"
+        lea = f"{'32' if state == 'NV' else '41'}000{i % 4:02d}"
+        cells: dict[str, int] = {}
+        for s in layout["enrollment_sexes"]:
+            small = s == "X"
+            for r in RACES:
+                cells[f"SCH_ENR_{r}_{s}"] = rng.randint(0, 3) if small else rng.randint(15, 90)
+            total = sum(cells[f"SCH_ENR_{r}_{s}"] for r in RACES)
+            cells[f"TOT_ENR_{s}"] = total
+            cells[f"SCH_ENR_IDEA_{s}"] = rng.randint(0, 2) if small else rng.randint(30, total // 5)
+            cells[f"SCH_ENR_504_{s}"] = rng.randint(0, 1) if small else rng.randint(8, total // 12)
+            cells[f"SCH_ENR_{el}_{s}"] = rng.randint(0, 2) if small else rng.randint(15, total // 5)
+        for s in layout["discipline_sexes"]:
+            for action in USED_ACTIONS:
+                wodis = {r: rng.randint(0, 4) for r in RACES}
+                idea = {r: rng.randint(0, 1) for r in RACES}
+                for r in RACES:
+                    cells[f"SCH_DISCWODIS_{action}_{r}_{s}"] = wodis[r]
+                    cells[f"SCH_DISCWDIS_{action}_IDEA_{r}_{s}"] = idea[r]
+                cells[f"TOT_DISCWODIS_{action}_{s}"] = sum(wodis.values())
+                cells[f"TOT_DISCWDIS_{action}_IDEA_{s}"] = sum(idea.values())
+                cells[f"SCH_DISCWODIS_{action}_504_{s}"] = rng.randint(0, min(1, sum(wodis.values())))
+                cells[f"SCH_DISCWODIS_{action}_{el}_{s}"] = rng.randint(0, min(2, sum(wodis.values())))
+                cells[f"SCH_DISCWDIS_{action}_IDEA_{el}_{s}"] = rng.randint(0, min(1, sum(idea.values())))
+        out.append({"keys": {"LEA_STATE": state, "LEA_NAME": f"District {lea}", "LEAID": lea,
+                             "SCHID": f"{i:05d}", "SCH_NAME": f"School {i}", "COMBOKEY": f"{lea}{i:05d}",
+                             "JJ": "No"},
+                    "cells": cells})
+    return out
+
+
+def write_layout(folder: Path, year: str, schools: list[dict] | None = None,
+                 topics: tuple[str, ...] | None = None) -> list[Path]:
+    """One collection's files: the 2015-16 combined school file, or the per-topic files of later years
+    (`topics` picks some of Enrollment, Suspensions, Expulsions, Referrals and Arrests)."""
+    layout = LAYOUTS[year]
+    schools = schools if schools is not None else layout_schools(year)
+    columns = layout_columns(layout)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not layout["per_topic"]:
+        return [write_crdc_file(folder / f"CRDC {year} School Data.csv", schools, columns)]
+    by_topic = {
+        "Enrollment": [c for c in columns if "_ENR_" in c],
+        "Suspensions": [c for c in columns if any(f"_{a}_" in c for a in ("ISS", "SINGOOS", "MULTOOS"))],
+        "Expulsions": [c for c in columns if any(f"_{a}_" in c for a in ("EXPWE", "EXPWOE", "EXPZT"))],
+        "Referrals and Arrests": [c for c in columns if any(f"_{a}_" in c for a in ("REF", "ARR"))],
+    }
+    return [write_crdc_file(folder / f"{name}.csv", schools, cols) for name, cols in by_topic.items()
+            if topics is None or name in topics]

@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from data_contracts.crdc_profile import Cell, CrdcProfile, load_crdc_profile
+from access.queries import query_text
 from pipelines.contracts import column_values, validate_values
 from pipelines.readers import ReadError, read_into
 from pipelines.reference import store
@@ -46,7 +47,7 @@ class CrdcImport:
     quarantine_counts: list[tuple[str, int]] = field(default_factory=list)     # rule, cells
     consistency_counts: list[tuple[str, int]] = field(default_factory=list)    # check, findings
     slices: list[dict] = field(default_factory=list)
-    not_expressible: list[str] = field(default_factory=list)
+    not_collected: list[dict] = field(default_factory=list)  # outcome, dimension, group, effect, columns
     state_reference_rows: int = 0
     unchanged: bool = False
     schools_with_grades: int = 0
@@ -72,8 +73,9 @@ class CrdcImport:
             lines.append(f"  state_reference {s['outcome']} x {s['dimension']}: {s['schools_used']:,} schools used, "
                          f"{s['schools_excluded']:,} left out (reserve code or broken cell)"
                          + ("" if s["exact"] else "; k is an upper bound (sum over actions)"))
-        for what in self.not_expressible:
-            lines.append(f"  not written: {what}")
+        for nc in self.not_collected:
+            where = f"{nc['outcome']} x {nc['dimension']}" + ("" if nc["group"] is None else f" {nc['group']}")
+            lines.append(f"  not collected, {where}: {nc['effect']} {nc['columns']}")
         lines.append(f"  {self.state_reference_rows:,} state_reference rows written")
         lines.append(f"  grades offered (SCH_GRADE_*) read for {self.schools_with_grades:,} schools"
                      if self.schools_with_grades else
@@ -365,26 +367,112 @@ def _recipe(profile: CrdcProfile, sexes: list[str]) -> pl.DataFrame:
     return recipe.filter(pl.col("dimension").is_in(list(profile.dimensions)))
 
 
+def _families(profile: CrdcProfile, keys: set[str], limit: int = 12) -> str:
+    """Absent cell keys as CRDC column names, a whole race family written once as {race}."""
+    by_pattern: dict[str, list[str]] = {}
+    for key in keys:
+        by_pattern.setdefault(profile.column_family(key, any_race=True), []).append(key)
+    names: list[str] = []
+    for pattern, members in sorted(by_pattern.items()):
+        if "{race}" not in pattern or len(members) == len(profile.races):
+            names.append(pattern)
+        else:
+            names.extend(sorted(profile.column_family(k) for k in members))
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def not_collected_terms(recipe: pl.DataFrame, present: set[str], profile: CrdcProfile
+                        ) -> tuple[pl.DataFrame, list[dict]]:
+    """The recipe cut to the columns the files have, and what was not collected (docs/METHODOLOGY.md,
+    "Breakouts a collection did not have").
+
+    A breakout absent from the files (nonbinary _X before 2021-22, a topic a file set lacks) is "not
+    collected", not missing data: each group is summed from the columns present. A sex whose columns
+    are in the enrollment but in none of an outcome's discipline columns (or the reverse) is left out
+    of that outcome's n and k alike, so both count the same students. A group is skipped only when
+    every column of one of its parts (n, k, or what either subtracts) is absent.
+    Returns the recipe (outcome, dimension, group, part, sign, cell_key) and rows of outcome,
+    dimension, group (None = every group of the slice), effect, columns.
+    """
+    notes: list[dict] = []
+    split = {k: k.split("|") for k in set(recipe["cell_key"])}
+    enrolled = {split[k][4] for k in present & split.keys() if split[k][:3] == ["enrollment", "all", "race"]}
+    code_of = {v: c for c, v in profile.sexes.items()}
+    keep = []
+    for outcome, spec in profile.outcomes.items():
+        measures = set(spec["measures"])
+        counted = {split[k][4] for k in present & split.keys() if split[k][0] in measures}
+        if not counted:  # a topic the files lack altogether (e.g. no Referrals and Arrests file)
+            actions = "/".join(c for c, v in profile.discipline_actions.items() if v in measures)
+            notes.extend({"outcome": outcome, "dimension": d, "group": None,
+                          "effect": "skipped, every column of a part absent:",
+                          "columns": f"students with the outcome (k): every {actions} column (SCH_DISCWODIS_*, "
+                                     "SCH_DISCWDIS_*)"} for d in profile.dimensions)
+            continue
+        sexes = enrolled & counted
+        for s in sorted(set(profile.sexes.values()) - sexes, key=list(profile.sexes.values()).index):
+            code = code_of[s]
+            if s not in enrolled and s not in counted:
+                why = f"every column of sex {code} (*_{code}): the collection has no such breakout"
+            elif s in enrolled:
+                why = (f"{outcome}'s discipline columns of sex {code} (SCH_DISCW*_{code}), though the enrollment "
+                       f"has SCH_ENR_{{race}}_{code}: n and k count students of sex {', '.join(sorted(sexes))}")
+            else:
+                why = (f"the enrollment columns of sex {code} (SCH_ENR_{{race}}_{code}), though {outcome}'s "
+                       f"discipline has them: n and k count students of sex {', '.join(sorted(sexes))}")
+            if "sex" in profile.dimensions:
+                notes.append({"outcome": outcome, "dimension": "sex", "group": s, "effect": "skipped, absent:",
+                              "columns": why})
+            if s in enrolled or s in counted:
+                notes.extend({"outcome": outcome, "dimension": d, "group": None, "effect": "not counted:",
+                              "columns": why} for d in profile.dimensions if d != "sex")
+        rows = recipe.filter(pl.col("outcome") == outcome)
+        keep.append(rows.filter(pl.col("cell_key").map_elements(lambda k: split[k][4] in sexes,
+                                                                return_dtype=pl.Boolean)))
+    recipe = pl.concat(keep) if keep else recipe.clear()
+    kept_groups, written_without = [], {}
+    for (outcome, dimension, group), terms in recipe.group_by(["outcome", "dimension", "group"],
+                                                               maintain_order=True):
+        absent_parts = []
+        for (part, sign), cls in terms.group_by(["part", "sign"], maintain_order=True):
+            keys = set(cls["cell_key"])
+            if not keys & present:
+                what = {"n": "students (n)", "k": "students with the outcome (k)"}[part]
+                absent_parts.append(f"{what}{' subtracted' if sign < 0 else ''}: {_families(profile, keys)}")
+        if absent_parts:
+            notes.append({"outcome": outcome, "dimension": dimension, "group": group,
+                          "effect": "skipped, every column of a part absent:", "columns": "; ".join(absent_parts)})
+            continue
+        kept_groups.append((outcome, dimension, group))
+        missing = set(terms["cell_key"]) - present
+        if missing:
+            written_without.setdefault((outcome, dimension), set()).update(missing)
+    for (outcome, dimension), keys in written_without.items():
+        notes.append({"outcome": outcome, "dimension": dimension, "group": None, "effect": "written without:",
+                      "columns": _families(profile, keys)})
+    groups = pl.DataFrame(kept_groups, schema=["outcome", "dimension", "group"], orient="row")
+    recipe = recipe.join(groups, on=["outcome", "dimension", "group"], how="semi").filter(
+        pl.col("cell_key").is_in(list(present)))
+    return recipe, notes
+
+
 def _state_reference(con: duckdb.DuckDBPyConnection, year: str, profile: CrdcProfile, result: CrdcImport) -> None:
-    sexes = [r[0] for r in con.sql("""select distinct sex from crdc_cells where measure = 'enrollment'
-                                      and subset = 'all' and breakout = 'race' order by sex""").fetchall()]
-    recipe = _recipe(profile, sexes)
+    present = {r[0] for r in con.sql("select distinct cell_key from crdc_cells").fetchall()}
+    recipe, not_collected = not_collected_terms(_recipe(profile, list(profile.sexes.values())), present, profile)
+    result.not_collected = not_collected
     con.register("_recipe", recipe.to_arrow())
     con.execute("create or replace temp table crdc_recipe as select * from _recipe")
     con.unregister("_recipe")
-    present = {r[0] for r in con.sql("select distinct cell_key from crdc_cells").fetchall()}
-    missing_keys = (recipe.filter(~pl.col("cell_key").is_in(list(present)))
-                    .select("outcome", "dimension").unique().sort("outcome", "dimension"))
-    for outcome, dimension in missing_keys.iter_rows():
-        absent = sorted(set(recipe.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == dimension)
-                                          & ~pl.col("cell_key").is_in(list(present)))["cell_key"]))
-        result.not_expressible.append(f"{outcome} x {dimension}: the files lack the columns of {len(absent)} cells "
-                                      f"(e.g. {absent[0].replace('|', ' ')})")
-    con.execute("create or replace temp table crdc_missing_slices (outcome varchar, dimension varchar)")
-    if missing_keys.height:
-        con.register("_missing", missing_keys.to_arrow())
-        con.execute("insert into crdc_missing_slices select * from _missing")
-        con.unregister("_missing")
+    con.execute(query_text("reference/crdc_not_collected_table"))
+    con.execute("delete from crdc_not_collected where school_year = $y and state = $s", {"y": year, "s": result.state})
+    if not_collected:
+        rows = pl.DataFrame(not_collected, schema={"outcome": pl.String, "dimension": pl.String, "group": pl.String,
+                                                   "effect": pl.String, "columns": pl.String})
+        con.register("_nc", rows.to_arrow())
+        con.execute("""insert into crdc_not_collected select $y, $s, outcome, dimension, "group", effect, columns, $l
+                       from _nc""", {"y": year, "s": result.state, "l": result.load_id})
+        con.unregister("_nc")
     slices = run_named(con, "reference/crdc_state_slices")
     groups = slices.filter(pl.col("schools_used") > 0)
     bad = groups.filter((pl.col("n") < 0) | (pl.col("k") < 0) | (pl.col("k") > pl.col("n")))
@@ -405,13 +493,18 @@ def _state_reference(con: duckdb.DuckDBPyConnection, year: str, profile: CrdcPro
                                                             pl.col("schools_excluded").max()).sort("outcome", "dimension")
     for row in per_slice.iter_rows(named=True):
         exact = bool(profile.outcomes[row["outcome"]]["exact"])
+        absent = "; ".join(f"{'' if nc['group'] is None else nc['group'] + ': '}{nc['effect']} {nc['columns']}"
+                           for nc in result.not_collected
+                           if (nc["outcome"], nc["dimension"]) == (row["outcome"], row["dimension"]))
+        upper = None if exact else ("k sums CRDC student counts of several actions; a student with more than one "
+                                    "of them counts more than once (upper bound)")
+        note = "; ".join(x for x in (upper, absent and f"not collected in these files: {absent}") if x) or None
         con.execute("""delete from state_reference_sources where school_year = $y and outcome = $o
                        and dimension = $d""", {"y": year, "o": row["outcome"], "d": row["dimension"]})
         con.execute("""insert into state_reference_sources values ($y, $o, $d, 'crdc', $s, $e, $u, $x, $l, $note)""",
                     {"y": year, "o": row["outcome"], "d": row["dimension"], "s": result.state, "e": exact,
                      "u": row["schools_used"], "x": row["schools_excluded"], "l": result.load_id,
-                     "note": None if exact else "k sums CRDC student counts of several actions; a student with more "
-                                                "than one of them counts more than once (upper bound)"})
+                     "note": note})
         result.slices.append({**row, "exact": exact})
 
 

@@ -3,8 +3,9 @@
 -- A school with a reserve code or a quarantined cell anywhere in a slice, or whose derived groups
 -- (none = not IDEA and not 504; not EL) come out negative, is left out of that whole slice, so that
 -- numerators and denominators cover the same schools.
--- Reads the import's temp tables: crdc_cells (school_id, cell_key, value), crdc_recipe (outcome,
--- dimension, group, part, sign, cell_key), crdc_missing_slices (outcome, dimension).
+-- Reads the import's temp tables: crdc_cells (school_id, cell_key, value) and crdc_recipe (outcome,
+-- dimension, group, part, sign, cell_key), the recipe already cut to the columns the files have
+-- (pipelines/reference/crdc.py, not_collected_terms: a breakout a collection did not have is left out).
 with cells as (
     select
         school_id,
@@ -17,7 +18,6 @@ with cells as (
 recipe as (
     select *
     from crdc_recipe
-    anti join crdc_missing_slices using (outcome, dimension)
 ),
 
 expected as (
