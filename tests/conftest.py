@@ -3,11 +3,10 @@
 Building a demo warehouse runs the generator, the contracts and the marts (10-40 s each); test modules
 used to build their own copy of the same district. Here each size is built once and handed out by path.
 The files are shared: a test opens them read-only, and a test that writes (a load, a reference import)
-works on `writable_copy(path, tmp_path)` instead.
+copies the file first, as tests/test_benchmark_views.py's crdc_db does.
 """
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,14 +15,6 @@ import pytest
 from tests.browser import build_demo_warehouse
 
 DemoFactory = Callable[..., Path]
-
-
-def writable_copy(warehouse: Path, folder: Path) -> Path:
-    """A private copy of a shared warehouse (and its demo files' folder stays where it is)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    copy = folder / "warehouse.duckdb"
-    shutil.copyfile(warehouse, copy)
-    return copy
 
 
 @pytest.fixture(scope="session")
