@@ -98,8 +98,11 @@ elif schools.height:
                            orientation="h", marker_color=OKABE_ITO["blue"],
                            text=[f"{r:.1f}" if r is not None else "*" for r in table["cases_per_1000"]],
                            textposition="outside"))
-    fig.add_vline(x=rate, line_dash="dash", line_color=OKABE_ITO["black"],
-                  annotation_text=f"all chosen schools {rate:.1f}", annotation_position="top right")
+    if rate is not None:
+        fig.add_vline(x=rate, line_dash="dash", line_color=OKABE_ITO["black"],
+                      annotation_text=f"all chosen schools {rate:.1f}", annotation_position="top right")
+    else:   # the year's total is hidden for this role, and with it the rate of all schools together
+        notes = notes + ["The rate of all chosen schools together is hidden with its count, so no line marks it."]
     style(fig, title=f"BTAM cases per 1,000 students enrolled, by school, {year}",
           x_title="Cases per 1,000 students", y_title="School", height=max(320, 60 + 22 * table.height))
     chart_with_table(ctx, fig, table.select(pl.col("name").alias("School"), pl.col("shown").alias("Cases"),

@@ -12,7 +12,7 @@ from ui.context import analytic_view
 from ui.text import fmt_int, fmt_pct, python_map
 
 STATUS = {"on_target": "✓ on target", "off_target": "✗ off target", "too_few": "too few cases (< 10)",
-          "not_applicable": "no cases"}
+          "not_applicable": "no cases", "withheld": "withheld: a count it depends on is hidden for this role"}
 
 ctx, year, school_ids, suppress, where = analytic_view("Process audit")
 audit = data.process_audit(ctx.cache_key, year, school_ids).filter(pl.col("school_year") == year)
@@ -23,6 +23,15 @@ if district.is_empty() or not district["denominator"].sum():
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 
 
+def released_status(status: str, denominator: int | None, share: float | None) -> str:
+    """The status a suppressed viewer may see: one that follows from released figures, else withheld.
+
+    On or off target needs the published share; no cases and too few need only the published case count."""
+    if share is not None or (denominator is not None and status in ("not_applicable", "too_few")):
+        return status
+    return "withheld"
+
+
 def name(r: dict) -> str:
     label = r["label"]
     return f"{label} ({r['concern_level']})" if r["concern_level"] else label
@@ -30,24 +39,32 @@ def name(r: dict) -> str:
 
 district = district.with_columns(python_map(district.select(pl.struct("label", "concern_level")).to_series(), name)
                                  .alias("indicator_name"))
-off = district.filter(pl.col("status") == "off_target")
-st.markdown(f"**{fmt_int(off.height)} of {fmt_int(district.filter(pl.col('status').is_in(['on_target', 'off_target'])).height)}** "
-            "indicators with enough cases are off target for the chosen schools together.")
 numbers = district.with_columns(pl.col("numerator").cast(pl.String).alias("num"),
                                 pl.col("denominator").cast(pl.String).alias("den"), pl.col("value").alias("shown_value"))
 notes: list[str] = []
 if suppress:
     release = data.public_release(ctx.release_key, year, school_ids)
-    nums, dens, vals = [], [], []
+    nums, dens, vals, marks = [], [], [], []
     for r in district.iter_rows(named=True):
         key = r["indicator"] + (f"_{r['concern_level']}" if r["concern_level"] else "")
         t = release[f"audit_district_{key}"]
         nums.append(t.display[f"{key}_num"][0])
         dens.append(t.display[f"{key}_den"][0])
         vals.append(t.published[f"{key}_num_rate"][0])
+        marks.append(released_status(r["status"], t.published[f"{key}_den"][0], vals[-1]))
         notes += list(t.footnotes.values())
     numbers = numbers.with_columns(pl.Series("num", nums), pl.Series("den", dens),
-                                   pl.Series("shown_value", vals, dtype=pl.Float64))
+                                   pl.Series("shown_value", vals, dtype=pl.Float64), pl.Series("status", marks))
+    if "withheld" in marks:
+        notes.insert(0, "A status marked withheld would narrow a hidden count (off target over a count shown as <10 "
+                     "says which end of 1-9 it is), so it is not shown for this role.")
+off = numbers.filter(pl.col("status") == "off_target")
+judged = numbers.filter(pl.col("status").is_in(["on_target", "off_target"])).height
+withheld = numbers.filter(pl.col("status") == "withheld").height
+st.markdown(f"**{fmt_int(off.height)} of {fmt_int(judged)}** indicators with enough cases are off target for the "
+            "chosen schools together"
+            + (f"; the status of {fmt_int(withheld)} more is withheld because a count it depends on is hidden."
+               if withheld else "."))
 plotted = numbers.filter(pl.col("shown_value").is_not_null())
 fig = go.Figure()
 on = plotted["status"] == "on_target"

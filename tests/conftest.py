@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import build_demo_warehouse
+from tests.browser import AS_OF, DEMO_SEED, build_demo_warehouse
 
 DemoFactory = Callable[..., Path]
 
@@ -21,15 +21,16 @@ DemoFactory = Callable[..., Path]
 def demo_warehouse(tmp_path_factory) -> DemoFactory:
     """`demo_warehouse(students=N, messy=bool)`: the path of the demo warehouse of that size, built on first use.
 
-    Every build uses tests.browser's seed and as-of date, so two modules asking for the same size see the
-    same district."""
-    built: dict[tuple[int, bool], Path] = {}
+    Every build uses tests.browser's seed and as-of date unless `seed` or `as_of` is given, so two modules
+    asking for the same size see the same district."""
+    built: dict[tuple[int, bool, int, str], Path] = {}
 
-    def get(*, students: int, messy: bool = False) -> Path:
-        key = (students, messy)
+    def get(*, students: int, messy: bool = False, seed: int = DEMO_SEED, as_of: str = AS_OF) -> Path:
+        key = (students, messy, seed, as_of)
         if key not in built:
-            folder = tmp_path_factory.mktemp(f"demo_{students}{'_messy' if messy else ''}")
-            built[key] = build_demo_warehouse(folder, students=students, messy=messy)
+            variant = "" if (seed, as_of) == (DEMO_SEED, AS_OF) else f"_s{seed}_{as_of}"
+            folder = tmp_path_factory.mktemp(f"demo_{students}{'_messy' if messy else ''}{variant}")
+            built[key] = build_demo_warehouse(folder, students=students, messy=messy, seed=seed, as_of=as_of)
         return built[key]
 
     return get
