@@ -7,9 +7,9 @@ extension 1.1; docs/METHODOLOGY.md "Cumulative incidence of a first intervention
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Sequence
 
 import polars as pl
 
@@ -27,8 +27,8 @@ HORIZON_DAYS = (10, 30, 60)
 _TOLERANCE = 1e-12
 
 CURVE_SCHEMA: dict[str, pl.DataType] = {
-    "days": pl.Float64, "at_risk": pl.Int64, "served": pl.Int64, "closed_unserved": pl.Int64,
-    "censored": pl.Int64, "event_free": pl.Float64, "cumulative_incidence": pl.Float64,
+    "days": pl.Float64(), "at_risk": pl.Int64(), "served": pl.Int64(), "closed_unserved": pl.Int64(),
+    "censored": pl.Int64(), "event_free": pl.Float64(), "cumulative_incidence": pl.Float64(),
 }
 ESTIMATE_COLUMNS = ("served_by_10", "served_by_30", "served_by_60", "ever_served", "days_to_50", "days_to_90")
 SUMMARY_COLUMNS = ("n_cases", "n_served", "n_closed_unserved", "n_open", *ESTIMATE_COLUMNS)
@@ -118,8 +118,8 @@ def cumulative_incidence_table(cases: pl.DataFrame, by: Sequence[str] = (),
     """
     require_columns(cases, ["duration_days", "outcome", *by], "cumulative_incidence_table")
     keys = list(by)
-    counts_schema = {c: pl.Int64 for c in SUMMARY_COLUMNS[:4]}
-    estimates_schema = {c: pl.Float64 for c in ESTIMATE_COLUMNS}
+    counts_schema: dict[str, pl.DataType] = {c: pl.Int64() for c in SUMMARY_COLUMNS[:4]}
+    estimates_schema: dict[str, pl.DataType] = {c: pl.Float64() for c in ESTIMATE_COLUMNS}
     if not keys:
         if cases.height == 0:
             return pl.DataFrame([(0, 0, 0, 0, *[None] * len(ESTIMATE_COLUMNS))],

@@ -73,6 +73,12 @@ def test_hand_computed_with_ties_and_competing_events():
     assert curve["days"].to_list() == [0.0, 3.0, 7.0, 12.0, 40.0, 45.0, 70.0]
     assert curve["at_risk"].to_list() == [12, 11, 7, 6, 4, 3, 1]
     assert curve["event_free"].to_list() == pytest.approx([11 / 12, 8 / 12, 4 / 7, 8 / 21, 8 / 21, 8 / 63, 0.0])
+    # served + closed unserved + still waiting = 1 on every day
+    before = np.r_[1.0, curve["event_free"].to_numpy()[:-1]]
+    closed = np.cumsum(before * curve["closed_unserved"].to_numpy() / curve["at_risk"].to_numpy())
+    np.testing.assert_allclose(curve["cumulative_incidence"].to_numpy() + closed + curve["event_free"].to_numpy(),
+                               1.0, atol=1e-15)
+    assert closed[-1] == pytest.approx(77 / 252, abs=1e-15)
 
 
 def _exact(days, outcome, horizon):
