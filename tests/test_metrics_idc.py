@@ -203,3 +203,43 @@ def test_a_group_twice_is_named():
     twice = pl.concat([counts({"a": (10, 1)}), counts({"a": (20, 2)})])
     with pytest.raises(ValueError, match="group 'a' appears twice"):
         idc_measures(twice)
+
+
+def test_export_writes_idc_measures_beside_disproportionality(demo_warehouse, tmp_path):
+    """idc_measures.csv from a real warehouse: one row per row of disproportionality.csv, the same counts
+    and risk difference, every measure as the independent implementation computes it from those counts."""
+    import duckdb
+
+    from pipelines.export import write_exports
+
+    con = duckdb.connect(str(demo_warehouse(students=1500)), read_only=True)
+    try:
+        written = write_exports(con, tmp_path)
+    finally:
+        con.close()
+    idc = pl.read_csv(tmp_path / "idc_measures.csv", infer_schema_length=0)
+    disp = pl.read_csv(tmp_path / "disproportionality.csv", infer_schema_length=0)
+    assert written["idc_measures.csv"] == idc.height == disp.height > 0
+    assert idc.columns == list(IDC_COLUMNS)
+    text = (tmp_path / "idc_measures.csv").read_text()
+    assert "NaN" not in text and "inf" not in text.lower()
+    keys = ["school_year", "scope", "outcome", "dimension", "group"]
+    both = idc.join(disp, on=keys, how="inner", suffix="_disp")
+    assert both.height == idc.height
+    assert (both["n"] == both["n_disp"]).all() and (both["k"] == both["k_disp"]).all()
+    for r in both.iter_rows(named=True):
+        if r["risk_difference_disp"]:
+            assert float(r["risk_difference"]) == pytest.approx(float(r["risk_difference_disp"]), abs=1e-12)
+    slices = idc.select("school_year", "scope", "outcome", "dimension", "group", pl.col("n", "k").cast(pl.Int64))
+    for key, part in slices.group_by(["school_year", "scope", "outcome", "dimension"]):
+        want = independent({g: (n, k) for g, n, k in part.select("group", "n", "k").iter_rows()}, None)
+        got = idc.filter(pl.all_horizontal(pl.col(c) == v for c, v in
+                                           zip(["school_year", "scope", "outcome", "dimension"], key)))
+        for r in got.iter_rows(named=True):
+            for name, value in want[r["group"]].items():
+                if value is None:
+                    assert r[name] == "" or r[name] is None, (key, r["group"], name)
+                elif isinstance(value, bool):
+                    assert r[name] == str(value).lower(), (key, r["group"], name)
+                else:
+                    assert float(r[name]) == pytest.approx(value, rel=1e-12, abs=1e-12), (key, r["group"], name)
