@@ -16,7 +16,7 @@ STATE_KEY = ("school_year", "outcome", "dimension")
 # The California Community Colleges' PPG method and DisImpact fix the multiplier at 1.96, whatever alpha.
 PPG_Z = 1.96
 
-IDC_COLUMNS: dict[str, pl.DataType] = {
+IDC_COLUMNS: dict[str, type[pl.DataType]] = {
     "school_year": pl.String, "scope": pl.String, "outcome": pl.String, "dimension": pl.String,
     "group": pl.String, "n": pl.Int64, "k": pl.Int64, "total_n": pl.Int64, "total_k": pl.Int64,
     "meets_sizes": pl.Boolean,
