@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from access import page_data as data
+from ui import page_data as data
 from access.benchmarks import BENCHMARK_OUTCOMES
 from metrics.config import DEFAULT_SETTINGS
 from ui.charts import OKABE_ITO, chart_with_table, style

@@ -1,0 +1,1 @@
+"""Published figures: what every output shows, built without Streamlit."""
