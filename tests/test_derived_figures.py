@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from access import metric_tables as mt
-from access import page_data
+from ui import page_data
 from access.suppression import CountTable, suppress_release
 from figures.derived import (DISPARITY_STATISTICS, HIDDEN_COMPARISON, HIDDEN_GROUP, released_audit,
                              released_count, released_disparities, released_flags, released_headline,
