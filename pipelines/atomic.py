@@ -20,6 +20,18 @@ import duckdb
 from pipelines.warehouse import create_empty
 
 TEMP_MARK = ".building-"
+PRIVATE_MODE = 0o600  # the warehouse holds student-level records: its owner alone reads it
+
+
+@contextmanager
+def private_files():
+    """Files created meanwhile (the build, its WAL and spill files, a reader's transcoded copy) are the
+    owner's alone: umask 077 for the duration, the previous umask restored after (it is per process)."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 class WarehouseBusy(Exception):
@@ -91,18 +103,20 @@ def building(db_path: Path, build_id: str, memory_limit: str | None = None):
     checkpointed and published over `db_path`; whatever happens, the copy and its leftovers are removed,
     so a failure leaves the old warehouse serving. The caller holds exclusive_lock. With `memory_limit`
     DuckDB spills past it into a folder beside the copy (a state-size load in bounded memory)."""
-    build = start_build(db_path, build_id)
-    try:
-        config = {"memory_limit": memory_limit, "temp_directory": str(build) + ".spill"} if memory_limit else {}
-        con = duckdb.connect(str(build), config=config)
+    with private_files():
+        build = start_build(db_path, build_id)
+        os.chmod(build, PRIVATE_MODE)
         try:
-            con.execute("set enable_progress_bar = false")
-            yield con
-            con.execute("checkpoint")
+            config = {"memory_limit": memory_limit, "temp_directory": str(build) + ".spill"} if memory_limit else {}
+            con = duckdb.connect(str(build), config=config)
+            try:
+                con.execute("set enable_progress_bar = false")
+                yield con
+                con.execute("checkpoint")
+            finally:
+                con.close()
+            publish(build, db_path)
         finally:
-            con.close()
-        publish(build, db_path)
-    finally:
-        build.unlink(missing_ok=True)
-        for leftover in build.parent.glob(build.name + ".*"):
-            remove_path(leftover)
+            build.unlink(missing_ok=True)
+            for leftover in build.parent.glob(build.name + ".*"):
+                remove_path(leftover)
