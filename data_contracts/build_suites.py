@@ -10,13 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from data_contracts.interchange import ENTITIES, SCHOOL_YEAR_PATTERN, STUDENT_KEY_PATTERN, Entity
+from data_contracts.interchange import ENTITIES, Entity
+from data_contracts.values import ISO_DATE_PATTERN, NUMBER_PATTERN, PATTERNS
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
-NUMBER_PATTERN = r"^-?[0-9]+(?:\.[0-9]+)?$"
-
-# Text columns with a pattern of their own, wherever they appear.
-PATTERNS = {"student_key": STUDENT_KEY_PATTERN, "school_year": SCHOOL_YEAR_PATTERN}
 
 
 def _expectation(kind: str, column: str, rule: str, **kwargs) -> dict:
@@ -28,6 +25,7 @@ def suite_for(entity: Entity) -> dict:
 
     Values reach the suite as text after mapping: codes lower-cased, booleans
     Y/N, dates YYYY-MM-DD where a profile format parsed them (else as read).
+    Regexes are data_contracts/values.py's, the parser the loader types with.
     """
     expectations = []
     for col in entity.columns:
@@ -43,6 +41,9 @@ def suite_for(entity: Entity) -> dict:
             expectations.append(_expectation("expect_column_values_to_be_in_set", col.name, f"bool:{col.name}",
                                              value_set=["Y", "N"]))
         elif col.type == "date":
+            # the form first (strictly YYYY-MM-DD: strftime alone takes '2024-10- 3'), then the calendar
+            expectations.append(_expectation("expect_column_values_to_match_regex", col.name, f"date:{col.name}",
+                                             regex=ISO_DATE_PATTERN))
             expectations.append(_expectation("expect_column_values_to_match_strftime_format", col.name,
                                              f"date:{col.name}", strftime_format="%Y-%m-%d"))
         elif col.type == "decimal":

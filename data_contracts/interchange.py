@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from data_contracts.values import SCHOOL_YEAR_BODY, STUDENT_KEY_BODY, end_of_text_anchored
+
 SPEC_VERSION = 1
 
 SCHOOL_LEVELS = ("elementary", "middle", "high", "k12", "other")
@@ -42,8 +44,10 @@ DISCIPLINE_ACTION_TYPES = ("iss", "oss", "expulsion_with_services", "expulsion_w
                            "removal_from_class", "other")
 REMOVAL_ACTIONS_NEEDING_DAYS = ("iss", "oss", "expulsion_with_services", "expulsion_without_services")
 
-STUDENT_KEY_PATTERN = r"^[A-Za-z0-9_-]{6,64}$"
-SCHOOL_YEAR_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
+# For RE2 and Rust regex engines (DuckDB, polars), where $ is the end of the text; the suites run Python's
+# re and use data_contracts.values.PATTERNS (anchored with \Z). Both are built from the same bodies.
+STUDENT_KEY_PATTERN = end_of_text_anchored(STUDENT_KEY_BODY)
+SCHOOL_YEAR_PATTERN = end_of_text_anchored(SCHOOL_YEAR_BODY)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,18 @@ from pipelines.sessions import WarehouseBusy
 from pipelines.warehouse import create_empty
 
 TEMP_MARK = ".building-"
+PRIVATE_MODE = 0o600  # the warehouse holds student-level records: its owner alone reads it
+
+
+@contextmanager
+def private_files():
+    """Files created meanwhile (the build, its WAL and spill files, a reader's transcoded copy) are the
+    owner's alone: umask 077 for the duration, the previous umask restored after (it is per process)."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 @contextmanager
@@ -109,6 +121,7 @@ def building(db_path: Path, build_id: str, memory_limit: str | None = None):
     wal_copied = sessions.wal_digest(db_path)
     build = start_build(db_path, build_id)
     try:
+        os.chmod(build, PRIVATE_MODE)  # a copy of a version written before this rule keeps no wider mode
         config = {"memory_limit": memory_limit, "temp_directory": str(build) + ".spill"} if memory_limit else {}
         con = duckdb.connect(str(build), config=config)
         try:

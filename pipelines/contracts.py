@@ -18,6 +18,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from data_contracts.values import ISO_DATE_PATTERN, NUMBER_PATTERN, PATTERNS
+
 SUITES_DIR = Path(__file__).resolve().parent.parent / "data_contracts" / "suites"
 NOT_NULL = "expect_column_values_to_not_be_null"
 DERIVED_NUMBER_SUFFIX = "__number"
@@ -35,7 +37,23 @@ class ColumnViolation:
 
 
 def load_suite_json(entity: str) -> dict:
-    return json.loads((SUITES_DIR / f"{entity}.json").read_text())
+    suite = json.loads((SUITES_DIR / f"{entity}.json").read_text())
+    _check_patterns(suite)
+    return suite
+
+
+def _check_patterns(suite: dict) -> None:
+    """The suite's regexes are the strict parser's (data_contracts/values.py): a suite written before a
+    change of the parser would let through values the loader cannot type, so it is refused."""
+    for expectation in suite["expectations"]:
+        if expectation["type"] != "expect_column_values_to_match_regex":
+            continue
+        column, regex = expectation["kwargs"]["column"], expectation["kwargs"]["regex"]
+        rule_kind = expectation["meta"]["rule"].split(":")[0]
+        wanted = PATTERNS.get(column) or {"date": ISO_DATE_PATTERN, "number": NUMBER_PATTERN}.get(rule_kind)
+        if regex != wanted:
+            raise ContractError(f"suite {suite['name']}: the regex of {column} is not data_contracts/values.py's; "
+                                "run python -m data_contracts.build_suites")
 
 
 _CONTEXT_LOCK = threading.Lock()

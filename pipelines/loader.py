@@ -196,7 +196,8 @@ def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | 
 
 def _build_and_publish(db_path: Path, load_id: str, todo: list[tuple[InputFile, FileResult]], profile: Profile,
                        as_of: date, synthetic: bool, progress: Progress | None) -> None:
-    with atomic.building(db_path, load_id, memory_limit=LOAD_MEMORY_LIMIT) as con:
+    # umask 077: the build, its WAL, spill and the readers' work files are the owner's alone (PRIVACY.md)
+    with atomic.private_files(), atomic.building(db_path, load_id, memory_limit=LOAD_MEMORY_LIMIT) as con:
         create_schema(con)
         _check_synthetic_policy(con, synthetic, db_path)
         marts_were_current = marts_current(con)
@@ -278,7 +279,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResul
         con.execute(f"insert into violations select distinct _row_id, 'malformed_row', detail, -1 "
                     f"from {read.malformed_table}")
     step("writing", 0.8)
-    _write(con, item, result, load_id)
+    _write(con, item, result, load_id, [h for h in read.columns if h in set(column_map.sources.values())])
     con.execute("drop view if exists mapped")
     for table in ("raw", "raw_malformed", "candidate", "violations", "first_violation", *distinct_tables.values()):
         con.execute(f"drop table if exists {table}")
@@ -397,7 +398,15 @@ def _rule_text(rule: str) -> str:
     return RULE_TEXT.get(rule.split(":")[0], rule)
 
 
-def _write(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, load_id: str) -> None:
+def _quarantine_row_json(mapped_headers: list[str]) -> str:
+    """SQL of load_quarantine.raw_row: the row as read, of the mapped columns only. A column the profile does
+    not map (ignored_columns) is never stored, not even in quarantine."""
+    pairs = ", ".join(f"{_sql_literal(h)}, raw.\"{h.replace(chr(34), chr(34) * 2)}\"" for h in mapped_headers)
+    return f"json_object({pairs})::varchar"
+
+
+def _write(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, load_id: str,
+           mapped_headers: list[str]) -> None:
     entity = ENTITIES[item.entity]
     con.execute("""
         create or replace temp table first_violation as
@@ -407,9 +416,9 @@ def _write(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, 
         from violations group by _row_id""")
     result.rows_quarantined = con.sql("select count(*) from first_violation").fetchall()[0][0]
     if result.rows_quarantined:  # else: no pass over the rows as read
-        con.execute("""
+        con.execute(f"""
             insert into load_quarantine
-            select $load_id, $file, $entity, f._row_id, f.rule, f.detail, to_json(raw)::varchar
+            select $load_id, $file, $entity, f._row_id, f.rule, f.detail, {_quarantine_row_json(mapped_headers)}
             from first_violation as f
             join raw on raw.rowid + 1 = f._row_id""",
                     {"load_id": load_id, "file": item.path.name, "entity": item.entity})

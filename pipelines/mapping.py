@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import duckdb
 
 from data_contracts.interchange import ENTITIES, Column
+from data_contracts.values import ISO_DATE_BODY, NUMBER_BODY, NUMBER_SQL_TYPE, sql_full_match
 from pipelines.profiles import Profile
 
 
@@ -81,12 +82,24 @@ def _bool(source: str, profile: Profile) -> str:
     return f"case when {value} in ({true_words}) then 'Y' when {value} in ({false_words}) then 'N' else {_text(source)} end"
 
 
+ISO_FORMAT = "%Y-%m-%d"
+
+
 def _parsed_date(source: str, profile: Profile) -> str:
     """The value as a timestamp read with the profile's date formats, or null. One format is passed as a
     string: DuckDB parses that about twice as fast as a one-element list."""
     formats = profile.date_formats
-    pattern = _literal(formats[0]) if len(formats) == 1 else "[" + ", ".join(_literal(f) for f in formats) + "]"
-    return f"try_strptime(trim({_quote(source)}), {pattern})"
+    value = f"trim({_quote(source)})"
+    others = [f for f in formats if f != ISO_FORMAT]
+    parsed = []
+    if len(others) < len(formats):
+        # DuckDB's %Y-%m-%d also reads '2024-1-3' and '2024-10-03\n': ISO dates are the strict form only
+        parsed.append(f"case when {sql_full_match(value, ISO_DATE_BODY)} then try_strptime({value}, "
+                      f"{_literal(ISO_FORMAT)}) end")
+    if others:
+        pattern = _literal(others[0]) if len(others) == 1 else "[" + ", ".join(_literal(f) for f in others) + "]"
+        parsed.append(f"try_strptime({value}, {pattern})")
+    return parsed[0] if len(parsed) == 1 else f"coalesce({', '.join(parsed)})"
 
 
 def _date(source: str, profile: Profile) -> str:
@@ -95,7 +108,9 @@ def _date(source: str, profile: Profile) -> str:
 
 def _typed_date(source: str, profile: Profile) -> str:
     """The date _date's text stands for, computed without the round trip through text (same value)."""
-    return f"coalesce(cast({_parsed_date(source, profile)} as date), try_cast({_text(source)} as date))"
+    text = _text(source)
+    return (f"coalesce(cast({_parsed_date(source, profile)} as date), "
+            f"case when {sql_full_match(text, ISO_DATE_BODY)} then try_cast({text} as date) end)")
 
 
 def _expression(column: Column, source: str | None, entity: str, profile: Profile) -> str:
@@ -151,7 +166,8 @@ def create_candidate(con: duckdb.DuckDBPyConnection, raw_table: str, entity: str
             typed = _typed_date(column_map.sources[name], profile) if source is not None else "cast(null as date)"
             selects.append(f"{typed} as {name}")
         elif column.type == "decimal":
-            selects.append(f"try_cast({expression} as decimal(6, 2)) as {name}")
+            selects.append(f"case when {sql_full_match(expression, NUMBER_BODY)} "
+                           f"then cast({expression} as {NUMBER_SQL_TYPE}) end as {name}")
         else:
             selects.append(f"{expression} as {name}")
     con.execute(f"drop table if exists {out_table}")

@@ -34,6 +34,7 @@ def create_empty(path: str | os.PathLike) -> Path:
         con.execute("checkpoint")
     finally:
         con.close()
+    os.chmod(path, 0o600)  # student-level records: the owner's alone (as every published version, atomic.py)
     return path
 
 
