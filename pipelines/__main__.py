@@ -1,4 +1,4 @@
-"""Command line: python -m pipelines {demo,load,status,export,users,audit,report,reference} ...
+"""Command line: python -m pipelines {demo,load,status,export,users,audit,report,reference,rollback} ...
 
 Each command's module is imported only when that command runs, so `status`
 does not pay for great-expectations' import.
@@ -21,6 +21,7 @@ COMMANDS = {
     "audit": ("access.audit_cli", "run", "read the audit log (logins, case-row views, exports, loads)"),
     "report": ("reports.cli", "run", "write the board summary report (PDF or HTML, suppressed)"),
     "marts": ("pipelines.marts", "run", "rebuild the load-time marts of a warehouse (each load does this itself)"),
+    "rollback": ("pipelines.versions", "run", "put a previous version of the warehouse back (the last 3 are kept)"),
     "reference": ("pipelines.reference.cli", "run",
                   "reference data: CRDC school files, published aggregate tables, Ed-Fi exports"),
 }
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     marts = sub.add_parser("marts", help=COMMANDS["marts"][2])
     marts.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
     from access import accounts_cli, audit_cli
+    from pipelines import versions
     from pipelines.reference import cli as reference_cli
     from reports import cli as report_cli
 
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cli.add_arguments(sub.add_parser("audit", help=COMMANDS["audit"][2], allow_abbrev=False))
     report_cli.add_arguments(sub.add_parser("report", help=COMMANDS["report"][2]))
     reference_cli.add_arguments(sub.add_parser("reference", help=COMMANDS["reference"][2]))
+    versions.add_arguments(sub.add_parser("rollback", help=COMMANDS["rollback"][2]))
     return parser
 
 

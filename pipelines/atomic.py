@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import sessions
+from pipelines import sessions, versions
 from pipelines.sessions import WarehouseBusy
 from pipelines.warehouse import create_empty
 
@@ -87,27 +87,31 @@ def start_build(db_path: Path, load_id: str) -> Path:
     return build
 
 
-def publish(build: Path, db_path: Path, wal_copied: str | None = None) -> None:
-    """Make the build durable, then swap it in with one atomic rename. A stale WAL whose writes the build
-    folded in (`wal_copied`, its digest) is moved aside first: beside the new file it would not match, and
-    a reader opening in between sees the old file without it, still a whole version."""
+def publish(build: Path, db_path: Path) -> None:
+    """Make the build durable, then swap it in with one atomic rename."""
     with open(build, "rb") as fh:
         os.fsync(fh.fileno())
-    aside = build.with_name(build.name + ".stale-wal")
-    if wal_copied:
-        os.replace(sessions.wal_of(db_path), aside)
-    try:
-        os.replace(build, db_path)
-    except OSError:
-        if wal_copied:
-            os.replace(aside, sessions.wal_of(db_path))
-        raise
-    aside.unlink(missing_ok=True)
+    os.replace(build, db_path)
     directory = os.open(db_path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def publish_folding_wal(build: Path, db_path: Path) -> None:
+    """Publish a build that folded in the writes of a stale WAL. The WAL is moved aside first: beside the
+    new file it would not match, and a reader opening in between sees the old file without it, still a
+    whole version. If the swap did not happen the WAL goes back."""
+    aside = build.with_name(build.name + ".stale-wal")
+    os.replace(sessions.wal_of(db_path), aside)
+    try:
+        publish(build, db_path)
+    except BaseException:
+        if build.exists():  # not swapped in: the old file and its WAL still belong together
+            os.replace(aside, sessions.wal_of(db_path))
+        raise
+    aside.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -131,7 +135,17 @@ def building(db_path: Path, build_id: str, memory_limit: str | None = None):
         finally:
             con.close()
         sessions.check_before_publish(db_path, wal_copied)
-        publish(build, db_path, wal_copied)
+        replaced = versions.keep_current(db_path, build_id)
+        try:
+            if wal_copied:
+                publish_folding_wal(build, db_path)
+            else:
+                publish(build, db_path)
+        except BaseException:
+            if replaced and build.exists():  # nothing was replaced: nothing to keep
+                versions.discard(replaced)
+            raise
+        versions.prune(db_path)
     finally:
         build.unlink(missing_ok=True)
         for leftover in build.parent.glob(build.name + ".*"):

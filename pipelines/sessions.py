@@ -94,6 +94,17 @@ def check_readable(db_path: Path) -> None:
         raise WarehouseDamaged(explain(db_path, exc)) from exc
 
 
+def check_no_writer(db_path: Path) -> None:
+    """Raise SessionHoldsWarehouse if a read-write session holds the file; a damaged file is not refused here."""
+    if not db_path.exists():
+        return
+    try:
+        duckdb.connect(str(db_path), read_only=True).close()
+    except duckdb.Error as exc:
+        if is_session_lock(exc):
+            raise SessionHoldsWarehouse(explain(db_path, exc)) from exc
+
+
 def check_before_publish(db_path: Path, wal_copied: str | None) -> None:
     """Refuse to swap a build in while a read-write session holds the warehouse, or when the WAL changed
     since the build copied it (a session wrote during the load; its writes are not in the build)."""

@@ -41,7 +41,8 @@ def digest(path: Path) -> str:
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") or p.name.endswith((".wal", ".tmp")))
+    return sorted(p.name for p in folder.iterdir()
+                  if (p.name.startswith(".") and not p.name.endswith(".versions")) or p.name.endswith((".wal", ".tmp")))
 
 
 @pytest.fixture
