@@ -41,6 +41,8 @@ DEFAULT_ACCOUNTS = REPO_ROOT / "data" / "accounts.json"
 ENV_VAR = "BTAM_ACCOUNTS"
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 12
+MIN_DISTINCT = 5
+COMMON_PASSWORDS = Path(__file__).with_name("common_passwords.txt")
 
 _hasher = PasswordHasher()
 
@@ -141,9 +143,28 @@ def _check_scope(role: str, school_ids: Iterable[str] | None) -> list[str] | Non
     return ids if role == COORDINATOR else None
 
 
-def _check_password(password: str) -> None:
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The shipped list of passwords and stems tried first by attackers (access/common_passwords.txt)."""
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(x.strip().lower() for x in lines if x.strip() and not x.startswith("#"))
+
+
+def _check_password(password: str, name: str) -> None:
+    """Length, variety, not a common password or stem, not the account name (the rules of NIST SP 800-63B)."""
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    lowered = password.lower()
+    if len(set(lowered)) < MIN_DISTINCT:
+        raise AccountError(f"the password must use at least {MIN_DISTINCT} different characters")
+    stem = re.sub(r"[^a-z]", "", lowered)
+    common = common_passwords()
+    if lowered in common or stem in common or lowered.replace(" ", "") in common:
+        raise AccountError("the password is on the list of common passwords (access/common_passwords.txt); "
+                           "a few unrelated words make a good one")
+    parts = {name.lower(), name.lower().split("@")[0]}
+    if any(len(part) >= 3 and part in lowered for part in parts):
+        raise AccountError("the password must not contain the user name")
 
 
 def add_user(name: str, password: str, role: str, school_ids: Iterable[str] | None = None, *,
@@ -151,7 +172,7 @@ def add_user(name: str, password: str, role: str, school_ids: Iterable[str] | No
     if not USERNAME.match(name):
         raise AccountError("a user name is 1-64 characters of a-z 0-9 . _ @ -, starting with a letter or digit")
     scope = _check_scope(role, school_ids)
-    _check_password(password)
+    _check_password(password, name)
     with _store(path) as data:
         if name in data["users"]:
             raise AccountError(f"user {name!r} exists; use set-role or passwd to change it")
@@ -194,7 +215,7 @@ def set_role(name: str, role: str, school_ids: Iterable[str] | None = None, *,
 
 
 def set_password(name: str, password: str, *, path: str | os.PathLike | None = None) -> Account:
-    _check_password(password)
+    _check_password(password, name)
     return _update(name, path, hash=_hasher.hash(password), failed=0, locked_until=None)
 
 

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -193,7 +197,13 @@ def test_cli_reads_passwords_from_the_environment_never_argv(tmp_path, monkeypat
         cli(tmp_path, "add", "cy", "--role", "admin", "--password", GOOD)
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_cli_prompts_with_getpass(tmp_path, monkeypatch):
+    monkeypatch.setattr(accounts_cli.sys, "stdin", _Terminal())
     answers = iter([GOOD, GOOD])
     monkeypatch.setattr(accounts_cli.getpass, "getpass", lambda prompt="": next(answers))
     assert cli(tmp_path, "add", "cy", "--role", "admin") == 0
@@ -208,3 +218,51 @@ def test_cli_reports_errors_without_a_traceback(tmp_path, capsys):
 def test_a_password_given_as_the_env_name_is_not_echoed(tmp_path, capsys):
     assert cli(tmp_path, "add", "dee", "--role", "admin", "--password-env", GOOD) == 2
     assert GOOD not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("password, words", [
+    ("Password2024!", "common passwords"),          # a common stem with digits and a symbol
+    ("Summer2024!!", "common passwords"),
+    ("123456789012", "common passwords"),
+    ("qwertyuiop12", "common passwords"),
+    ("Correct Horse Battery Staple", "common passwords"),   # the famous example is the first one tried
+    ("abababababab", "different characters"),
+    ("short1!", "at least 12"),
+])
+def test_weak_passwords_are_refused(store, password, words):
+    with pytest.raises(AccountError, match=words):
+        add_user("ana.lopez", password, "district", path=store)
+    with pytest.raises(AccountError, match=words):
+        accounts.set_password("ana", password, path=store)
+
+
+def test_a_password_may_not_contain_the_user_name(store):
+    with pytest.raises(AccountError, match="user name"):
+        accounts.set_password("ana", "Ana-runs-the-reports", path=store)
+    with pytest.raises(AccountError, match="user name"):
+        add_user("ana.lopez", "ana.lopez runs reports", "district", path=store)
+    with pytest.raises(AccountError, match="user name"):
+        add_user("mara@district.org", "mara likes long walks", "district", path=store)
+    assert add_user("mara2@district.org", "four unrelated words here", "district", path=store).name
+
+
+def test_the_common_password_list_ships_with_the_repo():
+    listed = accounts.common_passwords()
+    assert accounts.COMMON_PASSWORDS.is_file() and len(listed) >= 100
+    assert "password" in listed and not any(x.startswith("#") for x in listed)
+
+
+def _users_add_piped(tmp_path, stdin: str, name: str) -> subprocess.CompletedProcess:
+    repo = Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, "-m", "pipelines", "users", "--accounts", str(tmp_path / "accounts.json"),
+                           "--audit-log", str(tmp_path / "audit.jsonl"), "add", name, "--role", "district"],
+                          cwd=repo, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def test_a_piped_password_works_in_users_add(tmp_path):
+    done = _users_add_piped(tmp_path, GOOD + "\n", "pip")
+    assert done.returncode == 0, done.stderr
+    assert GOOD not in done.stdout + done.stderr
+    assert verify_password("pip", GOOD, path=tmp_path / "accounts.json").ok
+    empty = _users_add_piped(tmp_path, "", "pip2")
+    assert empty.returncode == 2 and "no password on standard input" in empty.stderr
