@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"audit log (default ${audit_log.ENV_VAR} or {audit_log.DEFAULT_LOG})")
     parser.add_argument("--event", choices=audit_log.EVENTS, default=None)
     parser.add_argument("--user", default=None)
+    parser.add_argument("--failed-name", dest="failed_name", default=None, metavar="NAME",
+                        help="failed logins where this name was typed (they record only a keyed hash of it)")
+    parser.add_argument("--accounts", default=None, help="accounts file holding that key (default as for users)")
     parser.add_argument("--since", default=None, help="YYYY-MM-DD (UTC)")
     parser.add_argument("--limit", type=int, default=50, help="newest N events (default 50; 0 for all)")
     parser.add_argument("--json", action="store_true", help="one JSON object a line")
@@ -65,8 +68,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"audit: --since {args.since!r} is not a date YYYY-MM-DD", file=sys.stderr)
         return 2
-    records = audit_log.read(path=args.audit_log, event=args.event, user=args.user, since=since,
-                             limit=args.limit or None)
+    records = audit_log.read(path=args.audit_log, event=args.event, user=args.user, since=since)
+    if args.failed_name:
+        from access import accounts
+        token = accounts.name_token(args.failed_name.strip().lower(), path=args.accounts)
+        records = [r for r in records if r.get("event") == "login_failed"
+                   and r.get("detail", {}).get("name_token") == token]
+    records = records[-args.limit:] if args.limit else records
     for r in records:
         if args.json:
             print(json.dumps(r, sort_keys=True))

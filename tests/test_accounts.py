@@ -266,3 +266,32 @@ def test_a_piped_password_works_in_users_add(tmp_path):
     assert verify_password("pip", GOOD, path=tmp_path / "accounts.json").ok
     empty = _users_add_piped(tmp_path, "", "pip2")
     assert empty.returncode == 2 and "no password on standard input" in empty.stderr
+
+
+def test_an_outsider_cannot_lock_the_admin_out(store, tmp_path):
+    add_user("root1", GOOD, "admin", path=store, now=T0)
+    log = tmp_path / "audit_log.jsonl"
+    outsider, office = "203.0.113.9", "10.20.0.5"
+    for _ in range(6):
+        login("root1", "guessing guessing", client=outsider, path=store, audit_path=log, now=T0, settings=FAST)
+    assert verify_password("root1", GOOD, client=outsider, path=store, now=T0).reason == "locked"
+    assert login("root1", GOOD, client=office, path=store, audit_path=log, now=T0, settings=FAST).ok
+    # the office's success does not lift the outsider's lock, and the lock was audited once, without the address
+    assert verify_password("root1", GOOD, client=outsider, path=store, now=T0).reason == "locked"
+    assert [r["event"] for r in read(path=log)].count("lockout") == 1
+    assert outsider not in log.read_text() and outsider not in store.read_text()
+    assert accounts.enable_user("root1", path=store).locked_until is None          # an admin can lift it
+    assert verify_password("root1", GOOD, client=outsider, path=store, now=T0).ok
+
+
+def test_an_administrator_finds_the_failures_of_one_typed_name(store, tmp_path, capsys):
+    from access import audit_cli
+    log = tmp_path / "audit_log.jsonl"
+    for name in ("ana", "Ana ", "nobody", "ana"):
+        login(name.strip().lower(), "nope nope nope", path=store, audit_path=log, now=T0, settings=FAST)
+    parser = argparse.ArgumentParser()
+    audit_cli.add_arguments(parser)
+    assert audit_cli.run(parser.parse_args(["--audit-log", str(log), "--accounts", str(store),
+                                            "--failed-name", "ana", "--json"])) == 0
+    found = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(found) == 3 and {r["detail"]["reason"] for r in found} == {"wrong_password"}
