@@ -135,7 +135,8 @@ def login_form() -> None:
     if not submitted:
         return
     # failures lock this account from this address only, so an outsider cannot lock the admin out
-    result = accounts.login(name.strip().lower(), password, client=st.context.ip_address or "")
+    address = st.context.ip_address            # None on localhost (and not a str under AppTest)
+    result = accounts.login(name.strip().lower(), password, client=address if isinstance(address, str) else "")
     if result.ok and result.account is not None:
         _sign_in(result.account.name, result.account.viewer(), "local")
         st.rerun()
