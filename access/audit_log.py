@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -160,6 +161,10 @@ class Verification:
     line: int | None = None
 
 
+def _broken(events: int, legacy: int, head: str, number: int, why: str) -> Verification:
+    return Verification(False, events, legacy, head, f"line {number}: {why}", number)
+
+
 def verify(*, path: str | os.PathLike | None = None) -> Verification:
     """Walk the chain from the first line; the first line that does not fit is the problem."""
     target = log_path(path)
@@ -172,9 +177,7 @@ def verify(*, path: str | os.PathLike | None = None) -> Verification:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
-
-            def broken(why: str) -> Verification:
-                return Verification(False, events, legacy, expected_prev, f"line {number}: {why}", number)
+            broken = functools.partial(_broken, events, legacy, expected_prev, number)
             try:
                 record = json.loads(raw)
             except json.JSONDecodeError:
