@@ -25,8 +25,8 @@ import re
 import secrets
 import time
 from contextlib import contextmanager
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -41,6 +41,8 @@ DEFAULT_ACCOUNTS = REPO_ROOT / "data" / "accounts.json"
 ENV_VAR = "BTAM_ACCOUNTS"
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 12
+MIN_DISTINCT = 5
+COMMON_PASSWORDS = Path(__file__).with_name("common_passwords.txt")
 
 _hasher = PasswordHasher()
 
@@ -80,6 +82,7 @@ class LoginResult:
     reason: str                       # ok, unknown, disabled, locked, wrong_password
     account: Account | None = None
     locked_until: dt.datetime | None = None
+    new_lock: bool = False            # this failure started the lock (audited once as a lockout)
 
     @property
     def message(self) -> str:
@@ -123,11 +126,18 @@ def _store(path: str | os.PathLike | None, write: bool = True) -> Iterator[dict]
 
 
 def _account(name: str, entry: dict) -> Account:
-    locked = entry.get("locked_until")
+    """The account; failed and locked_until are the worst over its clients."""
+    slots = list(entry.get("clients", {}).values())
+    locks = [s["locked_until"] for s in slots if s.get("locked_until")]
     return Account(name, entry["role"], tuple(entry["school_ids"]) if entry.get("school_ids") is not None else None,
-                   bool(entry.get("disabled")), int(entry.get("failed", 0)),
-                   dt.datetime.fromisoformat(locked) if locked else None,
+                   bool(entry.get("disabled")), max((int(s.get("failed", 0)) for s in slots), default=0),
+                   dt.datetime.fromisoformat(max(locks)) if locks else None,
                    dt.datetime.fromisoformat(entry["created"]))
+
+
+def _client_key(client: str) -> str:
+    """Where a login came from (the browser's address), stored only as a short hash."""
+    return hashlib.sha256(client.encode("utf-8")).hexdigest()[:16] if client else "-"
 
 
 def _check_scope(role: str, school_ids: Iterable[str] | None) -> list[str] | None:
@@ -141,9 +151,28 @@ def _check_scope(role: str, school_ids: Iterable[str] | None) -> list[str] | Non
     return ids if role == COORDINATOR else None
 
 
-def _check_password(password: str) -> None:
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The shipped list of passwords and stems tried first by attackers (access/common_passwords.txt)."""
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(x.strip().lower() for x in lines if x.strip() and not x.startswith("#"))
+
+
+def _check_password(password: str, name: str) -> None:
+    """Length, variety, not a common password or stem, not the account name (the rules of NIST SP 800-63B)."""
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    lowered = password.lower()
+    if len(set(lowered)) < MIN_DISTINCT:
+        raise AccountError(f"the password must use at least {MIN_DISTINCT} different characters")
+    stem = re.sub(r"[^a-z]", "", lowered)
+    common = common_passwords()
+    if lowered in common or stem in common or lowered.replace(" ", "") in common:
+        raise AccountError("the password is on the list of common passwords (access/common_passwords.txt); "
+                           "a few unrelated words make a good one")
+    parts = {name.lower(), name.lower().split("@")[0]}
+    if any(len(part) >= 3 and part in lowered for part in parts):
+        raise AccountError("the password must not contain the user name")
 
 
 def add_user(name: str, password: str, role: str, school_ids: Iterable[str] | None = None, *,
@@ -151,12 +180,12 @@ def add_user(name: str, password: str, role: str, school_ids: Iterable[str] | No
     if not USERNAME.match(name):
         raise AccountError("a user name is 1-64 characters of a-z 0-9 . _ @ -, starting with a letter or digit")
     scope = _check_scope(role, school_ids)
-    _check_password(password)
+    _check_password(password, name)
     with _store(path) as data:
         if name in data["users"]:
             raise AccountError(f"user {name!r} exists; use set-role or passwd to change it")
         data["users"][name] = {"hash": _hasher.hash(password), "role": role, "school_ids": scope,
-                               "disabled": False, "failed": 0, "locked_until": None,
+                               "disabled": False, "clients": {},
                                "created": _now(now).isoformat(timespec="seconds")}
         return _account(name, data["users"][name])
 
@@ -185,7 +214,7 @@ def disable_user(name: str, *, path: str | os.PathLike | None = None) -> Account
 
 
 def enable_user(name: str, *, path: str | os.PathLike | None = None) -> Account:
-    return _update(name, path, disabled=False, failed=0, locked_until=None)
+    return _update(name, path, disabled=False, clients={})
 
 
 def set_role(name: str, role: str, school_ids: Iterable[str] | None = None, *,
@@ -194,13 +223,17 @@ def set_role(name: str, role: str, school_ids: Iterable[str] | None = None, *,
 
 
 def set_password(name: str, password: str, *, path: str | os.PathLike | None = None) -> Account:
-    _check_password(password)
-    return _update(name, path, hash=_hasher.hash(password), failed=0, locked_until=None)
+    _check_password(password, name)
+    return _update(name, path, hash=_hasher.hash(password), clients={})
 
 
-def verify_password(name: str, password: str, *, path: str | os.PathLike | None = None,
+def verify_password(name: str, password: str, *, client: str = "", path: str | os.PathLike | None = None,
                     settings: AccountSettings = AccountSettings(), now: dt.datetime | None = None) -> LoginResult:
-    """Check a password, counting consecutive failures and locking the account after too many."""
+    """Check a password, counting consecutive failures and locking after too many.
+
+    Failures are counted per account AND client (the address the login came
+    from), so an outsider who types wrong passwords for the admin locks only
+    the admin's logins from the outsider's own address."""
     moment = _now(now)
     dummy = _dummy_hash()  # made by the first check of any name, so no first check stands out by its timing
     with _store(path) as data:
@@ -208,7 +241,10 @@ def verify_password(name: str, password: str, *, path: str | os.PathLike | None 
         if entry is None:
             _verify(dummy, password)             # same work as a real check: no user-name probing by timing
             return LoginResult(False, "unknown")
-        locked = dt.datetime.fromisoformat(entry["locked_until"]) if entry.get("locked_until") else None
+        for legacy in ("failed", "locked_until"):       # counters from before they were kept per client
+            entry.pop(legacy, None)
+        slot = entry.setdefault("clients", {}).setdefault(_client_key(client), {"failed": 0, "locked_until": None})
+        locked = dt.datetime.fromisoformat(slot["locked_until"]) if slot.get("locked_until") else None
         if locked and locked > moment:
             _verify(dummy, password)
             return LoginResult(False, "locked", _account(name, entry), locked)
@@ -218,13 +254,13 @@ def verify_password(name: str, password: str, *, path: str | os.PathLike | None 
         if _verify(entry["hash"], password):
             if _hasher.check_needs_rehash(entry["hash"]):
                 entry["hash"] = _hasher.hash(password)
-            entry.update(failed=0, locked_until=None)
+            entry["clients"].pop(_client_key(client), None)
             return LoginResult(True, "ok", _account(name, entry))
-        entry["failed"] = int(entry.get("failed", 0)) + 1
-        if entry["failed"] >= settings.max_failures:
+        slot["failed"] = int(slot.get("failed", 0)) + 1
+        if slot["failed"] >= settings.max_failures:
             until = moment + dt.timedelta(minutes=settings.lockout_minutes)
-            entry.update(failed=0, locked_until=until.isoformat(timespec="seconds"))
-            return LoginResult(False, "locked", _account(name, entry), until)
+            slot.update(failed=0, locked_until=until.isoformat(timespec="seconds"))
+            return LoginResult(False, "locked", _account(name, entry), until, new_lock=True)
         return LoginResult(False, "wrong_password", _account(name, entry))
 
 
@@ -256,22 +292,22 @@ def name_token(name: str, *, path: str | os.PathLike | None = None) -> str:
     return hmac.new(bytes.fromhex(key), name.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
 
 
-def login(name: str, password: str, *, path: str | os.PathLike | None = None,
+def login(name: str, password: str, *, client: str = "", path: str | os.PathLike | None = None,
           audit_path: str | os.PathLike | None = None, settings: AccountSettings = AccountSettings(),
           now: dt.datetime | None = None) -> LoginResult:
     """verify_password, with the outcome written to the audit log (login, login_failed, lockout),
     answered no sooner than `min_login_seconds` after the call whatever the outcome."""
     deadline = time.monotonic() + settings.min_login_seconds
     try:
-        return _login(name, password, path=path, audit_path=audit_path, settings=settings, now=now)
+        return _login(name, password, client=client, path=path, audit_path=audit_path, settings=settings,
+                      now=now)
     finally:
         time.sleep(max(0.0, deadline - time.monotonic()))
 
 
-def _login(name: str, password: str, *, path: str | os.PathLike | None, audit_path: str | os.PathLike | None,
-           settings: AccountSettings, now: dt.datetime | None) -> LoginResult:
-    was_locked = get_user(name, path=path)
-    result = verify_password(name, password, path=path, settings=settings, now=now)
+def _login(name: str, password: str, *, client: str, path: str | os.PathLike | None,
+           audit_path: str | os.PathLike | None, settings: AccountSettings, now: dt.datetime | None) -> LoginResult:
+    result = verify_password(name, password, client=client, path=path, settings=settings, now=now)
     account = result.account
     role = account.role if account else ""
     scope = account.viewer().cache_key() if account and not account.disabled else ""
@@ -280,14 +316,14 @@ def _login(name: str, password: str, *, path: str | os.PathLike | None, audit_pa
     else:
         # the typed name is withheld (it may be a password typed in the wrong field): a keyed hash only
         audit_log.append("login_failed", user="", role=role, scope=scope,
-                         detail={"reason": result.reason, "name_token": name_token(name, path=path)},
+                         detail={"reason": result.reason, "name_token": name_token(name, path=path),
+                                 "client": _client_key(client)},
                          now=now, path=audit_path)
-        newly_locked = result.reason == "locked" and not (
-            was_locked and was_locked.locked_until and was_locked.locked_until > _now(now))
-        if newly_locked:
+        if result.new_lock:
             # a lockout happens only to an existing account, so its name is an account name, not typed text
             audit_log.append("lockout", user=name, role=role, scope=scope,
-                             detail={"until": result.locked_until.isoformat(timespec="seconds")},
+                             detail={"until": result.locked_until.isoformat(timespec="seconds"),
+                                     "client": _client_key(client)},
                              now=now, path=audit_path)
     return result
 

@@ -2,7 +2,8 @@
 
 Passwords are never taken from the command line (it lands in shell history
 and the process list): they are typed at a getpass prompt, or read from the
-environment variable named by --password-env for scripts.
+environment variable named by --password-env for scripts, or piped in on
+standard input (one line: `pass show btam/lead | python -m pipelines users add lead ...`).
 """
 from __future__ import annotations
 
@@ -58,6 +59,11 @@ def _password(args: argparse.Namespace) -> str:
         value = os.environ.get(args.password_env)
         if not value:
             raise accounts.AccountError(f"environment variable {args.password_env} is not set")
+        return value
+    if not sys.stdin.isatty():                   # piped: the first line is the password, asked once
+        value = sys.stdin.readline().rstrip("\r\n")
+        if not value:
+            raise accounts.AccountError("no password on standard input (pipe one line, or run in a terminal)")
         return value
     first = getpass.getpass("password: ")
     if first != getpass.getpass("again: "):

@@ -5,11 +5,22 @@ its own JSON-lines file next to it (default data/audit_log.jsonl). Each event
 is one line written with a single write() on a file opened O_APPEND under an
 exclusive lock, so appends from several processes never interleave. There is
 no update or delete function: the app can only add and read.
+
+The lines form a hash chain: each event carries its number (seq), the hash
+of the event before it (prev) and its own SHA-256 over both and its content
+(hash). Editing, inserting, reordering or deleting a line breaks the chain
+at that line, which `verify` (`pipelines audit --verify`) reports. Lines
+written before the chain existed are accepted only ahead of the first
+chained event. Cutting events off the end leaves a shorter valid chain:
+`verify` prints the head (count and last hash) so it can be kept elsewhere
+and compared (`--expect-head`).
 """
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -30,6 +41,8 @@ FORBIDDEN_DETAIL = frozenset({"student_key", "student_id", "student", "name", "f
                               "rows", "values", "password"})
 MAX_DETAIL_TEXT = 200
 COLUMNS = ("time", "event", "user", "role", "scope", "detail")
+CHAIN_FIELDS = ("seq", "prev", "hash")
+GENESIS = "0" * 64
 
 
 class AuditError(ValueError):
@@ -80,12 +93,16 @@ def append(event: str, *, user: str, role: str, scope: str, detail: Mapping[str,
     moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     record = {"time": moment.isoformat(timespec="seconds"), "event": event, "user": str(user),
               "role": str(role), "scope": str(scope), "detail": _clean_detail(detail)}
-    line = (json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
     target = log_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        # under the lock, so the next writer chains onto this event and not onto the same predecessor
+        seq, prev = _chain_link(_last_line(target))
+        record = {**record, "seq": seq, "prev": prev}
+        record["hash"] = _digest(record)
+        line = (json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
         written = os.write(fd, line)
         if written != len(line):
             raise OSError(f"audit log {target}: short write ({written} of {len(line)} bytes)")
@@ -93,6 +110,95 @@ def append(event: str, *, user: str, role: str, scope: str, detail: Mapping[str,
     finally:
         os.close(fd)
     return record
+
+
+def _digest(record: Mapping[str, object]) -> str:
+    """SHA-256 of an event's canonical JSON without its own hash (seq and prev included)."""
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _line_digest(raw: bytes) -> str:
+    return hashlib.sha256(raw.rstrip(b"\n")).hexdigest()
+
+
+def _last_line(target: Path) -> bytes | None:
+    """The last non-empty line of the file, read backwards from the end (the log only grows)."""
+    with open(target, "rb") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        tail, position = b"", end
+        while position > 0:
+            step = min(4096, position)
+            position -= step
+            handle.seek(position)
+            tail = handle.read(step) + tail
+            lines = [x for x in tail.split(b"\n") if x.strip()]
+            if len(lines) > 1 or (lines and position == 0):
+                return lines[-1]
+    return None
+
+
+def _chain_link(last: bytes | None) -> tuple[int, str]:
+    """(seq, prev) for the event after `last`: a chained event links to its hash, an older line to its digest."""
+    if last is None:
+        return 1, GENESIS
+    try:
+        record = json.loads(last)
+    except json.JSONDecodeError:
+        record = {}
+    if isinstance(record, dict) and isinstance(record.get("seq"), int) and isinstance(record.get("hash"), str):
+        return record["seq"] + 1, record["hash"]
+    return 1, _line_digest(last)
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    events: int                     # chained events checked
+    legacy_lines: int               # lines written before the chain, ahead of it
+    head: str                       # hash of the last event (GENESIS for an empty log)
+    problem: str = ""               # where and how the chain breaks
+    line: int | None = None
+
+
+def _broken(events: int, legacy: int, head: str, number: int, why: str) -> Verification:
+    return Verification(False, events, legacy, head, f"line {number}: {why}", number)
+
+
+def verify(*, path: str | os.PathLike | None = None) -> Verification:
+    """Walk the chain from the first line; the first line that does not fit is the problem."""
+    target = log_path(path)
+    events = legacy = 0
+    expected_seq, expected_prev = 1, GENESIS
+    if not target.exists():
+        return Verification(True, 0, 0, GENESIS)
+    with open(target, "rb") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            broken = functools.partial(_broken, events, legacy, expected_prev, number)
+            try:
+                record = json.loads(raw)
+            except json.JSONDecodeError:
+                record = None
+            chained = isinstance(record, dict) and all(k in record for k in CHAIN_FIELDS)
+            if not chained:
+                if events:
+                    return broken("not a chained event (edited, inserted or damaged)")
+                legacy += 1
+                expected_prev = _line_digest(raw)
+                continue
+            if record["seq"] != expected_seq:
+                return broken(f"event number {record['seq']} where {expected_seq} was expected "
+                              "(an event was removed, inserted or moved)")
+            if record["prev"] != expected_prev:
+                return broken("does not link to the line before it (that line was edited, or one removed)")
+            if _digest(record) != record["hash"]:
+                return broken("its content does not match its hash (the event was edited)")
+            events += 1
+            expected_seq, expected_prev = record["seq"] + 1, record["hash"]
+    return Verification(True, events, legacy, expected_prev)
 
 
 def _records(target: Path) -> Iterator[dict]:

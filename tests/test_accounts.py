@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -193,7 +197,13 @@ def test_cli_reads_passwords_from_the_environment_never_argv(tmp_path, monkeypat
         cli(tmp_path, "add", "cy", "--role", "admin", "--password", GOOD)
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_cli_prompts_with_getpass(tmp_path, monkeypatch):
+    monkeypatch.setattr(accounts_cli.sys, "stdin", _Terminal())
     answers = iter([GOOD, GOOD])
     monkeypatch.setattr(accounts_cli.getpass, "getpass", lambda prompt="": next(answers))
     assert cli(tmp_path, "add", "cy", "--role", "admin") == 0
@@ -208,3 +218,80 @@ def test_cli_reports_errors_without_a_traceback(tmp_path, capsys):
 def test_a_password_given_as_the_env_name_is_not_echoed(tmp_path, capsys):
     assert cli(tmp_path, "add", "dee", "--role", "admin", "--password-env", GOOD) == 2
     assert GOOD not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("password, words", [
+    ("Password2024!", "common passwords"),          # a common stem with digits and a symbol
+    ("Summer2024!!", "common passwords"),
+    ("123456789012", "common passwords"),
+    ("qwertyuiop12", "common passwords"),
+    ("Correct Horse Battery Staple", "common passwords"),   # the famous example is the first one tried
+    ("abababababab", "different characters"),
+    ("short1!", "at least 12"),
+])
+def test_weak_passwords_are_refused(store, password, words):
+    with pytest.raises(AccountError, match=words):
+        add_user("ana.lopez", password, "district", path=store)
+    with pytest.raises(AccountError, match=words):
+        accounts.set_password("ana", password, path=store)
+
+
+def test_a_password_may_not_contain_the_user_name(store):
+    with pytest.raises(AccountError, match="user name"):
+        accounts.set_password("ana", "Ana-runs-the-reports", path=store)
+    with pytest.raises(AccountError, match="user name"):
+        add_user("ana.lopez", "ana.lopez runs reports", "district", path=store)
+    with pytest.raises(AccountError, match="user name"):
+        add_user("mara@district.org", "mara likes long walks", "district", path=store)
+    assert add_user("mara2@district.org", "four unrelated words here", "district", path=store).name
+
+
+def test_the_common_password_list_ships_with_the_repo():
+    listed = accounts.common_passwords()
+    assert accounts.COMMON_PASSWORDS.is_file() and len(listed) >= 100
+    assert "password" in listed and not any(x.startswith("#") for x in listed)
+
+
+def _users_add_piped(tmp_path, stdin: str, name: str) -> subprocess.CompletedProcess:
+    repo = Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, "-m", "pipelines", "users", "--accounts", str(tmp_path / "accounts.json"),
+                           "--audit-log", str(tmp_path / "audit.jsonl"), "add", name, "--role", "district"],
+                          cwd=repo, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def test_a_piped_password_works_in_users_add(tmp_path):
+    done = _users_add_piped(tmp_path, GOOD + "\n", "pip")
+    assert done.returncode == 0, done.stderr
+    assert GOOD not in done.stdout + done.stderr
+    assert verify_password("pip", GOOD, path=tmp_path / "accounts.json").ok
+    empty = _users_add_piped(tmp_path, "", "pip2")
+    assert empty.returncode == 2 and "no password on standard input" in empty.stderr
+
+
+def test_an_outsider_cannot_lock_the_admin_out(store, tmp_path):
+    add_user("root1", GOOD, "admin", path=store, now=T0)
+    log = tmp_path / "audit_log.jsonl"
+    outsider, office = "203.0.113.9", "10.20.0.5"
+    for _ in range(6):
+        login("root1", "guessing guessing", client=outsider, path=store, audit_path=log, now=T0, settings=FAST)
+    assert verify_password("root1", GOOD, client=outsider, path=store, now=T0).reason == "locked"
+    assert login("root1", GOOD, client=office, path=store, audit_path=log, now=T0, settings=FAST).ok
+    # the office's success does not lift the outsider's lock, and the lock was audited once, without the address
+    assert verify_password("root1", GOOD, client=outsider, path=store, now=T0).reason == "locked"
+    assert [r["event"] for r in read(path=log)].count("lockout") == 1
+    assert outsider not in log.read_text() and outsider not in store.read_text()
+    assert accounts.enable_user("root1", path=store).locked_until is None          # an admin can lift it
+    assert verify_password("root1", GOOD, client=outsider, path=store, now=T0).ok
+
+
+def test_an_administrator_finds_the_failures_of_one_typed_name(store, tmp_path, capsys):
+    from access import audit_cli
+    log = tmp_path / "audit_log.jsonl"
+    for name in ("ana", "Ana ", "nobody", "ana"):
+        login(name.strip().lower(), "nope nope nope", path=store, audit_path=log, now=T0, settings=FAST)
+    parser = argparse.ArgumentParser()
+    audit_cli.add_arguments(parser)
+    assert audit_cli.run(parser.parse_args(["--audit-log", str(log), "--accounts", str(store),
+                                            "--failed-name", "ana", "--json"])) == 0
+    found = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(found) == 3 and {r["detail"]["reason"] for r in found} == {"wrong_password"}

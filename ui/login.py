@@ -134,7 +134,9 @@ def login_form() -> None:
         submitted = st.form_submit_button("Log in", type="primary")
     if not submitted:
         return
-    result = accounts.login(name.strip().lower(), password)
+    # failures lock this account from this address only, so an outsider cannot lock the admin out
+    address = st.context.ip_address            # None on localhost (and not a str under AppTest)
+    result = accounts.login(name.strip().lower(), password, client=address if isinstance(address, str) else "")
     if result.ok and result.account is not None:
         _sign_in(result.account.name, result.account.viewer(), "local")
         st.rerun()
