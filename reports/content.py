@@ -402,8 +402,10 @@ class _Writer:
             f"flagged when its rate is more than {s.threshold:.1f} times that of all other students (the federal "
             f"test for significant disproportionality). A rate is compared only when at least {s.min_cell} "
             f"students had the outcome and the group has at least {s.min_n} students. The confidence interval "
-            f"is the range the true ratio likely lies in; an interval entirely above 1.0 means the difference is "
-            f"unlikely to be chance.")]
+            f"is the range the true ratio likely lies in. With many groups compared at once some intervals lie "
+            f"above 1.0 by chance alone, so a difference is called unlikely to be chance only when its q value "
+            f"(the p value adjusted for the number of groups compared on the same outcome) is {s.alpha:g} or "
+            f"less.")]
         flagged = [f for f in d.findings if f.flagged]
         if flagged:
             blocks.append(Paragraph(f"Flagged in {self.year}:"))
@@ -423,11 +425,13 @@ class _Writer:
         if cond:
             blocks.append(Paragraph(
                 "Comparing like with like (cases at the same level of concern), these groups' cases more often "
-                "had a harsher consequence than other students' cases:"))
+                f"had a harsher consequence than other students' cases, a difference unlikely to be chance "
+                f"(q {s.alpha:g} or less):"))
             blocks.append(Bullets([
                 f"Cases of {group_name(c.dimension, c.group)} {CONDITIONAL_OUTCOMES.get(c.outcome, c.outcome)} "
                 f"more often: odds {times(c.odds_ratio)} those of other students at the same level "
-                f"(95% confidence interval {c.ci_low:.1f} to {c.ci_high:.1f})." for c in cond]))
+                f"(95% confidence interval {c.ci_low:.1f} to {c.ci_high:.1f}; "
+                f"{'q < 0.001' if c.q_value < 0.001 else f'q = {c.q_value:.3f}'})." for c in cond]))
             self.attention.append("Some groups' cases ended in harsher consequences than others' at the same level "
                                   "of concern (see Equity findings).")
         rows = []

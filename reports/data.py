@@ -21,6 +21,7 @@ from access.queries import run_query
 from access.roles import Viewer, viewer
 from access.suppression import CountTable, SuppressedRelease, SuppressionSettings, suppress_release
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
+from metrics.significance import unlikely_to_be_chance, with_q_values
 from reports.labels import OUTCOMES
 
 TOTAL = "total"
@@ -63,6 +64,7 @@ class ConditionalFinding:
     odds_ratio: float
     ci_low: float
     ci_high: float
+    q_value: float  # Benjamini-Hochberg within metrics.significance.FAMILY, at most settings.alpha
 
 
 @dataclass
@@ -278,18 +280,21 @@ def _ratio_findings(data: ReportData, dispro: pl.DataFrame) -> None:
 
 
 def _conditional_findings(data: ReportData, cond: pl.DataFrame, settings: MetricSettings) -> None:
-    """Only where every count behind the ratio is at least the minimum cell, and the interval is above 1."""
+    """Only where every count behind the ratio is at least the minimum cell and the difference passes the
+    significance rule (metrics.significance: BH q of the Mantel-Haenszel test within its family, interval
+    above 1)."""
     floor = settings.min_cell
-    for row in cond.iter_rows(named=True):
+    for row in with_q_values(cond, "cmh_p").iter_rows(named=True):
         if row["odds_ratio"] is None or row["ci_low"] is None or row["ci_high"] is None:
             continue
         group_without = row["group_cases"] - row["group_with_outcome"]
         other_without = row["other_cases"] - row["other_with_outcome"]
         if min(row["group_with_outcome"], group_without, row["other_with_outcome"], other_without) < floor:
             continue
-        if row["ci_low"] > 1 and row["dimension"] in DIMENSIONS:
+        if unlikely_to_be_chance(row["q_value"], row["ci_low"], settings) and row["dimension"] in DIMENSIONS:
             data.conditional.append(ConditionalFinding(row["outcome"], row["dimension"], row["group"],
-                                                       row["odds_ratio"], row["ci_low"], row["ci_high"]))
+                                                       row["odds_ratio"], row["ci_low"], row["ci_high"],
+                                                       row["q_value"]))
 
 
 def _medians(data: ReportData, tti: pl.DataFrame) -> None:
