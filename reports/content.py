@@ -120,6 +120,17 @@ def days(value: float | None) -> str:
     return "same day" if n == 0 else f"{n} day" if n == 1 else f"{n} days"
 
 
+def served_sentence(days_to_50: float | None, served_by_30: float, ever_served: float) -> str:
+    """How soon cases were served, from the cumulative incidence (a case closed unserved is never served)."""
+    closing = ("Cases closed without any intervention count as never served, not as cases still waiting "
+               "to be served.")
+    if days_to_50 is None:
+        return (f"Fewer than half of all cases had a first intervention: {pct(served_by_30)} within 30 days of "
+                f"the report and {pct(ever_served)} by the end of the period. {closing}")
+    return (f"Half of all cases had a first intervention within {days(days_to_50)} of the report; "
+            f"{pct(served_by_30)} within 30 days and {pct(ever_served)} by the end of the period. {closing}")
+
+
 def day_range(low: float | None, high: float | None) -> str:
     if low is None or high is None:
         return "interval not available"
@@ -293,12 +304,8 @@ class _Writer:
             blocks.append(Paragraph("The share of cases served within their target is hidden this year to protect "
                                     "small numbers."))
         medians = d.median_days
-        if "all" in medians:
-            m, lo, hi = medians["all"]
-            blocks.append(Paragraph(
-                f"Half of all cases had a first intervention within {days(m)} of the report "
-                f"(95% confidence interval {day_range(lo, hi)}). This median counts cases still waiting, so "
-                f"slow cases are not left out."))
+        if "all" in d.served:
+            blocks.append(Paragraph(served_sentence(*d.served["all"])))
         rows, values = [], []
         for level in LEVELS:
             target = target_text(targets[level])
@@ -683,8 +690,11 @@ class _Writer:
                 "Level of concern: the team's rating after assessment (low, moderate, high, imminent). A case that "
                 "was not assessed, or not yet, has no level and is left out of the level tables.",
                 "Rate per 1,000: cases divided by students enrolled that year, times 1,000.",
-                "Timeliness: days from the report to the first recorded action of any kind. Medians use the "
-                "Kaplan-Meier method, which counts cases still waiting instead of dropping them.",
+                "Timeliness: days from the report to the first recorded action of any kind. The share served "
+                "by a day is the cumulative incidence (Aalen-Johansen): a case closed without any action is "
+                "never served, and a case still open is counted until the end of the period. The medians by "
+                "level use the Kaplan-Meier method, which counts cases still waiting instead of dropping them "
+                "and treats a case closed without action as one still waiting.",
                 f"Risk ratio: a group's rate divided by the rate of all other students. Flagged when above "
                 f"{s.threshold:.1f} with at least {s.min_cell} students with the outcome and at least {s.min_n} "
                 f"students in the group (34 CFR 300.647). Confidence intervals are 95% intervals (Katz method).",

@@ -80,6 +80,9 @@ class ReportData:
     viewer: Viewer
     metric_settings: MetricSettings
     median_days: dict[str, tuple[float, float | None, float | None]] = field(default_factory=dict)
+    # level -> (days_to_50 or None when never reached, served_by_30, ever_served): Aalen-Johansen, closing
+    # unserved competing (time_to_intervention_ci.csv); only levels with a published count of 10 or more
+    served: dict[str, tuple[float | None, float, float]] = field(default_factory=dict)
     findings: list[RatioFinding] = field(default_factory=list)
     too_small: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     withheld_flags: list[tuple[str, str, str]] = field(default_factory=list)
@@ -297,6 +300,19 @@ def _conditional_findings(data: ReportData, cond: pl.DataFrame, settings: Metric
                                                        row["q_value"]))
 
 
+def _served(data: ReportData, tti_ci: pl.DataFrame) -> None:
+    """Cumulative incidence of a first intervention per level, when its case count is published and the
+    estimates exist (10 cases or more)."""
+    for row in tti_ci.iter_rows(named=True):
+        level = row["concern_level"]
+        if level == "all":
+            cases = data.value("volume_trend", "cases", school_year=data.school_year)
+        else:
+            cases = data.value("concern_outcomes", "leveled_cases", concern_level=level)
+        if cases and row["ever_served"] is not None:
+            data.served[level] = (row["days_to_50"], row["served_by_30"], row["ever_served"])
+
+
 def _medians(data: ReportData, tti: pl.DataFrame) -> None:
     """Median days of a level only when its case count is published (0 or at least the threshold)."""
     for row in tti.iter_rows(named=True):
@@ -391,6 +407,7 @@ def load_report_data(con: duckdb.DuckDBPyConnection, school_year: str, district_
     data = ReportData(district_name, year, previous if previous in trend else None, as_of, synthetic, trend,
                       release, tables, board, settings, benchmarks=benchmarks)
     _medians(data, mt.time_to_intervention(con, as_of, [year], include_schools=False))
+    _served(data, mt.time_to_intervention_ci(con, as_of, [year], include_schools=False))
     _ratio_findings(data, mt.disproportionality(con, [year], include_schools=False, settings=settings))
     _conditional_findings(data, mt.conditional_disparities(con, [year], include_schools=False, as_of=as_of,
                                                            pool_years=False, settings=settings), settings)
