@@ -29,6 +29,7 @@ from metrics.competing_risks import cumulative_incidence_table, first_action_out
 from metrics.concern import concern_distribution, concern_independence_table
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
 from metrics.disproportionality import disproportionality_table
+from metrics.idc import idc_measures as idc_measure_rows
 from metrics.stratified import mantel_haenszel_table
 from metrics.survival import kaplan_meier, logrank_table, time_to_first_action
 from metrics.survival import time_to_intervention as km_summary
@@ -133,6 +134,15 @@ def disproportionality(con: duckdb.DuckDBPyConnection, school_years: Years = Non
     if school_years is not None:
         table = table.filter(pl.col("school_year").is_in([str(y) for y in school_years]))
     return table
+
+
+def idc_measures(con: duckdb.DuckDBPyConnection, school_years: Years = None, school_ids: Schools = None,
+                 include_district: bool | None = None, include_schools: bool = True,
+                 settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+    """Rows of idc_measures.csv (metrics.idc.IDC_COLUMNS): the IDC and DisImpact measures of every group of
+    disproportionality.csv, from the same counts, with the state's composition when state_reference exists."""
+    counts = outcome_group_counts(con, school_years, school_ids, include_district, include_schools)
+    return _scope_order(idc_measure_rows(counts, state_reference_counts(con, school_years), settings))
 
 
 # -- case volumes and levels of concern --------------------------------------------------------------------------
