@@ -27,8 +27,8 @@ DISPROPORTIONALITY_DETAIL_COLUMNS = ("school_year", "scope", "outcome", "dimensi
 
 EXPORT_FILES = (
     "disproportionality.csv", "disproportionality_detail.csv", "time_to_intervention.csv",
-    "time_to_intervention_ci.csv", "time_to_assessment.csv", "survival_by_group.csv", "logrank.csv", "timeliness.csv", "case_volumes.csv",
-    "concern_levels.csv", "concern_level_tests.csv", "conditional_disparities.csv", "process_audit.csv",
+    "time_to_intervention_ci.csv", "time_to_assessment.csv", "survival_by_group.csv", "logrank.csv",
+    "timeliness.csv", "case_volumes.csv", "concern_levels.csv", "concern_level_tests.csv", "conditional_disparities.csv", "process_audit.csv",
     "idc_measures.csv",
 )
 SURVIVAL_DIMENSIONS = ("school", "school_level", *mt.SUBGROUP_DIMENSIONS)

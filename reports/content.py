@@ -120,6 +120,17 @@ def days(value: float | None) -> str:
     return "same day" if n == 0 else f"{n} day" if n == 1 else f"{n} days"
 
 
+def served_sentence(days_to_50: float | None, served_by_30: float, ever_served: float) -> str:
+    """How soon cases were served, from the cumulative incidence (a case closed unserved is never served)."""
+    closing = ("Cases closed without any intervention count as never served, not as cases still waiting "
+               "to be served.")
+    if days_to_50 is None:
+        return (f"Fewer than half of all cases had a first intervention: {pct(served_by_30)} within 30 days of "
+                f"the report and {pct(ever_served)} by the end of the period. {closing}")
+    return (f"Half of all cases had a first intervention within {days(days_to_50)} of the report; "
+            f"{pct(served_by_30)} within 30 days and {pct(ever_served)} by the end of the period. {closing}")
+
+
 def day_range(low: float | None, high: float | None) -> str:
     if low is None or high is None:
         return "interval not available"
@@ -293,12 +304,8 @@ class _Writer:
             blocks.append(Paragraph("The share of cases served within their target is hidden this year to protect "
                                     "small numbers."))
         medians = d.median_days
-        if "all" in medians:
-            m, lo, hi = medians["all"]
-            blocks.append(Paragraph(
-                f"Half of all cases had a first intervention within {days(m)} of the report "
-                f"(95% confidence interval {day_range(lo, hi)}). This median counts cases still waiting, so "
-                f"slow cases are not left out."))
+        if "all" in d.served:
+            blocks.append(Paragraph(served_sentence(*d.served["all"])))
         rows, values = [], []
         for level in LEVELS:
             target = target_text(targets[level])
@@ -402,8 +409,10 @@ class _Writer:
             f"flagged when its rate is more than {s.threshold:.1f} times that of all other students (the federal "
             f"test for significant disproportionality). A rate is compared only when at least {s.min_cell} "
             f"students had the outcome and the group has at least {s.min_n} students. The confidence interval "
-            f"is the range the true ratio likely lies in; an interval entirely above 1.0 means the difference is "
-            f"unlikely to be chance.")]
+            f"is the range the true ratio likely lies in. With many groups compared at once some intervals lie "
+            f"above 1.0 by chance alone, so a difference is called unlikely to be chance only when its q value "
+            f"(the p value adjusted for the number of groups compared on the same outcome) is {s.alpha:g} or "
+            f"less.")]
         flagged = [f for f in d.findings if f.flagged]
         if flagged:
             blocks.append(Paragraph(f"Flagged in {self.year}:"))
@@ -423,11 +432,13 @@ class _Writer:
         if cond:
             blocks.append(Paragraph(
                 "Comparing like with like (cases at the same level of concern), these groups' cases more often "
-                "had a harsher consequence than other students' cases:"))
+                f"had a harsher consequence than other students' cases, a difference unlikely to be chance "
+                f"(q {s.alpha:g} or less):"))
             blocks.append(Bullets([
                 f"Cases of {group_name(c.dimension, c.group)} {CONDITIONAL_OUTCOMES.get(c.outcome, c.outcome)} "
                 f"more often: odds {times(c.odds_ratio)} those of other students at the same level "
-                f"(95% confidence interval {c.ci_low:.1f} to {c.ci_high:.1f})." for c in cond]))
+                f"(95% confidence interval {c.ci_low:.1f} to {c.ci_high:.1f}; "
+                f"{'q < 0.001' if c.q_value < 0.001 else f'q = {c.q_value:.3f}'})." for c in cond]))
             self.attention.append("Some groups' cases ended in harsher consequences than others' at the same level "
                                   "of concern (see Equity findings).")
         rows = []
@@ -679,8 +690,11 @@ class _Writer:
                 "Level of concern: the team's rating after assessment (low, moderate, high, imminent). A case that "
                 "was not assessed, or not yet, has no level and is left out of the level tables.",
                 "Rate per 1,000: cases divided by students enrolled that year, times 1,000.",
-                "Timeliness: days from the report to the first recorded action of any kind. Medians use the "
-                "Kaplan-Meier method, which counts cases still waiting instead of dropping them.",
+                "Timeliness: days from the report to the first recorded action of any kind. The share served "
+                "by a day is the cumulative incidence (Aalen-Johansen): a case closed without any action is "
+                "never served, and a case still open is counted until the end of the period. The medians by "
+                "level use the Kaplan-Meier method, which counts cases still waiting instead of dropping them "
+                "and treats a case closed without action as one still waiting.",
                 f"Risk ratio: a group's rate divided by the rate of all other students. Flagged when above "
                 f"{s.threshold:.1f} with at least {s.min_cell} students with the outcome and at least {s.min_n} "
                 f"students in the group (34 CFR 300.647). Confidence intervals are 95% intervals (Katz method).",

@@ -21,6 +21,7 @@ from access.queries import run_query
 from access.roles import Viewer, viewer
 from access.suppression import CountTable, SuppressedRelease, SuppressionSettings, suppress_release
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
+from metrics.significance import unlikely_to_be_chance, with_q_values
 from reports.labels import OUTCOMES
 
 TOTAL = "total"
@@ -63,6 +64,7 @@ class ConditionalFinding:
     odds_ratio: float
     ci_low: float
     ci_high: float
+    q_value: float  # Benjamini-Hochberg within metrics.significance.FAMILY, at most settings.alpha
 
 
 @dataclass
@@ -78,6 +80,9 @@ class ReportData:
     viewer: Viewer
     metric_settings: MetricSettings
     median_days: dict[str, tuple[float, float | None, float | None]] = field(default_factory=dict)
+    # level -> (days_to_50 or None when never reached, served_by_30, ever_served): Aalen-Johansen, closing
+    # unserved competing (time_to_intervention_ci.csv); only levels with a published count of 10 or more
+    served: dict[str, tuple[float | None, float, float]] = field(default_factory=dict)
     findings: list[RatioFinding] = field(default_factory=list)
     too_small: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     withheld_flags: list[tuple[str, str, str]] = field(default_factory=list)
@@ -278,18 +283,34 @@ def _ratio_findings(data: ReportData, dispro: pl.DataFrame) -> None:
 
 
 def _conditional_findings(data: ReportData, cond: pl.DataFrame, settings: MetricSettings) -> None:
-    """Only where every count behind the ratio is at least the minimum cell, and the interval is above 1."""
+    """Only where every count behind the ratio is at least the minimum cell and the difference passes the
+    significance rule (metrics.significance: BH q of the Mantel-Haenszel test within its family, interval
+    above 1)."""
     floor = settings.min_cell
-    for row in cond.iter_rows(named=True):
+    for row in with_q_values(cond, "cmh_p").iter_rows(named=True):
         if row["odds_ratio"] is None or row["ci_low"] is None or row["ci_high"] is None:
             continue
         group_without = row["group_cases"] - row["group_with_outcome"]
         other_without = row["other_cases"] - row["other_with_outcome"]
         if min(row["group_with_outcome"], group_without, row["other_with_outcome"], other_without) < floor:
             continue
-        if row["ci_low"] > 1 and row["dimension"] in DIMENSIONS:
+        if unlikely_to_be_chance(row["q_value"], row["ci_low"], settings) and row["dimension"] in DIMENSIONS:
             data.conditional.append(ConditionalFinding(row["outcome"], row["dimension"], row["group"],
-                                                       row["odds_ratio"], row["ci_low"], row["ci_high"]))
+                                                       row["odds_ratio"], row["ci_low"], row["ci_high"],
+                                                       row["q_value"]))
+
+
+def _served(data: ReportData, tti_ci: pl.DataFrame) -> None:
+    """Cumulative incidence of a first intervention per level, when its case count is published and the
+    estimates exist (10 cases or more)."""
+    for row in tti_ci.iter_rows(named=True):
+        level = row["concern_level"]
+        if level == "all":
+            cases = data.value("volume_trend", "cases", school_year=data.school_year)
+        else:
+            cases = data.value("concern_outcomes", "leveled_cases", concern_level=level)
+        if cases and row["ever_served"] is not None:
+            data.served[level] = (row["days_to_50"], row["served_by_30"], row["ever_served"])
 
 
 def _medians(data: ReportData, tti: pl.DataFrame) -> None:
@@ -386,6 +407,7 @@ def load_report_data(con: duckdb.DuckDBPyConnection, school_year: str, district_
     data = ReportData(district_name, year, previous if previous in trend else None, as_of, synthetic, trend,
                       release, tables, board, settings, benchmarks=benchmarks)
     _medians(data, mt.time_to_intervention(con, as_of, [year], include_schools=False))
+    _served(data, mt.time_to_intervention_ci(con, as_of, [year], include_schools=False))
     _ratio_findings(data, mt.disproportionality(con, [year], include_schools=False, settings=settings))
     _conditional_findings(data, mt.conditional_disparities(con, [year], include_schools=False, as_of=as_of,
                                                            pool_years=False, settings=settings), settings)

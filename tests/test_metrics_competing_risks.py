@@ -25,7 +25,7 @@ from metrics.competing_risks import (
 )
 from metrics.survival import kaplan_meier
 
-S, C, O = SERVED, CLOSED_UNSERVED, OPEN
+S, C, W = SERVED, CLOSED_UNSERVED, OPEN  # served, closed unserved, still waiting
 
 
 def test_the_toy_case_of_issue_15():
@@ -48,7 +48,7 @@ HAND = {0: (1, 0, 0), 3: (2, 1, 1), 7: (0, 1, 0), 12: (2, 0, 0), 40: (0, 0, 1), 
 def _expand(table):
     days, outcome = [], []
     for day, counts in table.items():
-        for kind, count in zip((S, C, O), counts):
+        for kind, count in zip((S, C, W), counts):
             days += [day] * count
             outcome += [kind] * count
     return days, outcome
@@ -107,7 +107,7 @@ def test_grouped_table_matches_exact_arithmetic_on_random_tables(seed):
     rows = []
     for group in range(rng.randint(2, 6)):
         for _ in range(rng.choice([3, 9, 10, 25, 60])):
-            rows.append((f"g{group}", rng.randint(0, 40), rng.choice([S, S, S, C, O])))
+            rows.append((f"g{group}", rng.randint(0, 40), rng.choice([S, S, S, C, W])))
     frame = pl.DataFrame(rows, schema=["group", "duration_days", "outcome"], orient="row")
     table = cumulative_incidence_table(frame, by=("group",))
     assert table["group"].to_list() == list(dict.fromkeys(frame["group"]))   # first-seen order
@@ -115,7 +115,7 @@ def test_grouped_table_matches_exact_arithmetic_on_random_tables(seed):
         part = frame.filter(pl.col("group") == row["group"])
         days, outcome = part["duration_days"].to_list(), part["outcome"].to_list()
         assert (row["n_cases"], row["n_served"], row["n_closed_unserved"], row["n_open"]) == (
-            len(days), outcome.count(S), outcome.count(C), outcome.count(O))
+            len(days), outcome.count(S), outcome.count(C), outcome.count(W))
         if len(days) < 10:
             assert all(row[c] is None for c in ("served_by_10", "served_by_30", "served_by_60", "ever_served",
                                                 "days_to_50", "days_to_90"))
@@ -131,13 +131,13 @@ def test_without_competing_events_it_is_one_minus_kaplan_meier():
     rng = np.random.default_rng(4)
     days = rng.integers(0, 30, 80).astype(float)
     served = rng.random(80) < 0.7
-    ci = aalen_johansen(days.tolist(), [S if e else O for e in served])
+    ci = aalen_johansen(days.tolist(), [S if e else W for e in served])
     sf = stats.ecdf(stats.CensoredData(uncensored=days[served], right=days[~served])).sf
     np.testing.assert_allclose(ci.curve["cumulative_incidence"].to_numpy(), 1 - sf.probabilities, atol=1e-12)
 
 
 def test_fewer_than_ten_cases_keep_counts_and_blank_estimates():
-    ci = aalen_johansen([1, 2, 3], [S, C, O])
+    ci = aalen_johansen([1, 2, 3], [S, C, W])
     assert (ci.n_cases, ci.n_served, ci.n_closed_unserved, ci.n_open) == (3, 1, 1, 1)
     assert ci.ever_served is None and ci.served_by == {10: None, 30: None, 60: None} and ci.days_to_50 is None
 
@@ -157,9 +157,9 @@ def test_outcomes_from_dates():
     assert out == {
         "served": (S, 3), "same_day": (S, 0),
         "after_close": (C, 5),        # an action after closing does not serve the case: closed at day 5
-        "unserved": (C, 19), "open": (O, 151),
-        "late_action": (O, 151),      # the action after the as-of date has not happened yet
-        "closes_later": (O, 151)}     # nor has the closing
+        "unserved": (C, 19), "open": (W, 151),
+        "late_action": (W, 151),      # the action after the as-of date has not happened yet
+        "closes_later": (W, 151)}     # nor has the closing
 
 
 def test_bad_input_is_refused_with_the_reason():
@@ -172,3 +172,14 @@ def test_bad_input_is_refused_with_the_reason():
                          schema_overrides={"closed_date": pl.Date})
     with pytest.raises(ValueError, match="case x"):
         first_action_outcomes(cases, date(2025, 6, 1))
+
+
+def test_the_board_sentence_reads_the_cumulative_incidence():
+    from reports.content import served_sentence
+
+    toy = aalen_johansen([2] * 4 + [5] * 3 + [20] * 3, [C] * 4 + [S] * 6)
+    text = served_sentence(toy.days_to_50, toy.served_by[30], toy.ever_served)
+    assert text.startswith("Half of all cases had a first intervention within 20 days of the report; 60% within 30")
+    short = aalen_johansen([2] * 6 + [5] * 3 + [20] * 1, [C] * 6 + [S] * 4)   # 40% ever: half never reached
+    text = served_sentence(short.days_to_50, short.served_by[30], short.ever_served)
+    assert text.startswith("Fewer than half of all cases had a first intervention: 40% within 30 days")

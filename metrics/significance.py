@@ -1,0 +1,41 @@
+"""One rule for calling a group difference "unlikely to be chance": a false-discovery-controlled q value.
+
+Many groups are compared at once; an interval above 1 in one of them is expected by chance alone. A
+difference passes only when its Benjamini-Hochberg q value, within its family of tests, is at most
+settings.alpha, and its interval lies above 1 (docs/METHODOLOGY.md "The significance rule").
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from metrics.config import DEFAULT_SETTINGS, MetricSettings
+from metrics.disproportionality import benjamini_hochberg
+from metrics.frames import require_columns
+
+# A family: the groups of one dimension compared on one outcome in one school year and scope; each test
+# (one group against everyone else) is counted once.
+FAMILY = ("school_year", "scope", "outcome", "dimension")
+
+
+def with_q_values(frame: pl.DataFrame, p_column: str, family: Sequence[str] = FAMILY,
+                  out: str = "q_value") -> pl.DataFrame:
+    """`frame` with `out`: Benjamini-Hochberg q of `p_column` within each family; a blank p stays blank and
+    is not counted among the family's tests. Row order is kept."""
+    require_columns(frame, [p_column, *family], "with_q_values")
+    if frame.height == 0:
+        return frame.with_columns(pl.lit(None, pl.Float64).alias(out))
+    indexed = frame.with_row_index("_row")
+    parts = []
+    for _, part in indexed.group_by(list(family), maintain_order=True):
+        q = benjamini_hochberg(part[p_column].to_list())
+        parts.append(part.select("_row").with_columns(pl.Series(out, q, dtype=pl.Float64)))
+    q_frame = pl.concat(parts)
+    return indexed.join(q_frame, on="_row", how="left", maintain_order="left").drop("_row")
+
+
+def unlikely_to_be_chance(q_value: float | None, ci_low: float | None,
+                          settings: MetricSettings = DEFAULT_SETTINGS) -> bool:
+    """The rule: q at most settings.alpha and the ratio's interval entirely above 1."""
+    return q_value is not None and ci_low is not None and q_value <= settings.alpha and ci_low > 1
