@@ -82,3 +82,29 @@ def test_settings_are_checked():
         MetricSettings(identification_years=4)
     with pytest.raises(ValueError, match="reasonable_progress"):
         MetricSettings(reasonable_progress=-1)
+
+
+def test_identification_from_a_real_warehouse_recounted(demo_warehouse):
+    """access.metric_tables.identification over every loaded year: each run recounted from the rows of
+    disproportionality.csv by walking back one school year at a time."""
+    import duckdb
+
+    from access import metric_tables as mt
+
+    con = duckdb.connect(str(demo_warehouse(students=1500)), read_only=True)
+    try:
+        got = mt.identification(con)
+        disp = mt.disproportionality(con, tests=False)
+    finally:
+        con.close()
+    flags = {
+        (r["school_year"], r["scope"], r["outcome"], r["group"]): r["flagged"]
+        for r in disp.filter(pl.col("dimension") == "race_ethnicity").iter_rows(named=True)
+    }
+    assert got.height == sum(1 for y, s, o, g in flags if o.startswith("idea_")) > 0
+    for r in got.iter_rows(named=True):
+        start, run = int(r["school_year"][:4]), 0
+        while flags.get((f"{start - run}-{(start - run + 1) % 100:02d}", r["scope"], r["outcome"], r["group"])):
+            run += 1
+        assert r["consecutive_years_flagged"] == run
+        assert r["would_be_identified"] is (run >= 3)
