@@ -24,6 +24,8 @@ from access.marts import mart_query
 from access.queries import run_query
 from data_contracts.interchange import CONCERN_LEVELS
 from metrics.audit import evaluate_audit
+from metrics.competing_risks import SUMMARY_COLUMNS as _CI_SUMMARY
+from metrics.competing_risks import cumulative_incidence_table, first_action_outcomes
 from metrics.concern import concern_distribution, concern_independence_table
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
 from metrics.disproportionality import disproportionality_table
@@ -47,6 +49,8 @@ POOLED_YEARS = "all"  # school_year of conditional-disparity rows pooled over th
 TIME_TO_INTERVENTION_COLUMNS = ("school_year", "scope", "concern_level", "n_cases", "n_events", "median_days",
                                 "median_ci_low", "median_ci_high", "p90_days")
 _SUMMARY = TIME_TO_INTERVENTION_COLUMNS[3:]
+# time_to_intervention_ci.csv (spec extension 1.1), in the spec's order
+TIME_TO_INTERVENTION_CI_COLUMNS = ("school_year", "scope", "concern_level", *_CI_SUMMARY)
 _LEVEL_ORDER = {"all": 0, **{lvl: i + 1 for i, lvl in enumerate(CONCERN_LEVELS)}}
 
 
@@ -286,6 +290,30 @@ def time_to_intervention(con: duckdb.DuckDBPyConnection, as_of: date | None = No
     first case action per school_year x scope x concern_level ('all' and each level with cases)."""
     return _survival_summary(con, "first_action", as_of, school_years, school_ids, include_district,
                              include_schools)
+
+
+def time_to_intervention_ci(con: duckdb.DuckDBPyConnection, as_of: date | None = None,
+                            school_years: Years = None, school_ids: Schools = None,
+                            include_district: bool | None = None, include_schools: bool = True) -> pl.DataFrame:
+    """time_to_intervention_ci.csv exactly (TIME_TO_INTERVENTION_CI_COLUMNS): Aalen-Johansen cumulative
+    incidence of a first case action, closing unserved the competing event, per school_year x scope x
+    concern_level (the same rows as time_to_intervention)."""
+    as_of = resolve_as_of(con, as_of)
+    scope = _scope(school_years, school_ids, include_district, include_schools)
+    cases = case_timeline(con, as_of, school_years, school_ids, "first_action")
+    return ci_summary_by_level(first_action_outcomes(cases.drop("duration_days", "event"), as_of),
+                               scope["include_district"], include_schools)
+
+
+def ci_summary_by_level(cases: pl.DataFrame, include_district: bool = True,
+                        include_schools: bool = True) -> pl.DataFrame:
+    """time_to_intervention_ci's table from cases with duration_days and outcome (first_action_outcomes)."""
+    long = _by_level(_scoped_cases(cases, include_district, include_schools))
+    table = cumulative_incidence_table(
+        long.select("school_year", "scope", pl.col("level").alias("concern_level"), "duration_days", "outcome"),
+        by=("school_year", "scope", "concern_level"))
+    order = pl.col("concern_level").replace_strict(_LEVEL_ORDER, default=9, return_dtype=pl.Int32)
+    return _scope_order(table, order).select(TIME_TO_INTERVENTION_CI_COLUMNS)
 
 
 def time_to_assessment(con: duckdb.DuckDBPyConnection, as_of: date | None = None, school_years: Years = None,
