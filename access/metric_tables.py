@@ -30,6 +30,7 @@ from metrics.concern import concern_distribution, concern_independence_table
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
 from metrics.disproportionality import disproportionality_table
 from metrics.idc import idc_measures as idc_measure_rows
+from metrics.identification import identification as identification_rows
 from metrics.stratified import mantel_haenszel_table
 from metrics.survival import kaplan_meier, logrank_table, time_to_first_action
 from metrics.survival import time_to_intervention as km_summary
@@ -143,6 +144,12 @@ def idc_measures(con: duckdb.DuckDBPyConnection, school_years: Years = None, sch
     disproportionality.csv, from the same counts, with the state's composition when state_reference exists."""
     counts = outcome_group_counts(con, school_years, school_ids, include_district, include_schools)
     return _scope_order(idc_measure_rows(counts, state_reference_counts(con, school_years), settings))
+
+
+def identification(con: duckdb.DuckDBPyConnection, settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+    """Rows of identification.csv (metrics.identification.IDENTIFICATION_COLUMNS) over every loaded year:
+    the run of flagged years behind each race group and discipline category needs them all."""
+    return identification_rows(disproportionality(con, settings=settings, tests=False), settings)
 
 
 # -- case volumes and levels of concern --------------------------------------------------------------------------

@@ -44,6 +44,8 @@ class MetricSettings:
     seed: int = 20240701          # fixed, so a page and an export show the same Monte Carlo p-value
     index_80_cutoff: float = 0.8  # 80% index (DisImpact): flagged when a group's index is below this
     ppg_min_moe: float = 0.03     # percentage point gap (DisImpact): the smallest margin of error
+    identification_years: int = 3  # 34 CFR 300.647(d)(1): consecutive years above the threshold (1 to 3)
+    reasonable_progress: float | None = None  # 300.647(d)(2): the ratio's required fall each year; None = off
     timeliness_days: Mapping[str, int] = field(default_factory=lambda: DEFAULT_TIMELINESS_DAYS)
     audit_targets: Mapping[str, float] = field(default_factory=lambda: DEFAULT_AUDIT_TARGETS)
 
@@ -63,6 +65,10 @@ class MetricSettings:
             problems.append("index_80_cutoff must be above 0 and at most 1")
         if not 0 <= self.ppg_min_moe < 1:
             problems.append("ppg_min_moe must be 0 or more and below 1")
+        if not 1 <= self.identification_years <= 3:
+            problems.append("identification_years must be 1, 2 or 3 (34 CFR 300.647(d)(1))")
+        if self.reasonable_progress is not None and not self.reasonable_progress >= 0:
+            problems.append("reasonable_progress must be 0 or more, or None")
         if self.permutations < 1:
             problems.append("permutations must be 1 or more")
         missing = [lvl for lvl in CONCERN_LEVELS if lvl not in self.timeliness_days]

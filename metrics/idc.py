@@ -3,6 +3,7 @@ assistance guide and DisImpact, beside the risk ratio: composition, relative dif
 the E-formula (district and state), risk difference with its interval, the 80% index and the
 percentage point gap with its margin of error. docs/METHODOLOGY.md ("IDC measures") gives each formula
 and its source."""
+
 from __future__ import annotations
 
 import polars as pl
@@ -17,24 +18,41 @@ STATE_KEY = ("school_year", "outcome", "dimension")
 PPG_Z = 1.96
 
 IDC_COLUMNS: dict[str, type[pl.DataType]] = {
-    "school_year": pl.String, "scope": pl.String, "outcome": pl.String, "dimension": pl.String,
-    "group": pl.String, "n": pl.Int64, "k": pl.Int64, "total_n": pl.Int64, "total_k": pl.Int64,
+    "school_year": pl.String,
+    "scope": pl.String,
+    "outcome": pl.String,
+    "dimension": pl.String,
+    "group": pl.String,
+    "n": pl.Int64,
+    "k": pl.Int64,
+    "total_n": pl.Int64,
+    "total_k": pl.Int64,
     "meets_sizes": pl.Boolean,
-    "risk": pl.Float64, "comparison_risk": pl.Float64,
-    "outcome_composition": pl.Float64, "population_composition": pl.Float64,
+    "risk": pl.Float64,
+    "comparison_risk": pl.Float64,
+    "outcome_composition": pl.Float64,
+    "population_composition": pl.Float64,
     "relative_difference_in_composition": pl.Float64,
-    "e_formula_limit": pl.Float64, "e_formula_exceeded": pl.Boolean,
-    "state_population_composition": pl.Float64, "e_formula_state_limit": pl.Float64,
+    "e_formula_limit": pl.Float64,
+    "e_formula_exceeded": pl.Boolean,
+    "state_population_composition": pl.Float64,
+    "e_formula_state_limit": pl.Float64,
     "e_formula_state_exceeded": pl.Boolean,
-    "risk_difference": pl.Float64, "rd_ci_low": pl.Float64, "rd_ci_high": pl.Float64,
-    "index_80": pl.Float64, "index_80_flagged": pl.Boolean,
-    "overall_risk": pl.Float64, "percentage_point_gap": pl.Float64, "ppg_moe": pl.Float64,
+    "risk_difference": pl.Float64,
+    "rd_ci_low": pl.Float64,
+    "rd_ci_high": pl.Float64,
+    "index_80": pl.Float64,
+    "index_80_flagged": pl.Boolean,
+    "overall_risk": pl.Float64,
+    "percentage_point_gap": pl.Float64,
+    "ppg_moe": pl.Float64,
     "ppg_flagged": pl.Boolean,
 }
 
 
-def idc_measures(counts: pl.DataFrame, state_reference: pl.DataFrame | None = None,
-                 settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+def idc_measures(
+    counts: pl.DataFrame, state_reference: pl.DataFrame | None = None, settings: MetricSettings = DEFAULT_SETTINGS
+) -> pl.DataFrame:
     """One row per school_year x scope x outcome x dimension x group with n > 0 (IDC_COLUMNS).
 
     `counts`: SLICE_KEY, group, n, k (students in the group, of them with the outcome), as for
@@ -58,10 +76,12 @@ def idc_measures(counts: pl.DataFrame, state_reference: pl.DataFrame | None = No
     comparison = pl.when(cn > 0).then(ck / cn)
     rows = rows.with_columns(
         ((pl.col("k") >= settings.min_cell) & (pl.col("n") >= settings.min_n)).alias("meets_sizes"),
-        risk.alias("risk"), comparison.alias("comparison_risk"),
+        risk.alias("risk"),
+        comparison.alias("comparison_risk"),
         pl.when(big_k > 0).then(k / big_k).alias("outcome_composition"),
         (n / big_n).alias("population_composition"),
-        (big_k / big_n).alias("overall_risk"))
+        (big_k / big_n).alias("overall_risk"),
+    )
     # E-formula (Westat/IDC guide), as fractions: E = A + sqrt(A (1 - A) / N), N = students with the outcome
     a, out = pl.col("population_composition"), pl.col("outcome_composition")
     e_limit = pl.when(big_k > 0).then(a + (a * (1 - a) / big_k).sqrt())
@@ -75,36 +95,50 @@ def idc_measures(counts: pl.DataFrame, state_reference: pl.DataFrame | None = No
     rows = rows.with_columns(
         pl.when(a > 0).then((out - a) / a).alias("relative_difference_in_composition"),
         e_limit.alias("e_formula_limit"),
-        rd.alias("risk_difference"), (rd - z * rd_se).alias("rd_ci_low"), (rd + z * rd_se).alias("rd_ci_high"),
+        rd.alias("risk_difference"),
+        (rd - z * rd_se).alias("rd_ci_low"),
+        (rd + z * rd_se).alias("rd_ci_high"),
         pl.when(best_success > 0).then(success / best_success).alias("index_80"),
-        (p1 - pl.col("overall_risk")).alias("percentage_point_gap"), moe.alias("ppg_moe"))
+        (p1 - pl.col("overall_risk")).alias("percentage_point_gap"),
+        moe.alias("ppg_moe"),
+    )
     rows = rows.with_columns(
         (out > pl.col("e_formula_limit")).fill_null(False).alias("e_formula_exceeded"),
         (pl.col("index_80") < settings.index_80_cutoff).fill_null(False).alias("index_80_flagged"),
-        (pl.col("percentage_point_gap") >= pl.col("ppg_moe")).alias("ppg_flagged"))
+        (pl.col("percentage_point_gap") >= pl.col("ppg_moe")).alias("ppg_flagged"),
+    )
     rows = _with_state(rows, state_reference)
     return rows.select([pl.col(c).cast(t) for c, t in IDC_COLUMNS.items()]).with_columns(
-        pl.col(pl.Float64).fill_nan(None))
+        pl.col(pl.Float64).fill_nan(None)
+    )
 
 
 def _with_state(rows: pl.DataFrame, state_reference: pl.DataFrame | None) -> pl.DataFrame:
     """The E-formula against the state's enrollment composition: A = the group's share of the state's n
     (the whole dimension of the same year and outcome), N = the district's students with the outcome."""
     if state_reference is None:
-        return rows.with_columns(pl.lit(None, pl.Float64).alias("state_population_composition"),
-                                 pl.lit(None, pl.Float64).alias("e_formula_state_limit"),
-                                 pl.lit(False).alias("e_formula_state_exceeded"))
+        return rows.with_columns(
+            pl.lit(None, pl.Float64).alias("state_population_composition"),
+            pl.lit(None, pl.Float64).alias("e_formula_state_limit"),
+            pl.lit(False).alias("e_formula_state_exceeded"),
+        )
     require_columns(state_reference, [*STATE_KEY, "group", "n", "k"], "idc_measures state_reference")
     state = _checked(state_reference.select(*STATE_KEY, "group", "n", "k"), list(STATE_KEY), "state_reference")
     state = state.with_columns(pl.col("n").sum().over(list(STATE_KEY)).alias("_state_total")).select(
-        *STATE_KEY, "group",
-        pl.when(pl.col("_state_total") > 0).then(pl.col("n") / pl.col("_state_total"))
-        .alias("state_population_composition"))
+        *STATE_KEY,
+        "group",
+        pl.when(pl.col("_state_total") > 0)
+        .then(pl.col("n") / pl.col("_state_total"))
+        .alias("state_population_composition"),
+    )
     rows = rows.join(state, on=[*STATE_KEY, "group"], how="left", nulls_equal=True, maintain_order="left")
     a, big_k = pl.col("state_population_composition"), pl.col("total_k").cast(pl.Float64)
     rows = rows.with_columns(pl.when(big_k > 0).then(a + (a * (1 - a) / big_k).sqrt()).alias("e_formula_state_limit"))
-    return rows.with_columns((pl.col("outcome_composition") > pl.col("e_formula_state_limit")).fill_null(False)
-                             .alias("e_formula_state_exceeded"))
+    return rows.with_columns(
+        (pl.col("outcome_composition") > pl.col("e_formula_state_limit"))
+        .fill_null(False)
+        .alias("e_formula_state_exceeded")
+    )
 
 
 def _checked(frame: pl.DataFrame, keys: list[str], where: str) -> pl.DataFrame:
@@ -120,8 +154,10 @@ def _checked(frame: pl.DataFrame, keys: list[str], where: str) -> pl.DataFrame:
     bad = frame.filter(~((n == n.floor()) & (k == k.floor()) & (k >= 0) & (k <= n)))
     if bad.height:
         group, bad_n, bad_k = bad.select("group", "n", "k").row(0)
-        raise ValueError(f"idc_measures {where}: group {group!r} has n={bad_n}, k={bad_k}; "
-                         "counts must be whole numbers with 0 <= k <= n")
+        raise ValueError(
+            f"idc_measures {where}: group {group!r} has n={bad_n}, k={bad_k}; "
+            "counts must be whole numbers with 0 <= k <= n"
+        )
     return frame.with_columns(n.cast(pl.Int64), k.cast(pl.Int64))
 
 

@@ -28,8 +28,8 @@ DISPROPORTIONALITY_DETAIL_COLUMNS = ("school_year", "scope", "outcome", "dimensi
 EXPORT_FILES = (
     "disproportionality.csv", "disproportionality_detail.csv", "time_to_intervention.csv",
     "time_to_intervention_ci.csv", "time_to_assessment.csv", "survival_by_group.csv", "logrank.csv",
-    "timeliness.csv", "case_volumes.csv", "concern_levels.csv", "concern_level_tests.csv", "conditional_disparities.csv", "process_audit.csv",
-    "idc_measures.csv",
+    "timeliness.csv", "case_volumes.csv", "concern_levels.csv", "concern_level_tests.csv",
+    "conditional_disparities.csv", "process_audit.csv", "idc_measures.csv", "identification.csv",
 )
 SURVIVAL_DIMENSIONS = ("school", "school_level", *mt.SUBGROUP_DIMENSIONS)
 
@@ -61,6 +61,7 @@ def write_exports(con: duckdb.DuckDBPyConnection, out: Path, as_of: date | None 
         "conditional_disparities.csv": mt.conditional_disparities(con, as_of=as_of, settings=settings),
         "process_audit.csv": mt.process_audit(con, as_of, settings=settings),
         "idc_measures.csv": mt.idc_measures(con, settings=settings),
+        "identification.csv": mt.identification(con, settings=settings),
     }
     written = {}
     for name in EXPORT_FILES:

@@ -7,8 +7,9 @@ Two kinds of check:
    state_reference.csv a synthetic state table derived from its district counts (40 n + 7 students,
    40 k + (row mod 5) with the outcome, every 7th group left out). expected/ holds every export file
    written by the straightforward per-slice code (one polars call and one scipy call per slice, group
-   and table) before it was vectorised; idc_measures.csv was frozen at its first version, after every
-   cell was checked against the independent implementation of tests/test_metrics_idc.py. The test
+   and table) before it was vectorised; idc_measures.csv and identification.csv were frozen at their first
+   version, after every cell of the first was checked against the independent implementation of
+   tests/test_metrics_idc.py and every run of the second recounted from disproportionality.csv. The test
    loads the same files through the real loader, exports, and compares each file cell by cell.
 2. Reference implementations: the per-slice code, kept below as it was, against the vectorised
    functions on random counts and durations, including the small-number corners (zero counts, empty
