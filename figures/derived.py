@@ -6,8 +6,8 @@ once its counts are known to be published. The rule per statistic is in docs/PRI
 statistics"). No Streamlit here: the pages, the report and the exports call these functions."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import polars as pl
 

@@ -7,8 +7,14 @@ import polars as pl
 import streamlit as st
 
 from access import page_data as data
-from figures.derived import (change, released_audit, released_flags, released_headline, released_high_share,
-                             released_timeliness)
+from figures.derived import (
+    change,
+    released_audit,
+    released_flags,
+    released_headline,
+    released_high_share,
+    released_timeliness,
+)
 from ui.charts import ORDERED, chart_with_table, style
 from ui.context import analytic_view
 from ui.text import fmt_count, fmt_int, fmt_pct, join_words, plural, python_map
