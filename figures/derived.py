@@ -132,7 +132,7 @@ def released_high_share(release: SuppressedRelease | None, year: str) -> float |
 
 
 def audit_key(row: Mapping[str, object]) -> str:
-    """The release's name of one process-audit indicator (access.page_data._release_tables)."""
+    """The release's name of one process-audit indicator (ui.page_data._release_tables)."""
     return str(row["indicator"]) + (f"_{row['concern_level']}" if row.get("concern_level") else "")
 
 

@@ -6,7 +6,6 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from access import page_data as data
 from figures.derived import (
     change,
     released_audit,
@@ -15,6 +14,7 @@ from figures.derived import (
     released_high_share,
     released_timeliness,
 )
+from ui import page_data as data
 from ui.charts import ORDERED, chart_with_table, style
 from ui.context import analytic_view
 from ui.text import fmt_count, fmt_int, fmt_pct, join_words, plural, python_map

@@ -7,7 +7,6 @@ import polars as pl
 import pytest
 
 from access import metric_tables as mt
-from access import page_data
 from access.suppression import CountTable, suppress_release
 from figures.derived import (
     DISPARITY_STATISTICS,
@@ -21,6 +20,7 @@ from figures.derived import (
     released_high_share,
     released_timeliness,
 )
+from ui import page_data
 
 
 @pytest.fixture(scope="module")
