@@ -194,3 +194,16 @@ def test_the_boards_overview_gives_no_rate_or_change_of_a_hidden_total(board_pag
         assert metrics["Cases per 1,000 students"].value == "–"
         assert not metrics["BTAM cases"].delta and not metrics["Cases per 1,000 students"].delta
         assert "hidden for this role" in "\n".join(c.value for c in at.caption)
+
+
+def test_the_high_share_needs_both_levels_and_the_total_published():
+    this = {"school_year": "2024-25"}
+    levels = ["low", "moderate", "high", "imminent", "total"]
+
+    def share(counts: list[int]) -> float | None:
+        table = CountTable("levels_all_2024-25", pl.DataFrame({"concern_level": levels, "assessed_cases": counts}),
+                           ("concern_level",), ("assessed_cases",), filters=this)
+        return released_high_share(suppress_release([table]), "2024-25")
+
+    assert share([40, 30, 20, 12, 102]) == pytest.approx(32 / 102)
+    assert share([40, 30, 20, 5, 95]) is None   # imminent '<10' (and high hidden beside it)
