@@ -6,8 +6,8 @@ once its counts are known to be published. The rule per statistic is in docs/PRI
 statistics"). No Streamlit here: the pages, the report and the exports call these functions."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import polars as pl
 
@@ -125,10 +125,11 @@ def change(now: float | None, before: float | None) -> float | None:
 def released_high_share(release: SuppressedRelease | None, year: str) -> float | None:
     """Share of assessed cases rated high or imminent: needs both levels' counts and the total published."""
     table = None if release is None else release.tables.get(f"levels_all_{year}")
-    counts = [released_count(table, {"concern_level": lvl}, "assessed_cases") for lvl in (*HIGH_LEVELS, TOTAL)]
-    if any(c is None for c in counts) or not counts[-1]:
+    high, imminent, total = (released_count(table, {"concern_level": lvl}, "assessed_cases")
+                             for lvl in (*HIGH_LEVELS, TOTAL))
+    if high is None or imminent is None or not total:
         return None
-    return (counts[0] + counts[1]) / counts[-1]
+    return (high + imminent) / total
 
 
 def audit_key(row: Mapping[str, object]) -> str:

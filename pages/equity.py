@@ -7,10 +7,10 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from ui import page_data as data
 from access.benchmarks import BENCHMARK_OUTCOMES
 from figures.derived import released_disparities
 from metrics.config import DEFAULT_SETTINGS
+from ui import page_data as data
 from ui.charts import OKABE_ITO, chart_with_table, style
 from ui.context import analytic_view
 from ui.text import fmt_pct, python_map

@@ -6,8 +6,14 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from figures.derived import (change, released_audit, released_flags, released_headline, released_high_share,
-                             released_timeliness)
+from figures.derived import (
+    change,
+    released_audit,
+    released_flags,
+    released_headline,
+    released_high_share,
+    released_timeliness,
+)
 from ui import page_data as data
 from ui.charts import ORDERED, chart_with_table, style
 from ui.context import analytic_view

@@ -7,11 +7,20 @@ import polars as pl
 import pytest
 
 from access import metric_tables as mt
-from ui import page_data
 from access.suppression import CountTable, suppress_release
-from figures.derived import (DISPARITY_STATISTICS, HIDDEN_COMPARISON, HIDDEN_GROUP, released_audit,
-                             released_count, released_disparities, released_flags, released_headline,
-                             released_high_share, released_timeliness)
+from figures.derived import (
+    DISPARITY_STATISTICS,
+    HIDDEN_COMPARISON,
+    HIDDEN_GROUP,
+    released_audit,
+    released_count,
+    released_disparities,
+    released_flags,
+    released_headline,
+    released_high_share,
+    released_timeliness,
+)
+from ui import page_data
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +53,7 @@ def _key(dimension: str, group: str) -> dict:
 
 
 def test_no_ratio_interval_or_difference_beside_a_hidden_count(board_view):
-    year, release, disp, *_ = board_view
+    _year, release, disp, *_ = board_view
     withheld = shown = 0
     for (outcome, dimension), rows in disp.partition_by(["outcome", "dimension"], as_dict=True).items():
         table = release.tables[f"disp_{outcome}_{dimension}"]
@@ -68,7 +77,7 @@ def test_no_ratio_interval_or_difference_beside_a_hidden_count(board_view):
 
 
 def test_against_a_hidden_reference_group_nothing_is_compared(board_view):
-    year, release, disp, *_ = board_view
+    _year, release, disp, *_ = board_view
     table = release.tables["disp_btam_referral_race_ethnicity"]
     rows = disp.filter((pl.col("outcome") == "btam_referral") & (pl.col("dimension") == "race_ethnicity"))
     hidden = [g for g in rows["group"].to_list() if _hidden(table, {"race_ethnicity": g}, "btam_referral")]
@@ -79,7 +88,7 @@ def test_against_a_hidden_reference_group_nothing_is_compared(board_view):
 
 
 def test_flags_counted_only_on_published_counts(board_view):
-    year, release, disp, *_ = board_view
+    _year, release, disp, *_ = board_view
     flags = released_flags(disp.filter(pl.col("flagged")), release, page_data.population_measure)
     for r in flags.iter_rows(named=True):
         table = release.tables[f"disp_{r['outcome']}_{r['dimension']}"]
@@ -133,3 +142,68 @@ def test_shares_of_the_attention_bullets_use_published_counts_only(board_view):
         assert share is None
     else:
         assert share == pytest.approx((cells[0] + cells[1]) / cells[2])
+
+
+@pytest.fixture
+def board_page(monkeypatch, tmp_path, demo_warehouse):
+    """Run one page of the app as the board on the small demo (Streamlit's AppTest)."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("BTAM_AUDIT_LOG", str(tmp_path / "audit_log.jsonl"))
+    monkeypatch.setenv("BTAM_ACCOUNTS", str(tmp_path / "accounts.json"))
+    monkeypatch.setenv("BTAM_WAREHOUSE", str(demo_warehouse(students=1500)))
+
+    def run(page: str) -> AppTest:
+        at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=600)
+        at.session_state["demo_role"] = "board"
+        at.run()
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, at.exception
+        return at
+    return run
+
+
+def test_the_boards_equity_table_has_no_ratio_beside_a_hidden_count(board_page):
+    at = board_page("equity")
+    tables = [pl.from_pandas(d.value.astype(str)) for d in at.dataframe]
+    tables = [t for t in tables if {"Students", "With the outcome", "Risk ratio"} <= set(t.columns)]
+    words = "\n".join(str(e.value) for kind in ("markdown", "caption", "info") for e in getattr(at, kind))
+    if not tables:   # no group has a published ratio: the page says why for each, in the release's words
+        assert "withheld" in words
+    hidden_rows = 0
+    for table in tables:
+        hidden = table.filter(pl.any_horizontal(pl.col(c).str.contains(r"[<*]") for c in ("Students",
+                                                                                           "With the outcome")))
+        hidden_rows += hidden.height
+        for column in ("Risk ratio", "CI low", "CI high", "Risk difference (points)", "Risk", "Comparison risk"):
+            assert set(hidden[column].to_list()) <= {"None", "nan", "<NA>"}, column
+        assert set(hidden["Flagged"].to_list()) <= {"–"}
+        assert all(w.startswith("withheld") for w in hidden["Why no ratio"].to_list())
+    assert hidden_rows or not tables
+
+
+def test_the_boards_overview_gives_no_rate_or_change_of_a_hidden_total(board_page, board_view):
+    year, release, *_ = board_view
+    at = board_page("overview")
+    metrics = {m.label: m for m in at.metric}
+    shown = release.tables[f"cases_total_{year}"].display["cases"][0]
+    assert metrics["BTAM cases"].value == shown
+    if shown in ("<10", "*"):
+        assert metrics["Cases per 1,000 students"].value == "–"
+        assert not metrics["BTAM cases"].delta and not metrics["Cases per 1,000 students"].delta
+        assert "hidden for this role" in "\n".join(c.value for c in at.caption)
+
+
+def test_the_high_share_needs_both_levels_and_the_total_published():
+    this = {"school_year": "2024-25"}
+    levels = ["low", "moderate", "high", "imminent", "total"]
+
+    def share(counts: list[int]) -> float | None:
+        table = CountTable("levels_all_2024-25", pl.DataFrame({"concern_level": levels, "assessed_cases": counts}),
+                           ("concern_level",), ("assessed_cases",), filters=this)
+        return released_high_share(suppress_release([table]), "2024-25")
+
+    assert share([40, 30, 20, 12, 102]) == pytest.approx(32 / 102)
+    assert share([40, 30, 20, 5, 95]) is None   # imminent '<10' (and high hidden beside it)
