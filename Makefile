@@ -7,7 +7,7 @@ DB := data/warehouse.duckdb
 DEMO := data/demo
 PORT ?= 8501
 
-.PHONY: run test setup browser demo bench clean
+.PHONY: run test lint setup browser demo bench clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ demo: $(DB)
 run: $(STAMP) $(DB)
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true \
 	  --server.address 127.0.0.1 --browser.gatherUsageStats false
+
+# The house habits (pyproject.toml): ruff's lint and format, and mypy's type check.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # Two workers: the suite is mostly DuckDB and great-expectations work on a 2-core machine.
 PYTEST_ARGS ?= -n 2

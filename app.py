@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from access.filters import FilterOptions, load_options, sidebar_filters
+from access.filters import FilterOptions, load_options
 from access.queries import run_query
 from access.session import shared_reader
 from access.warehouse_reader import WarehouseMissing
 from ui.context import PageContext, set_page_context
+from ui.filters_sidebar import sidebar_filters
 from ui.first_run import show_first_run
 from ui.login import current_login, demo_viewer, login_form, logout_button
 
-st.set_page_config(page_title="BTAM equity dashboard", page_icon=":material/shield_person:", layout="wide")
+st.set_page_config(page_title="BTAM equity dashboard", page_icon="🛡️", layout="wide")
 
 # The pages, by group, one pages/<name>.py per page; the analytic groups come above "Data".
 ANALYTIC_GROUPS: dict[str, list[st.Page]] = {

@@ -5,14 +5,25 @@ file outside the warehouse (default data/accounts.json, mode 0600), so loads
 that replace the warehouse never touch them. After `max_failures`
 consecutive wrong passwords an account is locked for `lockout_minutes`;
 sessions expire after `idle_hours` without activity.
+
+Every failed login gets the same answer (FAILED_LOGIN_MESSAGE) after the
+same time, whether the name is unknown, the password wrong, or the account
+locked or disabled, so the form tells an outsider nothing about which names
+exist. The audit log records a failed attempt by a keyed hash of the typed
+name (name_token), never the text itself: people type passwords into the
+name field.
 """
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
+import time
 from contextlib import contextmanager
 from functools import lru_cache
 from dataclasses import dataclass
@@ -43,6 +54,10 @@ class AccountSettings:
     max_failures: int = 5
     lockout_minutes: int = 15
     idle_hours: float = 8.0
+    # every login answers after at least this long (an argon2 check and two small fsyncs take 0.1-0.3 s,
+    # over 1 s on a busy 2-core host), so the time of the answer does not tell unknown, wrong, locked and
+    # disabled apart
+    min_login_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,15 @@ class LoginResult:
     reason: str                       # ok, unknown, disabled, locked, wrong_password
     account: Account | None = None
     locked_until: dt.datetime | None = None
+
+    @property
+    def message(self) -> str:
+        """What the login form may say: nothing that tells the failure reasons apart."""
+        return "" if self.ok else FAILED_LOGIN_MESSAGE
+
+
+FAILED_LOGIN_MESSAGE = ("Login failed: the user name or password is wrong, or the account cannot log in now "
+                        "(after 5 wrong passwords an account waits 15 minutes). An administrator can help.")
 
 
 def accounts_path(path: str | os.PathLike | None = None) -> Path:
@@ -186,6 +210,7 @@ def verify_password(name: str, password: str, *, path: str | os.PathLike | None 
             return LoginResult(False, "unknown")
         locked = dt.datetime.fromisoformat(entry["locked_until"]) if entry.get("locked_until") else None
         if locked and locked > moment:
+            _verify(dummy, password)
             return LoginResult(False, "locked", _account(name, entry), locked)
         if entry.get("disabled"):
             _verify(dummy, password)
@@ -216,10 +241,35 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
+def name_token(name: str, *, path: str | os.PathLike | None = None) -> str:
+    """A keyed hash of a typed user name, for the audit log of failed logins.
+
+    The key is made on first use and kept in the accounts file (0600), so the
+    token can be matched to a name only by someone who can read that file
+    (`pipelines audit --failed-name NAME`), and cannot be reversed by hashing
+    guesses without it."""
+    with _store(path, write=False) as data:
+        key = data.get("name_key")
+    if key is None:
+        with _store(path) as data:
+            key = data.setdefault("name_key", secrets.token_hex(32))
+    return hmac.new(bytes.fromhex(key), name.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
+
+
 def login(name: str, password: str, *, path: str | os.PathLike | None = None,
           audit_path: str | os.PathLike | None = None, settings: AccountSettings = AccountSettings(),
           now: dt.datetime | None = None) -> LoginResult:
-    """verify_password, with the outcome written to the audit log (login, login_failed, lockout)."""
+    """verify_password, with the outcome written to the audit log (login, login_failed, lockout),
+    answered no sooner than `min_login_seconds` after the call whatever the outcome."""
+    deadline = time.monotonic() + settings.min_login_seconds
+    try:
+        return _login(name, password, path=path, audit_path=audit_path, settings=settings, now=now)
+    finally:
+        time.sleep(max(0.0, deadline - time.monotonic()))
+
+
+def _login(name: str, password: str, *, path: str | os.PathLike | None, audit_path: str | os.PathLike | None,
+           settings: AccountSettings, now: dt.datetime | None) -> LoginResult:
     was_locked = get_user(name, path=path)
     result = verify_password(name, password, path=path, settings=settings, now=now)
     account = result.account
@@ -228,11 +278,14 @@ def login(name: str, password: str, *, path: str | os.PathLike | None = None,
     if result.ok:
         audit_log.append("login", user=name, role=role, scope=scope, now=now, path=audit_path)
     else:
-        audit_log.append("login_failed", user=name, role=role, scope=scope, detail={"reason": result.reason},
+        # the typed name is withheld (it may be a password typed in the wrong field): a keyed hash only
+        audit_log.append("login_failed", user="", role=role, scope=scope,
+                         detail={"reason": result.reason, "name_token": name_token(name, path=path)},
                          now=now, path=audit_path)
         newly_locked = result.reason == "locked" and not (
             was_locked and was_locked.locked_until and was_locked.locked_until > _now(now))
         if newly_locked:
+            # a lockout happens only to an existing account, so its name is an account name, not typed text
             audit_log.append("lockout", user=name, role=role, scope=scope,
                              detail={"until": result.locked_until.isoformat(timespec="seconds")},
                              now=now, path=audit_path)

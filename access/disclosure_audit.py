@@ -52,6 +52,12 @@ def remainder_trigger(model: ReleaseModel, cell: CellId, threshold: int) -> Cell
     return None
 
 
+def within_hidden_group(model: ReleaseModel, hidden: dict[CellId, str], cell: CellId) -> bool:
+    """Whether the cell is a numerator of a group hidden as too small (so it is hidden with it, 0 included)."""
+    return any(hidden.get(den) == GROUP and model.cells[den].is_denominator
+               for den in model.cells[cell].denominators)
+
+
 def components(model: ReleaseModel, hidden: dict[CellId, str]) -> list[set[CellId]]:
     """Hidden cells linked by a relation or by a numerator-group size pairing."""
     parent = {c: c for c in hidden}
@@ -125,7 +131,10 @@ class _Program:
         i, reason, cell = self.index[cid], self.hidden[cid], self.model.cells[cid]
         t, min_n, big = self.settings.count_threshold, self.settings.min_n, self.big
         if reason == GROUP and cell.is_denominator:
-            self.lower[i], self.upper[i] = 1, min_n - 1
+            # Hidden with a small group it counts within, it may be 0 (a group of 1-9 with none referred);
+            # hidden as a small group in its own right, it is 1 to min_n - 1. The attacker cannot tell which.
+            self.lower[i] = 0 if within_hidden_group(self.model, self.hidden, cid) else 1
+            self.upper[i] = min_n - 1
         elif reason == SMALL:
             self.lower[i], self.upper[i] = 1, t - 1
         elif reason == REMAINDER:
@@ -279,9 +288,9 @@ def _target(model: ReleaseModel, cid: CellId, reason: str, settings: Suppression
     """The range the label alone promises stays open."""
     if reason == SMALL:
         return 1, settings.count_threshold - 1
-    if reason == GROUP and model.cells[cid].is_denominator:
+    if reason == GROUP and model.cells[cid].is_denominator and model.cells[cid].value >= 1:
         return 1, settings.min_n - 1
-    return 0, 1
+    return 0, 1                # a 0 hidden with its small group, like any numerator: not pinned exactly
 
 
 def _labels_only(model: ReleaseModel, hidden: dict[CellId, str], component: set[CellId],

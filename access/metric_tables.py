@@ -24,9 +24,12 @@ from access.marts import mart_query
 from access.queries import run_query
 from data_contracts.interchange import CONCERN_LEVELS
 from metrics.audit import evaluate_audit
+from metrics.competing_risks import SUMMARY_COLUMNS as _CI_SUMMARY
+from metrics.competing_risks import cumulative_incidence_table, first_action_outcomes
 from metrics.concern import concern_distribution, concern_independence_table
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
 from metrics.disproportionality import disproportionality_table
+from metrics.idc import idc_measures as idc_measure_rows
 from metrics.stratified import mantel_haenszel_table
 from metrics.survival import kaplan_meier, logrank_table, time_to_first_action
 from metrics.survival import time_to_intervention as km_summary
@@ -45,6 +48,8 @@ POOLED_YEARS = "all"  # school_year of conditional-disparity rows pooled over th
 TIME_TO_INTERVENTION_COLUMNS = ("school_year", "scope", "concern_level", "n_cases", "n_events", "median_days",
                                 "median_ci_low", "median_ci_high", "p90_days")
 _SUMMARY = TIME_TO_INTERVENTION_COLUMNS[3:]
+# time_to_intervention_ci.csv (spec extension 1.1), in the spec's order
+TIME_TO_INTERVENTION_CI_COLUMNS = ("school_year", "scope", "concern_level", *_CI_SUMMARY)
 _LEVEL_ORDER = {"all": 0, **{lvl: i + 1 for i, lvl in enumerate(CONCERN_LEVELS)}}
 
 
@@ -129,6 +134,15 @@ def disproportionality(con: duckdb.DuckDBPyConnection, school_years: Years = Non
     if school_years is not None:
         table = table.filter(pl.col("school_year").is_in([str(y) for y in school_years]))
     return table
+
+
+def idc_measures(con: duckdb.DuckDBPyConnection, school_years: Years = None, school_ids: Schools = None,
+                 include_district: bool | None = None, include_schools: bool = True,
+                 settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+    """Rows of idc_measures.csv (metrics.idc.IDC_COLUMNS): the IDC and DisImpact measures of every group of
+    disproportionality.csv, from the same counts, with the state's composition when state_reference exists."""
+    counts = outcome_group_counts(con, school_years, school_ids, include_district, include_schools)
+    return _scope_order(idc_measure_rows(counts, state_reference_counts(con, school_years), settings))
 
 
 # -- case volumes and levels of concern --------------------------------------------------------------------------
@@ -269,6 +283,30 @@ def time_to_intervention(con: duckdb.DuckDBPyConnection, as_of: date | None = No
     first case action per school_year x scope x concern_level ('all' and each level with cases)."""
     return _survival_summary(con, "first_action", as_of, school_years, school_ids, include_district,
                              include_schools)
+
+
+def time_to_intervention_ci(con: duckdb.DuckDBPyConnection, as_of: date | None = None,
+                            school_years: Years = None, school_ids: Schools = None,
+                            include_district: bool | None = None, include_schools: bool = True) -> pl.DataFrame:
+    """time_to_intervention_ci.csv exactly (TIME_TO_INTERVENTION_CI_COLUMNS): Aalen-Johansen cumulative
+    incidence of a first case action, closing unserved the competing event, per school_year x scope x
+    concern_level (the same rows as time_to_intervention)."""
+    as_of = resolve_as_of(con, as_of)
+    scope = _scope(school_years, school_ids, include_district, include_schools)
+    cases = case_timeline(con, as_of, school_years, school_ids, "first_action")
+    return ci_summary_by_level(first_action_outcomes(cases.drop("duration_days", "event"), as_of),
+                               scope["include_district"], include_schools)
+
+
+def ci_summary_by_level(cases: pl.DataFrame, include_district: bool = True,
+                        include_schools: bool = True) -> pl.DataFrame:
+    """time_to_intervention_ci's table from cases with duration_days and outcome (first_action_outcomes)."""
+    long = _by_level(_scoped_cases(cases, include_district, include_schools))
+    table = cumulative_incidence_table(
+        long.select("school_year", "scope", pl.col("level").alias("concern_level"), "duration_days", "outcome"),
+        by=("school_year", "scope", "concern_level"))
+    order = pl.col("concern_level").replace_strict(_LEVEL_ORDER, default=9, return_dtype=pl.Int32)
+    return _scope_order(table, order).select(TIME_TO_INTERVENTION_CI_COLUMNS)
 
 
 def time_to_assessment(con: duckdb.DuckDBPyConnection, as_of: date | None = None, school_years: Years = None,

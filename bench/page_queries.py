@@ -15,15 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
-from streamlit.runtime.caching import cache_data_api
 
-# access.page_data's functions are Streamlit-cached; here they run without a server, which Streamlit would
-# warn about for every one of them as it is imported.
-logging.getLogger(cache_data_api.__name__).setLevel(logging.ERROR)
+# ui.page_data's functions are Streamlit-cached; here they run without a server, which Streamlit would
+# warn about for every one of them as it is imported (the logger is named by the module, so no import is needed).
+logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
 
 from access import metric_tables as mt  # noqa: E402
-from access import page_data
-from access.warehouse_status import read_status
+from access.warehouse_status import read_status  # noqa: E402
+from ui import page_data  # noqa: E402
 from metrics.config import DEFAULT_SETTINGS
 
 
@@ -32,7 +31,7 @@ def _latest(con) -> str:
 
 
 def _page(name: str, *args: object) -> Callable[[duckdb.DuckDBPyConnection, str], object]:
-    """One of the page's own data calls (access.page_data.<name>) without Streamlit's cache in front, for the
+    """One of the page's own data calls (ui.page_data.<name>) without Streamlit's cache in front, for the
     latest school year (given) and the whole district. In `args`, YEAR stands for that year and YEARS for the
     persistence window the Equity page reads."""
     def call(con: duckdb.DuckDBPyConnection, year: str) -> object:
@@ -45,7 +44,7 @@ def _page(name: str, *args: object) -> Callable[[duckdb.DuckDBPyConnection, str]
 
 YEAR, YEARS = object(), object()
 
-# page -> the access.page_data calls it makes for the district view of the latest year (pages/*.py)
+# page -> the ui.page_data calls it makes for the district view of the latest year (pages/*.py)
 PAGE_CALLS: dict[str, list[Callable[[duckdb.DuckDBPyConnection, str], object]]] = {
     "overview": [_page("overview", YEAR, None)],
     "case_volumes": [_page("case_volumes", YEAR, None), _page("case_volume_trend", None)],

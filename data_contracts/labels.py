@@ -1,5 +1,5 @@
 """Plain-language names of the interchange spec's group codes that every reader shares: the pages
-(access/page_data.py) and the board report (reports/labels.py) word the rest for their own readers."""
+(ui/page_data.py) and the board report (reports/labels.py) word the rest for their own readers."""
 from __future__ import annotations
 
 RACE_NAMES = {

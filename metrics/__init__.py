@@ -4,6 +4,12 @@ concern levels and process-audit indicators. No Streamlit, no file or database a
 Every metric is written down in docs/METHODOLOGY.md with its formula and source.
 """
 from metrics.audit import AUDIT_INDICATORS, AuditIndicator, AuditResult, evaluate_audit, evaluate_indicator
+from metrics.competing_risks import (
+    CumulativeIncidence,
+    aalen_johansen,
+    cumulative_incidence_table,
+    first_action_outcomes,
+)
 from metrics.concern import IndependenceTest, concern_distribution, concern_independence
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
 from metrics.disproportionality import (
@@ -28,6 +34,7 @@ from metrics.survival import (
 
 __all__ = [
     "AUDIT_INDICATORS", "AuditIndicator", "AuditResult", "evaluate_audit", "evaluate_indicator",
+    "CumulativeIncidence", "aalen_johansen", "cumulative_incidence_table", "first_action_outcomes",
     "IndependenceTest", "concern_distribution", "concern_independence",
     "DEFAULT_SETTINGS", "MetricSettings",
     "benjamini_hochberg", "disproportionality", "disproportionality_table", "flag_persistence",

@@ -42,6 +42,8 @@ class MetricSettings:
     audit_min_denominator: int = 10  # an audit indicator over fewer cases is reported as too_few
     permutations: int = 10_000    # Monte Carlo resamples of the concern-level independence test
     seed: int = 20240701          # fixed, so a page and an export show the same Monte Carlo p-value
+    index_80_cutoff: float = 0.8  # 80% index (DisImpact): flagged when a group's index is below this
+    ppg_min_moe: float = 0.03     # percentage point gap (DisImpact): the smallest margin of error
     timeliness_days: Mapping[str, int] = field(default_factory=lambda: DEFAULT_TIMELINESS_DAYS)
     audit_targets: Mapping[str, float] = field(default_factory=lambda: DEFAULT_AUDIT_TARGETS)
 
@@ -57,6 +59,10 @@ class MetricSettings:
             problems.append("persistence_years must be 1 or more")
         if self.review_within_days < 0 or self.audit_min_denominator < 0:
             problems.append("review_within_days and audit_min_denominator must be 0 or more")
+        if not 0 < self.index_80_cutoff <= 1:
+            problems.append("index_80_cutoff must be above 0 and at most 1")
+        if not 0 <= self.ppg_min_moe < 1:
+            problems.append("ppg_min_moe must be 0 or more and below 1")
         if self.permutations < 1:
             problems.append("permutations must be 1 or more")
         missing = [lvl for lvl in CONCERN_LEVELS if lvl not in self.timeliness_days]

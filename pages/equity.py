@@ -7,8 +7,9 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from access import page_data as data
+from ui import page_data as data
 from access.benchmarks import BENCHMARK_OUTCOMES
+from figures.derived import released_disparities
 from metrics.config import DEFAULT_SETTINGS
 from ui.charts import OKABE_ITO, chart_with_table, style
 from ui.context import analytic_view
@@ -50,6 +51,9 @@ notes: list[str] = []
 if suppress:
     table = data.public_release(ctx.release_key, year, school_ids) \
         .tables.get(f"disp_{outcome}_{dimension}")
+    # Ratios, intervals, differences and flags only where every count they use is published.
+    rows = released_disparities(rows, table, outcome, data.population_measure(outcome), dimension,
+                                None if reference == ALL_OTHERS else reference)
     if table is not None:
         den = data.population_measure(outcome)
         disp_frame = table.display
@@ -61,7 +65,10 @@ if suppress:
 
 
 def why_not(r: dict) -> str:
-    """The reason a group has no ratio, in words."""
+    """The reason a group has no ratio, in words (for a suppressed viewer, the release's reason first: the
+    exact size rules would narrow a hidden count)."""
+    if r.get("withheld"):
+        return r["withheld"]
     if r["n"] < S.min_n:
         return f"too few students (n < {S.min_n})"
     if r["k"] < S.min_cell:
@@ -227,6 +234,10 @@ if outcome in BENCHMARK_OUTCOMES:
 
 # Race x disability heat map.
 heat = current.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == "race_x_disability"))
+if suppress:
+    heat = released_disparities(heat, data.public_release(ctx.release_key, year, school_ids)
+                                .tables.get(f"disp_{outcome}_race_x_disability"), outcome,
+                                data.population_measure(outcome), "race_x_disability")
 if heat.height and reference == ALL_OTHERS:
     st.subheader("Race and disability together")
     split = heat.with_columns(pl.col("group").str.split_exact(":", 1).struct.rename_fields(["race", "dis"])) \
@@ -244,7 +255,9 @@ if heat.height and reference == ALL_OTHERS:
                 tr.append(f"{v:.2f}" + (" ▲" if cell["flagged"][0] else ""))
             else:
                 zr.append(None)
-                tr.append(f"n < {S.min_n}" if not cell.height or cell["n"][0] < S.min_n else "too few")
+                hidden = bool(cell.height) and "withheld" in cell.columns and cell["withheld"][0] is not None
+                tr.append("hidden" if hidden else f"n < {S.min_n}" if not cell.height or cell["n"][0] < S.min_n
+                          else "too few")
         z.append(zr)
         text.append(tr)
     cells = pl.DataFrame({"Race": [data.group_label("race_ethnicity", r) for r in races for _ in diss],
@@ -271,13 +284,25 @@ if heat.height and reference == ALL_OTHERS:
 # Three-year persistence.
 st.subheader("Flagged year after year?")
 history = disp.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == dimension))
+if suppress and history.height:   # each year's flag from that year's release
+    history = pl.concat([released_disparities(
+        history.filter(pl.col("school_year") == y),
+        data.public_release(ctx.release_key, y, school_ids).tables.get(f"disp_{outcome}_{dimension}"),
+        outcome, data.population_measure(outcome), dimension)
+        for y in years if history.filter(pl.col("school_year") == y).height], how="vertical_relaxed")
 if history.height:
     wide = history.select("group", "school_year",
-                          pl.when(pl.col("flagged")).then(pl.lit("flagged"))
+                          pl.when(pl.col("withheld").is_not_null() if "withheld" in history.columns
+                                  else pl.lit(False)).then(pl.lit("hidden"))
+                          .when(pl.col("flagged")).then(pl.lit("flagged"))
                           .when(pl.col("ratio_method") == "none").then(pl.lit("no ratio"))
                           .otherwise(pl.lit("not flagged")).alias("status")) \
         .pivot(on="school_year", index="group", values="status")
-    persistent = history.filter(pl.col("persistent") & (pl.col("school_year") == year))["group"].to_list()
+    if suppress:   # flagged in every year's release, not the exact persistence mark
+        per_group = history.group_by("group").agg(pl.col("flagged").fill_null(False).all(), pl.len())
+        persistent = sorted(per_group.filter(pl.col("flagged") & (pl.col("len") == len(years)))["group"].to_list())
+    else:
+        persistent = history.filter(pl.col("persistent") & (pl.col("school_year") == year))["group"].to_list()
     if persistent:
         st.markdown("**Flagged in each of the last three school years:** "
                     + ", ".join(data.students_phrase(dimension, g) for g in persistent) + ".")

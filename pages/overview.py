@@ -6,7 +6,9 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from access import page_data as data
+from figures.derived import (change, released_audit, released_flags, released_headline, released_high_share,
+                             released_timeliness)
+from ui import page_data as data
 from ui.charts import ORDERED, chart_with_table, style
 from ui.context import analytic_view
 from ui.text import (
@@ -35,6 +37,18 @@ if now.is_empty() or not now["cases"][0]:
 cases, enrolled = int(now["cases"][0]), int(now["enrolled"][0])
 rate = now["cases_per_1000"][0]
 prev_cases, prev_rate = now["previous_cases"][0], now["previous_cases_per_1000"][0]
+cases_text = fmt_count(cases, suppress=suppress)
+withheld: list[str] = []   # why a headline figure is not shown to this role
+if suppress:   # every headline figure from the year's release (and the prior year's): figures.derived
+    release = data.public_release(ctx.release_key, year, school_ids)
+    prior_release = data.public_release(ctx.release_key, prior, school_ids)
+    before = view.volumes.filter(pl.col("school_year") == prior)
+    head = released_headline(release, year, enrolled)
+    prev_head = released_headline(prior_release, prior, int(before["enrolled"][0]) if before.height else None)
+    cases, cases_text, rate = head.cases, head.shown, head.rate
+    prev_cases, prev_rate = prev_head.cases, prev_head.rate
+    withheld += [f"{year}: {head.reason}"] if head.reason else []
+    withheld += [f"{prior}: {prev_head.reason}"] if prev_head.reason and head.cases is not None else []
 
 all_levels = view.levels
 
@@ -49,16 +63,7 @@ def high_share(y: str) -> tuple[int, int, float | None]:
 high, assessed, share = high_share(year)
 _, prev_assessed, prev_share = high_share(prior)
 if suppress:
-    release = data.public_release(ctx.release_key, year, school_ids)
-    prior_release = data.public_release(ctx.release_key, prior, school_ids)
-    lv = data.published(release[f"levels_all_{year}"], "assessed_cases")
-    hidden_high = lv.filter(pl.col("concern_level").is_in(data.HIGH_LEVELS))["value"].null_count() > 0
-    if hidden_high:
-        share = None
-    prev_table = prior_release.tables.get(f"levels_all_{prior}")
-    if prev_table is None or data.published(prev_table, "assessed_cases").filter(
-            pl.col("concern_level").is_in(data.HIGH_LEVELS))["value"].null_count():
-        prev_share = None
+    share, prev_share = released_high_share(release, year), released_high_share(prior_release, prior)
 
 tti_all = view.time_to_intervention
 median_now = tti_all.filter(pl.col("school_year") == year)["median_days"]
@@ -67,13 +72,21 @@ median_now = median_now[0] if median_now.len() else None
 median_prev = median_prev[0] if median_prev.len() else None
 
 flags, prev_flags = view.flags, view.prior_flags
-
 district_audit = view.audit
+if suppress:   # flags and audit marks on hidden counts are withheld, each year by its own release
+    flags = released_flags(view.flags, release, data.population_measure)
+    prev_flags = released_flags(view.prior_flag_rows, prior_release, data.population_measure).height \
+        if prev_flags is not None else None
+    district_audit = pl.concat([released_audit(district_audit.filter(pl.col("school_year") == year), release),
+                                released_audit(district_audit.filter(pl.col("school_year") == prior), prior_release)],
+                               how="vertical_relaxed")
 off_now = district_audit.filter((pl.col("school_year") == year) & (pl.col("status") == "off_target"))
 off_prev = district_audit.filter((pl.col("school_year") == prior) & (pl.col("status") == "off_target")).height \
     if district_audit.filter(pl.col("school_year") == prior).height else None
+audit_withheld = district_audit.filter((pl.col("school_year") == year) & (pl.col("status") == "withheld")).height
 
 
+<<<<<<< HEAD
 def delta(now_value, prev_value, fmt, lower_is_better: bool | None = None) -> dict:
     return metric_delta(now_value, prev_value, fmt, prior, lower_is_better=lower_is_better)
 
@@ -81,10 +94,23 @@ def delta(now_value, prev_value, fmt, lower_is_better: bool | None = None) -> di
 c = st.columns(3)
 c[0].metric("BTAM cases", fmt_count(cases, suppress=suppress),
             **(delta(cases, prev_cases, fmt_int) if not suppress or (prev_cases or 0) >= 10 else {}),
+=======
+def delta(now_value, prev_value, fmt) -> str | None:
+    diff = change(now_value, prev_value)
+    if diff is None:
+        return None
+    return f"{'+' if diff >= 0 else '−'}{fmt(abs(diff))} from {prior}"
+
+
+c = st.columns(3)
+c[0].metric("BTAM cases", cases_text, delta(cases, prev_cases, fmt_int), delta_color="off",
+>>>>>>> main
             help="Cases reported in the school year, every subject (students, staff, others).")
 c[1].metric("Cases per 1,000 students", f"{rate:.1f}" if rate is not None else "–",
             **delta(rate, prev_rate, lambda v: f"{v:.1f}"),
             help=f"Cases per 1,000 students enrolled ({fmt_int(enrolled)} enrolled).")
+if withheld:
+    st.caption("Not shown: " + "; ".join(withheld) + ".")
 c[2].metric("Share rated high or imminent", fmt_pct(share),
             **delta(share, prev_share, lambda v: f"{100 * v:.1f} points", lower_is_better=True),
             help="Of the assessed cases with a level of concern.")
@@ -93,12 +119,21 @@ c[0].metric("Median days to first intervention", fmt_int(median_now) if median_n
             **delta(median_now, median_prev, fmt_int, lower_is_better=True),
             help="Kaplan-Meier median: days from report to the first action of any kind; cases without one yet "
                  "are counted as still waiting.")
+<<<<<<< HEAD
 c[1].metric("Flagged disparities", fmt_int(flags.height),
             **delta(flags.height, prev_flags, fmt_int, lower_is_better=True),
             help="Groups whose risk ratio is above 2.0 (see Equity).")
 c[2].metric("Audit indicators off target", fmt_int(off_now.height),
             **delta(off_now.height, off_prev, fmt_int, lower_is_better=True),
             help="Of the NASP process-audit indicators (see Process audit).")
+=======
+c[1].metric("Flagged disparities", fmt_int(flags.height), delta(flags.height, prev_flags, fmt_int),
+            delta_color="inverse", help="Groups whose risk ratio is above 2.0 (see Equity).")
+c[2].metric("Audit indicators off target", fmt_int(off_now.height), delta(off_now.height, off_prev, fmt_int),
+            delta_color="inverse", help="Of the NASP process-audit indicators (see Process audit)."
+            + (f" {plural(audit_withheld, 'indicator')} withheld: a count it uses is hidden for this role."
+               if audit_withheld else ""))
+>>>>>>> main
 
 st.subheader("What needs attention")
 notes: list[str] = []
@@ -118,7 +153,7 @@ if off_now.height:
              f"{fmt_pct(r['target'], decimals=0)})" for r in worst.head(3).iter_rows(named=True)]
     notes.append(f"**{plural(off_now.height, 'process-audit indicator')} off target**, e.g. {join_words(named)}. "
                  "See *Process audit*.")
-timely = view.timeliness
+timely = released_timeliness(view.timeliness, release) if suppress else view.timeliness
 late = timely.filter(pl.col("share_met").is_not_null() & (pl.col("share_met") < 0.8))
 if late.height:
     named = [f"{data.LEVEL_LABELS[r['concern_level']].lower()} concern ({fmt_pct(r['share_met'], decimals=0)} "

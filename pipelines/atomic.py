@@ -17,13 +17,11 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines import sessions
+from pipelines.sessions import WarehouseBusy
 from pipelines.warehouse import create_empty
 
 TEMP_MARK = ".building-"
-
-
-class WarehouseBusy(Exception):
-    """Another load holds the warehouse; the message says which file and what to do."""
 
 
 @contextmanager
@@ -64,20 +62,35 @@ def remove_path(path: Path) -> None:
 
 
 def start_build(db_path: Path, load_id: str) -> Path:
-    """A private copy of the current warehouse (or an empty one) to build the next version in."""
+    """A private copy of the current warehouse (or an empty one) to build the next version in. A stale WAL
+    (a session that ended without a checkpoint) is copied with it, so the build replays and keeps its writes."""
     build = db_path.with_name(f".{db_path.name}{TEMP_MARK}{load_id}")
     if db_path.exists():
         shutil.copyfile(db_path, build)
+        wal = sessions.wal_of(db_path)
+        if wal.exists():
+            shutil.copyfile(wal, sessions.wal_of(build))
     else:
         create_empty(build)
     return build
 
 
-def publish(build: Path, db_path: Path) -> None:
-    """Make the build durable, then swap it in with one atomic rename."""
+def publish(build: Path, db_path: Path, wal_copied: str | None = None) -> None:
+    """Make the build durable, then swap it in with one atomic rename. A stale WAL whose writes the build
+    folded in (`wal_copied`, its digest) is moved aside first: beside the new file it would not match, and
+    a reader opening in between sees the old file without it, still a whole version."""
     with open(build, "rb") as fh:
         os.fsync(fh.fileno())
-    os.replace(build, db_path)
+    aside = build.with_name(build.name + ".stale-wal")
+    if wal_copied:
+        os.replace(sessions.wal_of(db_path), aside)
+    try:
+        os.replace(build, db_path)
+    except OSError:
+        if wal_copied:
+            os.replace(aside, sessions.wal_of(db_path))
+        raise
+    aside.unlink(missing_ok=True)
     directory = os.open(db_path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)
@@ -90,7 +103,10 @@ def building(db_path: Path, build_id: str, memory_limit: str | None = None):
     """A connection on a private copy of the warehouse (start_build). On a clean exit the copy is
     checkpointed and published over `db_path`; whatever happens, the copy and its leftovers are removed,
     so a failure leaves the old warehouse serving. The caller holds exclusive_lock. With `memory_limit`
-    DuckDB spills past it into a folder beside the copy (a state-size load in bounded memory)."""
+    DuckDB spills past it into a folder beside the copy (a state-size load in bounded memory). Nothing is
+    published while a read-write session holds the warehouse or the file is damaged (sessions)."""
+    sessions.check_readable(db_path)
+    wal_copied = sessions.wal_digest(db_path)
     build = start_build(db_path, build_id)
     try:
         config = {"memory_limit": memory_limit, "temp_directory": str(build) + ".spill"} if memory_limit else {}
@@ -101,7 +117,8 @@ def building(db_path: Path, build_id: str, memory_limit: str | None = None):
             con.execute("checkpoint")
         finally:
             con.close()
-        publish(build, db_path)
+        sessions.check_before_publish(db_path, wal_copied)
+        publish(build, db_path, wal_copied)
     finally:
         build.unlink(missing_ok=True)
         for leftover in build.parent.glob(build.name + ".*"):

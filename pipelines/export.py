@@ -1,6 +1,7 @@
 """python -m pipelines export --db FILE --out DIR [--as-of DATE]: the metric exports as CSV.
 
-disproportionality.csv and time_to_intervention.csv follow spec/interchange.md exactly; every other
+disproportionality.csv, time_to_intervention.csv and time_to_intervention_ci.csv (extension 1.1) follow
+spec/interchange.md exactly; idc_measures.csv is a compatible extension (docs/INTERCHANGE.md); every other
 file is documented in docs/METHODOLOGY.md ("Metric exports"). Numbers are written unrounded, an
 undefined number is blank, booleans are true/false. Everything comes from access.metric_tables.
 """
@@ -26,8 +27,9 @@ DISPROPORTIONALITY_DETAIL_COLUMNS = ("school_year", "scope", "outcome", "dimensi
 
 EXPORT_FILES = (
     "disproportionality.csv", "disproportionality_detail.csv", "time_to_intervention.csv",
-    "time_to_assessment.csv", "survival_by_group.csv", "logrank.csv", "timeliness.csv", "case_volumes.csv",
+    "time_to_intervention_ci.csv", "time_to_assessment.csv", "survival_by_group.csv", "logrank.csv", "timeliness.csv", "case_volumes.csv",
     "concern_levels.csv", "concern_level_tests.csv", "conditional_disparities.csv", "process_audit.csv",
+    "idc_measures.csv",
 )
 SURVIVAL_DIMENSIONS = ("school", "school_level", *mt.SUBGROUP_DIMENSIONS)
 
@@ -48,6 +50,7 @@ def write_exports(con: duckdb.DuckDBPyConnection, out: Path, as_of: date | None 
         "disproportionality.csv": disp.select(DISPROPORTIONALITY_COLUMNS),
         "disproportionality_detail.csv": disp.select(DISPROPORTIONALITY_DETAIL_COLUMNS),
         "time_to_intervention.csv": mt.time_to_intervention(con, as_of),
+        "time_to_intervention_ci.csv": mt.time_to_intervention_ci(con, as_of),
         "time_to_assessment.csv": mt.time_to_assessment(con, as_of),
         "survival_by_group.csv": survival,
         "logrank.csv": pl.concat([mt.logrank_tests(con, event, as_of) for event in mt.SURVIVAL_EVENTS]),
@@ -57,6 +60,7 @@ def write_exports(con: duckdb.DuckDBPyConnection, out: Path, as_of: date | None 
         "concern_level_tests.csv": mt.concern_level_tests(con, as_of=as_of, settings=settings),
         "conditional_disparities.csv": mt.conditional_disparities(con, as_of=as_of, settings=settings),
         "process_audit.csv": mt.process_audit(con, as_of, settings=settings),
+        "idc_measures.csv": mt.idc_measures(con, settings=settings),
     }
     written = {}
     for name in EXPORT_FILES:

@@ -29,7 +29,7 @@ import duckdb
 
 from data_contracts.interchange import ENTITIES, LOAD_ORDER, SPEC_VERSION
 from data_contracts.marts import marts_current
-from pipelines import atomic
+from pipelines import atomic, sessions
 from pipelines.contracts import (column_values, distinct_value_columns, load_suite_json, validate_values,
                                  warm_up_in_background)
 from pipelines.identifiers import header_findings, value_findings
@@ -79,6 +79,7 @@ class LoadResult:
     files: list[FileResult]
     published: bool = False
     error: str | None = None
+    notes: list[str] = field(default_factory=list)
     exit_code: int = EXIT_OK
 
 
@@ -146,6 +147,7 @@ def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | 
         inputs = discover(paths, profile, entity)
         with atomic.exclusive_lock(db_path, lock_wait_seconds):
             atomic.remove_stale_builds(db_path)
+            sessions.check_readable(db_path)
             known = _loaded_hashes(db_path)
             todo = []
             for item in inputs:
@@ -160,6 +162,10 @@ def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | 
                     known.add(digest)
                     todo.append((item, file_result))
             if todo:
+                stale_wal = sessions.wal_of(db_path)
+                if stale_wal.exists():
+                    result.notes.append(f"{stale_wal.name}: writes of a session that ended without a checkpoint "
+                                        "were folded into this version")
                 _build_and_publish(db_path, load_id, todo, profile, as_of or date.today(), synthetic, progress)
                 result.published = True
     except LoadRefused as exc:
@@ -175,6 +181,9 @@ def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | 
     except duckdb.Error as exc:
         # DuckDB's own write failures (a full disk at commit or checkpoint, no memory left): the build is
         # discarded. Anything else is a bug and keeps its traceback.
+        if sessions.is_damage(exc) or sessions.is_session_lock(exc):
+            result.error, result.exit_code = sessions.explain(db_path, exc), EXIT_WAREHOUSE
+            return result
         reason = str(exc).strip().splitlines()[0][:300]
         if not (isinstance(exc, (duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException))
                 or "No space left on device" in reason or "Could not write file" in reason):
@@ -469,6 +478,8 @@ def print_summary(result: LoadResult) -> None:
         print(f"error: {result.error}", file=sys.stderr)
         print("the warehouse is unchanged", file=sys.stderr)
     elif result.published:
+        for note in result.notes:
+            print(note)
         print(f"load {result.load_id} published to {result.db_path}")
     else:
         print("nothing new to load; the warehouse is unchanged")

@@ -4,8 +4,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import duckdb
+
 from access.warehouse_status import read_status
+from pipelines.sessions import explain, wal_of
 from pipelines.warehouse import connect_read_only
+
+EXIT_WAREHOUSE = 5
 
 
 def _table(rows: list[tuple], headers: list[str]) -> str:
@@ -22,11 +27,18 @@ def run(args) -> int:
         print(f"no warehouse at {path}; load files with: python -m pipelines load PATH... --db {path}",
               file=sys.stderr)
         return 4
-    con = connect_read_only(path)
     try:
-        status = read_status(con)
-    finally:
-        con.close()
+        con = connect_read_only(path)
+        try:
+            status = read_status(con)
+        finally:
+            con.close()
+    except duckdb.Error as exc:  # a damaged file, an orphan WAL, a read-write session: words, not a traceback
+        print(f"error: {explain(path, exc)}", file=sys.stderr)
+        return EXIT_WAREHOUSE
+    if wal_of(path).exists():
+        print(f"note: {wal_of(path).name} holds writes of a session that ended without a checkpoint (or is still "
+              "open); the next load folds them into the warehouse\n")
     kind = "SYNTHETIC demo data" if status.synthetic else "district data"
     print(f"warehouse {path} ({kind}); last load {status.last_load_at or 'never'}, "
           f"as-of {status.info.get('last_load_as_of', '-')}\n")

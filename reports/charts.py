@@ -18,15 +18,7 @@ import plotly.graph_objects as go
 
 from reports.content import ChartSpec, days
 
-try:  # the dashboard's palette; ui.charts imports streamlit, which a bare CLI may not want to pay for
-    from ui.charts import ORDERED, PALETTE, style
-except ImportError:  # pragma: no cover - only without streamlit installed
-    OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73",
-                 "vermillion": "#D55E00", "reddish_purple": "#CC79A7", "yellow": "#F0E442", "black": "#000000"}
-    PALETTE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "vermillion", "sky_blue",
-                                       "reddish_purple", "yellow", "black")]
-    ORDERED = [OKABE_ITO["sky_blue"], OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["vermillion"]]
-    style = None
+from figures.chart_style import ORDERED, PALETTE, style
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +64,7 @@ def figure(spec: ChartSpec) -> go.Figure:
             colour = palette if spec.ordered and len(spec.series) == 1 else palette[i % len(palette)]
             fig.add_trace(go.Bar(x=spec.categories, y=[0 if v is None else v for v in ys], name=name, text=text,
                                  textposition="outside", marker={"color": colour}, cliponaxis=False))
-    title = spec.title
-    if style is not None:
-        style(fig, title=title, y_title=spec.y_title, height=HEIGHT)
-    else:
-        fig.update_layout(title={"text": title, "x": 0}, colorway=PALETTE, template="plotly_white", height=HEIGHT)
-        fig.update_yaxes(title_text=spec.y_title)
+    style(fig, title=spec.title, y_title=spec.y_title, height=HEIGHT)
     fig.update_layout(width=WIDTH, showlegend=len(spec.series) > 1, barmode="group",
                       title={"font": {"size": 15}}, margin={"l": 60, "r": 20, "t": 80, "b": 40},
                       legend={"y": 1.02, "yanchor": "bottom", "x": 0})

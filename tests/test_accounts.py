@@ -90,14 +90,80 @@ def test_bad_names_short_passwords_and_duplicates_are_refused(store):
         add_user("ana", GOOD, "admin", path=store)
 
 
+FAST = AccountSettings(min_login_seconds=0.0)
+
+
 def test_logins_failures_and_lockouts_are_audited(store, tmp_path):
     log = tmp_path / "audit_log.jsonl"
-    login("ana", GOOD, path=store, audit_path=log, now=T0)
+    login("ana", GOOD, path=store, audit_path=log, now=T0, settings=FAST)
     for _ in range(6):
-        login("ana", "nope nope nope", path=store, audit_path=log, now=T0)
+        login("ana", "nope nope nope", path=store, audit_path=log, now=T0, settings=FAST)
     events = [r["event"] for r in read(path=log)]
     assert events == ["login"] + ["login_failed"] * 5 + ["lockout"] + ["login_failed"]
     assert all(GOOD not in json.dumps(r) and "nope" not in json.dumps(r) for r in read(path=log))
+
+
+@pytest.fixture
+def four_ways_to_fail(store):
+    """An unknown name, a wrong password, a locked account and a disabled one (each with its password)."""
+    add_user("bo", GOOD, "district", path=store, now=T0)
+    add_user("cy", GOOD, "district", path=store, now=T0)
+    disable_user("cy", path=store)
+    for _ in range(5):
+        verify_password("bo", "nope nope nope", path=store, now=T0)
+    assert verify_password("bo", GOOD, path=store, now=T0).reason == "locked"
+    return {"unknown": ("nobody", GOOD), "wrong_password": ("ana", "nope nope nope"),
+            "locked": ("bo", GOOD), "disabled": ("cy", GOOD)}
+
+
+def test_every_failure_gets_the_same_answer(store, tmp_path, four_ways_to_fail):
+    results = {why: login(name, password, path=store, audit_path=tmp_path / "log.jsonl", now=T0, settings=FAST)
+               for why, (name, password) in four_ways_to_fail.items()}
+    assert {why: r.reason for why, r in results.items()} == {why: why for why in results}   # the log knows why
+    assert {r.message for r in results.values()} == {accounts.FAILED_LOGIN_MESSAGE}          # the form does not
+    assert not any(r.ok for r in results.values())
+    assert login("ana", GOOD, path=store, audit_path=tmp_path / "log.jsonl", now=T0, settings=FAST).message == ""
+
+
+def test_every_failure_does_one_password_hash_check(store, four_ways_to_fail, monkeypatch):
+    # the same argon2 work whatever the reason, so no path answers faster than another
+    real, calls = accounts._verify, []
+    monkeypatch.setattr(accounts, "_verify", lambda hashed, password: calls.append(hashed) or real(hashed, password))
+    for why, (name, password) in four_ways_to_fail.items():
+        calls.clear()
+        assert verify_password(name, password, path=store, now=T0).reason == why
+        assert len(calls) == 1, why
+
+
+def test_every_failure_takes_the_same_time(store, tmp_path, four_ways_to_fail):
+    import time
+    settings = AccountSettings(min_login_seconds=2.5)
+    elapsed = {}
+    for why, (name, password) in four_ways_to_fail.items():
+        start = time.monotonic()
+        login(name, password, path=store, audit_path=tmp_path / "log.jsonl", now=T0, settings=settings)
+        elapsed[why] = time.monotonic() - start
+    assert min(elapsed.values()) >= 2.5, elapsed
+    # the floor is above the work's time (even on a busy machine), so only the sleep's overshoot is left
+    assert max(elapsed.values()) - min(elapsed.values()) < 0.3, elapsed
+
+
+def test_failed_logins_never_record_the_typed_name(store, tmp_path):
+    log = tmp_path / "audit_log.jsonl"
+    typed = "correct horse battery staple"          # a password typed into the name field
+    login(typed, "x", path=store, audit_path=log, now=T0, settings=FAST)
+    login("ana", "nope nope nope", path=store, audit_path=log, now=T0, settings=FAST)
+    first, second = read(path=log)
+    assert typed not in log.read_text() and '"ana"' not in log.read_text()
+    assert first["user"] == second["user"] == ""
+    assert first["detail"]["reason"] == "unknown" and second["detail"]["reason"] == "wrong_password"
+    # a keyed hash: the same name gives the same token, so an administrator can follow one name's failures
+    assert second["detail"]["name_token"] == accounts.name_token("ana", path=store)
+    assert first["detail"]["name_token"] == accounts.name_token(typed, path=store) != second["detail"]["name_token"]
+    key = json.loads(store.read_text())["name_key"]
+    assert len(key) == 64 and key not in log.read_text()
+    import hashlib
+    assert hashlib.sha256(b"ana").hexdigest()[:20] != second["detail"]["name_token"]   # not a bare hash
 
 
 def test_sessions_expire_after_eight_idle_hours():

@@ -117,7 +117,9 @@ class Attacker:
         if reason == "small_count":
             self.lower[i], self.upper[i] = 1, T - 1
         elif reason == "group_below_min_n" and c in self.dens:
-            self.lower[i], self.upper[i] = 1, MIN_N - 1
+            # counted within a hidden group it may be 0; a small group on its own is 1..MIN_N-1
+            within = any(self.reason.get(d) == "group_below_min_n" for d in self.nums_of.get(c, []))
+            self.lower[i], self.upper[i] = (0 if within else 1), MIN_N - 1
         if not self.knows_rules:
             return
         if reason == "small_remainder":
@@ -369,3 +371,35 @@ def test_the_attacker_breaks_primary_suppression_alone():
     assert disclosures([table], naive_release, knows_rules=False) == [
         "oss of {'race': 'hi'} (small_count) bounded to 4..4, labels allow (1, 9)"]
     assert disclosures([table], release, knows_rules=True) == []
+
+
+def test_a_zero_counted_within_a_small_hidden_group_is_solvable_and_safe():
+    """A group of 1-9 students with none referred: its referral count (0) is hidden with the group and is
+    itself the group size of the case table. Bounding it 1-9 as a small group made the engine's program
+    infeasible (the 2023-24 board report of the seed-42, 2,000-student demo); it is 0-9 for the attacker."""
+    enrolled = pl.DataFrame({"race": ["hi", "bl", "pi", "total"], "enrolled": [400, 300, 4, 704],
+                             "referred": [30, 25, 0, 55]})
+    cases = pl.DataFrame({"race": ["hi", "bl", "pi", "total"], "referred": [30, 25, 0, 55],
+                          "high": [12, 11, 0, 23]})
+    tables = [CountTable("referral_by_race", enrolled, ("race",), ("referred",), "enrolled"),
+              CountTable("high_by_race", cases, ("race",), ("high",), "referred")]
+    release = assert_safe(tables)
+    reasons = dict(zip(release.tables["referral_by_race"].reason["race"],
+                       release.tables["referral_by_race"].reason["referred"]))
+    assert reasons["pi"] == "group_below_min_n"
+
+
+def test_the_engines_audit_bounds_a_zero_within_a_hidden_group_from_zero():
+    from access.disclosure_audit import GROUP, _Program
+    from access.release_cells import build_model
+
+    enrolled = pl.DataFrame({"race": ["hi", "pi", "total"], "enrolled": [400, 4, 404], "referred": [30, 0, 30]})
+    cases = pl.DataFrame({"race": ["hi", "pi", "total"], "referred": [30, 0, 30], "high": [12, 0, 12]})
+    tables = [CountTable("a", enrolled, ("race",), ("referred",), "enrolled"),
+              CountTable("b", cases, ("race",), ("high",), "referred")]
+    model = build_model(tables)
+    hidden = {c: GROUP for c in model.cells if dict(c[0]).get("race") == "pi"}
+    program = _Program(model, hidden, set(hidden), SETTINGS)
+    bounds = {c[1]: (program.lower[program.index[c]], program.upper[program.index[c]]) for c in hidden}
+    assert bounds["enrolled"] == (1, MIN_N - 1), "a small group on its own is 1 to min_n - 1"
+    assert bounds["referred"] == (0, MIN_N - 1), "counted within a hidden group it may be 0"

@@ -193,7 +193,11 @@ def test_a_local_account_logs_in_to_real_data(app_env, real_db, tmp_path):
     at.text_input[0].input("lead")
     at.text_input[1].input("wrong password here")
     at.button[0].click().run()
-    assert "Wrong user name or password." in texts(at)
+    assert accounts.FAILED_LOGIN_MESSAGE in texts(at)
+    at.text_input[0].input("nobody")                 # an unknown name: the very same answer
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == [accounts.FAILED_LOGIN_MESSAGE]
+    at.text_input[0].input("lead")
     at.text_input[1].input("correct horse battery")
     at.button[0].click().run()
     assert not at.exception

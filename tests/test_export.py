@@ -198,3 +198,56 @@ def test_missing_warehouse_and_bad_date_are_messages(tmp_path, capsys):
     build_warehouse(tmp_path / "w.duckdb").close()
     assert export(tmp_path / "w.duckdb", tmp_path / "out", "June 1") == 2
     assert "not a date" in capsys.readouterr().err
+
+
+SPEC_TTI_CI = ["school_year", "scope", "concern_level", "n_cases", "n_served", "n_closed_unserved", "n_open",
+               "served_by_10", "served_by_30", "served_by_60", "ever_served", "days_to_50", "days_to_90"]
+
+
+def _staff_case(cid, reported, closed, level=None):
+    return (cid, "B", "staff", None, reported, reported if level else None, level, None, None, None, None, None,
+            None, closed)
+
+
+def test_time_to_intervention_ci_recomputed_by_hand(tmp_path):
+    """Twelve cases at school B (the hand-worked table of tests/test_metrics_competing_risks.py), one served
+    after it closed (counted closed unserved at its closing), two open at the as-of date (censored there)."""
+    cases = [
+        _staff_case("K01", "2024-10-01", "2024-10-20"),                  # served day 0
+        _staff_case("K02", "2024-10-01", "2024-10-20", "low"),           # served day 3
+        _staff_case("K03", "2024-10-01", None, "low"),                   # served day 3
+        _staff_case("K04", "2024-10-01", "2024-10-04", "low"),           # closed day 3; action day 6 comes after
+        _staff_case("K05", "2025-05-29", None),                          # open: censored at day 3
+        _staff_case("K06", "2024-10-01", "2024-10-08"),                  # closed unserved day 7
+        _staff_case("K07", "2024-10-01", None),                          # served day 12
+        _staff_case("K08", "2024-10-01", None),                          # served day 12
+        _staff_case("K09", "2025-04-22", None),                          # open: censored at day 40
+        _staff_case("K10", "2024-10-01", None),                          # served day 45
+        _staff_case("K11", "2024-10-01", "2024-11-15"),                  # closed unserved day 45
+        _staff_case("K12", "2024-10-01", None),                          # served day 70
+    ]
+    served = {"K01": "2024-10-01", "K02": "2024-10-04", "K03": "2024-10-04", "K04": "2024-10-07",
+              "K07": "2024-10-13", "K08": "2024-10-13", "K10": "2024-11-15", "K12": "2024-12-10"}
+    actions = [(f"A{cid}", cid, day, "counseling", "support") for cid, day in served.items()]
+    con = build_warehouse(tmp_path / "w.duckdb", cases=cases, actions=actions, reviews=[], discipline=[])
+    con.close()
+    assert export(tmp_path / "w.duckdb", tmp_path / "out", "2025-06-01") == 0
+    path = tmp_path / "out" / "time_to_intervention_ci.csv"
+    assert next(csv.reader(path.open())) == SPEC_TTI_CI
+    rows = {(r["scope"], r["concern_level"]): r for r in read_rows(path)}
+    assert list(rows) == [("district", "all"), ("district", "low"), ("B", "all"), ("B", "low")]
+    d = rows[("district", "all")]
+    assert (d["n_cases"], d["n_served"], d["n_closed_unserved"], d["n_open"]) == ("12", "7", "3", "2")
+    assert float(d["served_by_10"]) == pytest.approx(3 / 12, abs=1e-15)
+    assert float(d["served_by_30"]) == pytest.approx(37 / 84, abs=1e-15)
+    assert float(d["served_by_60"]) == pytest.approx(143 / 252, abs=1e-15)
+    assert float(d["ever_served"]) == pytest.approx(25 / 36, abs=1e-15)
+    assert (d["days_to_50"], d["days_to_90"]) == ("45.0", "")
+    assert {k: v for k, v in rows[("B", "all")].items() if k != "scope"} == \
+        {k: v for k, v in d.items() if k != "scope"}
+    low = rows[("district", "low")]  # three cases: counts kept, every estimate blank
+    assert (low["n_cases"], low["n_served"], low["n_closed_unserved"], low["n_open"]) == ("3", "2", "1", "0")
+    assert all(low[c] == "" for c in SPEC_TTI_CI[7:])
+    # the Kaplan-Meier file keeps its definition: K04's later action is its event, closures censored
+    km = {(r["scope"], r["concern_level"]): r for r in read_rows(tmp_path / "out" / "time_to_intervention.csv")}
+    assert km[("district", "all")]["n_events"] == "8"

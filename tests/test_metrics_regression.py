@@ -7,8 +7,9 @@ Two kinds of check:
    state_reference.csv a synthetic state table derived from its district counts (40 n + 7 students,
    40 k + (row mod 5) with the outcome, every 7th group left out). expected/ holds every export file
    written by the straightforward per-slice code (one polars call and one scipy call per slice, group
-   and table) before it was vectorised. The test loads the same files through the real loader, exports,
-   and compares each file cell by cell.
+   and table) before it was vectorised; idc_measures.csv was frozen at its first version, after every
+   cell was checked against the independent implementation of tests/test_metrics_idc.py. The test
+   loads the same files through the real loader, exports, and compares each file cell by cell.
 2. Reference implementations: the per-slice code, kept below as it was, against the vectorised
    functions on random counts and durations, including the small-number corners (zero counts, empty
    comparisons, a group missing from the state table, ties, groups of one case).
@@ -112,6 +113,77 @@ def test_export_matches_the_frozen_output(exported, name):
     for i, (e_row, g_row) in enumerate(zip(expected, got)):
         bad = [(col, e, g) for col, e, g in zip(header, e_row, g_row) if not _same_cell(e, g)]
         assert not bad, f"{name} row {i + 2}: {bad[:5]}"
+
+
+_CI_LEVELS = ("all", "low", "moderate", "high", "imminent")
+_CI_ESTIMATES = ("served_by_10", "served_by_30", "served_by_60", "ever_served", "days_to_50", "days_to_90")
+
+
+def reference_time_to_intervention_ci(db: Path, as_of: date) -> list[dict]:
+    """time_to_intervention_ci.csv from the raw tables: SQL for each case's outcome, then Aalen-Johansen in
+    exact fractions one group and one day at a time (independent of metrics/competing_risks.py; it wrote
+    expected/time_to_intervention_ci.csv.gz)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        cases = con.execute("""
+            with c as (
+                select case_id, school_year, school_id, reported_date,
+                       case when assessed_date is null or assessed_date <= $as_of then concern_level end as level,
+                       case when closed_date <= $as_of then closed_date end as closed
+                from btam_cases where reported_date <= $as_of),
+            a as (select case_id, min(action_date) as first_action from case_actions
+                  where action_date <= $as_of group by case_id)
+            select school_year, school_id, level,
+                   case when first_action is not null and (closed is null or first_action <= closed) then 'S'
+                        when closed is not null then 'C' else 'O' end as outcome,
+                   date_diff('day', reported_date, case
+                        when first_action is not null and (closed is null or first_action <= closed)
+                        then first_action when closed is not null then closed else $as_of::date end) as days
+            from c left join a using (case_id)""", {"as_of": as_of}).fetchall()
+    finally:
+        con.close()
+    groups: dict[tuple, list[tuple[int, str]]] = {}
+    for year, school, level, outcome, days in cases:
+        for scope in ("district", school):
+            for lvl in ("all", level) if level else ("all",):
+                groups.setdefault((year, scope, lvl), []).append((days, outcome))
+    rows = []
+    for (year, scope, level), members in groups.items():
+        row = {"school_year": year, "scope": scope, "concern_level": level, "n_cases": len(members),
+               **{f"n_{k}": sum(1 for _, o in members if o == code)
+                  for k, code in (("served", "S"), ("closed_unserved", "C"), ("open", "O"))}}
+        estimates = dict.fromkeys(_CI_ESTIMATES)
+        if len(members) >= 10:
+            cif, free = Fraction(0), Fraction(1)
+            by = {h: Fraction(0) for h in (10, 30, 60)}
+            for day in sorted({d for d, _ in members}):
+                n = sum(1 for d, _ in members if d >= day)
+                d1 = sum(1 for d, o in members if d == day and o == "S")
+                d2 = sum(1 for d, o in members if d == day and o == "C")
+                cif += free * Fraction(d1, n)
+                free *= 1 - Fraction(d1 + d2, n)
+                by.update({h: cif for h in by if day <= h})
+                for name, level_ in (("days_to_50", Fraction(1, 2)), ("days_to_90", Fraction(9, 10))):
+                    if estimates[name] is None and cif >= level_:
+                        estimates[name] = float(day)
+            estimates.update({f"served_by_{h}": float(v) for h, v in by.items()}, ever_served=float(cif))
+        rows.append(row | estimates)
+    rows.sort(key=lambda r: (r["school_year"], r["scope"] != "district", r["scope"],
+                             _CI_LEVELS.index(r["concern_level"])))
+    return rows
+
+
+@pytest.mark.slow
+def test_time_to_intervention_ci_matches_the_exact_reference(exported, tmp_path_factory):
+    db = next(exported.parent.glob("*.duckdb"))
+    expected = reference_time_to_intervention_ci(db, AS_OF)
+    got = list(csv.DictReader((exported / "time_to_intervention_ci.csv").open()))
+    assert len(got) == len(expected) and len(got) > 50
+    assert any(r["days_to_90"] is None and r["n_cases"] >= 10 for r in expected)   # "never reached" occurs
+    assert any(r["n_closed_unserved"] for r in expected) and any(r["n_open"] for r in expected)
+    for e, g in zip(expected, got):
+        for col, value in e.items():
+            assert _same_cell("" if value is None else str(value), g[col]), (e, col, g[col])
 
 
 def test_fixture_covers_the_paths_that_matter():

@@ -1,4 +1,4 @@
-"""The pages' combined data calls (access.page_data.overview, intervention_times) give the same figures as the
+"""The pages' combined data calls (ui.page_data.overview, intervention_times) give the same figures as the
 separate calls they replace, read without the school rows, p values and repeated reads the pages never print."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 
 import access.marts
 from access import metric_tables as mt
-from access import page_data
+from ui import page_data
 from data_contracts.marts import marts_current
 
 DISTRICT = pl.col("scope") == "district"

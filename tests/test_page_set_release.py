@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from access import page_data
+from ui import page_data
 from access.suppression import suppress_release
 from pipelines.loader import load_files
 from tests.interchange_files import AS_OF, YEAR, valid_rows, write_district

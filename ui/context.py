@@ -39,7 +39,7 @@ class PageContext:
 
     @property
     def release_key(self) -> str:
-        """Warehouse version alone: the first argument of access.page_data.public_release. A release is
+        """Warehouse version alone: the first argument of ui.page_data.public_release. A release is
         suppressed whoever asks and depends only on the data and its school scope (its other arguments), so
         every suppressed viewer of that scope shares one copy instead of each paying for its audit."""
         return f"release@{self.version}"

@@ -118,13 +118,6 @@ def logout_button() -> None:
             st.rerun()
 
 
-_REASONS = {
-    "unknown": "Wrong user name or password.",
-    "wrong_password": "Wrong user name or password.",
-    "disabled": "This account is disabled. Ask an administrator.",
-}
-
-
 def login_form() -> None:
     """Single sign-on button or the local-account form; signs in and reruns on success."""
     if oidc_configured():
@@ -145,8 +138,5 @@ def login_form() -> None:
     if result.ok and result.account is not None:
         _sign_in(result.account.name, result.account.viewer(), "local")
         st.rerun()
-    elif result.reason == "locked" and result.locked_until:
-        st.error("Too many wrong passwords: this account is locked until "
-                 f"{result.locked_until.astimezone().strftime('%H:%M')}.")
     else:
-        st.error(_REASONS.get(result.reason, "Login failed."))
+        st.error(result.message)  # one answer for unknown, wrong, locked and disabled

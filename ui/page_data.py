@@ -214,6 +214,7 @@ class Overview:
     time_to_intervention: pl.DataFrame  # concern_level 'all'
     flags: pl.DataFrame         # disproportionality's flagged rows of the year (p and q values left blank)
     prior_flags: int | None     # flagged rows of the year before; None when it has no rows at all
+    prior_flag_rows: pl.DataFrame  # those rows (a suppressed viewer counts only flags on published counts)
     audit: pl.DataFrame         # process_audit
     timeliness: pl.DataFrame    # the year only
 
@@ -241,6 +242,7 @@ def overview(cache_key: str, year: str, school_ids: Schools) -> Overview:
         time_to_intervention=tti.filter(district & (pl.col("concern_level") == "all")),
         flags=disp.filter(pl.col("flagged") & (pl.col("school_year") == year)),
         prior_flags=prior_disp.filter(pl.col("flagged")).height if prior_disp.height else None,
+        prior_flag_rows=prior_disp.filter(pl.col("flagged")),
         audit=audit.filter(district),
         timeliness=mt.timeliness_of(cases.filter(pl.col("school_year") == year), include_district=True,
                                     include_schools=False))
