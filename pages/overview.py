@@ -6,8 +6,14 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from figures.derived import (change, released_audit, released_flags, released_headline, released_high_share,
-                             released_timeliness)
+from figures.derived import (
+    change,
+    released_audit,
+    released_flags,
+    released_headline,
+    released_high_share,
+    released_timeliness,
+)
 from ui import page_data as data
 from ui.charts import ORDERED, chart_with_table, style
 from ui.context import analytic_view
@@ -86,25 +92,15 @@ off_prev = district_audit.filter((pl.col("school_year") == prior) & (pl.col("sta
 audit_withheld = district_audit.filter((pl.col("school_year") == year) & (pl.col("status") == "withheld")).height
 
 
-<<<<<<< HEAD
 def delta(now_value, prev_value, fmt, lower_is_better: bool | None = None) -> dict:
+    """st.metric's delta arguments; a change only between two released figures (figures.derived.change)."""
+    if change(now_value, prev_value) is None:
+        return {"delta": None}
     return metric_delta(now_value, prev_value, fmt, prior, lower_is_better=lower_is_better)
 
 
 c = st.columns(3)
-c[0].metric("BTAM cases", fmt_count(cases, suppress=suppress),
-            **(delta(cases, prev_cases, fmt_int) if not suppress or (prev_cases or 0) >= 10 else {}),
-=======
-def delta(now_value, prev_value, fmt) -> str | None:
-    diff = change(now_value, prev_value)
-    if diff is None:
-        return None
-    return f"{'+' if diff >= 0 else '−'}{fmt(abs(diff))} from {prior}"
-
-
-c = st.columns(3)
-c[0].metric("BTAM cases", cases_text, delta(cases, prev_cases, fmt_int), delta_color="off",
->>>>>>> main
+c[0].metric("BTAM cases", cases_text, **delta(cases, prev_cases, fmt_int),
             help="Cases reported in the school year, every subject (students, staff, others).")
 c[1].metric("Cases per 1,000 students", f"{rate:.1f}" if rate is not None else "–",
             **delta(rate, prev_rate, lambda v: f"{v:.1f}"),
@@ -119,21 +115,14 @@ c[0].metric("Median days to first intervention", fmt_int(median_now) if median_n
             **delta(median_now, median_prev, fmt_int, lower_is_better=True),
             help="Kaplan-Meier median: days from report to the first action of any kind; cases without one yet "
                  "are counted as still waiting.")
-<<<<<<< HEAD
 c[1].metric("Flagged disparities", fmt_int(flags.height),
             **delta(flags.height, prev_flags, fmt_int, lower_is_better=True),
             help="Groups whose risk ratio is above 2.0 (see Equity).")
 c[2].metric("Audit indicators off target", fmt_int(off_now.height),
             **delta(off_now.height, off_prev, fmt_int, lower_is_better=True),
-            help="Of the NASP process-audit indicators (see Process audit).")
-=======
-c[1].metric("Flagged disparities", fmt_int(flags.height), delta(flags.height, prev_flags, fmt_int),
-            delta_color="inverse", help="Groups whose risk ratio is above 2.0 (see Equity).")
-c[2].metric("Audit indicators off target", fmt_int(off_now.height), delta(off_now.height, off_prev, fmt_int),
-            delta_color="inverse", help="Of the NASP process-audit indicators (see Process audit)."
+            help="Of the NASP process-audit indicators (see Process audit)."
             + (f" {plural(audit_withheld, 'indicator')} withheld: a count it uses is hidden for this role."
                if audit_withheld else ""))
->>>>>>> main
 
 st.subheader("What needs attention")
 notes: list[str] = []

@@ -6,9 +6,9 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from ui import page_data as data
 from access.roles import may_see_case_rows
 from metrics.config import DEFAULT_SETTINGS
+from ui import page_data as data
 from ui.charts import (
     OKABE_ITO,
     PALETTE,
