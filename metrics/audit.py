@@ -59,7 +59,7 @@ AUDIT_INDICATORS: tuple[AuditIndicator, ...] = (
                    "higher_is_better", "those cases with monitoring = formal",
                    "cases assessed moderate, high or imminent"),
     AuditIndicator("review_within_window_moderate_plus",
-                   "Monitoring review within review_within_days of assessment, moderate concern and above", 6,
+                   "Monitoring review {review_window} assessment, moderate concern and above", 6,
                    "higher_is_better", "those cases with a case review within review_within_days of assessed_date",
                    "cases assessed moderate, high or imminent whose window has ended by the as-of date"),
     AuditIndicator("law_enforcement_low_moderate", "Law enforcement involved in low or moderate concern cases", 4,
@@ -73,6 +73,13 @@ AUDIT_INDICATORS: tuple[AuditIndicator, ...] = (
                    "closed_date (or the as-of date)", "students who were the subject of a case"),
 )
 INDICATORS_BY_KEY = {i.key: i for i in AUDIT_INDICATORS}
+
+
+def indicator_label(indicator: AuditIndicator, settings: MetricSettings = DEFAULT_SETTINGS) -> str:
+    """The indicator's label with its configured window in words ('within 30 days of'), never a setting's name."""
+    days = settings.review_within_days
+    window = "the same day as" if days == 0 else f"within {days} day{'' if days == 1 else 's'} of"
+    return indicator.label.format(review_window=window)
 
 
 def evaluate_indicator(numerator: int, denominator: int, target: float, direction: str,
@@ -108,7 +115,7 @@ def evaluate_audit(frame: pl.DataFrame, settings: MetricSettings = DEFAULT_SETTI
         ind = INDICATORS_BY_KEY[key]
         target = settings.audit_targets.get(key, DEFAULT_AUDIT_TARGETS[key])
         result = evaluate_indicator(num, den, target, ind.direction, settings.audit_min_denominator)
-        rows.append((ind.label, ind.nasp_step, NASP_STEPS[ind.nasp_step], ind.direction, target, result.value,
+        rows.append((indicator_label(ind, settings), ind.nasp_step, NASP_STEPS[ind.nasp_step], ind.direction, target, result.value,
                      result.status))
     added = pl.DataFrame(rows, orient="row", schema={
         "label": pl.String, "nasp_step": pl.Int64, "nasp_step_name": pl.String, "direction": pl.String,

@@ -9,7 +9,7 @@ import streamlit as st
 from ui import page_data as data
 from ui.charts import ORDERED, chart_with_table, style
 from ui.context import analytic_view
-from ui.text import fmt_int, fmt_pct
+from ui.text import fmt_int, fmt_p, fmt_pct
 
 METHODS = {"chi_square": "Pearson's chi-square test", "fisher_exact": "Fisher's exact test",
            "monte_carlo": "a Monte Carlo test of independence (10,000 random tables)"}
@@ -118,7 +118,7 @@ else:
     what = "schools" if dimension == "school" else data.DIMENSION_LABELS[dimension].lower() + " groups"
     if r["p_value"] < 0.05:
         st.markdown(f"**Yes, probably.** The mix of levels differs between {what} more than chance alone would "
-                    f"easily produce (p = {r['p_value']:.3f}, {method}, {fmt_int(r['n'])} cases). This does not say "
+                    f"easily produce ({fmt_p(r['p_value'])}, {method}, {fmt_int(r['n'])} cases). This does not say "
                     "why: look at the groups above and at how the teams rate concern.")
     else:
         st.markdown(f"**No clear difference.** The mix of levels across {what} is within what chance would produce "

@@ -10,7 +10,7 @@ import streamlit as st
 from ui import page_data as data
 from ui.charts import PALETTE, SYMBOLS, chart_with_table, style
 from ui.context import analytic_view
-from ui.text import fmt_int, fmt_pct, python_map
+from ui.text import first_upper, fmt_int, fmt_pct, python_map
 
 OUTCOMES = {"case_exclusionary": "ended in a suspension or expulsion",
             "case_law_enforcement": "involved law enforcement",
@@ -92,7 +92,7 @@ for r in cond.sort("odds_ratio", descending=True, nulls_last=True).iter_rows(nam
                     f"than other students' (odds ratio {r['odds_ratio']:.2f}, 95% CI {r['ci_low']:.2f}–"
                     f"{r['ci_high']:.2f}).")
     else:
-        st.markdown(f"- {who.capitalize()}: no clear difference from other students at the same level of concern "
+        st.markdown(f"- {first_upper(who)}: no clear difference from other students at the same level of concern "
                     f"(odds ratio {r['odds_ratio']:.2f}, 95% CI {r['ci_low']:.2f}–{r['ci_high']:.2f}).")
 if not said:
     st.write("Too few cases with this outcome to compare groups at the same level of concern.")

@@ -17,7 +17,17 @@ from figures.derived import (
 from ui import page_data as data
 from ui.charts import ORDERED, chart_with_table, style
 from ui.context import analytic_view
-from ui.text import fmt_count, fmt_int, fmt_pct, join_words, plural, python_map
+from ui.text import (
+    first_lower,
+    fmt_count,
+    fmt_int,
+    fmt_pct,
+    join_words,
+    metric_delta,
+    plural,
+    python_map,
+    within_days,
+)
 
 ctx, year, school_ids, suppress, where = analytic_view("Overview")
 prior = data.prior_year(year)
@@ -82,33 +92,35 @@ off_prev = district_audit.filter((pl.col("school_year") == prior) & (pl.col("sta
 audit_withheld = district_audit.filter((pl.col("school_year") == year) & (pl.col("status") == "withheld")).height
 
 
-def delta(now_value, prev_value, fmt) -> str | None:
-    diff = change(now_value, prev_value)
-    if diff is None:
-        return None
-    return f"{'+' if diff >= 0 else '−'}{fmt(abs(diff))} from {prior}"
+def delta(now_value, prev_value, fmt, lower_is_better: bool | None = None) -> dict:
+    """st.metric's delta arguments; a change only between two released figures (figures.derived.change)."""
+    if change(now_value, prev_value) is None:
+        return {"delta": None}
+    return metric_delta(now_value, prev_value, fmt, prior, lower_is_better=lower_is_better)
 
 
 c = st.columns(3)
-c[0].metric("BTAM cases", cases_text, delta(cases, prev_cases, fmt_int), delta_color="off",
+c[0].metric("BTAM cases", cases_text, **delta(cases, prev_cases, fmt_int),
             help="Cases reported in the school year, every subject (students, staff, others).")
 c[1].metric("Cases per 1,000 students", f"{rate:.1f}" if rate is not None else "–",
-            delta(rate, prev_rate, lambda v: f"{v:.1f}"), delta_color="off",
+            **delta(rate, prev_rate, lambda v: f"{v:.1f}"),
             help=f"Cases per 1,000 students enrolled ({fmt_int(enrolled)} enrolled).")
 if withheld:
     st.caption("Not shown: " + "; ".join(withheld) + ".")
 c[2].metric("Share rated high or imminent", fmt_pct(share),
-            delta(share, prev_share, lambda v: f"{100 * v:.1f} points"), delta_color="inverse",
+            **delta(share, prev_share, lambda v: f"{100 * v:.1f} points", lower_is_better=True),
             help="Of the assessed cases with a level of concern.")
 c = st.columns(3)
 c[0].metric("Median days to first intervention", fmt_int(median_now) if median_now is not None else "–",
-            delta(median_now, median_prev, fmt_int), delta_color="inverse",
+            **delta(median_now, median_prev, fmt_int, lower_is_better=True),
             help="Kaplan-Meier median: days from report to the first action of any kind; cases without one yet "
                  "are counted as still waiting.")
-c[1].metric("Flagged disparities", fmt_int(flags.height), delta(flags.height, prev_flags, fmt_int),
-            delta_color="inverse", help="Groups whose risk ratio is above 2.0 (see Equity).")
-c[2].metric("Audit indicators off target", fmt_int(off_now.height), delta(off_now.height, off_prev, fmt_int),
-            delta_color="inverse", help="Of the NASP process-audit indicators (see Process audit)."
+c[1].metric("Flagged disparities", fmt_int(flags.height),
+            **delta(flags.height, prev_flags, fmt_int, lower_is_better=True),
+            help="Groups whose risk ratio is above 2.0 (see Equity).")
+c[2].metric("Audit indicators off target", fmt_int(off_now.height),
+            **delta(off_now.height, off_prev, fmt_int, lower_is_better=True),
+            help="Of the NASP process-audit indicators (see Process audit)."
             + (f" {plural(audit_withheld, 'indicator')} withheld: a count it uses is hidden for this role."
                if audit_withheld else ""))
 
@@ -116,7 +128,8 @@ st.subheader("What needs attention")
 notes: list[str] = []
 if flags.height:
     top = flags.sort("risk_ratio", descending=True).head(3)
-    parts = [f"{data.students_phrase(r['dimension'], r['group'])} — {data.OUTCOME_LABELS.get(r['outcome'], r['outcome']).lower()} "
+    parts = [f"{data.students_phrase(r['dimension'], r['group'])} — "
+             f"{first_lower(data.OUTCOME_LABELS.get(r['outcome'], r['outcome']))} "
              f"({r['risk_ratio']:.1f} times as often, 95% CI {r['rr_ci_low']:.1f}–{r['rr_ci_high']:.1f})"
              for r in top.iter_rows(named=True)]
     persistent = flags.filter(pl.col("persistent")).height
@@ -125,7 +138,7 @@ if flags.height:
                  + ". Largest: " + "; ".join(parts) + ". See *Equity*.")
 if off_now.height:
     worst = off_now.with_columns((pl.col("value") - pl.col("target")).abs().alias("gap")).sort("gap", descending=True)
-    named = [f"{r['label'].lower()} ({fmt_pct(r['value'], decimals=0)} against a target of "
+    named = [f"{first_lower(r['label'])} ({fmt_pct(r['value'], decimals=0)} against a target of "
              f"{fmt_pct(r['target'], decimals=0)})" for r in worst.head(3).iter_rows(named=True)]
     notes.append(f"**{plural(off_now.height, 'process-audit indicator')} off target**, e.g. {join_words(named)}. "
                  "See *Process audit*.")
@@ -133,7 +146,7 @@ timely = released_timeliness(view.timeliness, release) if suppress else view.tim
 late = timely.filter(pl.col("share_met").is_not_null() & (pl.col("share_met") < 0.8))
 if late.height:
     named = [f"{data.LEVEL_LABELS[r['concern_level']].lower()} concern ({fmt_pct(r['share_met'], decimals=0)} "
-             f"within {plural(r['target_days'], 'day')})" for r in late.iter_rows(named=True)]
+             f"{within_days(r['target_days'])})" for r in late.iter_rows(named=True)]
     notes.append(f"**First interventions late**: fewer than 80% of cases met the target at "
                  f"{join_words(named)}. See *Time to intervention*.")
 if share is not None and prev_share is not None and share - prev_share > 0.05:

@@ -9,10 +9,13 @@ import streamlit as st
 from ui import page_data as data
 from ui.charts import OKABE_ITO, chart_with_table, style, table_with_download
 from ui.context import analytic_view
-from ui.text import fmt_int, fmt_pct, python_map
+from ui.text import fmt_int, fmt_pct, of_count, plural, python_map
 
-STATUS = {"on_target": "✓ on target", "off_target": "✗ off target", "too_few": "too few cases (< 10)",
+STATUS = {"on_target": "✓ on target", "off_target": "✗ off target", "too_few": "○ too few cases (< 10)",
           "not_applicable": "no cases", "withheld": "withheld: a count it depends on is hidden for this role"}
+# Plotly marker symbol and colour per status: too few cases is neither on nor off target, so it has its own mark.
+MARKS = {"on_target": ("circle", OKABE_ITO["bluish_green"]), "off_target": ("x", OKABE_ITO["vermillion"]),
+         "too_few": ("circle-open", "#595959"), "withheld": ("diamond-open", "#595959")}
 
 ctx, year, school_ids, suppress, where = analytic_view("Process audit")
 audit = data.process_audit(ctx.cache_key, year, school_ids).filter(pl.col("school_year") == year)
@@ -61,21 +64,27 @@ if suppress:
 off = numbers.filter(pl.col("status") == "off_target")
 judged = numbers.filter(pl.col("status").is_in(["on_target", "off_target"])).height
 withheld = numbers.filter(pl.col("status") == "withheld").height
-st.markdown(f"**{fmt_int(off.height)} of {fmt_int(judged)}** indicators with enough cases are off target for the "
-            "chosen schools together"
-            + (f"; the status of {fmt_int(withheld)} more is withheld because a count it depends on is hidden."
-               if withheld else "."))
+more = (f"; the status of {fmt_int(withheld)} more is withheld because a count it depends on is hidden."
+        if withheld else ".")
+if judged:
+    st.markdown(f"**{fmt_int(off.height)} of {plural(judged, 'indicator')}** with enough cases "
+                f"{'is' if off.height == 1 else 'are'} off target for the chosen schools together" + more)
+else:
+    st.markdown("**No indicator has enough cases** (10 or more) to be compared with its target for the chosen "
+                "schools together" + more)
 plotted = numbers.filter(pl.col("shown_value").is_not_null())
 fig = go.Figure()
-on = plotted["status"] == "on_target"
-fig.add_scatter(x=plotted["shown_value"].to_list(), y=plotted["indicator_name"].to_list(), mode="markers",
-                marker_symbol=["circle" if o else "x" for o in on], marker_size=12,
-                marker_color=[OKABE_ITO["bluish_green"] if o else OKABE_ITO["vermillion"] for o in on],
-                name="share", text=[STATUS[s] for s in plotted["status"]],
-                hovertemplate="%{y}: %{x:.0%} (%{text})<extra></extra>")
+for status in MARKS:  # each status its own mark, colour and legend entry
+    part = plotted.filter(pl.col("status") == status)
+    if part.height:
+        fig.add_scatter(x=part["shown_value"].to_list(), y=part["indicator_name"].to_list(), mode="markers",
+                        marker_symbol=MARKS[status][0], marker_size=12, marker_color=MARKS[status][1],
+                        marker_line_width=2, marker_line_color=MARKS[status][1], name=STATUS[status],
+                        hovertemplate=f"%{{y}}: %{{x:.0%}} ({STATUS[status]})<extra></extra>")
 fig.add_scatter(x=plotted["target"].to_list(), y=plotted["indicator_name"].to_list(), mode="markers",
                 marker_symbol="line-ns-open", marker_size=18, marker_color=OKABE_ITO["black"], name="target")
 fig.update_xaxes(tickformat=".0%", range=[0, 1.05])
+fig.update_yaxes(categoryorder="array", categoryarray=plotted["indicator_name"].to_list())
 style(fig, title=f"Process-audit indicators against their targets, {where}", x_title="Share of cases (%)",
       y_title="Indicator", height=max(360, 60 + 34 * plotted.height))
 chart_with_table(ctx, fig, numbers.select(
@@ -83,7 +92,9 @@ chart_with_table(ctx, fig, numbers.select(
     pl.col("num").alias("Numerator"), pl.col("den").alias("Denominator"),
     pl.col("shown_value").round(3).alias("Share"), pl.col("target").alias("Target"),
     pl.col("status").replace_strict(STATUS).alias("Status")),
-    stem=f"process_audit_{year}", footnotes=notes + ["✓ circle: on target; ✗: off target; the bar is the target."],
+    stem=f"process_audit_{year}",
+    footnotes=notes + [("✓ filled circle: on target; ✗ cross: off target; ○ open circle: too few cases (under 10) "
+                        "to judge; the bar is the target.")],
     key="audit_district",
     how="Each indicator is a share of cases compared with a local target; a share equal to the target is on target. "
         "Indicators over fewer than 10 cases are reported as too few.",
@@ -98,10 +109,10 @@ if schools.height and not suppress:
                                    .alias("indicator_name"),
                                    pl.col("scope").replace_strict(names, default=pl.col("scope")).alias("school"))
     card = schools.with_columns(pl.col("status").replace_strict(
-        {"on_target": "✓", "off_target": "✗", "too_few": "few", "not_applicable": "–"}).alias("mark")) \
+        {"on_target": "✓", "off_target": "✗", "too_few": "○ few", "not_applicable": "–"}).alias("mark")) \
         .pivot(on="indicator_name", index="school", values="mark")
     st.dataframe(card, hide_index=True, width="stretch")
-    st.caption("✓ on target · ✗ off target · few: fewer than 10 cases · –: no case the indicator applies to.")
+    st.caption("✓ on target · ✗ off target · ○ few: fewer than 10 cases · –: no case the indicator applies to.")
     c1, c2 = st.columns(2)
     school = c1.selectbox("Drill down: school", sorted(schools["school"].unique().to_list()), key="audit_school")
     indicator = c2.selectbox("Indicator", schools["indicator_name"].unique(maintain_order=True).to_list(),
@@ -109,9 +120,11 @@ if schools.height and not suppress:
     row = schools.filter((pl.col("school") == school) & (pl.col("indicator_name") == indicator))
     if row.height:
         r = row.row(0, named=True)
-        st.markdown(f"**{school} — {indicator}**: {fmt_int(r['numerator'])} of {fmt_int(r['denominator'])} cases "
-                    f"({fmt_pct(r['value'])}), target {'at least' if r['direction'] == 'higher_is_better' else 'at most'} "
-                    f"{fmt_pct(r['target'], decimals=0)}: {STATUS[r['status']]}. NASP step {r['nasp_step']}: "
+        counted = (f"{of_count(r['numerator'], r['denominator'], 'case')} ({fmt_pct(r['value'])})"
+                   if r["denominator"] else "no case the indicator applies to")
+        bound = "at least" if r["direction"] == "higher_is_better" else "at most"
+        st.markdown(f"**{school} — {indicator}**: {counted}, target {bound} {fmt_pct(r['target'], decimals=0)}: "
+                    f"{STATUS[r['status']]}. NASP step {r['nasp_step']}: "
                     f"{r['nasp_step_name']}.")
     table_with_download(ctx, schools.select(
         pl.col("school").alias("School"), pl.col("nasp_step").alias("NASP step"),

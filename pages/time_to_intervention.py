@@ -6,12 +6,19 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from ui import page_data as data
 from access.roles import may_see_case_rows
 from metrics.config import DEFAULT_SETTINGS
-from ui.charts import OKABE_ITO, PALETTE, SYMBOLS, chart_with_table, style, table_with_download
+from ui import page_data as data
+from ui.charts import (
+    OKABE_ITO,
+    PALETTE,
+    SYMBOLS,
+    chart_with_table,
+    style,
+    table_with_download,
+)
 from ui.context import analytic_view
-from ui.text import fmt_date, fmt_int, fmt_pct, plural, python_map
+from ui.text import fmt_date, fmt_int, fmt_p, fmt_pct, plural, python_map, within_days
 
 ctx, year, school_ids, suppress, where = analytic_view("Time to intervention")
 # One call reads the case timeline once for the whole page, so it needs the dimension chosen in the select box
@@ -25,8 +32,8 @@ if summary.is_empty():
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 overall = summary.filter(pl.col("concern_level") == "all").row(0, named=True)
 if overall["median_days"] is not None:
-    st.markdown(f"Half of the cases had a first intervention within **{plural(int(overall['median_days']), 'day')}** "
-                f"of the report (Kaplan-Meier median; 95% CI {fmt_int(overall['median_ci_low'])}–"
+    st.markdown(f"Half of the cases had a first intervention **{within_days(int(overall['median_days']))}** "
+                f"{'as' if int(overall['median_days']) == 0 else 'of'} the report (Kaplan-Meier median; 95% CI {fmt_int(overall['median_ci_low'])}–"
                 f"{fmt_int(overall['median_ci_high'])} days).")
 
 dimension = st.selectbox("Curves by", ["concern_level", *data.GROUP_DIMENSIONS], key="tti_dimension",
@@ -101,7 +108,7 @@ if test.height and test["p_value"][0] is not None:
     p = test["p_value"][0]
     st.markdown(("**The groups differ in how fast cases are served**" if p < 0.05 else
                  "**No clear difference between the groups** in how fast cases are served")
-                + f" (log-rank test, p = {p:.3f}).")
+                + f" (log-rank test, {fmt_p(p)}).")
 
 # Timeliness against the targets.
 st.subheader("First intervention within the target")
@@ -124,7 +131,7 @@ else:
             pl.when(pl.col("m").is_null() | pl.col("x").is_null()).then(None).otherwise(pl.col("share_met"))
             .alias("plotted"))
         notes = list(pub.footnotes.values())
-    labels = [f"{data.LEVEL_LABELS[r['concern_level']]} (target {plural(r['target_days'], 'day')})"
+    labels = [f"{data.LEVEL_LABELS[r['concern_level']]} (target {within_days(r['target_days'])})"
               for r in timely.iter_rows(named=True)]
     fig = go.Figure(go.Bar(x=labels, y=timely["plotted"].fill_null(0).to_list(), marker_color=OKABE_ITO["blue"],
                            text=[fmt_pct(v, decimals=0) if v is not None else "*" for v in timely["plotted"]],
@@ -163,6 +170,6 @@ else:
             pl.col("status").alias("Status")), stem=f"open_cases_at_risk_{year}", row_level=True, key="tti_risk")
     elif not suppress:
         st.caption("Case ids are shown only to district staff and to the coordinator of the case's school.")
-targets = ", ".join(f"{data.LEVEL_LABELS[k].lower()} {plural(v, 'day')}" for k, v in
+targets = ", ".join(f"{data.LEVEL_LABELS[k].lower()} {within_days(v)}" for k, v in
                     DEFAULT_SETTINGS.timeliness_days.items())
 st.caption(f"Targets (local practice defaults, not federal or NASP numbers): {targets}.")

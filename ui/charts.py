@@ -15,7 +15,7 @@ import streamlit as st
 from access import audit_log
 from access.roles import may_download_rows
 from access.safe_export import safe_filename, to_csv_bytes
-from access.suppression import SuppressedTable
+from access.suppression import BOTTOM_CODED, FOOTNOTES, NO_STUDENTS, SMALL, TOP_CODED, SuppressedTable
 from figures.chart_style import OKABE_ITO, ORDERED, PALETTE, SYMBOLS, style  # noqa: F401  (pages import them from here)
 from ui.context import PageContext
 from ui.text import MISSING
@@ -41,6 +41,33 @@ def from_suppressed(table: SuppressedTable) -> tuple[pl.DataFrame, list[str]]:
             for r in table.reason[col].drop_nulls().unique().to_list()}
     notes = [text for reason, text in table.footnotes.items() if reason in used]
     return table.display, notes
+
+
+def _footnote_pattern(template: str) -> re.Pattern:
+    return re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>\\d+)", re.escape(template)) + "$")
+
+
+_FOOTNOTE_PATTERNS = {reason: _footnote_pattern(text) for reason, text in FOOTNOTES.items()}
+
+
+def footnote_mark(note: str) -> str | None:
+    """The symbol a suppression footnote explains, as the table's cells print it ('*', '<10', 'n/a'), or None
+    for a note that explains no symbol."""
+    for reason, pattern in _FOOTNOTE_PATTERNS.items():
+        match = pattern.match(note)
+        if not match:
+            continue
+        if reason == SMALL:
+            return f"<{match['count_threshold']}"
+        return {NO_STUDENTS: "n/a", BOTTOM_CODED: "<=", TOP_CODED: ">="}.get(reason, "*")
+    return None
+
+
+def footnote_line(note: str) -> str:
+    """A footnote as Markdown with its symbol beside it as literal text: a bare '* note' would render as a
+    bullet and the symbol would vanish."""
+    mark = footnote_mark(note)
+    return f"`{mark}` {note}" if mark else note
 
 
 def _log_download(ctx: PageContext, stem: str, row_count: int) -> None:
@@ -99,8 +126,8 @@ def chart_with_table(ctx: PageContext, fig: go.Figure, table: pl.DataFrame, *, s
     key = key or stem
     st.plotly_chart(fig, key=f"chart_{key}", config={"displaylogo": False})
     notes = list(dict.fromkeys(footnotes))
-    for mark, note in zip(("*", "†", "‡", "§"), notes):
-        st.caption(f"{mark} {note}")
+    for note in notes:
+        st.caption(footnote_line(note))
     with st.expander("The numbers behind this chart", icon=":material/table:"):
         st.dataframe(display_frame(table), hide_index=True, width="stretch")
         download_csv(ctx, table, stem, key=f"download_{key}")
