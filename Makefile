@@ -45,7 +45,7 @@ lint: $(STAMP)
 
 # Two workers: the suite is mostly DuckDB and great-expectations work on a 2-core machine.
 PYTEST_ARGS ?= -n 2
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # BENCH_ARGS=--quick for a smoke run; the default measures 25k, 250k and 1M students a year.

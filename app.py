@@ -3,6 +3,7 @@
 Run with `make run` (http://localhost:8501). The synthetic demo runs without
 login, with a role switcher; a warehouse of real data asks for a login.
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -62,23 +63,35 @@ def _run_first_run(state: str) -> None:
     with st.sidebar:
         st.subheader("Log in")
         login_form()
-    st.navigation([st.Page(lambda: show_first_run(state == "missing"), title="Welcome",
-                           icon=":material/waving_hand:", url_path="welcome")]).run()
+    st.navigation(
+        [
+            st.Page(
+                lambda: show_first_run(state == "missing"),
+                title="Welcome",
+                icon=":material/waving_hand:",
+                url_path="welcome",
+            )
+        ]
+    ).run()
 
 
 def _run_login() -> None:
     def login_page() -> None:
         st.title("Log in")
         login_form()
+
     st.navigation([st.Page(login_page, title="Log in", icon=":material/login:", url_path="login")]).run()
 
 
 state, synthetic, version = _warehouse_state()
 demo = state == "ready" and synthetic
 if demo:
-    st.warning("**Synthetic demo data.** Every student, school and case here is made up by the demo "
-               "generator; no real student is shown. The demo runs without login: choose a role in the "
-               "sidebar to see what it sees.", icon=":material/science:")
+    st.warning(
+        "**Synthetic demo data.** Every student, school and case here is made up by the demo "
+        "generator; no real student is shown. The demo runs without login: choose a role in the "
+        "sidebar to see what it sees.",
+        icon=":material/science:",
+    )
     all_options = load_options(shared_reader().connection())
     user, who = "demo", demo_viewer(all_options)
 else:
@@ -96,7 +109,10 @@ else:
 options = _options(who.cache_key(), version) if state != "missing" else FilterOptions((), ())
 options = options.for_viewer(who)
 filters = sidebar_filters(options, who)
-set_page_context(PageContext(viewer=who, user=user, filters=filters, options=options, version=version,
-                             synthetic=synthetic, demo=demo))
+set_page_context(
+    PageContext(
+        viewer=who, user=user, filters=filters, options=options, version=version, synthetic=synthetic, demo=demo
+    )
+)
 
 st.navigation({**ANALYTIC_GROUPS, "Data": DATA_PAGES}, expanded=True).run()

@@ -13,6 +13,7 @@ exist. The audit log records a failed attempt by a keyed hash of the typed
 name (name_token), never the text itself: people type passwords into the
 name field.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,11 +25,11 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -79,10 +80,10 @@ class Account:
 @dataclass(frozen=True)
 class LoginResult:
     ok: bool
-    reason: str                       # ok, unknown, disabled, locked, wrong_password
+    reason: str  # ok, unknown, disabled, locked, wrong_password
     account: Account | None = None
     locked_until: dt.datetime | None = None
-    new_lock: bool = False            # this failure started the lock (audited once as a lockout)
+    new_lock: bool = False  # this failure started the lock (audited once as a lockout)
 
     @property
     def message(self) -> str:
@@ -90,8 +91,10 @@ class LoginResult:
         return "" if self.ok else FAILED_LOGIN_MESSAGE
 
 
-FAILED_LOGIN_MESSAGE = ("Login failed: the user name or password is wrong, or the account cannot log in now "
-                        "(after 5 wrong passwords an account waits 15 minutes). An administrator can help.")
+FAILED_LOGIN_MESSAGE = (
+    "Login failed: the user name or password is wrong, or the account cannot log in now "
+    "(after 5 wrong passwords an account waits 15 minutes). An administrator can help."
+)
 
 
 def accounts_path(path: str | os.PathLike | None = None) -> Path:
@@ -99,7 +102,7 @@ def accounts_path(path: str | os.PathLike | None = None) -> Path:
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
-    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
 
 
 @contextmanager
@@ -129,10 +132,15 @@ def _account(name: str, entry: dict) -> Account:
     """The account; failed and locked_until are the worst over its clients."""
     slots = list(entry.get("clients", {}).values())
     locks = [s["locked_until"] for s in slots if s.get("locked_until")]
-    return Account(name, entry["role"], tuple(entry["school_ids"]) if entry.get("school_ids") is not None else None,
-                   bool(entry.get("disabled")), max((int(s.get("failed", 0)) for s in slots), default=0),
-                   dt.datetime.fromisoformat(max(locks)) if locks else None,
-                   dt.datetime.fromisoformat(entry["created"]))
+    return Account(
+        name,
+        entry["role"],
+        tuple(entry["school_ids"]) if entry.get("school_ids") is not None else None,
+        bool(entry.get("disabled")),
+        max((int(s.get("failed", 0)) for s in slots), default=0),
+        dt.datetime.fromisoformat(max(locks)) if locks else None,
+        dt.datetime.fromisoformat(entry["created"]),
+    )
 
 
 def _client_key(client: str) -> str:
@@ -168,15 +176,24 @@ def _check_password(password: str, name: str) -> None:
     stem = re.sub(r"[^a-z]", "", lowered)
     common = common_passwords()
     if lowered in common or stem in common or lowered.replace(" ", "") in common:
-        raise AccountError("the password is on the list of common passwords (access/common_passwords.txt); "
-                           "a few unrelated words make a good one")
+        raise AccountError(
+            "the password is on the list of common passwords (access/common_passwords.txt); "
+            "a few unrelated words make a good one"
+        )
     parts = {name.lower(), name.lower().split("@")[0]}
     if any(len(part) >= 3 and part in lowered for part in parts):
         raise AccountError("the password must not contain the user name")
 
 
-def add_user(name: str, password: str, role: str, school_ids: Iterable[str] | None = None, *,
-             path: str | os.PathLike | None = None, now: dt.datetime | None = None) -> Account:
+def add_user(
+    name: str,
+    password: str,
+    role: str,
+    school_ids: Iterable[str] | None = None,
+    *,
+    path: str | os.PathLike | None = None,
+    now: dt.datetime | None = None,
+) -> Account:
     if not USERNAME.match(name):
         raise AccountError("a user name is 1-64 characters of a-z 0-9 . _ @ -, starting with a letter or digit")
     scope = _check_scope(role, school_ids)
@@ -184,9 +201,14 @@ def add_user(name: str, password: str, role: str, school_ids: Iterable[str] | No
     with _store(path) as data:
         if name in data["users"]:
             raise AccountError(f"user {name!r} exists; use set-role or passwd to change it")
-        data["users"][name] = {"hash": _hasher.hash(password), "role": role, "school_ids": scope,
-                               "disabled": False, "clients": {},
-                               "created": _now(now).isoformat(timespec="seconds")}
+        data["users"][name] = {
+            "hash": _hasher.hash(password),
+            "role": role,
+            "school_ids": scope,
+            "disabled": False,
+            "clients": {},
+            "created": _now(now).isoformat(timespec="seconds"),
+        }
         return _account(name, data["users"][name])
 
 
@@ -217,8 +239,9 @@ def enable_user(name: str, *, path: str | os.PathLike | None = None) -> Account:
     return _update(name, path, disabled=False, clients={})
 
 
-def set_role(name: str, role: str, school_ids: Iterable[str] | None = None, *,
-             path: str | os.PathLike | None = None) -> Account:
+def set_role(
+    name: str, role: str, school_ids: Iterable[str] | None = None, *, path: str | os.PathLike | None = None
+) -> Account:
     return _update(name, path, role=role, school_ids=_check_scope(role, school_ids))
 
 
@@ -227,8 +250,15 @@ def set_password(name: str, password: str, *, path: str | os.PathLike | None = N
     return _update(name, path, hash=_hasher.hash(password), clients={})
 
 
-def verify_password(name: str, password: str, *, client: str = "", path: str | os.PathLike | None = None,
-                    settings: AccountSettings = AccountSettings(), now: dt.datetime | None = None) -> LoginResult:
+def verify_password(
+    name: str,
+    password: str,
+    *,
+    client: str = "",
+    path: str | os.PathLike | None = None,
+    settings: AccountSettings = AccountSettings(),
+    now: dt.datetime | None = None,
+) -> LoginResult:
     """Check a password, counting consecutive failures and locking after too many.
 
     Failures are counted per account AND client (the address the login came
@@ -239,9 +269,9 @@ def verify_password(name: str, password: str, *, client: str = "", path: str | o
     with _store(path) as data:
         entry = data["users"].get(name)
         if entry is None:
-            _verify(dummy, password)             # same work as a real check: no user-name probing by timing
+            _verify(dummy, password)  # same work as a real check: no user-name probing by timing
             return LoginResult(False, "unknown")
-        for legacy in ("failed", "locked_until"):       # counters from before they were kept per client
+        for legacy in ("failed", "locked_until"):  # counters from before they were kept per client
             entry.pop(legacy, None)
         slot = entry.setdefault("clients", {}).setdefault(_client_key(client), {"failed": 0, "locked_until": None})
         locked = dt.datetime.fromisoformat(slot["locked_until"]) if slot.get("locked_until") else None
@@ -292,21 +322,35 @@ def name_token(name: str, *, path: str | os.PathLike | None = None) -> str:
     return hmac.new(bytes.fromhex(key), name.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
 
 
-def login(name: str, password: str, *, client: str = "", path: str | os.PathLike | None = None,
-          audit_path: str | os.PathLike | None = None, settings: AccountSettings = AccountSettings(),
-          now: dt.datetime | None = None) -> LoginResult:
+def login(
+    name: str,
+    password: str,
+    *,
+    client: str = "",
+    path: str | os.PathLike | None = None,
+    audit_path: str | os.PathLike | None = None,
+    settings: AccountSettings = AccountSettings(),
+    now: dt.datetime | None = None,
+) -> LoginResult:
     """verify_password, with the outcome written to the audit log (login, login_failed, lockout),
     answered no sooner than `min_login_seconds` after the call whatever the outcome."""
     deadline = time.monotonic() + settings.min_login_seconds
     try:
-        return _login(name, password, client=client, path=path, audit_path=audit_path, settings=settings,
-                      now=now)
+        return _login(name, password, client=client, path=path, audit_path=audit_path, settings=settings, now=now)
     finally:
         time.sleep(max(0.0, deadline - time.monotonic()))
 
 
-def _login(name: str, password: str, *, client: str, path: str | os.PathLike | None,
-           audit_path: str | os.PathLike | None, settings: AccountSettings, now: dt.datetime | None) -> LoginResult:
+def _login(
+    name: str,
+    password: str,
+    *,
+    client: str,
+    path: str | os.PathLike | None,
+    audit_path: str | os.PathLike | None,
+    settings: AccountSettings,
+    now: dt.datetime | None,
+) -> LoginResult:
     result = verify_password(name, password, client=client, path=path, settings=settings, now=now)
     account = result.account
     role = account.role if account else ""
@@ -315,20 +359,31 @@ def _login(name: str, password: str, *, client: str, path: str | os.PathLike | N
         audit_log.append("login", user=name, role=role, scope=scope, now=now, path=audit_path)
     else:
         # the typed name is withheld (it may be a password typed in the wrong field): a keyed hash only
-        audit_log.append("login_failed", user="", role=role, scope=scope,
-                         detail={"reason": result.reason, "name_token": name_token(name, path=path),
-                                 "client": _client_key(client)},
-                         now=now, path=audit_path)
+        audit_log.append(
+            "login_failed",
+            user="",
+            role=role,
+            scope=scope,
+            detail={"reason": result.reason, "name_token": name_token(name, path=path), "client": _client_key(client)},
+            now=now,
+            path=audit_path,
+        )
         if result.new_lock:
             # a lockout happens only to an existing account, so its name is an account name, not typed text
-            audit_log.append("lockout", user=name, role=role, scope=scope,
-                             detail={"until": result.locked_until.isoformat(timespec="seconds"),
-                                     "client": _client_key(client)},
-                             now=now, path=audit_path)
+            audit_log.append(
+                "lockout",
+                user=name,
+                role=role,
+                scope=scope,
+                detail={"until": result.locked_until.isoformat(timespec="seconds"), "client": _client_key(client)},
+                now=now,
+                path=audit_path,
+            )
     return result
 
 
-def session_expired(last_seen: dt.datetime, *, now: dt.datetime | None = None,
-                    settings: AccountSettings = AccountSettings()) -> bool:
+def session_expired(
+    last_seen: dt.datetime, *, now: dt.datetime | None = None, settings: AccountSettings = AccountSettings()
+) -> bool:
     """True when a session has been idle longer than `idle_hours`."""
-    return _now(now) - last_seen.astimezone(dt.timezone.utc) > dt.timedelta(hours=settings.idle_hours)
+    return _now(now) - last_seen.astimezone(dt.UTC) > dt.timedelta(hours=settings.idle_hours)

@@ -5,6 +5,7 @@ and the process list): they are typed at a getpass prompt, or read from the
 environment variable named by --password-env for scripts, or piped in on
 standard input (one line: `pass show btam/lead | python -m pipelines users add lead ...`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,24 +21,40 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--accounts", default=None,
-                        help=f"accounts file (default ${accounts.ENV_VAR} or {accounts.DEFAULT_ACCOUNTS})")
-    parser.add_argument("--audit-log", dest="audit_log", default=None,
-                        help=f"audit log (default ${audit_log.ENV_VAR} or {audit_log.DEFAULT_LOG})")
+    parser.add_argument(
+        "--accounts", default=None, help=f"accounts file (default ${accounts.ENV_VAR} or {accounts.DEFAULT_ACCOUNTS})"
+    )
+    parser.add_argument(
+        "--audit-log",
+        dest="audit_log",
+        default=None,
+        help=f"audit log (default ${audit_log.ENV_VAR} or {audit_log.DEFAULT_LOG})",
+    )
     sub = parser.add_subparsers(dest="users_command", required=True)
 
     add = sub.add_parser("add", help="create a local account", allow_abbrev=False)
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES)
-    add.add_argument("--school", dest="schools", action="append", default=[],
-                     help="school_id a coordinator works for (repeat for several)")
-    add.add_argument("--password-env", dest="password_env", default=None,
-                     help="read the password from this environment variable instead of a prompt")
+    add.add_argument(
+        "--school",
+        dest="schools",
+        action="append",
+        default=[],
+        help="school_id a coordinator works for (repeat for several)",
+    )
+    add.add_argument(
+        "--password-env",
+        dest="password_env",
+        default=None,
+        help="read the password from this environment variable instead of a prompt",
+    )
 
     sub.add_parser("list", help="list accounts (never shows hashes)", allow_abbrev=False)
 
-    for command, text in (("disable", "stop an account from logging in"),
-                          ("enable", "allow a disabled or locked account again")):
+    for command, text in (
+        ("disable", "stop an account from logging in"),
+        ("enable", "allow a disabled or locked account again"),
+    ):
         p = sub.add_parser(command, help=text, allow_abbrev=False)
         p.add_argument("name")
 
@@ -54,13 +71,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _password(args: argparse.Namespace) -> str:
     if args.password_env:
         if not ENV_NAME.match(args.password_env):
-            raise accounts.AccountError("--password-env takes the NAME of an environment variable "
-                                        "(letters, digits, _), never the password itself")
+            raise accounts.AccountError(
+                "--password-env takes the NAME of an environment variable "
+                "(letters, digits, _), never the password itself"
+            )
         value = os.environ.get(args.password_env)
         if not value:
             raise accounts.AccountError(f"environment variable {args.password_env} is not set")
         return value
-    if not sys.stdin.isatty():                   # piped: the first line is the password, asked once
+    if not sys.stdin.isatty():  # piped: the first line is the password, asked once
         value = sys.stdin.readline().rstrip("\r\n")
         if not value:
             raise accounts.AccountError("no password on standard input (pipe one line, or run in a terminal)")
@@ -72,9 +91,14 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def _audit(args: argparse.Namespace, action: str, name: str, role: str = "", schools=()) -> None:
-    audit_log.append("user_admin", user=os.environ.get("USER", "cli"), role="admin", scope="cli",
-                     detail={"action": action, "account": name, "new_role": role,
-                             "schools": ",".join(schools)}, path=args.audit_log)
+    audit_log.append(
+        "user_admin",
+        user=os.environ.get("USER", "cli"),
+        role="admin",
+        scope="cli",
+        detail={"action": action, "account": name, "new_role": role, "schools": ",".join(schools)},
+        path=args.audit_log,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -100,8 +124,10 @@ def run(args: argparse.Namespace) -> int:
         elif args.users_command == "set-role":
             account = accounts.set_role(args.name, args.role, args.schools or None, path=path)
             _audit(args, "set-role", account.name, account.role, account.school_ids or ())
-            print(f"{account.name} is now {account.role}"
-                  + (f" for {', '.join(account.school_ids)}" if account.school_ids else ""))
+            print(
+                f"{account.name} is now {account.role}"
+                + (f" for {', '.join(account.school_ids)}" if account.school_ids else "")
+            )
         elif args.users_command == "passwd":
             accounts.set_password(args.name, _password(args), path=path)
             _audit(args, "passwd", args.name)

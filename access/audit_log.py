@@ -15,6 +15,7 @@ chained event. Cutting events off the end leaves a shorter valid chain:
 `verify` prints the head (count and last hash) so it can be kept elsewhere
 and compared (`--expect-head`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,9 +24,9 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import polars as pl
 
@@ -33,12 +34,28 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LOG = REPO_ROOT / "data" / "audit_log.jsonl"
 ENV_VAR = "BTAM_AUDIT_LOG"
 
-EVENTS = ("login", "login_failed", "lockout", "logout", "view_case_rows", "export", "download", "load",
-          "user_admin")
+EVENTS = ("login", "login_failed", "lockout", "logout", "view_case_rows", "export", "download", "load", "user_admin")
 # detail keys that would carry student-level values; refused whatever their value
-FORBIDDEN_DETAIL = frozenset({"student_key", "student_id", "student", "name", "first_name", "last_name",
-                              "birth_date", "dob", "ssn", "address", "phone", "case_id", "case_ids",
-                              "rows", "values", "password"})
+FORBIDDEN_DETAIL = frozenset(
+    {
+        "student_key",
+        "student_id",
+        "student",
+        "name",
+        "first_name",
+        "last_name",
+        "birth_date",
+        "dob",
+        "ssn",
+        "address",
+        "phone",
+        "case_id",
+        "case_ids",
+        "rows",
+        "values",
+        "password",
+    }
+)
 MAX_DETAIL_TEXT = 200
 COLUMNS = ("time", "event", "user", "role", "scope", "detail")
 CHAIN_FIELDS = ("seq", "prev", "hash")
@@ -53,8 +70,16 @@ class AuditError(ValueError):
 class AuditLog:
     path: Path
 
-    def append(self, event: str, *, user: str, role: str, scope: str,
-               detail: Mapping[str, object] | None = None, now: dt.datetime | None = None) -> dict:
+    def append(
+        self,
+        event: str,
+        *,
+        user: str,
+        role: str,
+        scope: str,
+        detail: Mapping[str, object] | None = None,
+        now: dt.datetime | None = None,
+    ) -> dict:
         return append(event, user=user, role=role, scope=scope, detail=detail, now=now, path=self.path)
 
     def read(self, **filters) -> list[dict]:
@@ -85,14 +110,28 @@ def _clean_detail(detail: Mapping[str, object] | None) -> dict:
     return out
 
 
-def append(event: str, *, user: str, role: str, scope: str, detail: Mapping[str, object] | None = None,
-           now: dt.datetime | None = None, path: str | os.PathLike | None = None) -> dict:
+def append(
+    event: str,
+    *,
+    user: str,
+    role: str,
+    scope: str,
+    detail: Mapping[str, object] | None = None,
+    now: dt.datetime | None = None,
+    path: str | os.PathLike | None = None,
+) -> dict:
     """Add one event; returns the record written."""
     if event not in EVENTS:
         raise AuditError(f"unknown audit event {event!r}; events are {', '.join(EVENTS)}")
-    moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    record = {"time": moment.isoformat(timespec="seconds"), "event": event, "user": str(user),
-              "role": str(role), "scope": str(scope), "detail": _clean_detail(detail)}
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    record: dict[str, object] = {
+        "time": moment.isoformat(timespec="seconds"),
+        "event": event,
+        "user": str(user),
+        "role": str(role),
+        "scope": str(scope),
+        "detail": _clean_detail(detail),
+    }
     target = log_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -154,10 +193,10 @@ def _chain_link(last: bytes | None) -> tuple[int, str]:
 @dataclass(frozen=True)
 class Verification:
     ok: bool
-    events: int                     # chained events checked
-    legacy_lines: int               # lines written before the chain, ahead of it
-    head: str                       # hash of the last event (GENESIS for an empty log)
-    problem: str = ""               # where and how the chain breaks
+    events: int  # chained events checked
+    legacy_lines: int  # lines written before the chain, ahead of it
+    head: str  # hash of the last event (GENESIS for an empty log)
+    problem: str = ""  # where and how the chain breaks
     line: int | None = None
 
 
@@ -190,8 +229,10 @@ def verify(*, path: str | os.PathLike | None = None) -> Verification:
                 expected_prev = _line_digest(raw)
                 continue
             if record["seq"] != expected_seq:
-                return broken(f"event number {record['seq']} where {expected_seq} was expected "
-                              "(an event was removed, inserted or moved)")
+                return broken(
+                    f"event number {record['seq']} where {expected_seq} was expected "
+                    "(an event was removed, inserted or moved)"
+                )
             if record["prev"] != expected_prev:
                 return broken("does not link to the line before it (that line was edited, or one removed)")
             if _digest(record) != record["hash"]:
@@ -212,22 +253,40 @@ def _records(target: Path) -> Iterator[dict]:
             try:
                 yield json.loads(line)
             except json.JSONDecodeError:
-                yield {"time": None, "event": "unreadable", "user": "", "role": "", "scope": "",
-                       "detail": {"line": number}}
+                yield {
+                    "time": None,
+                    "event": "unreadable",
+                    "user": "",
+                    "role": "",
+                    "scope": "",
+                    "detail": {"line": number},
+                }
 
 
-def read(*, path: str | os.PathLike | None = None, event: str | None = None, user: str | None = None,
-         since: dt.datetime | None = None, limit: int | None = None) -> list[dict]:
+def read(
+    *,
+    path: str | os.PathLike | None = None,
+    event: str | None = None,
+    user: str | None = None,
+    since: dt.datetime | None = None,
+    limit: int | None = None,
+) -> list[dict]:
     """Events oldest first (the newest `limit` of them when a limit is given)."""
-    cutoff = since.astimezone(dt.timezone.utc).isoformat(timespec="seconds") if since else None
-    out = [r for r in _records(log_path(path))
-           if (event is None or r.get("event") == event) and (user is None or r.get("user") == user)
-           and (cutoff is None or (r.get("time") or "") >= cutoff)]
+    cutoff = since.astimezone(dt.UTC).isoformat(timespec="seconds") if since else None
+    out = [
+        r
+        for r in _records(log_path(path))
+        if (event is None or r.get("event") == event)
+        and (user is None or r.get("user") == user)
+        and (cutoff is None or (r.get("time") or "") >= cutoff)
+    ]
     return out[-limit:] if limit else out
 
 
 def read_frame(**filters) -> pl.DataFrame:
     """The events as a table for the admin page (detail as compact JSON text)."""
-    rows = [{**{c: r.get(c) for c in COLUMNS[:-1]}, "detail": json.dumps(r.get("detail", {}), sort_keys=True)}
-            for r in read(**filters)]
+    rows = [
+        {**{c: r.get(c) for c in COLUMNS[:-1]}, "detail": json.dumps(r.get("detail", {}), sort_keys=True)}
+        for r in read(**filters)
+    ]
     return pl.DataFrame(rows, schema={c: pl.String for c in COLUMNS})

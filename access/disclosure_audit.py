@@ -10,6 +10,7 @@ solves min and max (scipy.optimize.milp, HiGHS). The release passes when no
 protected quantity is narrowed beyond what its own label already says; see
 docs/PRIVACY.md for why that is the criterion.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,7 +33,7 @@ SMALL = "small_count"
 REMAINDER = "small_remainder"
 COMPLEMENT = "complementary"
 PROTECTED = (GROUP, SMALL, REMAINDER)
-SOLVE_SECONDS = 20      # per integer program; past it the audit answers on the safe side (bounds_of)
+SOLVE_SECONDS = 20  # per integer program; past it the audit answers on the safe side (bounds_of)
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,7 @@ def remainder_trigger(model: ReleaseModel, cell: CellId, threshold: int) -> Cell
 
 def within_hidden_group(model: ReleaseModel, hidden: dict[CellId, str], cell: CellId) -> bool:
     """Whether the cell is a numerator of a group hidden as too small (so it is hidden with it, 0 included)."""
-    return any(hidden.get(den) == GROUP and model.cells[den].is_denominator
-               for den in model.cells[cell].denominators)
+    return any(hidden.get(den) == GROUP and model.cells[den].is_denominator for den in model.cells[cell].denominators)
 
 
 def components(model: ReleaseModel, hidden: dict[CellId, str]) -> list[set[CellId]]:
@@ -88,8 +88,14 @@ def components(model: ReleaseModel, hidden: dict[CellId, str]) -> list[set[CellI
 class _Program:
     """The attacker's integer program over one component of hidden cells."""
 
-    def __init__(self, model: ReleaseModel, hidden: dict[CellId, str], component: set[CellId],
-                 settings: SuppressionSettings, scope: set[CellId] | None = None):
+    def __init__(
+        self,
+        model: ReleaseModel,
+        hidden: dict[CellId, str],
+        component: set[CellId],
+        settings: SuppressionSettings,
+        scope: set[CellId] | None = None,
+    ):
         self.model, self.hidden, self.settings = model, hidden, settings
         self.scope = component if scope is None else scope
         self.vars = sorted(component)
@@ -103,7 +109,7 @@ class _Program:
         self.big = 2 * self._largest_nearby(component) + 2 * (t + min_n) + 10
         self.lower = np.zeros(self.size)
         self.upper = np.full(self.size, np.inf)
-        self.upper[len(self.vars):] = 1
+        self.upper[len(self.vars) :] = 1
         self.rows: list[tuple[dict[int, float], float, float]] = []
         self._built: tuple[int, list[LinearConstraint]] | None = None
         for cid in self.vars:
@@ -144,14 +150,14 @@ class _Program:
             coefs = {i: -1.0}
             if j is not None:
                 coefs[j] = 1.0
-            self._row(coefs, -value, t - 1 - value)          # 0 <= n - k <= t-1
+            self._row(coefs, -value, t - 1 - value)  # 0 <= n - k <= t-1
         elif reason == COMPLEMENT:
             z = self.z_index[cid]
             floor = max(t, min_n) if cell.is_denominator else t
-            self._row({i: 1.0, z: -big}, -np.inf, 0)          # k <= M z
-            self._row({i: 1.0, z: -floor}, 0, np.inf)         # k >= floor z
+            self._row({i: 1.0, z: -big}, -np.inf, 0)  # k <= M z
+            self._row({i: 1.0, z: -floor}, 0, np.inf)  # k >= floor z
             if cell.is_numerator and self.settings.protect_remainder:
-                for den in cell.denominators:                 # z=1 -> n - k >= t
+                for den in cell.denominators:  # z=1 -> n - k >= t
                     j, value = self._value_or_var(den)
                     if j is None and cid not in self.scope:
                         continue
@@ -223,7 +229,7 @@ class _Program:
             for j, a in objective.items():
                 c[j] = sign * a
             res = milp(c, integrality=np.zeros(self.size), bounds=Bounds(lower, upper), constraints=constraints)
-            if res.status == 3:                                # unbounded: so is the integer program
+            if res.status == 3:  # unbounded: so is the integer program
                 continue
             if res.x is None or not np.allclose(res.x, np.round(res.x), rtol=0, atol=1e-7):
                 return False
@@ -232,8 +238,9 @@ class _Program:
                 return False
         return True
 
-    def bounds_of(self, objective: dict[int, float], offset: float = 0.0, *, inner: bool = True,
-                  time_limit: float = SOLVE_SECONDS) -> tuple[float, float]:
+    def bounds_of(
+        self, objective: dict[int, float], offset: float = 0.0, *, inner: bool = True, time_limit: float = SOLVE_SECONDS
+    ) -> tuple[float, float]:
         """The attacker's smallest and largest value of the quantity.
 
         A solve that runs out of time gives no exact optimum; the answer then leans to the safe side.
@@ -249,13 +256,18 @@ class _Program:
             c = np.zeros(self.size)
             for j, a in objective.items():
                 c[j] = sign * a
-            res = milp(c, integrality=np.ones(self.size), bounds=Bounds(self.lower, self.upper),
-                       constraints=constraints, options={"time_limit": time_limit})
-            if res.status == 3:                                # unbounded
+            res = milp(
+                c,
+                integrality=np.ones(self.size),
+                bounds=Bounds(self.lower, self.upper),
+                constraints=constraints,
+                options={"time_limit": time_limit},
+            )
+            if res.status == 3:  # unbounded
                 out.append(-np.inf if sign > 0 else np.inf)
             elif res.status == 0:
                 out.append(sign * res.fun + offset)
-            elif res.status == 1 and inner:                    # out of time: what was surely reached
+            elif res.status == 1 and inner:  # out of time: what was surely reached
                 found = sign * res.fun + offset if res.x is not None else truth
                 out.append(min(found, truth) if sign > 0 else max(found, truth))
             elif res.status == 1 and res.mip_dual_bound is not None and np.isfinite(res.mip_dual_bound):
@@ -271,8 +283,9 @@ def protected_cells(hidden: dict[CellId, str]) -> list[CellId]:
     return sorted(c for c, r in hidden.items() if r in PROTECTED)
 
 
-def _quantity(model: ReleaseModel, program: _Program, cid: CellId, reason: str,
-              settings: SuppressionSettings) -> tuple[dict[int, float], float]:
+def _quantity(
+    model: ReleaseModel, program: _Program, cid: CellId, reason: str, settings: SuppressionSettings
+) -> tuple[dict[int, float], float]:
     """The attacked quantity as a linear objective: the cell, or for a remainder n - k."""
     i = program.index[cid]
     if reason != REMAINDER:
@@ -290,22 +303,31 @@ def _target(model: ReleaseModel, cid: CellId, reason: str, settings: Suppression
         return 1, settings.count_threshold - 1
     if reason == GROUP and model.cells[cid].is_denominator and model.cells[cid].value >= 1:
         return 1, settings.min_n - 1
-    return 0, 1                # a 0 hidden with its small group, like any numerator: not pinned exactly
+    return 0, 1  # a 0 hidden with its small group, like any numerator: not pinned exactly
 
 
-def _labels_only(model: ReleaseModel, hidden: dict[CellId, str], component: set[CellId],
-                 settings: SuppressionSettings) -> _Program:
+def _labels_only(
+    model: ReleaseModel, hidden: dict[CellId, str], component: set[CellId], settings: SuppressionSettings
+) -> _Program:
     """The best any suppression could do: every published neighbour is opened to 'some publishable value'.
 
     Published zeros stay as they are: what a zero says (nobody in any of its parts) is what publishing it
     means, and opening it would make every part of a zero total look protectable, sending the engine off
     to hide cells far away to no purpose.
     """
-    opened = {c for r in model.relations if any(h in component for h in r.cells) for c in r.cells
-              if c not in hidden and model.cells[c].value != 0}
+    opened = {
+        c
+        for r in model.relations
+        if any(h in component for h in r.cells)
+        for c in r.cells
+        if c not in hidden and model.cells[c].value != 0
+    }
     for cid in component:
-        opened |= {c for c in model.cells[cid].denominators | model.cells[cid].numerators
-                   if c not in hidden and model.cells[c].value != 0}
+        opened |= {
+            c
+            for c in model.cells[cid].denominators | model.cells[cid].numerators
+            if c not in hidden and model.cells[c].value != 0
+        }
     relaxed = {**hidden, **{c: COMPLEMENT for c in opened}}
     return _Program(model, relaxed, component | opened, settings, scope=component)
 
@@ -320,13 +342,19 @@ class AuditState:
     provisional: the cell passed only by the labels-only comparison, which moves as its component grows;
         it is checked again before the release is final (suppress_release's last round).
     """
+
     settled: set[CellId] = field(default_factory=set)
     provisional: set[CellId] = field(default_factory=set)
 
 
-def audit_component(model: ReleaseModel, hidden: dict[CellId, str], component: set[CellId],
-                    settings: SuppressionSettings, state: AuditState | None = None,
-                    recheck_provisional: bool = True) -> list[Failure]:
+def audit_component(
+    model: ReleaseModel,
+    hidden: dict[CellId, str],
+    component: set[CellId],
+    settings: SuppressionSettings,
+    state: AuditState | None = None,
+    recheck_provisional: bool = True,
+) -> list[Failure]:
     """Protected quantities of one component that the attacker narrows beyond what their labels force.
 
     Cells `state` has settled are skipped, and provisional ones too unless `recheck_provisional`."""
@@ -382,6 +410,7 @@ def _solver_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1)),
-                                       thread_name_prefix="disclosure-audit")
+            _pool = ThreadPoolExecutor(
+                max_workers=max(1, min(8, os.cpu_count() or 1)), thread_name_prefix="disclosure-audit"
+            )
         return _pool

@@ -12,10 +12,11 @@ Pages read the result through `Filters` and `school_scope`; named queries take
     where ($school_year is null or school_year = $school_year)
       and ($school_ids is null or list_contains($school_ids, school_id))
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import duckdb
 import polars as pl
@@ -42,8 +43,8 @@ class School:
 class FilterOptions:
     """The values the warehouse holds: the only values a filter may take."""
 
-    school_years: tuple[str, ...]       # newest first
-    schools: tuple[School, ...]         # by name
+    school_years: tuple[str, ...]  # newest first
+    schools: tuple[School, ...]  # by name
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -68,9 +69,13 @@ class FilterOptions:
 def load_options(con: duckdb.DuckDBPyConnection) -> FilterOptions:
     years = run_query(con, "filters/school_years")["school_year"].to_list()
     schools = run_query(con, "filters/schools")
-    return FilterOptions(tuple(str(y) for y in years),
-                         tuple(School(str(r["school_id"]), str(r["school_name"]), str(r["school_level"]))
-                               for r in schools.iter_rows(named=True)))
+    return FilterOptions(
+        tuple(str(y) for y in years),
+        tuple(
+            School(str(r["school_id"]), str(r["school_name"]), str(r["school_level"]))
+            for r in schools.iter_rows(named=True)
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -101,8 +106,9 @@ class Filters:
             schools = names[0] if len(names) == 1 else f"{len(names)} schools"
         else:
             schools = "all schools"
-        level = f"{LEVEL_LABELS.get(self.school_level, self.school_level)} schools" if self.school_level \
-            else "all levels"
+        level = (
+            f"{LEVEL_LABELS.get(self.school_level, self.school_level)} schools" if self.school_level else "all levels"
+        )
         return " · ".join([self.school_year or "all years", schools, level])
 
 
@@ -154,6 +160,7 @@ def query_params(filters: Filters, options: FilterOptions, viewer: Viewer) -> di
 
 
 def options_frame(options: FilterOptions) -> pl.DataFrame:
-    return pl.DataFrame([{"school_id": s.school_id, "school_name": s.name, "school_level": s.level}
-                         for s in options.schools],
-                        schema={"school_id": pl.String, "school_name": pl.String, "school_level": pl.String})
+    return pl.DataFrame(
+        [{"school_id": s.school_id, "school_name": s.name, "school_level": s.level} for s in options.schools],
+        schema={"school_id": pl.String, "school_name": pl.String, "school_level": pl.String},
+    )

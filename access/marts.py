@@ -3,6 +3,7 @@ its fallback twin, the same query computing the marts inline from the raw tables
 same rows, slower), so warehouses loaded before the marts existed, or changed outside the loader, still
 give the right numbers. The next load rebuilds the marts.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,16 @@ from access.queries import FALLBACK
 from data_contracts.marts import marts_current
 
 # the reads of sql/marts/from_marts/ (current.sql is the check itself)
-MART_READS = ("outcome_group_counts", "case_volumes", "case_volumes_whole_district", "case_timeline",
-              "concern_level_counts", "conditional_disparity_strata", "process_audit_counts", "school_years")
+MART_READS = (
+    "outcome_group_counts",
+    "case_volumes",
+    "case_volumes_whole_district",
+    "case_timeline",
+    "concern_level_counts",
+    "conditional_disparity_strata",
+    "process_audit_counts",
+    "school_years",
+)
 
 _log = logging.getLogger(__name__)
 _warned = False
@@ -51,5 +60,7 @@ def _warn_once() -> None:
     global _warned
     if not _warned:
         _warned = True
-        _log.warning("the warehouse's load-time marts are missing or stale: metrics read the raw tables "
-                     "(same numbers, slower); the next load, or `python -m pipelines marts`, rebuilds them")
+        _log.warning(
+            "the warehouse's load-time marts are missing or stale: metrics read the raw tables "
+            "(same numbers, slower); the next load, or `python -m pipelines marts`, rebuilds them"
+        )

@@ -8,10 +8,11 @@ marts are missing or stale: "marts/fallback/<name>" is the same text with every 
 replaced by the select that builds it (sql/marts/build/<t>.sql), so it gives the same rows from the
 raw tables without a second copy of the query to keep in step.
 """
+
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -20,15 +21,14 @@ import polars as pl
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 FALLBACK = "marts/fallback/"
 _MART_READ = re.compile(r"\bmart\.(\w+)(\s+as\s+\w+)?", re.IGNORECASE)
-_MART_BUILD = re.compile(r"create\s+or\s+replace\s+table\s+mart\.(\w+)\s+as\s+(.*?);?\s*$",
-                         re.IGNORECASE | re.DOTALL)
+_MART_BUILD = re.compile(r"create\s+or\s+replace\s+table\s+mart\.(\w+)\s+as\s+(.*?);?\s*$", re.IGNORECASE | re.DOTALL)
 
 
 class UnknownQuery(KeyError):
     """A query name with no file under sql/."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def query_text(name: str) -> str:
     if name.startswith(FALLBACK):
         return _marts_inlined(query_text("marts/from_marts/" + name.removeprefix(FALLBACK)))
@@ -40,8 +40,10 @@ def query_text(name: str) -> str:
 
 def _marts_inlined(text: str) -> str:
     """`text` with each `mart.<t>` read (outside comments) replaced by `(<t>'s build select) as <alias or t>`."""
+
     def inline(match: re.Match) -> str:
         return f"({_mart_select(match[1])}){match[2] or ' as ' + match[1]}"
+
     lines = []
     for line in text.splitlines():
         code, dashes, comment = line.partition("--")

@@ -8,11 +8,12 @@ population and measure print the same cell, so a cell hidden in one is hidden
 in all. Relations are derived from the tables' total rows: the rows of a
 dimension that carry a total partition it, in every table of the release.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import polars as pl
 
@@ -54,8 +55,8 @@ class Cell:
     id: CellId
     value: int
     is_denominator: bool = False
-    denominators: set[CellId] = field(default_factory=set)   # a numerator's group sizes
-    numerators: set[CellId] = field(default_factory=set)     # a group size's numerators
+    denominators: set[CellId] = field(default_factory=set)  # a numerator's group sizes
+    numerators: set[CellId] = field(default_factory=set)  # a group size's numerators
 
     @property
     def is_numerator(self) -> bool:
@@ -94,8 +95,10 @@ def population_of(table: CountTable, row: Mapping[str, object]) -> Population:
     for dim in table.dimensions:
         value = row[dim]
         if value is None:
-            raise ReleaseError(f"table {table.name!r}: column {dim!r} has an empty group value; "
-                               f"name the group (or use {table.total_label!r} for the total row)")
+            raise ReleaseError(
+                f"table {table.name!r}: column {dim!r} has an empty group value; "
+                f"name the group (or use {table.total_label!r} for the total row)"
+            )
         if str(value) != table.total_label:
             pairs[dim] = str(value)
     return tuple(sorted(pairs.items()))
@@ -126,8 +129,10 @@ def _add_cell(cells: dict[CellId, Cell], cid: CellId, value: int, where: str) ->
     if cell is None:
         cell = cells[cid] = Cell(cid, value)
     elif cell.value != value:
-        raise ReleaseError(f"{where}: {cid[1]} of {dict(cid[0]) or 'everyone'} is {value} here and "
-                           f"{cell.value} in another table of the release; one release must agree with itself")
+        raise ReleaseError(
+            f"{where}: {cid[1]} of {dict(cid[0]) or 'everyone'} is {value} here and "
+            f"{cell.value} in another table of the release; one release must agree with itself"
+        )
     return cell
 
 
@@ -154,8 +159,9 @@ def build_model(tables: Sequence[CountTable]) -> ReleaseModel:
                 num = _add_cell(cells, (pop, measure), int(row[measure]), where)
                 if den is not None:
                     if num.value > den.value:
-                        raise ReleaseError(f"{where}: {measure} ({num.value}) is more than "
-                                           f"{table.denominator} ({den.value})")
+                        raise ReleaseError(
+                            f"{where}: {measure} ({num.value}) is more than {table.denominator} ({den.value})"
+                        )
                     num.denominators.add(den.id)
                     den.numerators.add(num.id)
         row_populations[table.name] = pops
@@ -190,8 +196,9 @@ def _declared(tables: Sequence[CountTable]) -> set[tuple[Population, str, frozen
     return declared
 
 
-def _derive_relations(cells: dict[CellId, Cell], domains: dict[str, set[frozenset[str]]],
-                      tables: Sequence[CountTable]) -> list[Relation]:
+def _derive_relations(
+    cells: dict[CellId, Cell], domains: dict[str, set[frozenset[str]]], tables: Sequence[CountTable]
+) -> list[Relation]:
     """Every total = sum(parts) the release supports, including ones no single table prints.
 
     A relation a table declares with a total row must hold, or the table is
@@ -220,7 +227,8 @@ def _derive_relations(cells: dict[CellId, Cell], domains: dict[str, set[frozense
                         raise ReleaseError(
                             f"{measure} of {dict(pop) or 'everyone'}: the {dim} groups add to "
                             f"{sum(cells[p].value for p in parts)}, the total row says {cells[total].value}; "
-                            f"add the missing groups (an 'unknown' row) so the groups partition the total")
+                            f"add the missing groups (an 'unknown' row) so the groups partition the total"
+                        )
                     key = (total, parts)
                     if holds and key not in seen:
                         seen.add(key)

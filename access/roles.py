@@ -7,10 +7,11 @@ queries, downloads, exports and reports ask the same questions, and every
 cache key carries `viewer.cache_key()` so one role never receives another
 role's cached result.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 ADMIN, DISTRICT, COORDINATOR, BOARD = "admin", "district", "coordinator", "board"
 ROLES = (ADMIN, DISTRICT, COORDINATOR, BOARD)

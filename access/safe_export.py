@@ -5,6 +5,7 @@ spreadsheet programs (OWASP, "CSV Injection"); such text gets a leading
 apostrophe. Numbers stay numbers. File names are a slug of [a-z0-9_-] and a
 fixed extension, so no request can name a path.
 """
+
 from __future__ import annotations
 
 import csv
@@ -66,8 +67,9 @@ def to_xlsx_bytes(frame: pl.DataFrame, sheet: str = "data") -> bytes:
     """One-sheet workbook: numbers as numbers, every string as a string cell, never a formula or link."""
     header, rows = _cells(frame)
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                        "strings_to_urls": False, "strings_to_numbers": False})
+    book = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    )
     page = book.add_worksheet(re.sub(r"[\[\]:*?/\\]", "_", sheet)[:31] or "data")
     date_format = book.add_format({"num_format": "yyyy-mm-dd"})
     for col, name in enumerate(header):
@@ -88,8 +90,9 @@ def to_xlsx_bytes(frame: pl.DataFrame, sheet: str = "data") -> bytes:
     return buffer.getvalue()
 
 
-def write_export(frame: pl.DataFrame, directory: str | Path, stem: str, ext: str = "csv",
-                 *, day: dt.date | None = None) -> Path:
+def write_export(
+    frame: pl.DataFrame, directory: str | Path, stem: str, ext: str = "csv", *, day: dt.date | None = None
+) -> Path:
     """Write a neutralised CSV or XLSX under `directory` with a safe name; returns the path."""
     path = export_path(directory, stem, ext, day=day)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 BTAM_WAREHOUSE overrides the default file (tests point it at their own).
 """
+
 from __future__ import annotations
 
 import os

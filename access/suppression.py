@@ -11,19 +11,39 @@ written down in docs/PRIVACY.md.
     release = suppress_release([CountTable(...), CountTable(...)])
     release.tables["oss_by_race"].display   # strings for the page
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import polars as pl
 
-from access.disclosure_audit import (COMPLEMENT, GROUP, PROTECTED, REMAINDER, SMALL, AuditState, Failure,
-                                     audit_component, components, remainder_trigger)
+from access.disclosure_audit import (
+    COMPLEMENT,
+    GROUP,
+    REMAINDER,
+    SMALL,
+    AuditState,
+    Failure,
+    audit_component,
+    components,
+    remainder_trigger,
+)
 from access.release_cells import CellId, CountTable, Relation, ReleaseError, ReleaseModel, build_model
 
-__all__ = ["CountTable", "FOOTNOTES", "ReleaseError", "SuppressedRelease", "SuppressedTable",
-           "SuppressionError", "SuppressionSettings", "rate_column", "suppress_release", "suppress_table"]
+__all__ = [
+    "CountTable",
+    "FOOTNOTES",
+    "ReleaseError",
+    "SuppressedRelease",
+    "SuppressedTable",
+    "SuppressionError",
+    "SuppressionSettings",
+    "rate_column",
+    "suppress_release",
+    "suppress_table",
+]
 
 HIDDEN_RATE = "count_hidden"
 NO_STUDENTS = "no_students"
@@ -34,7 +54,7 @@ FOOTNOTES = {
     GROUP: "Group of fewer than {min_n} students: all of its figures are hidden.",
     SMALL: "Fewer than {count_threshold} students: the exact count and its rate are hidden.",
     REMAINDER: "All or nearly all students of the group (fewer than {count_threshold} without it): "
-               "the count and its rate are hidden.",
+    "the count and its rate are hidden.",
     COMPLEMENT: "Hidden so that a hidden small count cannot be worked out from the totals.",
     HIDDEN_RATE: "Rate hidden because its count or group size is hidden.",
     NO_STUDENTS: "No students in the group: no rate.",
@@ -51,14 +71,14 @@ class SuppressionError(RuntimeError):
 class SuppressionSettings:
     """Disclosure rules of a release; defaults documented in docs/PRIVACY.md."""
 
-    min_n: int = 10                 # groups with 1..min_n-1 students are hidden whole
-    count_threshold: int = 10       # counts 1..threshold-1 are shown as '<10'
+    min_n: int = 10  # groups with 1..min_n-1 students are hidden whole
+    count_threshold: int = 10  # counts 1..threshold-1 are shown as '<10'
     protect_remainder: bool = True  # hide a count that leaves 0..threshold-1 students without the outcome
-    coding_max_n: int = 100         # groups smaller than this get top/bottom coded rates
-    bottom_code_pct: float = 5.0    # rate <= this -> '<=5%'
-    top_code_pct: float = 95.0      # rate >= this -> '>=95%'
+    coding_max_n: int = 100  # groups smaller than this get top/bottom coded rates
+    bottom_code_pct: float = 5.0  # rate <= this -> '<=5%'
+    top_code_pct: float = 95.0  # rate >= this -> '>=95%'
     rate_decimals: int = 1
-    audit: bool = True              # run the integer-programming attacker and hide more until it fails
+    audit: bool = True  # run the integer-programming attacker and hide more until it fails
 
     def __post_init__(self) -> None:
         if self.min_n < 2 or self.count_threshold < 2:
@@ -71,8 +91,9 @@ class SuppressionSettings:
         return f"<{self.count_threshold}"
 
     def footnote(self, reason: str) -> str:
-        return FOOTNOTES[reason].format(min_n=self.min_n, count_threshold=self.count_threshold,
-                                        coding_max_n=self.coding_max_n)
+        return FOOTNOTES[reason].format(
+            min_n=self.min_n, count_threshold=self.count_threshold, coding_max_n=self.coding_max_n
+        )
 
 
 @dataclass(frozen=True)
@@ -101,7 +122,7 @@ class SuppressedRelease:
     tables: dict[str, SuppressedTable]
     relations: tuple[Relation, ...]
     settings: SuppressionSettings
-    cell_reasons: dict[CellId, str] = field(default_factory=dict)   # hidden count cells of the release
+    cell_reasons: dict[CellId, str] = field(default_factory=dict)  # hidden count cells of the release
 
     def __getitem__(self, name: str) -> SuppressedTable:
         return self.tables[name]
@@ -133,7 +154,7 @@ def suppress_release(tables: Sequence[CountTable], settings: SuppressionSettings
             final_round = False
         elif final_round:
             break
-        else:                       # nothing new fails: check every cell that passed provisionally once more
+        else:  # nothing new fails: check every cell that passed provisionally once more
             final_round = True
     published = {t.name: _publish(t, model, hidden, settings) for t in tables}
     return SuppressedRelease(published, tuple(model.relations), settings, dict(hidden))
@@ -180,7 +201,9 @@ def _complete_relations(model: ReleaseModel, hidden: dict[CellId, str]) -> None:
                     changed = True
 
 
-def _failures(model, hidden, settings, state: AuditState, recheck_provisional: bool) -> list[tuple[Failure, set[CellId]]]:
+def _failures(
+    model, hidden, settings, state: AuditState, recheck_provisional: bool
+) -> list[tuple[Failure, set[CellId]]]:
     """Failing protected cells of every component, with their component (cells `state` has cleared skipped)."""
     found = []
     for component in sorted(components(model, hidden), key=min):
@@ -189,8 +212,9 @@ def _failures(model, hidden, settings, state: AuditState, recheck_provisional: b
     return found
 
 
-def _hide_complements(model: ReleaseModel, hidden: dict[CellId, str],
-                      failures: list[tuple[Failure, set[CellId]]]) -> None:
+def _hide_complements(
+    model: ReleaseModel, hidden: dict[CellId, str], failures: list[tuple[Failure, set[CellId]]]
+) -> None:
     """One more hidden cell for each failure whose own relations have not just received one: a round
     fixes many failures at once, and the next round's audit judges the rest with the new cells hidden."""
     added: set[CellId] = set()
@@ -201,7 +225,7 @@ def _hide_complements(model: ReleaseModel, hidden: dict[CellId, str],
             continue
         try:
             pick = _next_complement(model, hidden, (failure, component))
-        except SuppressionError as error:    # this round's other cells may already protect it: audit again
+        except SuppressionError as error:  # this round's other cells may already protect it: audit again
             stuck.append(error)
             continue
         hidden[pick] = COMPLEMENT
@@ -241,8 +265,10 @@ def _next_complement(model: ReleaseModel, hidden: dict[CellId, str], failure) ->
         if partners:
             pick = min(partners, key=lambda c: (model.cells[c].value, c))
     if pick is None:
-        raise SuppressionError(f"cannot protect {failed.cell[1]} of {dict(failed.cell[0]) or 'everyone'}: "
-                               f"the attacker bounds it to {failed.low:g}-{failed.high:g} and no cell is left to hide")
+        raise SuppressionError(
+            f"cannot protect {failed.cell[1]} of {dict(failed.cell[0]) or 'everyone'}: "
+            f"the attacker bounds it to {failed.low:g}-{failed.high:g} and no cell is left to hide"
+        )
     return pick
 
 
@@ -250,8 +276,9 @@ def _fmt_count(value: int) -> str:
     return f"{value:,}"
 
 
-def _rate(k: int, n: int, k_reason: str | None, n_reason: str | None,
-          settings: SuppressionSettings) -> tuple[str, float | None, str | None]:
+def _rate(
+    k: int, n: int, k_reason: str | None, n_reason: str | None, settings: SuppressionSettings
+) -> tuple[str, float | None, str | None]:
     if k_reason or n_reason:
         if k_reason == GROUP or n_reason == GROUP:
             return "*", None, GROUP
@@ -273,8 +300,9 @@ def _count_display(reason: str | None, value: int, settings: SuppressionSettings
     return settings.small_label if reason == SMALL else "*"
 
 
-def _publish(table: CountTable, model: ReleaseModel, hidden: dict[CellId, str],
-             settings: SuppressionSettings) -> SuppressedTable:
+def _publish(
+    table: CountTable, model: ReleaseModel, hidden: dict[CellId, str], settings: SuppressionSettings
+) -> SuppressedTable:
     dims = table.frame.select(table.dimensions)
     display: dict[str, list] = {}
     published: dict[str, list] = {}
@@ -287,9 +315,16 @@ def _publish(table: CountTable, model: ReleaseModel, hidden: dict[CellId, str],
         reasons[measure] = [r for r, _ in cols]
     if table.denominator:
         for measure in table.numerators:
-            rates = [_rate(model.cells[(pop, measure)].value, model.cells[(pop, table.denominator)].value,
-                           hidden.get((pop, measure)), hidden.get((pop, table.denominator)), settings)
-                     for pop in pops]
+            rates = [
+                _rate(
+                    model.cells[(pop, measure)].value,
+                    model.cells[(pop, table.denominator)].value,
+                    hidden.get((pop, measure)),
+                    hidden.get((pop, table.denominator)),
+                    settings,
+                )
+                for pop in pops
+            ]
             col = rate_column(measure)
             display[col] = [r[0] for r in rates]
             published[col] = [r[1] for r in rates]
@@ -298,10 +333,19 @@ def _publish(table: CountTable, model: ReleaseModel, hidden: dict[CellId, str],
     count_cols = set(table.measures)
     display_frame = dims.with_columns(pl.Series(c, display[c], dtype=pl.String) for c in columns)
     published_frame = dims.with_columns(
-        pl.Series(c, published[c], dtype=pl.Int64 if c in count_cols else pl.Float64) for c in columns)
+        pl.Series(c, published[c], dtype=pl.Int64 if c in count_cols else pl.Float64) for c in columns
+    )
     reason_frame = dims.with_columns(pl.Series(c, reasons[c], dtype=pl.String) for c in columns)
-    hidden_frame = dims.with_columns(pl.Series(c, [r is not None and r != NO_STUDENTS for r in reasons[c]],
-                                               dtype=pl.Boolean) for c in columns)
+    hidden_frame = dims.with_columns(
+        pl.Series(c, [r is not None and r != NO_STUDENTS for r in reasons[c]], dtype=pl.Boolean) for c in columns
+    )
     used = sorted({r for c in columns for r in reasons[c] if r})
-    return SuppressedTable(table.name, tuple(table.dimensions), display_frame, published_frame, hidden_frame,
-                           reason_frame, {r: settings.footnote(r) for r in used})
+    return SuppressedTable(
+        table.name,
+        tuple(table.dimensions),
+        display_frame,
+        published_frame,
+        hidden_frame,
+        reason_frame,
+        {r: settings.footnote(r) for r in used},
+    )

@@ -4,6 +4,7 @@ A load replaces the file with os.replace; an open connection would keep
 reading the old inode. Readers check the inode before each use and reopen
 when it changed, so every query sees one whole version.
 """
+
 from __future__ import annotations
 
 import os

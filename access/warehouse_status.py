@@ -1,4 +1,5 @@
 """What the warehouse holds: entities, years, loads, quarantine. Shared by the CLI and the first page."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -9,6 +9,7 @@ the discipline file into a new DuckDB file, and (b) `python -m pipelines load`
 of the same file into a copy of the warehouse. Peak resident memory of (b) is
 read from the child's rusage.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,16 +67,22 @@ def _child_seconds(command: list[str]) -> float:
     return time.perf_counter() - start
 
 
-RAW = ("import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
-       "con.execute(\"create table t as select * from read_csv('\" + sys.argv[2] + \"')\"); "
-       "con.execute('checkpoint'); con.close()")
+RAW = (
+    "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+    'con.execute("create table t as select * from read_csv(\'" + sys.argv[2] + "\')"); '
+    "con.execute('checkpoint'); con.close()"
+)
 
 
 def measure(rows: int, runs: int, work: Path) -> dict:
     base, discipline = write_inputs(work, rows)
     warehouse = work / "base.duckdb"
-    subprocess.run([sys.executable, "-m", "pipelines", "load", str(base), "--db", str(warehouse), "--as-of", AS_OF,
-                    "--quiet"], check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "pipelines", "load", str(base), "--db", str(warehouse), "--as-of", AS_OF, "--quiet"],
+        check=True,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+    )
     raw_times, load_times, peaks = [], [], []
     for run in range(runs):
         raw_db = work / f"raw{run}.duckdb"
@@ -83,26 +90,64 @@ def measure(rows: int, runs: int, work: Path) -> dict:
         raw_times.append(seconds)
         target = work / f"load{run}.duckdb"
         shutil.copyfile(warehouse, target)
-        seconds = _child_seconds([sys.executable, "-m", "pipelines", "load", str(discipline), "--db", str(target),
-                                 "--as-of", AS_OF, "--quiet"])
+        seconds = _child_seconds(
+            [
+                sys.executable,
+                "-m",
+                "pipelines",
+                "load",
+                str(discipline),
+                "--db",
+                str(target),
+                "--as-of",
+                AS_OF,
+                "--quiet",
+            ]
+        )
         load_times.append(seconds)
         peaks.append(_peak_of_load(discipline, warehouse, work / f"peak{run}.duckdb"))
         for f in (raw_db, target):
             f.unlink(missing_ok=True)
     raw, load = statistics.median(raw_times), statistics.median(load_times)
-    return {"rows": rows, "runs": runs, "raw_duckdb_s": round(raw, 3), "loader_s": round(load, 3),
-            "ratio": round(load / raw, 2), "loader_peak_rss_mb": round(max(peaks) / 1024, 1),
-            "file_mb": round(discipline.stat().st_size / 1e6, 1)}
+    return {
+        "rows": rows,
+        "runs": runs,
+        "raw_duckdb_s": round(raw, 3),
+        "loader_s": round(load, 3),
+        "ratio": round(load / raw, 2),
+        "loader_peak_rss_mb": round(max(peaks) / 1024, 1),
+        "file_mb": round(discipline.stat().st_size / 1e6, 1),
+    }
 
 
 def _peak_of_load(discipline: Path, warehouse: Path, target: Path) -> int:
     """Peak RSS (KiB) of one load alone, via /usr/bin/time-free rusage of a fresh child."""
     shutil.copyfile(warehouse, target)
-    code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "pipelines", "load", str(discipline),
-                          "--db", str(target), "--as-of", AS_OF, "--quiet"], check=True, cwd=REPO,
-                         capture_output=True, text=True).stdout
+    code = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            sys.executable,
+            "-m",
+            "pipelines",
+            "load",
+            str(discipline),
+            "--db",
+            str(target),
+            "--as-of",
+            AS_OF,
+            "--quiet",
+        ],
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    ).stdout
     target.unlink(missing_ok=True)
     return int(out.strip().splitlines()[-1])
 

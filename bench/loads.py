@@ -4,6 +4,7 @@ Both run in this process on the same files, the pipeline's great-expectations
 context warmed first (its import is a fixed cost reported separately), so the
 ratio compares the work done per row.
 """
+
 from __future__ import annotations
 
 import resource
@@ -90,11 +91,12 @@ def pipeline_entity_loads(folder: Path, as_of: date, work: Path) -> list[EntityL
         seconds = end - start
         if result.exit_code:
             raise RuntimeError(f"benchmark load of {csv.name} failed: {result.error}")
-        stages = {}
+        stages: dict[str, float] = {}
         for (name, at), (_, following) in zip(marks, [*marks[1:], ("end", end)]):
             stages[name] = stages.get(name, 0.0) + following - at
-        results.append(EntityLoad(entity, result.files[0].rows_read, raw, seconds, stages.get("validating", 0.0),
-                                  stages))
+        results.append(
+            EntityLoad(entity, result.files[0].rows_read, raw, seconds, stages.get("validating", 0.0), stages)
+        )
     return results
 
 
@@ -120,12 +122,33 @@ def peak_rss_of_full_load(folder: Path, as_of: date, work: Path) -> tuple[float,
     """(seconds, peak RSS in MB) of `python -m pipelines load FOLDER` in a fresh process."""
     db = work / "bench_rss.duckdb"
     db.unlink(missing_ok=True)
-    code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-            "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
-            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "pipelines", "load", str(folder),
-                          "--db", str(db), "--as-of", as_of.isoformat(), "--synthetic", "--quiet"],
-                         cwd=REPO, check=True, capture_output=True, text=True).stdout.split()
+    code = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            sys.executable,
+            "-m",
+            "pipelines",
+            "load",
+            str(folder),
+            "--db",
+            str(db),
+            "--as-of",
+            as_of.isoformat(),
+            "--synthetic",
+            "--quiet",
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     db.unlink(missing_ok=True)
     return float(out[0]), int(out[1]) / 1024
 

@@ -6,6 +6,7 @@ the open connection (no Streamlit cache in front, so this is the work a cache
 miss costs). The yardstick is DuckDB's plainest grouped count over the same
 enrollment rows.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,8 @@ logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.E
 
 from access import metric_tables as mt  # noqa: E402
 from access.warehouse_status import read_status  # noqa: E402
+from metrics.config import DEFAULT_SETTINGS  # noqa: E402
 from ui import page_data  # noqa: E402
-from metrics.config import DEFAULT_SETTINGS
 
 
 def _latest(con) -> str:
@@ -34,11 +35,15 @@ def _page(name: str, *args: object) -> Callable[[duckdb.DuckDBPyConnection, str]
     """One of the page's own data calls (ui.page_data.<name>) without Streamlit's cache in front, for the
     latest school year (given) and the whole district. In `args`, YEAR stands for that year and YEARS for the
     persistence window the Equity page reads."""
+
     def call(con: duckdb.DuckDBPyConnection, year: str) -> object:
-        stands_for = {id(YEAR): year,
-                      id(YEARS): tuple(page_data.earlier_years(year, DEFAULT_SETTINGS.persistence_years))}
+        stands_for = {
+            id(YEAR): year,
+            id(YEARS): tuple(page_data.earlier_years(year, DEFAULT_SETTINGS.persistence_years)),
+        }
         values = [stands_for.get(id(a), a) for a in args]
         return getattr(page_data, name).__wrapped__("bench", *values)
+
     return call
 
 
@@ -51,8 +56,11 @@ PAGE_CALLS: dict[str, list[Callable[[duckdb.DuckDBPyConnection, str], object]]] 
     "concern_levels": [_page("concern_levels", YEAR, None), _page("concern_level_tests", YEAR, None)],
     "time_to_intervention": [_page("intervention_times", YEAR, None, "race_ethnicity")],
     "equity": [_page("disproportionality", YEARS, None)],
-    "discipline_outcomes": [_page("outcome_strata", YEAR, None), _page("conditional_disparities", YEAR, None),
-                            _page("process_audit", YEAR, None)],
+    "discipline_outcomes": [
+        _page("outcome_strata", YEAR, None),
+        _page("conditional_disparities", YEAR, None),
+        _page("process_audit", YEAR, None),
+    ],
     "process_audit": [_page("process_audit", YEAR, None)],
     "data_quality": [lambda con, year: read_status(con)],
 }
@@ -81,7 +89,7 @@ def measure(db: Path, runs: int = 10) -> list[dict]:
     figures = []
     for page, calls in PAGE_CALLS.items():
         con = duckdb.connect(str(db), read_only=True)
-        page_data_con, page_data._con = page_data._con, (lambda: con)   # the pages' reader, on this file
+        page_data_con, page_data._con = page_data._con, (lambda: con)  # the pages' reader, on this file
         try:
             year = _latest(con)  # the page has it from the sidebar before it asks for data
             cold = _timed(lambda: [call(con, year) for call in calls])
@@ -90,7 +98,14 @@ def measure(db: Path, runs: int = 10) -> list[dict]:
             page_data._con = page_data_con
             con.close()
         p95 = _percentile(warm, 0.95)
-        figures.append({"page": page, "cold_ms": round(cold), "warm_p50_ms": round(statistics.median(warm)),
-                        "warm_p95_ms": round(p95), "plain_count_ms": round(plain_ms, 1),
-                        "ratio_p95_to_count": round(p95 / plain_ms, 1) if plain_ms else None})
+        figures.append(
+            {
+                "page": page,
+                "cold_ms": round(cold),
+                "warm_p50_ms": round(statistics.median(warm)),
+                "warm_p95_ms": round(p95),
+                "plain_count_ms": round(plain_ms, 1),
+                "ratio_p95_to_count": round(p95 / plain_ms, 1) if plain_ms else None,
+            }
+        )
     return figures

@@ -4,6 +4,7 @@
 Recorded per phase (data and suppression, charts, layout) for PDF and HTML, with the chart renderer
 used, because the chart step depends on whether Chromium is present (kaleido) or not (SVG fallback).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,14 +33,18 @@ def latest_year(db: Path) -> str:
 def measure(db: Path, school_year: str | None = None, use_kaleido: bool | None = None) -> dict:
     """Seconds per phase of one PDF and one HTML report of `school_year` (default: the latest year)."""
     from reports.build import generate
+
     year = school_year or latest_year(db)
     figures: dict = {"school_year": year}
     for fmt in ("pdf", "html"):
         start = time.perf_counter()
         result = generate(db, year, fmt, "Benchmark district", use_kaleido=use_kaleido)
-        figures[fmt] = {"total_s": round(time.perf_counter() - start, 3),
-                        **{f"{k}_s": round(v, 3) for k, v in result.timings.items() if k != "total"},
-                        "bytes": len(result.data), "renderer": result.renderer}
+        figures[fmt] = {
+            "total_s": round(time.perf_counter() - start, 3),
+            **{f"{k}_s": round(v, 3) for k, v in result.timings.items() if k != "total"},
+            "bytes": len(result.data),
+            "renderer": result.renderer,
+        }
     return figures
 
 
@@ -57,8 +62,23 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(args.db) if args.db else Path(tmp) / "report_bench.duckdb"
         if not args.db:
-            subprocess.run([sys.executable, "-m", "pipelines", "demo", "--out", str(Path(tmp) / "demo"), "--students",
-                            str(args.students), "--db", str(db)], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pipelines",
+                    "demo",
+                    "--out",
+                    str(Path(tmp) / "demo"),
+                    "--students",
+                    str(args.students),
+                    "--db",
+                    str(db),
+                ],
+                cwd=REPO,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         figures = {"students_per_year": None if args.db else args.students, **measure(db)}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

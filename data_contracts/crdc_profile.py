@@ -2,6 +2,7 @@
 read into one object, shared by the CRDC import (pipelines/reference/crdc.py) and the peer benchmarks
 (access/benchmarks.py). docs/REFERENCE_DATA.md gives the sources of the column families and reserve codes.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ PROFILE_PATH = Path(__file__).resolve().parent / "profiles" / "reference" / "crd
 @dataclass(frozen=True)
 class Cell:
     """What one CRDC column counts: a measure over a table's population, broken out by group and sex."""
+
     measure: str
     subset: str
     breakout: str
@@ -39,7 +41,7 @@ class CrdcProfile:
     reserve_codes: dict[int, str]
     outcomes: dict[str, dict]
     dimensions: tuple[str, ...]
-    grades: dict[str, str] = field(default_factory=dict)   # SCH_GRADE_* column -> grade (ps, kg, 01..12, ug)
+    grades: dict[str, str] = field(default_factory=dict)  # SCH_GRADE_* column -> grade (ps, kg, 01..12, ug)
 
     def parse(self, column: str) -> Cell | None:
         """The cell a CRDC column name holds, or None when the profile does not use the column."""
@@ -68,8 +70,7 @@ class CrdcProfile:
         if m := re.fullmatch(rf"TOT_DISCW(O?)DIS_({actions})_(IDEA_)?({sexes})", name):
             if bool(m[1]) == bool(m[3]):
                 return None
-            return Cell(self.discipline_actions[m[2]], "non_idea" if m[1] else "idea", "total", "all",
-                        self.sexes[m[4]])
+            return Cell(self.discipline_actions[m[2]], "non_idea" if m[1] else "idea", "total", "all", self.sexes[m[4]])
         return None
 
     def column_family(self, cell_key: str, any_race: bool = False) -> str:
@@ -96,8 +97,16 @@ class CrdcProfile:
 def load_crdc_profile(path: Path = PROFILE_PATH) -> CrdcProfile:
     raw = json.loads(path.read_text(encoding="utf-8"))
     return CrdcProfile(
-        name=raw["name"], keys=raw["keys"], races=raw["races"], sexes=raw["sexes"],
-        enrollment_families=raw["enrollment_families"], enrollment_breakouts=raw["enrollment_breakouts"],
-        discipline_actions=raw["discipline_actions"], discipline_breakouts=raw["discipline_breakouts"],
-        reserve_codes={int(k): v for k, v in raw["reserve_codes"].items()}, outcomes=raw["outcomes"],
-        dimensions=tuple(raw["dimensions"]), grades=raw.get("grades", {}))
+        name=raw["name"],
+        keys=raw["keys"],
+        races=raw["races"],
+        sexes=raw["sexes"],
+        enrollment_families=raw["enrollment_families"],
+        enrollment_breakouts=raw["enrollment_breakouts"],
+        discipline_actions=raw["discipline_actions"],
+        discipline_breakouts=raw["discipline_breakouts"],
+        reserve_codes={int(k): v for k, v in raw["reserve_codes"].items()},
+        outcomes=raw["outcomes"],
+        dimensions=tuple(raw["dimensions"]),
+        grades=raw.get("grades", {}),
+    )

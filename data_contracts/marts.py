@@ -3,6 +3,7 @@
 The loader builds the marts (pipelines/marts.py) and the pages read them (access/marts.py); both sides
 need the same version and the same test of currency, so it is written down once, here, below both.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -8,6 +8,7 @@ module, so what passes the contract is exactly what is stored.
 Every pattern is anchored with ^ and \\Z: Python's `$` also matches before a final newline, so
 `^[0-9]{4}-[0-9]{2}$` accepts "2024-25\\n". The parse functions use re.fullmatch on the same body.
 """
+
 from __future__ import annotations
 
 import re
@@ -52,12 +53,12 @@ def _full(body: str, text: object) -> bool:
 def parse_student_key(text: object) -> str | None:
     """The key, or None when it is not 6-64 letters, digits, _ or - (a zero-width character is neither,
     so two keys differing only by one never become two keys: the row is quarantined)."""
-    return text if _full(STUDENT_KEY_BODY, text) else None
+    return text if isinstance(text, str) and _full(STUDENT_KEY_BODY, text) else None
 
 
 def parse_school_year(text: object) -> str | None:
     """'2024-25', or None for anything else (2024-26, 2024-24, 2024-99, '2024-25\\n')."""
-    return text if _full(SCHOOL_YEAR_BODY, text) else None
+    return text if isinstance(text, str) and _full(SCHOOL_YEAR_BODY, text) else None
 
 
 def parse_iso_date(text: object) -> date | None:

@@ -2,6 +2,7 @@
 
 Streamlit-free so the report's command line and the pages draw the same charts.
 """
+
 from __future__ import annotations
 
 import plotly.graph_objects as go
@@ -17,16 +18,19 @@ OKABE_ITO = {
     "yellow": "#F0E442",
     "black": "#000000",
 }
-PALETTE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "vermillion", "sky_blue",
-                                   "reddish_purple", "yellow", "black")]
+PALETTE = [
+    OKABE_ITO[k]
+    for k in ("blue", "orange", "bluish_green", "vermillion", "sky_blue", "reddish_purple", "yellow", "black")
+]
 # Ordered scales (concern levels low -> imminent) use this light-to-dark sequence of the same palette.
 ORDERED = [OKABE_ITO["sky_blue"], OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["vermillion"]]
 # Marker symbols so that no meaning is carried by colour alone.
 SYMBOLS = ["circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon"]
 
 
-def style(fig: go.Figure, *, title: str, x_title: str | None = None, y_title: str | None = None,
-          height: int = 380) -> go.Figure:
+def style(
+    fig: go.Figure, *, title: str, x_title: str | None = None, y_title: str | None = None, height: int = 380
+) -> go.Figure:
     """The house look: the title names measure, population and year; axes say their units."""
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},

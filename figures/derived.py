@@ -4,6 +4,7 @@ is published exactly in the release; otherwise it is withheld with the reason. A
 published counts equals the one computed from the exact counts, so the exact frames may supply the number
 once its counts are known to be published. The rule per statistic is in docs/PRIVACY.md ("Derived
 statistics"). No Streamlit here: the pages, the report and the exports call these functions."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -16,8 +17,19 @@ from access.suppression import SuppressedRelease, SuppressedTable
 TOTAL = "total"
 HIGH_LEVELS = ("high", "imminent")
 # Every column of a disproportionality row computed from its counts (metrics/disproportionality.py).
-DISPARITY_STATISTICS = ("risk", "comparison_risk", "risk_ratio", "rr_ci_low", "rr_ci_high", "risk_difference",
-                        "p_value", "q_value", "outcome_share", "population_share", "weighted_risk_ratio")
+DISPARITY_STATISTICS = (
+    "risk",
+    "comparison_risk",
+    "risk_ratio",
+    "rr_ci_low",
+    "rr_ci_high",
+    "risk_difference",
+    "p_value",
+    "q_value",
+    "outcome_share",
+    "population_share",
+    "weighted_risk_ratio",
+)
 HIDDEN_GROUP = "withheld: the group's counts are hidden for this role"
 HIDDEN_COMPARISON = "withheld: the comparison group's counts are hidden for this role"
 NOT_RELEASED = "withheld: not in the published figures for this role"
@@ -44,8 +56,14 @@ def _group_key(dimension: str, group: str) -> dict[str, str]:
     return {dimension: group}
 
 
-def released_disparities(rows: pl.DataFrame, table: SuppressedTable | None, outcome: str, denominator: str,
-                         dimension: str, reference: str | None = None) -> pl.DataFrame:
+def released_disparities(
+    rows: pl.DataFrame,
+    table: SuppressedTable | None,
+    outcome: str,
+    denominator: str,
+    dimension: str,
+    reference: str | None = None,
+) -> pl.DataFrame:
     """`rows` (disproportionality rows of one outcome and dimension, one year) as a suppressed viewer may
     see them: every statistic, the flag and the persistence mark null where the group's size or count, or
     the comparison's, is not published; `withheld` says why (null where nothing is withheld).
@@ -71,8 +89,11 @@ def released_disparities(rows: pl.DataFrame, table: SuppressedTable | None, outc
             withheld.append(None)
     out = rows.with_columns(pl.Series("withheld", withheld, dtype=pl.String))
     ok = pl.col("withheld").is_null()
-    stats = [pl.when(ok).then(pl.col(c)).alias(c) for c in (*DISPARITY_STATISTICS, "flagged", "persistent")
-             if c in out.columns]
+    stats = [
+        pl.when(ok).then(pl.col(c)).alias(c)
+        for c in (*DISPARITY_STATISTICS, "flagged", "persistent")
+        if c in out.columns
+    ]
     if "ratio_method" in out.columns:
         stats.append(pl.when(ok).then(pl.col("ratio_method")).otherwise(pl.lit("none")).alias("ratio_method"))
     return out.with_columns(stats)
@@ -82,8 +103,9 @@ def released_flags(disp: pl.DataFrame, release: SuppressedRelease, denominator_o
     """The flagged rows of one year's disproportionality (every outcome and dimension, against all other
     students) whose counts are all published: a flag on a hidden count is itself withheld."""
     parts = []
-    for (outcome, dimension), part in disp.partition_by(["outcome", "dimension"], as_dict=True,
-                                                        maintain_order=True).items():
+    for (outcome, dimension), part in disp.partition_by(
+        ["outcome", "dimension"], as_dict=True, maintain_order=True
+    ).items():
         table = release.tables.get(f"disp_{outcome}_{dimension}")
         shown = released_disparities(part, table, str(outcome), denominator_of(str(outcome)), str(dimension))
         parts.append(shown.filter(pl.col("flagged").fill_null(False)).drop("withheld"))
@@ -94,6 +116,7 @@ def released_flags(disp: pl.DataFrame, release: SuppressedRelease, denominator_o
 class Headline:
     """The Overview's case count of a year as a suppressed viewer sees it: `cases` and `rate` (per 1,000
     enrolled) are None when withheld, `reason` then says why."""
+
     cases: int | None
     shown: str
     rate: float | None
@@ -108,13 +131,22 @@ def released_headline(release: SuppressedRelease | None, year: str, enrolled: in
     cases = released_count(table, {"breakdown": TOTAL}, "cases")
     if cases is None:
         shown = "–" if table is None else str(table.display["cases"][0])
-        return Headline(None, shown, None, "withheld: the year's case total is hidden for this role"
-                        if table is not None else NOT_RELEASED)
-    published_enrolled = {released_count(t, {}, "enrolled") for t in release.tables.values()
-                          if "enrolled" in t.published.columns}
+        return Headline(
+            None,
+            shown,
+            None,
+            "withheld: the year's case total is hidden for this role" if table is not None else NOT_RELEASED,
+        )
+    published_enrolled = {
+        released_count(t, {}, "enrolled") for t in release.tables.values() if "enrolled" in t.published.columns
+    }
     rate = 1000 * cases / enrolled if enrolled and enrolled in published_enrolled else None
-    return Headline(cases, f"{cases:,}", rate, None if rate is not None else
-                    "withheld: the enrolled total is not published for this role")
+    return Headline(
+        cases,
+        f"{cases:,}",
+        rate,
+        None if rate is not None else "withheld: the enrolled total is not published for this role",
+    )
 
 
 def change(now: float | None, before: float | None) -> float | None:
@@ -125,8 +157,9 @@ def change(now: float | None, before: float | None) -> float | None:
 def released_high_share(release: SuppressedRelease | None, year: str) -> float | None:
     """Share of assessed cases rated high or imminent: needs both levels' counts and the total published."""
     table = None if release is None else release.tables.get(f"levels_all_{year}")
-    high, imminent, total = (released_count(table, {"concern_level": lvl}, "assessed_cases")
-                             for lvl in (*HIGH_LEVELS, TOTAL))
+    high, imminent, total = (
+        released_count(table, {"concern_level": lvl}, "assessed_cases") for lvl in (*HIGH_LEVELS, TOTAL)
+    )
     if high is None or imminent is None or not total:
         return None
     return (high + imminent) / total
@@ -147,8 +180,7 @@ def released_audit(audit: pl.DataFrame, release: SuppressedRelease | None) -> pl
         ok = all(released_count(table, {}, m) is not None for m in (f"{key}_num", f"{key}_den"))
         status.append(row["status"] if ok else "withheld")
         value.append(row["value"] if ok else None)
-    return audit.with_columns(pl.Series("status", status, dtype=pl.String),
-                              pl.Series("value", value, dtype=pl.Float64))
+    return audit.with_columns(pl.Series("status", status, dtype=pl.String), pl.Series("value", value, dtype=pl.Float64))
 
 
 def released_timeliness(timely: pl.DataFrame, release: SuppressedRelease | None) -> pl.DataFrame:

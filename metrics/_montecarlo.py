@@ -4,6 +4,7 @@ Kept apart, with numpy and scipy as its only imports, so that it can also run as
 `python metrics/_montecarlo.py` reads pickled jobs on stdin and writes the pickled counts on stdout.
 It is started by path, never through multiprocessing, so it never re-imports the caller's main script.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -19,13 +20,16 @@ def count_at_least(jobs: list, permutations: int, seed: int) -> list[list[float]
     out = []
     for rowsums, colsums, observed in jobs:
         null = null_distribution(rowsums, colsums, permutations, seed)
-        out.append([float(np.sum(null >= value - np.abs(np.finfo(np.float64).eps * 100 * value), dtype=np.float64))
-                    for value in observed])
+        out.append(
+            [
+                float(np.sum(null >= value - np.abs(np.finfo(np.float64).eps * 100 * value), dtype=np.float64))
+                for value in observed
+            ]
+        )
     return out
 
 
-def null_distribution(rowsums: tuple[int, ...], colsums: tuple[int, ...], permutations: int,
-                      seed: int) -> np.ndarray:
+def null_distribution(rowsums: tuple[int, ...], colsums: tuple[int, ...], permutations: int, seed: int) -> np.ndarray:
     """The Monte Carlo statistics of chi2_contingency for these margins: scipy.stats.random_table drawn
     from default_rng(seed), as scipy's _chi2_monte_carlo_method draws them."""
     rows, cols = np.array(rowsums), np.array(colsums)

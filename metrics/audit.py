@@ -3,6 +3,7 @@
 Each indicator is a share (numerator over denominator, both counts of cases) compared with a
 local target; docs/METHODOLOGY.md lists the numerator and denominator of each.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,43 +35,89 @@ class AuditIndicator:
     label: str
     nasp_step: int
     direction: str
-    numerator: str    # which cases count as meeting (or, lower_is_better, showing) the indicator
+    numerator: str  # which cases count as meeting (or, lower_is_better, showing) the indicator
     denominator: str  # which cases the indicator is about
 
 
 @dataclass(frozen=True)
 class AuditResult:
     value: float | None  # numerator / denominator, None when the denominator is 0
-    status: str          # one of STATUSES
+    status: str  # one of STATUSES
 
 
 AUDIT_INDICATORS: tuple[AuditIndicator, ...] = (
-    AuditIndicator("team_composition", "Assessment team included an administrator and a mental-health professional",
-                   1, "higher_is_better", "assessed cases with team_admin = Y and team_mental_health = Y",
-                   "assessed cases"),
-    AuditIndicator("concern_level_recorded", "Level of concern recorded for assessed cases", 5, "higher_is_better",
-                   "assessed cases with a concern_level", "cases with an assessed_date"),
-    AuditIndicator("disability_factors_considered", "Disability factors considered for students with IDEA or 504",
-                   5, "higher_is_better", "those cases with disability_factors_considered = y",
-                   "assessed cases of students with IDEA eligibility or a Section 504 plan that year"),
-    AuditIndicator("written_plan_moderate_plus", "Written plan for moderate concern and above", 6, "higher_is_better",
-                   "those cases with a plan_written_date", "cases assessed moderate, high or imminent"),
-    AuditIndicator("formal_monitoring_moderate_plus", "Formal monitoring for moderate concern and above", 6,
-                   "higher_is_better", "those cases with monitoring = formal",
-                   "cases assessed moderate, high or imminent"),
-    AuditIndicator("review_within_window_moderate_plus",
-                   "Monitoring review {review_window} assessment, moderate concern and above", 6,
-                   "higher_is_better", "those cases with a case review within review_within_days of assessed_date",
-                   "cases assessed moderate, high or imminent whose window has ended by the as-of date"),
-    AuditIndicator("law_enforcement_low_moderate", "Law enforcement involved in low or moderate concern cases", 4,
-                   "lower_is_better", "those cases with law_enforcement_involved = Y or a law-enforcement action",
-                   "cases assessed low or moderate"),
-    AuditIndicator("exclusion_or_placement_change", "Exclusion or placement change, by level of concern", 6,
-                   "lower_is_better", "those cases with a suspension, expulsion or change_of_placement action",
-                   "assessed cases at the level of concern (one row per level)"),
-    AuditIndicator("suspended_while_case_open", "Students suspended while their BTAM case was open", 6,
-                   "lower_is_better", "those with an iss, oss or expulsion incident between reported_date and "
-                   "closed_date (or the as-of date)", "students who were the subject of a case"),
+    AuditIndicator(
+        "team_composition",
+        "Assessment team included an administrator and a mental-health professional",
+        1,
+        "higher_is_better",
+        "assessed cases with team_admin = Y and team_mental_health = Y",
+        "assessed cases",
+    ),
+    AuditIndicator(
+        "concern_level_recorded",
+        "Level of concern recorded for assessed cases",
+        5,
+        "higher_is_better",
+        "assessed cases with a concern_level",
+        "cases with an assessed_date",
+    ),
+    AuditIndicator(
+        "disability_factors_considered",
+        "Disability factors considered for students with IDEA or 504",
+        5,
+        "higher_is_better",
+        "those cases with disability_factors_considered = y",
+        "assessed cases of students with IDEA eligibility or a Section 504 plan that year",
+    ),
+    AuditIndicator(
+        "written_plan_moderate_plus",
+        "Written plan for moderate concern and above",
+        6,
+        "higher_is_better",
+        "those cases with a plan_written_date",
+        "cases assessed moderate, high or imminent",
+    ),
+    AuditIndicator(
+        "formal_monitoring_moderate_plus",
+        "Formal monitoring for moderate concern and above",
+        6,
+        "higher_is_better",
+        "those cases with monitoring = formal",
+        "cases assessed moderate, high or imminent",
+    ),
+    AuditIndicator(
+        "review_within_window_moderate_plus",
+        "Monitoring review {review_window} assessment, moderate concern and above",
+        6,
+        "higher_is_better",
+        "those cases with a case review within review_within_days of assessed_date",
+        "cases assessed moderate, high or imminent whose window has ended by the as-of date",
+    ),
+    AuditIndicator(
+        "law_enforcement_low_moderate",
+        "Law enforcement involved in low or moderate concern cases",
+        4,
+        "lower_is_better",
+        "those cases with law_enforcement_involved = Y or a law-enforcement action",
+        "cases assessed low or moderate",
+    ),
+    AuditIndicator(
+        "exclusion_or_placement_change",
+        "Exclusion or placement change, by level of concern",
+        6,
+        "lower_is_better",
+        "those cases with a suspension, expulsion or change_of_placement action",
+        "assessed cases at the level of concern (one row per level)",
+    ),
+    AuditIndicator(
+        "suspended_while_case_open",
+        "Students suspended while their BTAM case was open",
+        6,
+        "lower_is_better",
+        "those with an iss, oss or expulsion incident between reported_date and closed_date (or the as-of date)",
+        "students who were the subject of a case",
+    ),
 )
 INDICATORS_BY_KEY = {i.key: i for i in AUDIT_INDICATORS}
 
@@ -82,14 +129,21 @@ def indicator_label(indicator: AuditIndicator, settings: MetricSettings = DEFAUL
     return indicator.label.format(review_window=window)
 
 
-def evaluate_indicator(numerator: int, denominator: int, target: float, direction: str,
-                       min_denominator: int = DEFAULT_SETTINGS.audit_min_denominator) -> AuditResult:
+def evaluate_indicator(
+    numerator: int,
+    denominator: int,
+    target: float,
+    direction: str,
+    min_denominator: int = DEFAULT_SETTINGS.audit_min_denominator,
+) -> AuditResult:
     """Compare the share with its target exactly (a share equal to the target is on target)."""
     if direction not in DIRECTIONS:
         raise ValueError(f"audit: direction {direction!r} is not one of {DIRECTIONS}")
     if numerator is None or denominator is None or not 0 <= numerator <= denominator:
-        raise ValueError(f"audit: numerator {numerator} and denominator {denominator} must be counts with "
-                         "0 <= numerator <= denominator")
+        raise ValueError(
+            f"audit: numerator {numerator} and denominator {denominator} must be counts with "
+            "0 <= numerator <= denominator"
+        )
     if denominator == 0:
         return AuditResult(None, "not_applicable")
     value = numerator / denominator
@@ -115,9 +169,28 @@ def evaluate_audit(frame: pl.DataFrame, settings: MetricSettings = DEFAULT_SETTI
         ind = INDICATORS_BY_KEY[key]
         target = settings.audit_targets.get(key, DEFAULT_AUDIT_TARGETS[key])
         result = evaluate_indicator(num, den, target, ind.direction, settings.audit_min_denominator)
-        rows.append((indicator_label(ind, settings), ind.nasp_step, NASP_STEPS[ind.nasp_step], ind.direction, target, result.value,
-                     result.status))
-    added = pl.DataFrame(rows, orient="row", schema={
-        "label": pl.String, "nasp_step": pl.Int64, "nasp_step_name": pl.String, "direction": pl.String,
-        "target": pl.Float64, "value": pl.Float64, "status": pl.String})
+        rows.append(
+            (
+                indicator_label(ind, settings),
+                ind.nasp_step,
+                NASP_STEPS[ind.nasp_step],
+                ind.direction,
+                target,
+                result.value,
+                result.status,
+            )
+        )
+    added = pl.DataFrame(
+        rows,
+        orient="row",
+        schema={
+            "label": pl.String,
+            "nasp_step": pl.Int64,
+            "nasp_step_name": pl.String,
+            "direction": pl.String,
+            "target": pl.Float64,
+            "value": pl.Float64,
+            "status": pl.String,
+        },
+    )
     return pl.concat([frame, added], how="horizontal")

@@ -5,6 +5,7 @@ as if they would still be served later, and overstates how soon (and how many) c
 Aalen-Johansen estimator counts them as a competing event instead (spec: time_to_intervention_ci.csv,
 extension 1.1; docs/METHODOLOGY.md "Cumulative incidence of a first intervention").
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,9 +16,9 @@ import polars as pl
 
 from metrics.frames import require_columns
 
-SERVED = "served"                    # first action on or before closed_date (or while open)
+SERVED = "served"  # first action on or before closed_date (or while open)
 CLOSED_UNSERVED = "closed_unserved"  # closed with no action on or before closed_date: the competing event
-OPEN = "open"                        # no action, open at the as-of date: censored there
+OPEN = "open"  # no action, open at the as-of date: censored there
 OUTCOMES = (SERVED, CLOSED_UNSERVED, OPEN)
 
 # Estimates are left blank (counts kept) for fewer cases than this (spec extension 1.1).
@@ -27,8 +28,13 @@ HORIZON_DAYS = (10, 30, 60)
 _TOLERANCE = 1e-12
 
 CURVE_SCHEMA: dict[str, pl.DataType] = {
-    "days": pl.Float64(), "at_risk": pl.Int64(), "served": pl.Int64(), "closed_unserved": pl.Int64(),
-    "censored": pl.Int64(), "event_free": pl.Float64(), "cumulative_incidence": pl.Float64(),
+    "days": pl.Float64(),
+    "at_risk": pl.Int64(),
+    "served": pl.Int64(),
+    "closed_unserved": pl.Int64(),
+    "censored": pl.Int64(),
+    "event_free": pl.Float64(),
+    "cumulative_incidence": pl.Float64(),
 }
 ESTIMATE_COLUMNS = ("served_by_10", "served_by_30", "served_by_60", "ever_served", "days_to_50", "days_to_90")
 SUMMARY_COLUMNS = ("n_cases", "n_served", "n_closed_unserved", "n_open", *ESTIMATE_COLUMNS)
@@ -42,11 +48,11 @@ class CumulativeIncidence:
     n_served: int
     n_closed_unserved: int
     n_open: int
-    served_by: dict[int, float | None]   # day -> cumulative incidence by that day (None under MIN_CASES)
+    served_by: dict[int, float | None]  # day -> cumulative incidence by that day (None under MIN_CASES)
     ever_served: float | None
-    days_to_50: float | None              # first day the cumulative incidence is >= 0.5; None: never reached
+    days_to_50: float | None  # first day the cumulative incidence is >= 0.5; None: never reached
     days_to_90: float | None
-    curve: pl.DataFrame                   # CURVE_SCHEMA, one row per distinct day
+    curve: pl.DataFrame  # CURVE_SCHEMA, one row per distinct day
 
 
 def first_action_outcomes(cases: pl.DataFrame, as_of: date) -> pl.DataFrame:
@@ -60,17 +66,24 @@ def first_action_outcomes(cases: pl.DataFrame, as_of: date) -> pl.DataFrame:
     closed = pl.col("closed_date").is_not_null() & (pl.col("closed_date") <= pl.lit(as_of))
     acted = pl.col("first_action_date").is_not_null() & (pl.col("first_action_date") <= pl.lit(as_of))
     served = acted & (~closed | (pl.col("first_action_date") <= pl.col("closed_date")))
-    outcome = pl.when(served).then(pl.lit(SERVED)).when(closed).then(pl.lit(CLOSED_UNSERVED)) \
-        .otherwise(pl.lit(OPEN))
-    end = pl.when(served).then(pl.col("first_action_date")).when(closed).then(pl.col("closed_date")) \
+    outcome = pl.when(served).then(pl.lit(SERVED)).when(closed).then(pl.lit(CLOSED_UNSERVED)).otherwise(pl.lit(OPEN))
+    end = (
+        pl.when(served)
+        .then(pl.col("first_action_date"))
+        .when(closed)
+        .then(pl.col("closed_date"))
         .otherwise(pl.lit(as_of))
-    out = cases.with_columns((end - pl.col("reported_date")).dt.total_days().alias("duration_days"),
-                             outcome.alias("outcome"))
+    )
+    out = cases.with_columns(
+        (end - pl.col("reported_date")).dt.total_days().alias("duration_days"), outcome.alias("outcome")
+    )
     bad = out.filter(pl.col("duration_days") < 0)
     if bad.height:
         first = f" (first: case {bad['case_id'][0]})" if "case_id" in bad.columns else ""
-        raise ValueError(f"first_action_outcomes: {bad.height} case(s) end before they were reported{first}; "
-                         "check the dates or the as-of date")
+        raise ValueError(
+            f"first_action_outcomes: {bad.height} case(s) end before they were reported{first}; "
+            "check the dates or the as-of date"
+        )
     return out
 
 
@@ -86,12 +99,16 @@ def cumulative_incidence_curves(cases: pl.DataFrame, by: Sequence[str] = ()) -> 
     _check(cases)
     keys = list(by)
     t = pl.col("duration_days").cast(pl.Float64)
-    grouped = cases.group_by([*keys, t.alias("days")]).agg(
-        pl.len().cast(pl.Int64).alias("_count"),
-        (pl.col("outcome") == SERVED).sum().cast(pl.Int64).alias("served"),
-        (pl.col("outcome") == CLOSED_UNSERVED).sum().cast(pl.Int64).alias("closed_unserved"),
-        (pl.col("outcome") == OPEN).sum().cast(pl.Int64).alias("censored"),
-    ).sort([*keys, "days"])
+    grouped = (
+        cases.group_by([*keys, t.alias("days")])
+        .agg(
+            pl.len().cast(pl.Int64).alias("_count"),
+            (pl.col("outcome") == SERVED).sum().cast(pl.Int64).alias("served"),
+            (pl.col("outcome") == CLOSED_UNSERVED).sum().cast(pl.Int64).alias("closed_unserved"),
+            (pl.col("outcome") == OPEN).sum().cast(pl.Int64).alias("censored"),
+        )
+        .sort([*keys, "days"])
+    )
     over = keys if keys else None
 
     def window(expr: pl.Expr) -> pl.Expr:
@@ -102,13 +119,13 @@ def cumulative_incidence_curves(cases: pl.DataFrame, by: Sequence[str] = ()) -> 
     step = 1 - (pl.col("served") + pl.col("closed_unserved")) / pl.col("at_risk")
     grouped = grouped.with_columns(window(step.cum_prod()).alias("event_free"))
     before = window(pl.col("event_free").shift(1, fill_value=1.0))
-    grouped = grouped.with_columns(window((before * pl.col("served") / pl.col("at_risk")).cum_sum())
-                                   .alias("cumulative_incidence"))
+    grouped = grouped.with_columns(
+        window((before * pl.col("served") / pl.col("at_risk")).cum_sum()).alias("cumulative_incidence")
+    )
     return grouped.select([*keys, *[pl.col(c).cast(d) for c, d in CURVE_SCHEMA.items()]])
 
 
-def cumulative_incidence_table(cases: pl.DataFrame, by: Sequence[str] = (),
-                               min_cases: int = MIN_CASES) -> pl.DataFrame:
+def cumulative_incidence_table(cases: pl.DataFrame, by: Sequence[str] = (), min_cases: int = MIN_CASES) -> pl.DataFrame:
     """One row per group of `by`: the `by` columns, then SUMMARY_COLUMNS (time_to_intervention_ci.csv).
 
     served_by_N: the cumulative incidence at the last day <= N (0 before the first day); ever_served: at
@@ -122,49 +139,64 @@ def cumulative_incidence_table(cases: pl.DataFrame, by: Sequence[str] = (),
     estimates_schema: dict[str, pl.DataType] = {c: pl.Float64() for c in ESTIMATE_COLUMNS}
     if not keys:
         if cases.height == 0:
-            return pl.DataFrame([(0, 0, 0, 0, *[None] * len(ESTIMATE_COLUMNS))],
-                                schema=counts_schema | estimates_schema, orient="row")
+            return pl.DataFrame(
+                [(0, 0, 0, 0, *[None] * len(ESTIMATE_COLUMNS))], schema=counts_schema | estimates_schema, orient="row"
+            )
         cases = cases.with_columns(pl.lit(0).alias("_all"))
         return cumulative_incidence_table(cases, ["_all"], min_cases).drop("_all")
     counts = cases.group_by(keys, maintain_order=True).agg(
         pl.len().cast(pl.Int64).alias("n_cases"),
         (pl.col("outcome") == SERVED).sum().cast(pl.Int64).alias("n_served"),
         (pl.col("outcome") == CLOSED_UNSERVED).sum().cast(pl.Int64).alias("n_closed_unserved"),
-        (pl.col("outcome") == OPEN).sum().cast(pl.Int64).alias("n_open"))
+        (pl.col("outcome") == OPEN).sum().cast(pl.Int64).alias("n_open"),
+    )
     curves = cumulative_incidence_curves(cases, keys)
     ci, days = pl.col("cumulative_incidence"), pl.col("days")
     estimates = curves.group_by(keys).agg(
         *[ci.filter(days <= n).last().fill_null(0.0).alias(f"served_by_{n}") for n in HORIZON_DAYS],
         ci.last().alias("ever_served"),
         days.filter(ci >= 0.5 - _TOLERANCE).first().alias("days_to_50"),
-        days.filter(ci >= 0.9 - _TOLERANCE).first().alias("days_to_90"))
+        days.filter(ci >= 0.9 - _TOLERANCE).first().alias("days_to_90"),
+    )
     out = counts.join(estimates, on=keys, how="left", maintain_order="left", nulls_equal=True)
     small = pl.col("n_cases") < min_cases
-    out = out.with_columns([pl.when(small).then(None).otherwise(pl.col(c)).cast(pl.Float64).alias(c)
-                            for c in ESTIMATE_COLUMNS])
+    out = out.with_columns(
+        [pl.when(small).then(None).otherwise(pl.col(c)).cast(pl.Float64).alias(c) for c in ESTIMATE_COLUMNS]
+    )
     return out.select([*keys, *[pl.col(c).cast(d) for c, d in (counts_schema | estimates_schema).items()]])
 
 
-def aalen_johansen(duration_days: Sequence[float], outcome: Sequence[str],
-                   min_cases: int = MIN_CASES) -> CumulativeIncidence:
+def aalen_johansen(
+    duration_days: Sequence[float], outcome: Sequence[str], min_cases: int = MIN_CASES
+) -> CumulativeIncidence:
     """One group's curve and summary (the same arithmetic as cumulative_incidence_table)."""
     if len(duration_days) != len(outcome):
         raise ValueError(f"aalen_johansen: {len(duration_days)} durations but {len(outcome)} outcomes")
-    cases = pl.DataFrame({"duration_days": list(duration_days), "outcome": list(outcome)},
-                         schema={"duration_days": pl.Float64, "outcome": pl.String})
+    cases = pl.DataFrame(
+        {"duration_days": list(duration_days), "outcome": list(outcome)},
+        schema={"duration_days": pl.Float64, "outcome": pl.String},
+    )
     row = cumulative_incidence_table(cases, (), min_cases).row(0, named=True)
     return CumulativeIncidence(
-        n_cases=row["n_cases"], n_served=row["n_served"], n_closed_unserved=row["n_closed_unserved"],
-        n_open=row["n_open"], served_by={n: row[f"served_by_{n}"] for n in HORIZON_DAYS},
-        ever_served=row["ever_served"], days_to_50=row["days_to_50"], days_to_90=row["days_to_90"],
-        curve=cumulative_incidence_curves(cases))
+        n_cases=row["n_cases"],
+        n_served=row["n_served"],
+        n_closed_unserved=row["n_closed_unserved"],
+        n_open=row["n_open"],
+        served_by={n: row[f"served_by_{n}"] for n in HORIZON_DAYS},
+        ever_served=row["ever_served"],
+        days_to_50=row["days_to_50"],
+        days_to_90=row["days_to_90"],
+        curve=cumulative_incidence_curves(cases),
+    )
 
 
 def _check(cases: pl.DataFrame) -> None:
     unknown = cases.filter(~pl.col("outcome").is_in(list(OUTCOMES)) | pl.col("outcome").is_null())
     if unknown.height:
-        raise ValueError(f"cumulative incidence: outcome must be one of {OUTCOMES}; "
-                         f"{unknown.height} case(s) have {unknown['outcome'][0]!r}")
+        raise ValueError(
+            f"cumulative incidence: outcome must be one of {OUTCOMES}; "
+            f"{unknown.height} case(s) have {unknown['outcome'][0]!r}"
+        )
     t = cases["duration_days"]
     if t.null_count() or (t.cast(pl.Float64) < 0).any() or t.cast(pl.Float64).is_nan().any():
         raise ValueError("cumulative incidence: durations must be present and 0 or more days")

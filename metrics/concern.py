@@ -3,6 +3,7 @@
 BTAM levels drive supports; a group rated high more often than others is a question for the team's
 own bias check (NASP), and the test below says whether the difference is more than chance.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,10 +11,10 @@ import pickle
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import polars as pl
@@ -32,7 +33,7 @@ MIN_EXPECTED = 5  # the usual rule for trusting the chi-square approximation (Co
 class IndependenceTest:
     """statistic is always Pearson's chi-square without correction; p_value comes from `method`."""
 
-    method: str             # chi_square, fisher_exact, monte_carlo, or not_applicable
+    method: str  # chi_square, fisher_exact, monte_carlo, or not_applicable
     statistic: float | None
     df: int | None
     p_value: float | None
@@ -50,21 +51,29 @@ def concern_distribution(counts: pl.DataFrame, by: Sequence[str] = ("group",)) -
     Output: the `by` columns, concern_level, n, share, cumulative_share (share of this level or lower).
     """
     levels = _level_counts(counts, by, "concern_distribution")
-    grid = levels.select(*by).unique(maintain_order=True).join(
-        pl.DataFrame({"concern_level": list(CONCERN_LEVELS), "_rank": list(range(len(CONCERN_LEVELS)))}),
-        how="cross")
-    out = grid.join(levels, on=[*by, "concern_level"], how="left", nulls_equal=True) \
-        .with_columns(pl.col("n").fill_null(0)).sort([*by, "_rank"], maintain_order=True)
+    grid = (
+        levels.select(*by)
+        .unique(maintain_order=True)
+        .join(
+            pl.DataFrame({"concern_level": list(CONCERN_LEVELS), "_rank": list(range(len(CONCERN_LEVELS)))}),
+            how="cross",
+        )
+    )
+    out = (
+        grid.join(levels, on=[*by, "concern_level"], how="left", nulls_equal=True)
+        .with_columns(pl.col("n").fill_null(0))
+        .sort([*by, "_rank"], maintain_order=True)
+    )
     total = pl.col("n").sum().over(list(by))
     return out.with_columns(
         pl.when(total > 0).then(pl.col("n") / total).otherwise(None).alias("share"),
-        pl.when(total > 0).then(pl.col("n").cum_sum().over(list(by)) / total).otherwise(None)
-        .alias("cumulative_share"),
+        pl.when(total > 0).then(pl.col("n").cum_sum().over(list(by)) / total).otherwise(None).alias("cumulative_share"),
     ).drop("_rank")
 
 
-def concern_independence(counts: pl.DataFrame, by: str = "group",
-                         settings: MetricSettings = DEFAULT_SETTINGS) -> IndependenceTest:
+def concern_independence(
+    counts: pl.DataFrame, by: str = "group", settings: MetricSettings = DEFAULT_SETTINGS
+) -> IndependenceTest:
     """Group x level independence: chi-square when every expected count is >= 5, else Fisher (2x2)
     or a Monte Carlo p over tables with the same margins (settings.permutations, settings.seed)."""
     levels = _level_counts(counts, [by], "concern_independence")
@@ -89,12 +98,14 @@ def concern_independence(counts: pl.DataFrame, by: str = "group",
     else:
         mc = stats.MonteCarloMethod(n_resamples=settings.permutations, rng=np.random.default_rng(settings.seed))
         method, p = "monte_carlo", stats.chi2_contingency(table, correction=False, method=mc).pvalue
-    return IndependenceTest(method, finite_or_none(pearson.statistic), df, finite_or_none(p), n, groups,
-                            kept_levels, expected_min)
+    return IndependenceTest(
+        method, finite_or_none(pearson.statistic), df, finite_or_none(p), n, groups, kept_levels, expected_min
+    )
 
 
-def concern_independence_table(counts: pl.DataFrame, by: Sequence[str], group: str = "group",
-                               settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+def concern_independence_table(
+    counts: pl.DataFrame, by: Sequence[str], group: str = "group", settings: MetricSettings = DEFAULT_SETTINGS
+) -> pl.DataFrame:
     """concern_independence of `group` within each group of `by`, every table at once.
 
     Output: the `by` columns, method, statistic, df, p_value, n, groups and levels (lists, those kept),
@@ -106,8 +117,15 @@ def concern_independence_table(counts: pl.DataFrame, by: Sequence[str], group: s
     """
     levels = _level_counts(counts, [*by, group], "concern_independence")
     schema = {c: counts.schema[c] for c in by} | {
-        "method": pl.String, "statistic": pl.Float64, "df": pl.Int64, "p_value": pl.Float64, "n": pl.Int64,
-        "groups": pl.List(pl.String), "levels": pl.List(pl.String), "min_expected": pl.Float64}
+        "method": pl.String,
+        "statistic": pl.Float64,
+        "df": pl.Int64,
+        "p_value": pl.Float64,
+        "n": pl.Int64,
+        "groups": pl.List(pl.String),
+        "levels": pl.List(pl.String),
+        "min_expected": pl.Float64,
+    }
     if counts.height == 0:
         return pl.DataFrame(schema=schema)
     # tests are the groups of `by` among all rows, those with no assessed case included
@@ -126,14 +144,21 @@ def concern_independence_table(counts: pl.DataFrame, by: Sequence[str], group: s
     level_ix = levels["concern_level"].replace_strict(rank, return_dtype=pl.Int64).to_numpy()
     cells = np.zeros((pair_test.size, len(CONCERN_LEVELS)), dtype=np.int64)
     np.add.at(cells, (pair, level_ix), levels["n"].to_numpy())
-    out = {"method": ["not_applicable"] * tests, "statistic": [None] * tests, "df": [None] * tests,
-           "p_value": [None] * tests, "n": [0] * tests, "groups": [[] for _ in range(tests)],
-           "levels": [[] for _ in range(tests)], "min_expected": [None] * tests}
+    out = {
+        "method": ["not_applicable"] * tests,
+        "statistic": [None] * tests,
+        "df": [None] * tests,
+        "p_value": [None] * tests,
+        "n": [0] * tests,
+        "groups": [[] for _ in range(tests)],
+        "levels": [[] for _ in range(tests)],
+        "min_expected": [None] * tests,
+    }
     by_shape: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
     pair_order = np.argsort(pair_test, kind="stable")
     starts = np.searchsorted(pair_test[pair_order], np.arange(tests + 1))
     for t_ in range(tests):
-        rows = pair_order[starts[t_]:starts[t_ + 1]]
+        rows = pair_order[starts[t_] : starts[t_ + 1]]
         table = cells[rows]
         keep_rows, keep_cols = table.sum(axis=1) > 0, table.sum(axis=0) > 0
         table = table[keep_rows][:, keep_cols]
@@ -162,12 +187,14 @@ def concern_independence_table(counts: pl.DataFrame, by: Sequence[str], group: s
                 monte_carlo.setdefault(margins, []).append((t_, tab, expected[i]))
             out["method"][t_], out["statistic"][t_], out["df"][t_] = method, finite_or_none(statistic[i]), dof
             out["p_value"][t_], out["min_expected"][t_] = finite_or_none(p), float(min_expected[i])
-    jobs = [(rows_, cols_, [_observed_statistic(tab, expected_) for _, tab, expected_ in tables])
-            for (rows_, cols_), tables in monte_carlo.items()]
+    jobs = [
+        (rows_, cols_, [_observed_statistic(tab, expected_) for _, tab, expected_ in tables])
+        for (rows_, cols_), tables in monte_carlo.items()
+    ]
     reached = _monte_carlo_counts(jobs, settings.permutations, settings.seed)
     for tables, at_least in zip(monte_carlo.values(), reached):
         for (t_, _, _), count in zip(tables, at_least):
-            p = np.clip((count + 1.) / (settings.permutations + 1.), 0., 1.)
+            p = np.clip((count + 1.0) / (settings.permutations + 1.0), 0.0, 1.0)
             out["p_value"][t_] = finite_or_none(p)
     first = np.full(tests, every.size, dtype=np.int64)
     np.minimum.at(first, every, np.arange(every.size))
@@ -238,8 +265,12 @@ def _drawn_counts(jobs: list, permutations: int, seed: int) -> list[list[float]]
     theirs, ours = order[0::2], order[1::2]
     out: list = [None] * len(jobs)
     try:
-        helper = subprocess.Popen([sys.executable, str(Path(_montecarlo.__file__))], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        helper = subprocess.Popen(
+            [sys.executable, str(Path(_montecarlo.__file__))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
     except OSError:
         return count_at_least(jobs, permutations, seed)
     try:

@@ -1,9 +1,10 @@
 """Risk ratios by group against all other students, as 34 CFR 300.647 and the spec's
 disproportionality.csv define them; docs/METHODOLOGY.md gives every formula and its source."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Sequence
 
 import numpy as np
 import polars as pl
@@ -18,22 +19,52 @@ BH_FAMILY = ("school_year", "scope", "outcome")
 
 # One slice's rows: the spec's columns from group to flagged, then the extras this project adds.
 ROW_SCHEMA: dict[str, pl.DataType] = {
-    "group": pl.String, "n": pl.Int64, "k": pl.Int64,
-    "comparison_n": pl.Int64, "comparison_k": pl.Int64,
-    "risk": pl.Float64, "comparison_risk": pl.Float64,
-    "risk_ratio": pl.Float64, "ratio_method": pl.String,
-    "rr_ci_low": pl.Float64, "rr_ci_high": pl.Float64,
-    "risk_difference": pl.Float64, "p_value": pl.Float64, "flagged": pl.Boolean,
-    "outcome_share": pl.Float64, "population_share": pl.Float64, "weighted_risk_ratio": pl.Float64,
+    "group": pl.String,
+    "n": pl.Int64,
+    "k": pl.Int64,
+    "comparison_n": pl.Int64,
+    "comparison_k": pl.Int64,
+    "risk": pl.Float64,
+    "comparison_risk": pl.Float64,
+    "risk_ratio": pl.Float64,
+    "ratio_method": pl.String,
+    "rr_ci_low": pl.Float64,
+    "rr_ci_high": pl.Float64,
+    "risk_difference": pl.Float64,
+    "p_value": pl.Float64,
+    "flagged": pl.Boolean,
+    "outcome_share": pl.Float64,
+    "population_share": pl.Float64,
+    "weighted_risk_ratio": pl.Float64,
 }
 # disproportionality.csv: the spec's columns in the spec's order, then the extras.
-EXPORT_COLUMNS = (*SLICE_KEY, "group", "n", "k", "comparison_n", "comparison_k", "risk", "comparison_risk",
-                  "risk_ratio", "ratio_method", "rr_ci_low", "rr_ci_high", "risk_difference", "p_value",
-                  "q_value", "flagged", "outcome_share", "population_share", "weighted_risk_ratio", "persistent")
+EXPORT_COLUMNS = (
+    *SLICE_KEY,
+    "group",
+    "n",
+    "k",
+    "comparison_n",
+    "comparison_k",
+    "risk",
+    "comparison_risk",
+    "risk_ratio",
+    "ratio_method",
+    "rr_ci_low",
+    "rr_ci_high",
+    "risk_difference",
+    "p_value",
+    "q_value",
+    "flagged",
+    "outcome_share",
+    "population_share",
+    "weighted_risk_ratio",
+    "persistent",
+)
 
 
-def disproportionality(counts: pl.DataFrame, state_reference: pl.DataFrame | None = None,
-                       settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+def disproportionality(
+    counts: pl.DataFrame, state_reference: pl.DataFrame | None = None, settings: MetricSettings = DEFAULT_SETTINGS
+) -> pl.DataFrame:
     """Each group against all other students of one school_year x scope x outcome x dimension.
 
     `counts` and `state_reference` have columns group, n, k (students in the group, of them with the
@@ -44,13 +75,16 @@ def disproportionality(counts: pl.DataFrame, state_reference: pl.DataFrame | Non
         require_columns(state_reference, ["group", "n", "k"], "disproportionality state_reference")
     key = {c: pl.lit("", pl.String).alias(c) for c in SLICE_KEY}
     local = counts.select(*key.values(), "group", "n", "k")
-    state = None if state_reference is None else \
-        state_reference.select(*(key[c] for c in STATE_KEY), "group", "n", "k")
+    state = None if state_reference is None else state_reference.select(*(key[c] for c in STATE_KEY), "group", "n", "k")
     return _slice_rows(local, state, settings).select(list(ROW_SCHEMA))
 
 
-def disproportionality_table(counts: pl.DataFrame, state_reference: pl.DataFrame | None = None,
-                             settings: MetricSettings = DEFAULT_SETTINGS, tests: bool = True) -> pl.DataFrame:
+def disproportionality_table(
+    counts: pl.DataFrame,
+    state_reference: pl.DataFrame | None = None,
+    settings: MetricSettings = DEFAULT_SETTINGS,
+    tests: bool = True,
+) -> pl.DataFrame:
     """The rows of disproportionality.csv for many slices at once, with q values and persistence.
 
     `counts`: school_year, scope, outcome, dimension, group, n, k. `state_reference` (optional):
@@ -63,11 +97,13 @@ def disproportionality_table(counts: pl.DataFrame, state_reference: pl.DataFrame
     """
     require_columns(counts, [*SLICE_KEY, "group", "n", "k"], "disproportionality_table counts")
     if state_reference is not None:
-        require_columns(state_reference, [*STATE_KEY, "group", "n", "k"],
-                        "disproportionality_table state_reference")
-    table = _slice_rows(counts.select(*SLICE_KEY, "group", "n", "k"),
-                        None if state_reference is None else state_reference.select(*STATE_KEY, "group", "n", "k"),
-                        settings, tests)
+        require_columns(state_reference, [*STATE_KEY, "group", "n", "k"], "disproportionality_table state_reference")
+    table = _slice_rows(
+        counts.select(*SLICE_KEY, "group", "n", "k"),
+        None if state_reference is None else state_reference.select(*STATE_KEY, "group", "n", "k"),
+        settings,
+        tests,
+    )
     if table.height == 0:
         empty = {c: pl.String for c in SLICE_KEY} | ROW_SCHEMA | {"q_value": pl.Float64, "persistent": pl.Boolean}
         return pl.DataFrame(schema=empty).select(EXPORT_COLUMNS)
@@ -126,8 +162,12 @@ def _bh_by_family(table: pl.DataFrame) -> pl.Series:
         sizes = np.diff(starts, append=family.size)
         m = np.repeat(sizes, sizes).astype(np.float64)
         i = (np.arange(family.size) - np.repeat(starts, sizes) + 1).astype(np.float64)
-        adjusted = pl.DataFrame({"f": family, "a": p_sorted * (m / i)}).select(
-            pl.col("a").cum_min(reverse=True).over("f")).to_series().to_numpy()
+        adjusted = (
+            pl.DataFrame({"f": family, "a": p_sorted * (m / i)})
+            .select(pl.col("a").cum_min(reverse=True).over("f"))
+            .to_series()
+            .to_numpy()
+        )
         q[tested[order]] = np.clip(adjusted, 0.0, 1.0)
     return pl.Series("q_value", q, dtype=pl.Float64).fill_nan(None)
 
@@ -155,8 +195,9 @@ def _persistent(table: pl.DataFrame, settings: MetricSettings) -> pl.Series | No
     return pl.Series("persistent", out, dtype=pl.Boolean)
 
 
-def _slice_rows(counts: pl.DataFrame, state: pl.DataFrame | None, settings: MetricSettings,
-                tests: bool = True) -> pl.DataFrame:
+def _slice_rows(
+    counts: pl.DataFrame, state: pl.DataFrame | None, settings: MetricSettings, tests: bool = True
+) -> pl.DataFrame:
     """The ROW_SCHEMA columns, keyed by SLICE_KEY, of every slice of `counts` at once, and `_slice`.
 
     `counts`: SLICE_KEY, group, n, k; `state`: STATE_KEY, group, n, k (or None). Slices come out in the
@@ -176,31 +217,49 @@ def _slice_rows(counts: pl.DataFrame, state: pl.DataFrame | None, settings: Metr
     total_k = np.repeat(np.add.reduceat(k_all, starts) if starts.size else k_all[:0], size)
     present = n_all > 0
     rows = local.filter(pl.Series(present)).with_columns(
-        pl.Series("_slice", slice_id[present], dtype=pl.Int64), pl.Series("_total_n", total_n[present]),
-        pl.Series("_total_k", total_k[present]))
+        pl.Series("_slice", slice_id[present], dtype=pl.Int64),
+        pl.Series("_total_n", total_n[present]),
+        pl.Series("_total_k", total_k[present]),
+    )
     state_cols = []
     if state is not None:
-        state = _whole_counts(state.with_columns(pl.col(list(STATE_KEY)).cast(pl.String))
-                              .join(rows.select(STATE_KEY).unique(), on=list(STATE_KEY), how="semi",
-                                    nulls_equal=True), list(STATE_KEY), "state_reference")
-        totals = state.group_by(list(STATE_KEY)).agg(pl.col("n").sum().alias("_state_n"),
-                                                     pl.col("k").sum().alias("_state_k"),
-                                                     pl.lit(True).alias("_has_state"))
+        state = _whole_counts(
+            state.with_columns(pl.col(list(STATE_KEY)).cast(pl.String)).join(
+                rows.select(STATE_KEY).unique(), on=list(STATE_KEY), how="semi", nulls_equal=True
+            ),
+            list(STATE_KEY),
+            "state_reference",
+        )
+        totals = state.group_by(list(STATE_KEY)).agg(
+            pl.col("n").sum().alias("_state_n"), pl.col("k").sum().alias("_state_k"), pl.lit(True).alias("_has_state")
+        )
         own = state.select(*STATE_KEY, "group", pl.col("n").alias("_own_state_n"), pl.col("k").alias("_own_state_k"))
-        rows = rows.join(totals, on=list(STATE_KEY), how="left", nulls_equal=True, maintain_order="left") \
-            .join(own, on=[*STATE_KEY, "group"], how="left", nulls_equal=True, maintain_order="left") \
+        rows = (
+            rows.join(totals, on=list(STATE_KEY), how="left", nulls_equal=True, maintain_order="left")
+            .join(own, on=[*STATE_KEY, "group"], how="left", nulls_equal=True, maintain_order="left")
             .with_columns(pl.col("_has_state").fill_null(False), pl.col("^_own_state_.$").fill_null(0))
+        )
         # weighted risk ratio: the other groups' local risks weighted by their state n, summed without
         # subtracting (an exclusive running sum from each side), so a dominant group loses no precision
         weight = pl.col("_own_state_n").cast(pl.Float64)
         term = weight * (pl.col("k") / pl.col("n"))
-        rows = rows.with_columns(pl.col("_own_state_n").sum().over("_slice").alias("_weight_total"),
-                                 term.alias("_term"))
+        rows = rows.with_columns(
+            pl.col("_own_state_n").sum().over("_slice").alias("_weight_total"), term.alias("_term")
+        )
         rows = rows.with_columns(
             pl.col("_term").shift(1).fill_null(0.0).cum_sum().over("_slice").alias("_before"),
-            pl.col("_term").reverse().shift(1).fill_null(0.0).cum_sum().reverse().over("_slice").alias("_after"))
-        state_cols = ["_has_state", "_state_n", "_state_k", "_own_state_n", "_own_state_k", "_weight_total",
-                      "_before", "_after"]
+            pl.col("_term").reverse().shift(1).fill_null(0.0).cum_sum().reverse().over("_slice").alias("_after"),
+        )
+        state_cols = [
+            "_has_state",
+            "_state_n",
+            "_state_k",
+            "_own_state_n",
+            "_own_state_k",
+            "_weight_total",
+            "_before",
+            "_after",
+        ]
     a = {c: rows[c].to_numpy() for c in ["n", "k", "_total_n", "_total_k", *state_cols]}
     n, k, total_n, total_k = (a[c].astype(np.int64) for c in ("n", "k", "_total_n", "_total_k"))
     cn, ck = total_n - n, total_k - k
@@ -231,17 +290,32 @@ def _slice_rows(counts: pl.DataFrame, state: pl.DataFrame | None, settings: Metr
         p_value[tested] = _fisher_p(k[tested], n[tested], ck[tested], cn[tested])
         outcome_share = np.where(total_k > 0, kf / total_k.astype(np.float64), np.nan)
         population_share = nf / total_n.astype(np.float64)
-    method = pl.select(pl.when(pl.Series(local_ratio)).then(pl.lit("risk_ratio"))
-                       .when(pl.Series(alternate)).then(pl.lit("alternate_risk_ratio"))
-                       .otherwise(pl.lit("none"))).to_series()
-    floats = {"risk": risk, "comparison_risk": comparison_risk, "risk_ratio": ratio, "rr_ci_low": low,
-              "rr_ci_high": high, "risk_difference": risk - comparison_risk, "p_value": p_value,
-              "outcome_share": outcome_share, "population_share": population_share,
-              "weighted_risk_ratio": weighted}
+    method = pl.select(
+        pl.when(pl.Series(local_ratio))
+        .then(pl.lit("risk_ratio"))
+        .when(pl.Series(alternate))
+        .then(pl.lit("alternate_risk_ratio"))
+        .otherwise(pl.lit("none"))
+    ).to_series()
+    floats = {
+        "risk": risk,
+        "comparison_risk": comparison_risk,
+        "risk_ratio": ratio,
+        "rr_ci_low": low,
+        "rr_ci_high": high,
+        "risk_difference": risk - comparison_risk,
+        "p_value": p_value,
+        "outcome_share": outcome_share,
+        "population_share": population_share,
+        "weighted_risk_ratio": weighted,
+    }
     out = rows.select(*SLICE_KEY, "group", "n", "k", "_slice").with_columns(
-        pl.Series("comparison_n", cn, dtype=pl.Int64), pl.Series("comparison_k", ck, dtype=pl.Int64),
-        pl.Series("ratio_method", method, dtype=pl.String), pl.Series("flagged", flagged, dtype=pl.Boolean),
-        *(_finite_series(name, values) for name, values in floats.items()))
+        pl.Series("comparison_n", cn, dtype=pl.Int64),
+        pl.Series("comparison_k", ck, dtype=pl.Int64),
+        pl.Series("ratio_method", method, dtype=pl.String),
+        pl.Series("flagged", flagged, dtype=pl.Boolean),
+        *(_finite_series(name, values) for name, values in floats.items()),
+    )
     return out.select(*SLICE_KEY, *ROW_SCHEMA.keys(), "_slice")
 
 
@@ -262,26 +336,32 @@ def _whole_counts(frame: pl.DataFrame, keys: list[str], where: str) -> pl.DataFr
         group = frame["group"][int(np.flatnonzero(code == twice)[0])]
         raise ValueError(f"disproportionality {where}: group {str(group)!r} appears twice")
     n, k = pl.col("n"), pl.col("k")
-    whole = (n == n.floor()) & (k == k.floor()) if frame.schema["n"].is_float() or frame.schema["k"].is_float() \
+    whole = (
+        (n == n.floor()) & (k == k.floor())
+        if frame.schema["n"].is_float() or frame.schema["k"].is_float()
         else pl.lit(True)
+    )
     bad = frame.filter(~(whole & (k >= 0) & (k <= n)))
     if bad.height:
-        group, bad_n, bad_k = bad.row(0)[len(keys):len(keys) + 3]
-        raise ValueError(f"disproportionality {where}: group {str(group)!r} has n={bad_n}, k={bad_k}; "
-                         "counts must be whole numbers with 0 <= k <= n")
+        group, bad_n, bad_k = bad.row(0)[len(keys) : len(keys) + 3]
+        raise ValueError(
+            f"disproportionality {where}: group {str(group)!r} has n={bad_n}, k={bad_k}; "
+            "counts must be whole numbers with 0 <= k <= n"
+        )
     return frame.with_columns(pl.col("group").cast(pl.String), n.cast(pl.Int64), k.cast(pl.Int64))
 
 
 def _exact_quotient(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num / den rounded once, as float(Fraction(num, den)): one float division when both are exact."""
-    limit = 2 ** 53
+    limit = 2**53
     if num.size == 0 or (num.max() < limit and den.max() < limit):
         return num.astype(np.float64) / den.astype(np.float64)
     return np.array([float(Fraction(int(a), int(b))) for a, b in zip(num, den)], dtype=np.float64)
 
 
-def _katz(k: np.ndarray, n: np.ndarray, ref_k: np.ndarray, ref_n: np.ndarray, has_ratio: np.ndarray,
-          level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _katz(
+    k: np.ndarray, n: np.ndarray, ref_k: np.ndarray, ref_n: np.ndarray, has_ratio: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ratio (exact, then rounded once) and the Katz log CI of scipy.stats.contingency.relative_risk,
     with scipy's own arithmetic, where has_ratio (k > 0 and ref_k > 0 there); NaN elsewhere."""
     ratio, low, high = (np.full(k.size, np.nan) for _ in range(3))
@@ -298,8 +378,9 @@ def _katz(k: np.ndarray, n: np.ndarray, ref_k: np.ndarray, ref_n: np.ndarray, ha
     return ratio, low, high
 
 
-def _exceeds(k: np.ndarray, n: np.ndarray, ref_k: np.ndarray, ref_n: np.ndarray, has_ratio: np.ndarray,
-             threshold: float) -> np.ndarray:
+def _exceeds(
+    k: np.ndarray, n: np.ndarray, ref_k: np.ndarray, ref_n: np.ndarray, has_ratio: np.ndarray, threshold: float
+) -> np.ndarray:
     """Strictly above the threshold, compared exactly: k ref_n q > p n ref_k for threshold = p/q (its decimal)."""
     limit = Fraction(str(threshold))
     p, q = limit.numerator, limit.denominator
@@ -307,7 +388,7 @@ def _exceeds(k: np.ndarray, n: np.ndarray, ref_k: np.ndarray, ref_n: np.ndarray,
     if not has_ratio.any():
         return flagged
     k, n, ref_k, ref_n = (x[has_ratio] for x in (k, n, ref_k, ref_n))
-    bound = 2.0 ** 62
+    bound = 2.0**62
     if float(k.max()) * float(ref_n.max()) * q < bound and float(n.max()) * float(ref_k.max()) * p < bound:
         flagged[has_ratio] = k * ref_n * q > p * n * ref_k
     else:
@@ -356,12 +437,22 @@ def _fisher_p(k: np.ndarray, n: np.ndarray, ck: np.ndarray, cn: np.ndarray) -> n
     wide = np.nonzero(hi - lo + 1 > _WINDOW_FROM)[0]
     if wide.size:
         left[wide], right[wide] = _window(k[wide], n[wide], events[wide], total[wide], lo[wide], hi[wide])
-        bad = _tails_too_big(wide, left[wide], right[wide], lo[wide], hi[wide], n[wide], events[wide], total[wide],
-                             observed[wide], log_pmf)
+        bad = _tails_too_big(
+            wide,
+            left[wide],
+            right[wide],
+            lo[wide],
+            hi[wide],
+            n[wide],
+            events[wide],
+            total[wide],
+            observed[wide],
+            log_pmf,
+        )
         left[wide[bad]], right[wide[bad]] = lo[wide[bad]], hi[wide[bad]]
     # per table: the terms of log_pmf that do not depend on x, and the cut-off
     const_e, const_f, limit = gl[events + 1], gl[total - events + 1], observed + _FISHER_RELATIVE_TOLERANCE
-    index = np.int32 if total.max() < 2 ** 31 - 2 else np.int64
+    index = np.int32 if total.max() < 2**31 - 2 else np.int64
     e1, m1, fm1 = (events + 1).astype(index), (n + 1).astype(index), (total - events - n + 1).astype(index)
     lengths = right - left + 1
     ends = np.cumsum(lengths)

@@ -1,8 +1,9 @@
 """Checks shared by the metrics on the frames they are given, with messages a caller can act on."""
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
@@ -32,6 +33,7 @@ def finite_or_none(x: float | None) -> float | None:
 
 # -- whole-column helpers of the vectorised metrics -----------------------------------------------------------
 
+
 def codes(frame: pl.DataFrame, columns: list[str]) -> np.ndarray:
     """One int64 per row, equal exactly where the rows agree on `columns` (a blank is a value of its own)."""
     code = np.zeros(frame.height, dtype=np.int64)
@@ -39,7 +41,7 @@ def codes(frame: pl.DataFrame, columns: list[str]) -> np.ndarray:
     for column in columns:
         part = frame[column].cast(pl.String).cast(pl.Categorical).to_physical()
         width = int(part.max() or 0) + 2
-        if span * width >= 2 ** 62:
+        if span * width >= 2**62:
             return frame.select(pl.struct(columns).rank("dense")).to_series().to_numpy().astype(np.int64)
         code = code * width + part.fill_null(width - 1).to_numpy().astype(np.int64)
         span *= width

@@ -1,7 +1,8 @@
 """Counts and rates with explicit empty handling: an undefined rate is None, never NaN or inf."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -45,13 +46,13 @@ def year_over_year(frame: pl.DataFrame, by: Sequence[str], value: str) -> pl.Dat
     if bad.height:
         raise ValueError(f"year_over_year: school_year must look like 2024-25, got {bad['school_year'][0]!r}")
     keyed = frame.with_columns(pl.col("school_year").str.slice(0, 4).cast(pl.Int32).alias("_start"))
-    previous = keyed.select(
-        *by, (pl.col("_start") + 1).alias("_start"), pl.col(value).alias("previous_value"))
+    previous = keyed.select(*by, (pl.col("_start") + 1).alias("_start"), pl.col(value).alias("previous_value"))
     out = keyed.join(previous, on=[*by, "_start"], how="left", nulls_equal=True)
     change = pl.col(value).cast(pl.Float64) - pl.col("previous_value").cast(pl.Float64)
     return out.with_columns(
         change.alias("change"),
-        pl.when(pl.col("previous_value") != 0).then(100 * change / pl.col("previous_value")).otherwise(None)
+        pl.when(pl.col("previous_value") != 0)
+        .then(100 * change / pl.col("previous_value"))
+        .otherwise(None)
         .alias("percent_change"),
     ).drop("_start")
-

@@ -4,6 +4,7 @@ Many groups are compared at once; an interval above 1 in one of them is expected
 difference passes only when its Benjamini-Hochberg q value, within its family of tests, is at most
 settings.alpha, and its interval lies above 1 (docs/METHODOLOGY.md "The significance rule").
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,8 +20,9 @@ from metrics.frames import require_columns
 FAMILY = ("school_year", "scope", "outcome", "dimension")
 
 
-def with_q_values(frame: pl.DataFrame, p_column: str, family: Sequence[str] = FAMILY,
-                  out: str = "q_value") -> pl.DataFrame:
+def with_q_values(
+    frame: pl.DataFrame, p_column: str, family: Sequence[str] = FAMILY, out: str = "q_value"
+) -> pl.DataFrame:
     """`frame` with `out`: Benjamini-Hochberg q of `p_column` within each family; a blank p stays blank and
     is not counted among the family's tests. Row order is kept."""
     require_columns(frame, [p_column, *family], "with_q_values")
@@ -35,7 +37,8 @@ def with_q_values(frame: pl.DataFrame, p_column: str, family: Sequence[str] = FA
     return indexed.join(q_frame, on="_row", how="left", maintain_order="left").drop("_row")
 
 
-def unlikely_to_be_chance(q_value: float | None, ci_low: float | None,
-                          settings: MetricSettings = DEFAULT_SETTINGS) -> bool:
+def unlikely_to_be_chance(
+    q_value: float | None, ci_low: float | None, settings: MetricSettings = DEFAULT_SETTINGS
+) -> bool:
     """The rule: q at most settings.alpha and the ratio's interval entirely above 1."""
     return q_value is not None and ci_low is not None and q_value <= settings.alpha and ci_low > 1

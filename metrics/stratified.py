@@ -3,11 +3,12 @@
 A difference that no single stratum can show may appear once strata are pooled, and a difference
 that is only a mix of strata disappears: docs/METHODOLOGY.md has the formulas and sources.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import polars as pl
@@ -29,15 +30,16 @@ class MantelHaenszelResult:
     cmh_p: float | None
     cmh_corrected: float | None
     cmh_corrected_p: float | None
-    breslow_day: float | None       # Breslow-Day statistic with Tarone's correction
+    breslow_day: float | None  # Breslow-Day statistic with Tarone's correction
     breslow_day_p: float | None
     breslow_day_df: int | None
     strata_used: tuple[str, ...]
     strata_skipped: tuple[str, ...]  # strata with a zero row or column total: they carry no information
 
 
-def mantel_haenszel(strata: Sequence[Table], labels: Sequence[str] | None = None,
-                    confidence_level: float = 0.95) -> MantelHaenszelResult:
+def mantel_haenszel(
+    strata: Sequence[Table], labels: Sequence[str] | None = None, confidence_level: float = 0.95
+) -> MantelHaenszelResult:
     """Common odds ratio (RBG CI), CMH chi-square with and without continuity correction, Breslow-Day-Tarone."""
     labels = [str(i) for i in range(len(strata))] if labels is None else [str(x) for x in labels]
     if len(labels) != len(strata):
@@ -54,8 +56,20 @@ def mantel_haenszel(strata: Sequence[Table], labels: Sequence[str] | None = None
     cmh, cmh_p = _cmh(tables, correction=False)
     cmh_c, cmh_c_p = _cmh(tables, correction=True)
     bd, bd_p, bd_df = _breslow_day_tarone(tables, odds_ratio)
-    return MantelHaenszelResult(odds_ratio, ci_low, ci_high, cmh, cmh_p, cmh_c, cmh_c_p, bd, bd_p, bd_df,
-                                tuple(label for label, *_ in used), tuple(skipped))
+    return MantelHaenszelResult(
+        odds_ratio,
+        ci_low,
+        ci_high,
+        cmh,
+        cmh_p,
+        cmh_c,
+        cmh_c_p,
+        bd,
+        bd_p,
+        bd_df,
+        tuple(label for label, *_ in used),
+        tuple(skipped),
+    )
 
 
 def _cells(table: Table, label: str) -> tuple[int, int, int, int]:
@@ -78,9 +92,11 @@ def _mh_odds_ratio(tables: list[tuple[int, int, int, int]], level: float) -> tup
     sum_r, sum_s = sum(R), sum(S)
     if sum_r <= 0 or sum_s <= 0:
         return (sum_r / sum_s if sum_s > 0 else None), None, None
-    var = (sum(p * r for p, r in zip(P, R)) / (2 * sum_r ** 2)
-           + sum(p * s + q * r for p, q, r, s in zip(P, Q, R, S)) / (2 * sum_r * sum_s)
-           + sum(q * s for q, s in zip(Q, S)) / (2 * sum_s ** 2))
+    var = (
+        sum(p * r for p, r in zip(P, R)) / (2 * sum_r**2)
+        + sum(p * s + q * r for p, q, r, s in zip(P, Q, R, S)) / (2 * sum_r * sum_s)
+        + sum(q * s for q, s in zip(Q, S)) / (2 * sum_s**2)
+    )
     odds_ratio = sum_r / sum_s
     z = stats.norm.ppf(0.5 + level / 2)
     half = z * math.sqrt(var)
@@ -104,8 +120,9 @@ def _cmh(tables: list[tuple[int, int, int, int]], correction: bool) -> tuple[flo
     return statistic, finite_or_none(stats.chi2.sf(statistic, 1))
 
 
-def _breslow_day_tarone(tables: list[tuple[int, int, int, int]],
-                        odds_ratio: float | None) -> tuple[float | None, float | None, int | None]:
+def _breslow_day_tarone(
+    tables: list[tuple[int, int, int, int]], odds_ratio: float | None
+) -> tuple[float | None, float | None, int | None]:
     """Breslow-Day (1980) homogeneity chi-square with Tarone's (1985) correction, K-1 df."""
     if odds_ratio is None or odds_ratio <= 0 or len(tables) < 2:
         return None, None, None
@@ -141,8 +158,9 @@ def _fitted_a(n1: int, n0: int, m1: int, odds_ratio: float) -> float:
     raise ArithmeticError("no fitted cell inside the margins")  # cannot happen for OR > 0
 
 
-def mantel_haenszel_table(strata: pl.DataFrame, by: Sequence[str], label: str,
-                          confidence_level: float = 0.95) -> pl.DataFrame:
+def mantel_haenszel_table(
+    strata: pl.DataFrame, by: Sequence[str], label: str, confidence_level: float = 0.95
+) -> pl.DataFrame:
     """mantel_haenszel for every group of `by` at once; each row of `strata` is one stratum's 2x2 table.
 
     `strata`: the `by` columns, `label` and a, b, c, d. Output, one row per group of `by` in the order
@@ -152,13 +170,19 @@ def mantel_haenszel_table(strata: pl.DataFrame, by: Sequence[str], label: str,
     the order of the rows, with mantel_haenszel's arithmetic, so the numbers are its own.
     """
     cells = strata.select("a", "b", "c", "d")
-    bad = strata.filter(pl.any_horizontal(pl.col("a", "b", "c", "d").is_null() | (pl.col("a", "b", "c", "d") < 0)
-                                          | (pl.col("a", "b", "c", "d").cast(pl.Float64)
-                                             != pl.col("a", "b", "c", "d").cast(pl.Float64).floor())))
+    bad = strata.filter(
+        pl.any_horizontal(
+            pl.col("a", "b", "c", "d").is_null()
+            | (pl.col("a", "b", "c", "d") < 0)
+            | (pl.col("a", "b", "c", "d").cast(pl.Float64) != pl.col("a", "b", "c", "d").cast(pl.Float64).floor())
+        )
+    )
     if bad.height:
         row = bad.row(0, named=True)
-        raise ValueError(f"mantel_haenszel: stratum {str(row[label])!r} has {(row['a'], row['b'], row['c'], row['d'])}; "
-                         "cells must be whole counts >= 0")
+        raise ValueError(
+            f"mantel_haenszel: stratum {str(row[label])!r} has {(row['a'], row['b'], row['c'], row['d'])}; "
+            "cells must be whole counts >= 0"
+        )
     keys = first_seen_ids(codes(strata, list(by))) if by else np.zeros(strata.height, dtype=np.int64)
     groups = int(keys.max()) + 1 if keys.size else 0
     order = np.argsort(keys, kind="stable")
@@ -167,8 +191,11 @@ def mantel_haenszel_table(strata: pl.DataFrame, by: Sequence[str], label: str,
     pos = np.arange(key.size) - start[key]
     width = int(pos.max()) + 1 if pos.size else 0
     a, b, c, d = (cells[x].cast(pl.Int64).to_numpy()[order] for x in ("a", "b", "c", "d"))
-    labels = strata[label] if strata.schema[label] == pl.String else \
-        pl.Series([str(x) for x in strata[label].to_list()], dtype=pl.String)
+    labels = (
+        strata[label]
+        if strata.schema[label] == pl.String
+        else pl.Series([str(x) for x in strata[label].to_list()], dtype=pl.String)
+    )
     labels = labels.fill_null("None")[order]
     n1, n0, m1, m0 = a + b, c + d, a + c, b + d
     n = n1 + n0
@@ -193,7 +220,7 @@ def mantel_haenszel_table(strata: pl.DataFrame, by: Sequence[str], label: str,
         P, Q = (a + d) / nf, (b + c) / nf
         sum_r, sum_s = running(R), running(S)
         spr, spsqr, sqs = running(P * R), running(P * S + Q * R), running(Q * S)
-        var = spr / (2 * sum_r ** 2) + spsqr / (2 * sum_r * sum_s) + sqs / (2 * sum_s ** 2)
+        var = spr / (2 * sum_r**2) + spsqr / (2 * sum_r * sum_s) + sqs / (2 * sum_s**2)
         full = (sum_r > 0) & (sum_s > 0)
         odds_ratio = np.where(sum_s > 0, sum_r / sum_s, np.nan)
         z = stats.norm.ppf(0.5 + confidence_level / 2)
@@ -208,25 +235,46 @@ def mantel_haenszel_table(strata: pl.DataFrame, by: Sequence[str], label: str,
         bd, bd_p, bd_df = _breslow_day_vector(a, b, c, d, used, key, grid, groups, width, odds_ratio)
     flat = pl.DataFrame({"k": key, "used": used, "label": pl.Series(labels, dtype=pl.String)})
     lists = pl.DataFrame({"k": np.arange(groups)}).join(
-        flat.group_by("k").agg(pl.col("label").filter(pl.col("used")).alias("strata_used"),
-                               pl.col("label").filter(~pl.col("used")).alias("strata_skipped")),
-        on="k", how="left", maintain_order="left")
+        flat.group_by("k").agg(
+            pl.col("label").filter(pl.col("used")).alias("strata_used"),
+            pl.col("label").filter(~pl.col("used")).alias("strata_skipped"),
+        ),
+        on="k",
+        how="left",
+        maintain_order="left",
+    )
     first = np.full(groups, keys.size, dtype=np.int64)
     np.minimum.at(first, keys, np.arange(keys.size))
 
     def col(name, values, dtype=pl.Float64):
         values = np.where(np.isfinite(values), values, np.nan) if dtype == pl.Float64 else values
-        return pl.Series(name, values, dtype=dtype).fill_nan(None) if dtype == pl.Float64 else \
-            pl.Series(name, values, dtype=dtype)
-    totals = [pl.Series(x, np.bincount(key, weights=v, minlength=groups).astype(np.int64), dtype=pl.Int64)
-              for x, v in (("a", a), ("b", b), ("c", c), ("d", d))]
-    values = pl.DataFrame([
-        *totals,
-        lists["strata_used"].cast(pl.List(pl.String)), lists["strata_skipped"].cast(pl.List(pl.String)),
-        col("odds_ratio", odds_ratio), col("ci_low", ci_low), col("ci_high", ci_high),
-        col("cmh", cmh), col("cmh_p", cmh_p), col("cmh_corrected", cmh_c), col("cmh_corrected_p", cmh_c_p),
-        col("breslow_day", bd), col("breslow_day_p", bd_p),
-        pl.Series("breslow_day_df", bd_df, dtype=pl.Int64).replace(-1, None)])
+        return (
+            pl.Series(name, values, dtype=dtype).fill_nan(None)
+            if dtype == pl.Float64
+            else pl.Series(name, values, dtype=dtype)
+        )
+
+    totals = [
+        pl.Series(x, np.bincount(key, weights=v, minlength=groups).astype(np.int64), dtype=pl.Int64)
+        for x, v in (("a", a), ("b", b), ("c", c), ("d", d))
+    ]
+    values = pl.DataFrame(
+        [
+            *totals,
+            lists["strata_used"].cast(pl.List(pl.String)),
+            lists["strata_skipped"].cast(pl.List(pl.String)),
+            col("odds_ratio", odds_ratio),
+            col("ci_low", ci_low),
+            col("ci_high", ci_high),
+            col("cmh", cmh),
+            col("cmh_p", cmh_p),
+            col("cmh_corrected", cmh_c),
+            col("cmh_corrected_p", cmh_c_p),
+            col("breslow_day", bd),
+            col("breslow_day_p", bd_p),
+            pl.Series("breslow_day_df", bd_df, dtype=pl.Int64).replace(-1, None),
+        ]
+    )
     if not by:
         return values
     return pl.concat([strata.select(by)[first], values], how="horizontal")
@@ -236,7 +284,7 @@ def _hypergeometric_variance(n1, n0, m1, m0, n) -> np.ndarray:
     """n1 n0 m1 m0 / (n^2 (n - 1)) rounded once, as Python's int division does (exact integers in, where
     they fit a double; Python integers for the rest)."""
     out = np.zeros(n.size)
-    small = n < 2 ** 13
+    small = n < 2**13
     with np.errstate(divide="ignore", invalid="ignore"):
         out[small] = (n1[small] * n0[small] * m1[small] * m0[small]) / (n[small] * n[small] * (n[small] - 1))
     for i in np.flatnonzero(~small):
@@ -282,8 +330,12 @@ def _breslow_day_vector(a, b, c, d, used, key, grid, groups, width, odds_ratio):
         term = (a - fit) ** 2 / var
     ok = grid(counted.astype(float)) > 0
     statistic, sum_a, sum_fit, sum_var = (np.zeros(groups) for _ in range(4))
-    t_, a_, f_, v_ = grid(np.where(counted, term, 0.0)), grid(a.astype(float)), grid(np.where(counted, fit, 0.0)), \
-        grid(np.where(counted, var, 0.0))
+    t_, a_, f_, v_ = (
+        grid(np.where(counted, term, 0.0)),
+        grid(a.astype(float)),
+        grid(np.where(counted, fit, 0.0)),
+        grid(np.where(counted, var, 0.0)),
+    )
     for j in range(width):
         statistic = statistic + np.where(ok[:, j], t_[:, j], 0.0)
         sum_a = sum_a + np.where(ok[:, j], a_[:, j], 0.0)

@@ -2,12 +2,13 @@
 
 A median of only the cases that were served would hide the ones still waiting; Kaplan-Meier does not.
 """
+
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Sequence
 
 import numpy as np
 import polars as pl
@@ -21,8 +22,13 @@ from metrics.frames import codes, finite_or_none, first_seen_ids, require_column
 _TOLERANCE = 1e-12
 
 CURVE_SCHEMA: dict[str, pl.DataType] = {
-    "days": pl.Float64, "at_risk": pl.Int64, "events": pl.Int64, "censored": pl.Int64,
-    "survival": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
+    "days": pl.Float64,
+    "at_risk": pl.Int64,
+    "events": pl.Int64,
+    "censored": pl.Int64,
+    "survival": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
 }
 SUMMARY_COLUMNS = ("n_cases", "n_events", "median_days", "median_ci_low", "median_ci_high", "p90_days")
 
@@ -33,19 +39,19 @@ class KaplanMeier:
 
     n_cases: int
     n_events: int
-    median_days: float | None      # first day survival <= 0.5; None when not reached
-    median_ci_low: float | None    # Brookmeyer-Crowley from the log-log Greenwood band
+    median_days: float | None  # first day survival <= 0.5; None when not reached
+    median_ci_low: float | None  # Brookmeyer-Crowley from the log-log Greenwood band
     median_ci_high: float | None
-    p90_days: float | None         # first day survival <= 0.1; None when not reached
-    curve: pl.DataFrame            # CURVE_SCHEMA
+    p90_days: float | None  # first day survival <= 0.1; None when not reached
+    curve: pl.DataFrame  # CURVE_SCHEMA
 
 
 @dataclass(frozen=True)
 class LogRankResult:
     """Whether time to first intervention differs between groups; method says which test ran."""
 
-    method: str                # logrank_two_groups, logrank_k_groups, or not_applicable
-    statistic: float | None    # chi-square (for two groups, the square of scipy's Z)
+    method: str  # logrank_two_groups, logrank_k_groups, or not_applicable
+    statistic: float | None  # chi-square (for two groups, the square of scipy's Z)
     df: int | None
     p_value: float | None
     groups: tuple[str, ...]
@@ -69,8 +75,11 @@ def time_to_first_action(cases: pl.DataFrame, as_of: date) -> pl.DataFrame:
     `as_of` while open (spec: time_to_intervention.csv).
     """
     require_columns(cases, ["reported_date", "first_action_date", "closed_date"], "time_to_first_action")
-    censor_at = pl.when(pl.col("closed_date").is_not_null() & (pl.col("closed_date") <= pl.lit(as_of))) \
-        .then(pl.col("closed_date")).otherwise(pl.lit(as_of))
+    censor_at = (
+        pl.when(pl.col("closed_date").is_not_null() & (pl.col("closed_date") <= pl.lit(as_of)))
+        .then(pl.col("closed_date"))
+        .otherwise(pl.lit(as_of))
+    )
     end = pl.coalesce(pl.col("first_action_date"), censor_at)
     out = cases.with_columns(
         (end - pl.col("reported_date")).dt.total_days().alias("duration_days"),
@@ -78,13 +87,14 @@ def time_to_first_action(cases: pl.DataFrame, as_of: date) -> pl.DataFrame:
     )
     bad = out.filter(pl.col("duration_days") < 0)
     if bad.height:
-        raise ValueError(f"time_to_first_action: {bad.height} case(s) end before they were reported "
-                         f"(first: {bad.row(0, named=True)}); check the dates or the as-of date")
+        raise ValueError(
+            f"time_to_first_action: {bad.height} case(s) end before they were reported "
+            f"(first: {bad.row(0, named=True)}); check the dates or the as-of date"
+        )
     return out
 
 
-def kaplan_meier(duration_days: Sequence[float], event: Sequence[bool],
-                 confidence_level: float = 0.95) -> KaplanMeier:
+def kaplan_meier(duration_days: Sequence[float], event: Sequence[bool], confidence_level: float = 0.95) -> KaplanMeier:
     """Kaplan-Meier (1958) via scipy.stats.ecdf; on a tie the event counts before the censoring."""
     t, e = _arrays(duration_days, event)
     if t.size == 0:
@@ -98,12 +108,21 @@ def kaplan_meier(duration_days: Sequence[float], event: Sequence[bool],
     at_risk = np.array([(t >= d).sum() for d in days])
     events = np.array([(e & (t == d)).sum() for d in days])
     censored = np.array([(~e & (t == d)).sum() for d in days])
-    curve = pl.DataFrame({
-        "days": days.astype(float), "at_risk": at_risk, "events": events, "censored": censored,
-        "survival": survival, "ci_low": [finite_or_none(x) for x in low], "ci_high": [finite_or_none(x) for x in high],
-    }, schema=CURVE_SCHEMA)
+    curve = pl.DataFrame(
+        {
+            "days": days.astype(float),
+            "at_risk": at_risk,
+            "events": events,
+            "censored": censored,
+            "survival": survival,
+            "ci_low": [finite_or_none(x) for x in low],
+            "ci_high": [finite_or_none(x) for x in high],
+        },
+        schema=CURVE_SCHEMA,
+    )
     return KaplanMeier(
-        n_cases=int(t.size), n_events=int(e.sum()),
+        n_cases=int(t.size),
+        n_events=int(e.sum()),
         median_days=_first_at_or_below(days, survival, 0.5),
         # Brookmeyer-Crowley: the days whose band holds 0.5; the lower band reaches it first.
         median_ci_low=_first_at_or_below(days, np.where(np.isnan(low), survival, low), 0.5),
@@ -123,8 +142,13 @@ def time_to_intervention(cases: pl.DataFrame, by: Sequence[str] = ()) -> pl.Data
     """
     require_columns(cases, ["duration_days", "event", *by], "time_to_intervention")
     schema = {c: cases.schema[c] for c in by} | {
-        "n_cases": pl.Int64, "n_events": pl.Int64, "median_days": pl.Float64, "median_ci_low": pl.Float64,
-        "median_ci_high": pl.Float64, "p90_days": pl.Float64}
+        "n_cases": pl.Int64,
+        "n_events": pl.Int64,
+        "median_days": pl.Float64,
+        "median_ci_low": pl.Float64,
+        "median_ci_high": pl.Float64,
+        "p90_days": pl.Float64,
+    }
     t, e = _columns(cases)
     if not by and t.size == 0:
         return pl.DataFrame([(0, 0, None, None, None, None)], schema=schema, orient="row")
@@ -133,11 +157,16 @@ def time_to_intervention(cases: pl.DataFrame, by: Sequence[str] = ()) -> pl.Data
     summary = _km_summaries(gid, t, e, groups)
     first = np.full(groups, gid.size, dtype=np.int64)
     np.minimum.at(first, gid, np.arange(gid.size))
-    values = pl.DataFrame([
-        pl.Series("n_cases", summary["n_cases"], dtype=pl.Int64),
-        pl.Series("n_events", summary["n_events"], dtype=pl.Int64),
-        *(pl.Series(c, summary[c], dtype=pl.Float64).fill_nan(None)
-          for c in ("median_days", "median_ci_low", "median_ci_high", "p90_days"))])
+    values = pl.DataFrame(
+        [
+            pl.Series("n_cases", summary["n_cases"], dtype=pl.Int64),
+            pl.Series("n_events", summary["n_events"], dtype=pl.Int64),
+            *(
+                pl.Series(c, summary[c], dtype=pl.Float64).fill_nan(None)
+                for c in ("median_days", "median_ci_low", "median_ci_high", "p90_days")
+            ),
+        ]
+    )
     return _beside(cases, by, first, values)
 
 
@@ -159,16 +188,19 @@ def _columns(cases: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return t, e
 
 
-def _km_summaries(gid: np.ndarray, t: np.ndarray, e: np.ndarray, groups: int,
-                  confidence_level: float = 0.95) -> dict[str, np.ndarray]:
+def _km_summaries(
+    gid: np.ndarray, t: np.ndarray, e: np.ndarray, groups: int, confidence_level: float = 0.95
+) -> dict[str, np.ndarray]:
     """kaplan_meier's n_cases, n_events, median, median CI and p90 for groups 0..groups-1 (NaN: none).
 
     Per group and distinct day: at risk, events; survival as scipy.stats.ecdf computes it (1 - share
     served when no case is censored, else the product of (n - d) / n); the log-log Greenwood band as
     its confidence_interval computes it. Running sums and products go group by group, in day order.
     """
-    out = {"n_cases": np.bincount(gid, minlength=groups).astype(np.int64),
-           "n_events": np.bincount(gid, weights=e, minlength=groups).astype(np.int64)}
+    out = {
+        "n_cases": np.bincount(gid, minlength=groups).astype(np.int64),
+        "n_events": np.bincount(gid, weights=e, minlength=groups).astype(np.int64),
+    }
     for c in ("median_days", "median_ci_low", "median_ci_high", "p90_days"):
         out[c] = np.full(groups, np.nan)
     if t.size == 0:
@@ -181,12 +213,12 @@ def _km_summaries(gid: np.ndarray, t: np.ndarray, e: np.ndarray, groups: int,
     deaths = np.add.reduceat(es.astype(np.int64), run)
     size = out["n_cases"]
     before_group = np.cumsum(size) - size
-    seen = np.cumsum(count) - count - before_group[run_g]   # cases of the group on earlier days
+    seen = np.cumsum(count) - count - before_group[run_g]  # cases of the group on earlier days
     at_risk = size[run_g] - seen
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        product = pl.DataFrame({"g": run_g, "x": (at_risk - deaths) / at_risk,
-                                "v": deaths / (at_risk * (at_risk - deaths))}).select(
-            pl.col("x").cum_prod().over("g"), pl.col("v").cum_sum().over("g"))
+        product = pl.DataFrame(
+            {"g": run_g, "x": (at_risk - deaths) / at_risk, "v": deaths / (at_risk * (at_risk - deaths))}
+        ).select(pl.col("x").cum_prod().over("g"), pl.col("v").cum_sum().over("g"))
         sf = product["x"].to_numpy()
         uncensored = (out["n_events"] == size)[run_g]
         sf = np.where(uncensored, 1 - (seen + count) / size[run_g], sf)
@@ -206,6 +238,7 @@ def _km_summaries(gid: np.ndarray, t: np.ndarray, e: np.ndarray, groups: int,
         hit = np.where(values <= level_ + _TOLERANCE, run_t, np.inf)
         day = np.minimum.reduceat(hit, first_run)
         return np.where(np.isinf(day), np.nan, day)
+
     out["median_days"][present] = first_day(sf, 0.5)
     out["median_ci_low"][present] = first_day(np.where(np.isnan(low), sf, low), 0.5)
     out["median_ci_high"][present] = first_day(np.where(np.isnan(high), sf, high), 0.5)
@@ -236,11 +269,17 @@ def logrank_table(cases: pl.DataFrame, by: Sequence[str], group: str = "group") 
     t, e = _columns(frame)
     tid = first_seen_ids(codes(frame, list(by))) if by else np.zeros(t.size, dtype=np.int64)
     tests = (int(tid.max()) + 1 if tid.size else 0) if by else 1
-    label = frame[group] if frame.schema[group] == pl.String else \
-        pl.Series([str(v) for v in frame[group].to_list()], dtype=pl.String)
+    label = (
+        frame[group]
+        if frame.schema[group] == pl.String
+        else pl.Series([str(v) for v in frame[group].to_list()], dtype=pl.String)
+    )
     names = sorted(set(label.unique().to_list()))
-    rank = label.replace_strict(names, list(range(len(names))), return_dtype=pl.Int64).to_numpy() \
-        if names else np.zeros(0, dtype=np.int64)
+    rank = (
+        label.replace_strict(names, list(range(len(names))), return_dtype=pl.Int64).to_numpy()
+        if names
+        else np.zeros(0, dtype=np.int64)
+    )
     # groups of each test: (test, label rank) pairs in sorted order, j = position within the test
     pair = np.unique(tid * max(len(names), 1) + rank, return_inverse=True)
     pair_test = pair[0] // max(len(names), 1)
@@ -248,8 +287,9 @@ def logrank_table(cases: pl.DataFrame, by: Sequence[str], group: str = "group") 
     k_of = np.bincount(pair_test, minlength=tests)
     j = (np.arange(pair[0].size) - pair_first[pair_test])[pair[1].reshape(-1)] if t.size else rank
     any_event = np.bincount(tid, weights=e, minlength=tests) > 0
-    method = np.where((k_of < 2) | ~any_event, "not_applicable",
-                      np.where(k_of == 2, "logrank_two_groups", "logrank_k_groups"))
+    method = np.where(
+        (k_of < 2) | ~any_event, "not_applicable", np.where(k_of == 2, "logrank_two_groups", "logrank_k_groups")
+    )
     statistic, df, p = np.full(tests, np.nan), np.full(tests, -1, dtype=np.int64), np.full(tests, np.nan)
     two = method[tid] == "logrank_two_groups"
     if two.any():
@@ -259,21 +299,27 @@ def logrank_table(cases: pl.DataFrame, by: Sequence[str], group: str = "group") 
     many = method[tid] == "logrank_k_groups"
     if many.any():
         which = np.flatnonzero(method == "logrank_k_groups")
-        statistic[which], df[which], p[which] = _logrank_many(tid[many], j[many], t[many], e[many], which,
-                                                             k_of[which])
+        statistic[which], df[which], p[which] = _logrank_many(tid[many], j[many], t[many], e[many], which, k_of[which])
     named = pl.DataFrame({"t": pair_test, "r": pair[0] % max(len(names), 1)}).with_columns(
-        pl.col("r").replace_strict(list(range(len(names))), names, return_dtype=pl.String).alias("name"))
-    name_list = pl.DataFrame({"t": np.arange(tests)}).join(
-        named.group_by("t", maintain_order=True).agg("name"), on="t", how="left", maintain_order="left")["name"] \
-        .fill_null([]).cast(pl.List(pl.String))
+        pl.col("r").replace_strict(list(range(len(names))), names, return_dtype=pl.String).alias("name")
+    )
+    name_list = (
+        pl.DataFrame({"t": np.arange(tests)})
+        .join(named.group_by("t", maintain_order=True).agg("name"), on="t", how="left", maintain_order="left")["name"]
+        .fill_null([])
+        .cast(pl.List(pl.String))
+    )
     first = np.full(tests, tid.size, dtype=np.int64)
     np.minimum.at(first, tid, np.arange(tid.size))
-    values = pl.DataFrame([
-        pl.Series("method", method.tolist(), dtype=pl.String),
-        pl.Series("statistic", statistic, dtype=pl.Float64).fill_nan(None),
-        pl.Series("df", df, dtype=pl.Int64).replace(-1, None),
-        pl.Series("p_value", p, dtype=pl.Float64).fill_nan(None),
-        name_list.alias("groups")])
+    values = pl.DataFrame(
+        [
+            pl.Series("method", method.tolist(), dtype=pl.String),
+            pl.Series("statistic", statistic, dtype=pl.Float64).fill_nan(None),
+            pl.Series("df", df, dtype=pl.Int64).replace(-1, None),
+            pl.Series("p_value", p, dtype=pl.Float64).fill_nan(None),
+            name_list.alias("groups"),
+        ]
+    )
     return _beside(frame, by, first, values)
 
 
@@ -302,7 +348,7 @@ def _logrank_two(tid, j, t, e, which) -> tuple[np.ndarray, np.ndarray]:
     deaths = np.add.reduceat(es, run)
     in_x = np.add.reduceat(xs, run)
     tests = which.size
-    local = np.searchsorted(which, run_test)             # 0..tests-1
+    local = np.searchsorted(which, run_test)  # 0..tests-1
     size = np.bincount(local, weights=count, minlength=tests).astype(np.int64)
     size_x = np.bincount(local, weights=in_x, minlength=tests).astype(np.int64)
     before = np.cumsum(size) - size
@@ -314,7 +360,7 @@ def _logrank_two(tid, j, t, e, which) -> tuple[np.ndarray, np.ndarray]:
     a_xy, a_x, d_xy, where = at_risk[ev], at_risk_x[ev], deaths[ev], local[ev]
     a_y = a_xy - a_x
     num = a_x * a_y * d_xy * (a_xy - d_xy)
-    den = a_xy ** 2 * (a_xy - 1)
+    den = a_xy**2 * (a_xy - 1)
     big = a_xy > 1
     with np.errstate(divide="ignore", invalid="ignore"):
         sum_var = segment_sums(num[big] / den[big], np.bincount(where[big], minlength=tests))
@@ -357,7 +403,8 @@ def _logrank_many(tid, j, t, e, which, k_of) -> tuple[np.ndarray, np.ndarray, np
         if k - 1 > _EXACT_K_MAX:
             for m in range(members.size):
                 statistic[members[m]], df[members[m]], p[members[m]] = _logrank_large(
-                    risk[m, :n_days[members[m]]], died[m, :n_days[members[m]]])
+                    risk[m, : n_days[members[m]]], died[m, : n_days[members[m]]]
+                )
             continue
         u, v = _uv(risk, died, valid)
         u, v = u[:, :-1], v[:, :-1, :-1]
@@ -448,12 +495,12 @@ def timeliness_share(duration_days: Sequence[float], event: Sequence[bool], targ
     met = int((e & (t <= target_days)).sum())
     missed = int((t > target_days).sum())
     not_yet_due = int((~e & (t <= target_days)).sum())
-    return TimelinessResult(target_days, met, missed, not_yet_due,
-                            met / (met + missed) if met + missed > 0 else None)
+    return TimelinessResult(target_days, met, missed, not_yet_due, met / (met + missed) if met + missed > 0 else None)
 
 
-def timeliness(cases: pl.DataFrame, by: Sequence[str] = (),
-               settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+def timeliness(
+    cases: pl.DataFrame, by: Sequence[str] = (), settings: MetricSettings = DEFAULT_SETTINGS
+) -> pl.DataFrame:
     """timeliness_share per `by` x concern_level, each level against its own target (unassessed left out).
 
     Output: the `by` columns, concern_level, target_days, n_met, n_missed, n_not_yet_due, share_met.
@@ -461,23 +508,35 @@ def timeliness(cases: pl.DataFrame, by: Sequence[str] = (),
     require_columns(cases, ["duration_days", "event", "concern_level", *by], "timeliness")
     keys = [*by, "concern_level"]
     schema = {c: cases.schema[c] for c in keys} | {
-        "target_days": pl.Int64, "n_met": pl.Int64, "n_missed": pl.Int64, "n_not_yet_due": pl.Int64,
-        "share_met": pl.Float64}
+        "target_days": pl.Int64,
+        "n_met": pl.Int64,
+        "n_missed": pl.Int64,
+        "n_not_yet_due": pl.Int64,
+        "share_met": pl.Float64,
+    }
     assessed = cases.filter(pl.col("concern_level").is_in(list(CONCERN_LEVELS)))
     _columns(assessed)
-    target = pl.col("concern_level").cast(pl.String).replace_strict(
-        dict(settings.timeliness_days), return_dtype=pl.Int64)
+    target = (
+        pl.col("concern_level").cast(pl.String).replace_strict(dict(settings.timeliness_days), return_dtype=pl.Int64)
+    )
     t, e = pl.col("duration_days").cast(pl.Float64), pl.col("event")
     within = t <= target.cast(pl.Float64)
-    out = assessed.with_columns(target.alias("target_days")).group_by(keys, maintain_order=True).agg(
-        pl.col("target_days").first(),
-        (e & within).sum().cast(pl.Int64).alias("n_met"),
-        (~within).sum().cast(pl.Int64).alias("n_missed"),
-        (~e & within).sum().cast(pl.Int64).alias("n_not_yet_due"))
-    share = pl.when(pl.col("n_met") + pl.col("n_missed") > 0) \
-        .then(pl.col("n_met") / (pl.col("n_met") + pl.col("n_missed"))).otherwise(None)
-    return out.with_columns(share.alias("share_met")).select(
-        [pl.col(c).cast(dtype) for c, dtype in schema.items()])
+    out = (
+        assessed.with_columns(target.alias("target_days"))
+        .group_by(keys, maintain_order=True)
+        .agg(
+            pl.col("target_days").first(),
+            (e & within).sum().cast(pl.Int64).alias("n_met"),
+            (~within).sum().cast(pl.Int64).alias("n_missed"),
+            (~e & within).sum().cast(pl.Int64).alias("n_not_yet_due"),
+        )
+    )
+    share = (
+        pl.when(pl.col("n_met") + pl.col("n_missed") > 0)
+        .then(pl.col("n_met") / (pl.col("n_met") + pl.col("n_missed")))
+        .otherwise(None)
+    )
+    return out.with_columns(share.alias("share_met")).select([pl.col(c).cast(dtype) for c, dtype in schema.items()])
 
 
 def _logrank_k_groups(data: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float | None, int]:

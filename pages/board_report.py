@@ -3,6 +3,7 @@
 The report is the board's view whoever opens this page: every count is suppressed (reports/data.py
 runs the release under viewer("board")), so what is previewed is exactly what may be published.
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -21,16 +22,22 @@ def _report(cache_key: str, year: str, district: str, fmt: str) -> tuple[bytes, 
 
 ctx = page_context()
 st.title("Board report")
-st.caption("A public-safe summary for the school board: the board's view (small numbers always protected), "
-           "4-8 pages, as PDF or as one HTML file that opens offline.")
+st.caption(
+    "A public-safe summary for the school board: the board's view (small numbers always protected), "
+    "4-8 pages, as PDF or as one HTML file that opens offline."
+)
 years = list(ctx.options.school_years)
 if not years:
     st.info("Load enrollment and BTAM cases first: the report needs at least one school year.")
     st.stop()
 left, right = st.columns(2)
 year = left.selectbox("School year", years, index=0, key="board_report_year")
-district = right.text_input("District name (printed on every page)", value=DEFAULT_DISTRICT,
-                            key="board_report_district").strip() or DEFAULT_DISTRICT
+district = (
+    right.text_input(
+        "District name (printed on every page)", value=DEFAULT_DISTRICT, key="board_report_district"
+    ).strip()
+    or DEFAULT_DISTRICT
+)
 
 try:
     with st.spinner("Building the report (suppression, charts, layout)..."):
@@ -48,12 +55,29 @@ def _log(fmt: str, size: int) -> None:
 
 
 c1, c2 = st.columns(2)
-c1.download_button("Download PDF", data=pdf_bytes, file_name=f"{stem}.pdf", mime="application/pdf",
-                   icon=":material/picture_as_pdf:", key="board_report_pdf", on_click=_log, args=("pdf", len(pdf_bytes)))
-c2.download_button("Download HTML", data=html_bytes, file_name=f"{stem}.html", mime="text/html",
-                   icon=":material/download:", key="board_report_html", on_click=_log,
-                   args=("html", len(html_bytes)))
-st.caption(f"Charts drawn by {renderer}; built in {timings.get('total', 0):.1f} s. "
-           + ("Synthetic demo data: the report carries a SYNTHETIC DATA watermark." if ctx.synthetic else ""))
+c1.download_button(
+    "Download PDF",
+    data=pdf_bytes,
+    file_name=f"{stem}.pdf",
+    mime="application/pdf",
+    icon=":material/picture_as_pdf:",
+    key="board_report_pdf",
+    on_click=_log,
+    args=("pdf", len(pdf_bytes)),
+)
+c2.download_button(
+    "Download HTML",
+    data=html_bytes,
+    file_name=f"{stem}.html",
+    mime="text/html",
+    icon=":material/download:",
+    key="board_report_html",
+    on_click=_log,
+    args=("html", len(html_bytes)),
+)
+st.caption(
+    f"Charts drawn by {renderer}; built in {timings.get('total', 0):.1f} s. "
+    + ("Synthetic demo data: the report carries a SYNTHETIC DATA watermark." if ctx.synthetic else "")
+)
 st.subheader("Preview")
 components.html(html_bytes.decode("utf-8"), height=1100, scrolling=True)

@@ -1,4 +1,5 @@
 """Case volumes: how many BTAM cases, when, where (per 1,000 students) and from what kind of report."""
+
 from __future__ import annotations
 
 import plotly.graph_objects as go
@@ -22,122 +23,224 @@ cases, rate = int(total["cases"][0]), total["cases_per_1000"][0]
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 change = total["cases_percent_change"][0]
 cases_text = fmt_int(cases)
-if suppress:   # the headline's figures as the release publishes them: a hidden total hides its rate and change
+if suppress:  # the headline's figures as the release publishes them: a hidden total hides its rate and change
+
     def published_total(rel, y: str) -> tuple[str, int | None]:
         table = rel.tables.get(f"cases_total_{y}")
         return (table.display["cases"][0], table.published["cases"][0]) if table is not None else ("*", None)
 
     cases_text, shown_cases = published_total(release, year)
-    referral = release.tables.get("disp_btam_referral_race_ethnicity")   # its total row: all enrolled students
-    enrolled_shown = None if referral is None else \
-        referral.published.filter(pl.col("race_ethnicity") == data.TOTAL)["enrolled"].first()
+    referral = release.tables.get("disp_btam_referral_race_ethnicity")  # its total row: all enrolled students
+    enrolled_shown = (
+        None
+        if referral is None
+        else referral.published.filter(pl.col("race_ethnicity") == data.TOTAL)["enrolled"].first()
+    )
     if shown_cases is None or enrolled_shown is None:
         rate = None
-    _, prior_cases = published_total(data.public_release(ctx.release_key, data.prior_year(year), school_ids),
-                                     data.prior_year(year))
+    _, prior_cases = published_total(
+        data.public_release(ctx.release_key, data.prior_year(year), school_ids), data.prior_year(year)
+    )
     if shown_cases is None or prior_cases is None:
         change = None
 rate_text = f", **{rate:.1f} per 1,000 students** enrolled" if rate is not None else ""
-st.markdown(f"**{cases_text} cases** were reported in {year}{rate_text}"
-            + (f", {abs(change):.0f}% {'more' if change > 0 else 'fewer'} than the year before." if change is not None
-               else "; no change from the year before can be shown." if suppress
-               else "; the year before is not loaded, so there is no change to show."))
+st.markdown(
+    f"**{cases_text} cases** were reported in {year}{rate_text}"
+    + (
+        f", {abs(change):.0f}% {'more' if change > 0 else 'fewer'} than the year before."
+        if change is not None
+        else "; no change from the year before can be shown."
+        if suppress
+        else "; the year before is not loaded, so there is no change to show."
+    )
+)
 
 # Trend over the years loaded, by month.
 trend = data.case_volume_trend(ctx.cache_key, school_ids)
 months = trend.filter(pl.col("breakdown") == "month").sort("category")
-if suppress:   # the board's trend is this year's months from the suppressed release
+if suppress:  # the board's trend is this year's months from the suppressed release
     pub = release["cases_by_month"]
-    months = data.published(pub, "cases").filter(pl.col("month") != data.TOTAL) \
+    months = (
+        data.published(pub, "cases")
+        .filter(pl.col("month") != data.TOTAL)
         .select(pl.lit(year).alias("school_year"), pl.col("month").alias("category"), "value", "shown")
+    )
 else:
     months = months.with_columns(pl.col("cases").alias("value"), pl.col("cases").cast(pl.String).alias("shown"))
 fig = go.Figure()
 for i, (y,) in enumerate(sorted(months.partition_by("school_year", as_dict=True))):
     part = months.filter(pl.col("school_year") == y)
-    fig.add_scatter(x=part["category"].to_list(), y=part["value"].to_list(), name=y, mode="lines+markers",
-                    marker_symbol=SYMBOLS[i % len(SYMBOLS)], line_color=PALETTE[i % len(PALETTE)],
-                    text=part["shown"].to_list(), hovertemplate="%{x}: %{text} cases<extra>" + y + "</extra>")
-style(fig, title=f"BTAM cases reported per month, {where.split(' · ', 1)[1]}, "
-                 + (year if suppress else "every school year loaded"),
-      x_title="Month reported", y_title="Cases reported")
-notes = (["Months whose count is hidden are left out of the line; the table shows them as <10 or *."]
-         + list(release["cases_by_month"].footnotes.values())) if suppress and months["value"].null_count() else []
-chart_with_table(ctx, fig, months.select(pl.col("school_year").alias("School year"), pl.col("category").alias("Month"),
-                                         pl.col("shown").alias("Cases")),
-                 stem="cases_per_month", footnotes=notes, key="volumes_months",
-                 how="Each case counts once, in the month of its reported date, whatever its subject (student, "
-                     "staff or other). Cases reported after the as-of date are left out.",
-                 section="Rates (`metrics/rates.py`)")
+    fig.add_scatter(
+        x=part["category"].to_list(),
+        y=part["value"].to_list(),
+        name=y,
+        mode="lines+markers",
+        marker_symbol=SYMBOLS[i % len(SYMBOLS)],
+        line_color=PALETTE[i % len(PALETTE)],
+        text=part["shown"].to_list(),
+        hovertemplate="%{x}: %{text} cases<extra>" + y + "</extra>",
+    )
+style(
+    fig,
+    title=f"BTAM cases reported per month, {where.split(' · ', 1)[1]}, "
+    + (year if suppress else "every school year loaded"),
+    x_title="Month reported",
+    y_title="Cases reported",
+)
+notes = (
+    (
+        ["Months whose count is hidden are left out of the line; the table shows them as <10 or *."]
+        + list(release["cases_by_month"].footnotes.values())
+    )
+    if suppress and months["value"].null_count()
+    else []
+)
+chart_with_table(
+    ctx,
+    fig,
+    months.select(
+        pl.col("school_year").alias("School year"), pl.col("category").alias("Month"), pl.col("shown").alias("Cases")
+    ),
+    stem="cases_per_month",
+    footnotes=notes,
+    key="volumes_months",
+    how="Each case counts once, in the month of its reported date, whatever its subject (student, "
+    "staff or other). Cases reported after the as-of date are left out.",
+    section="Rates (`metrics/rates.py`)",
+)
 
 # By school, per 1,000 students.
 schools = volumes.filter((pl.col("scope") != "district") & (pl.col("breakdown") == "total"))
 if schools.height and suppress and "cases_by_school" not in release.tables:
-    st.info(f"Cases by school are not published for this role when more than {data.MAX_PUBLIC_SCHOOLS} schools are "
-            "in view; the figures above are for all of them together.")
+    st.info(
+        f"Cases by school are not published for this role when more than {data.MAX_PUBLIC_SCHOOLS} schools are "
+        "in view; the figures above are for all of them together."
+    )
 elif schools.height:
     names = {s.school_id: s.name for s in ctx.options.schools}
     table = schools.select(pl.col("scope").alias("school"), "cases", "enrolled", "cases_per_1000")
     if suppress:
         pub = release["cases_by_school"]
         shown = data.published(pub, "cases").filter(pl.col("school") != data.TOTAL)
-        enrolled = pub.display.select("school", pl.col("enrolled").alias("enrolled_shown")) \
-            .with_columns(pub.published["enrolled"].alias("enrolled_pub"))
-        table = table.join(shown.select("school", "shown", pl.col("value").alias("pub")), on="school", how="left") \
-            .join(enrolled, on="school", how="left").with_columns(pl.col("enrolled_shown").alias("enrolled")) \
-            .with_columns(pl.when(pl.col("pub").is_null() | pl.col("enrolled_pub").is_null()).then(None).otherwise(pl.col("cases_per_1000"))
-                          .alias("cases_per_1000"))
+        enrolled = pub.display.select("school", pl.col("enrolled").alias("enrolled_shown")).with_columns(
+            pub.published["enrolled"].alias("enrolled_pub")
+        )
+        table = (
+            table.join(shown.select("school", "shown", pl.col("value").alias("pub")), on="school", how="left")
+            .join(enrolled, on="school", how="left")
+            .with_columns(pl.col("enrolled_shown").alias("enrolled"))
+            .with_columns(
+                pl.when(pl.col("pub").is_null() | pl.col("enrolled_pub").is_null())
+                .then(None)
+                .otherwise(pl.col("cases_per_1000"))
+                .alias("cases_per_1000")
+            )
+        )
         notes = list(pub.footnotes.values())
     else:
         table = table.with_columns(pl.col("cases").cast(pl.String).alias("shown"))
         notes = []
     table = table.with_columns(pl.col("enrolled").cast(pl.String))
-    table = table.with_columns(pl.col("school").replace_strict(names, default=pl.col("school")).alias("name")) \
-        .sort("cases_per_1000", nulls_last=False)
-    fig = go.Figure(go.Bar(x=table["cases_per_1000"].fill_null(0).to_list(), y=table["name"].to_list(),
-                           orientation="h", marker_color=OKABE_ITO["blue"],
-                           text=[f"{r:.1f}" if r is not None else "*" for r in table["cases_per_1000"]],
-                           textposition="outside"))
+    table = table.with_columns(pl.col("school").replace_strict(names, default=pl.col("school")).alias("name")).sort(
+        "cases_per_1000", nulls_last=False
+    )
+    fig = go.Figure(
+        go.Bar(
+            x=table["cases_per_1000"].fill_null(0).to_list(),
+            y=table["name"].to_list(),
+            orientation="h",
+            marker_color=OKABE_ITO["blue"],
+            text=[f"{r:.1f}" if r is not None else "*" for r in table["cases_per_1000"]],
+            textposition="outside",
+        )
+    )
     if rate is not None:
-        fig.add_vline(x=rate, line_dash="dash", line_color=OKABE_ITO["black"],
-                      annotation_text=f"all chosen schools {rate:.1f}", annotation_position="top right")
-    else:   # the year's total is hidden for this role, and with it the rate of all schools together
+        fig.add_vline(
+            x=rate,
+            line_dash="dash",
+            line_color=OKABE_ITO["black"],
+            annotation_text=f"all chosen schools {rate:.1f}",
+            annotation_position="top right",
+        )
+    else:  # the year's total is hidden for this role, and with it the rate of all schools together
         notes = notes + ["The rate of all chosen schools together is hidden with its count, so no line marks it."]
-    style(fig, title=f"BTAM cases per 1,000 students enrolled, by school, {year}",
-          x_title="Cases per 1,000 students", y_title="School", height=max(320, 60 + 22 * table.height))
-    chart_with_table(ctx, fig, table.select(pl.col("name").alias("School"), pl.col("shown").alias("Cases"),
-                                            pl.col("enrolled").alias("Students enrolled"),
-                                            pl.col("cases_per_1000").round(1).alias("Cases per 1,000")),
-                     stem=f"cases_by_school_{year}", footnotes=notes, key="volumes_schools",
-                     how="Cases of the school year recorded by each school, divided by the students enrolled at "
-                         "that school that year, times 1,000. The dashed line is all chosen schools together.",
-                     section="Rates (`metrics/rates.py`)")
+    style(
+        fig,
+        title=f"BTAM cases per 1,000 students enrolled, by school, {year}",
+        x_title="Cases per 1,000 students",
+        y_title="School",
+        height=max(320, 60 + 22 * table.height),
+    )
+    chart_with_table(
+        ctx,
+        fig,
+        table.select(
+            pl.col("name").alias("School"),
+            pl.col("shown").alias("Cases"),
+            pl.col("enrolled").alias("Students enrolled"),
+            pl.col("cases_per_1000").round(1).alias("Cases per 1,000"),
+        ),
+        stem=f"cases_by_school_{year}",
+        footnotes=notes,
+        key="volumes_schools",
+        how="Cases of the school year recorded by each school, divided by the students enrolled at "
+        "that school that year, times 1,000. The dashed line is all chosen schools together.",
+        section="Rates (`metrics/rates.py`)",
+    )
 
 # Source, channel, concern type and behaviour.
-TITLES = {"report_source": "who reported", "report_channel": "how it was reported",
-          "concern_type": "type of concern", "behavior": "behavior reported"}
-chosen = st.radio("Cases by", list(TITLES), key="volumes_breakdown", horizontal=True,
-                  format_func=lambda b: TITLES[b].capitalize())
+TITLES = {
+    "report_source": "who reported",
+    "report_channel": "how it was reported",
+    "concern_type": "type of concern",
+    "behavior": "behavior reported",
+}
+chosen = st.radio(
+    "Cases by", list(TITLES), key="volumes_breakdown", horizontal=True, format_func=lambda b: TITLES[b].capitalize()
+)
 breakdown, words = chosen, TITLES[chosen]
 part = district.filter(pl.col("breakdown") == breakdown).sort("cases")
 if suppress:
     pub = release[f"cases_by_{breakdown}"]
     shown = data.published(pub, "cases").filter(pl.col(breakdown) != data.TOTAL)
-    part = part.join(shown.select(pl.col(breakdown).alias("category"), "shown", "value"), on="category",
-                     how="left").with_columns(pl.when(pl.col("value").is_null()).then(None)
-                                              .otherwise(pl.col("cases_per_1000")).alias("cases_per_1000"))
+    part = part.join(
+        shown.select(pl.col(breakdown).alias("category"), "shown", "value"), on="category", how="left"
+    ).with_columns(
+        pl.when(pl.col("value").is_null()).then(None).otherwise(pl.col("cases_per_1000")).alias("cases_per_1000")
+    )
     notes = list(pub.footnotes.values())
 else:
     part = part.with_columns(pl.col("cases").cast(pl.String).alias("shown"), pl.col("cases").alias("value"))
     notes = []
 labels = [data.group_label(breakdown, c) for c in part["category"]]
-fig = go.Figure(go.Bar(x=part["value"].fill_null(0).to_list(), y=labels, orientation="h",
-                       marker_color=OKABE_ITO["bluish_green"], text=part["shown"].to_list(),
-                       textposition="outside"))
-style(fig, title=f"BTAM cases by {words}, {where}", x_title="Cases", y_title=words.capitalize(),
-      height=max(280, 60 + 30 * part.height))
-chart_with_table(ctx, fig, part.select(pl.Series("Category", labels), pl.col("shown").alias("Cases"),
-                                       pl.col("cases_per_1000").round(2).alias("Cases per 1,000 students")),
-                 stem=f"cases_by_{breakdown}_{year}", footnotes=notes, key=f"volumes_{breakdown}",
-                 how=f"Cases of the school year counted by {words}; each case has exactly one, so the bars "
-                     "add up to all cases.", section="Rates (`metrics/rates.py`)")
+fig = go.Figure(
+    go.Bar(
+        x=part["value"].fill_null(0).to_list(),
+        y=labels,
+        orientation="h",
+        marker_color=OKABE_ITO["bluish_green"],
+        text=part["shown"].to_list(),
+        textposition="outside",
+    )
+)
+style(
+    fig,
+    title=f"BTAM cases by {words}, {where}",
+    x_title="Cases",
+    y_title=words.capitalize(),
+    height=max(280, 60 + 30 * part.height),
+)
+chart_with_table(
+    ctx,
+    fig,
+    part.select(
+        pl.Series("Category", labels),
+        pl.col("shown").alias("Cases"),
+        pl.col("cases_per_1000").round(2).alias("Cases per 1,000 students"),
+    ),
+    stem=f"cases_by_{breakdown}_{year}",
+    footnotes=notes,
+    key=f"volumes_{breakdown}",
+    how=f"Cases of the school year counted by {words}; each case has exactly one, so the bars add up to all cases.",
+    section="Rates (`metrics/rates.py`)",
+)

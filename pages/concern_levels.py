@@ -1,5 +1,6 @@
 """Levels of concern: the ordered distribution, by school and by student group, and whether the level
 goes with the group (the test of independence, in plain words)."""
+
 from __future__ import annotations
 
 import plotly.graph_objects as go
@@ -11,8 +12,11 @@ from ui.charts import ORDERED, chart_with_table, style
 from ui.context import analytic_view
 from ui.text import fmt_int, fmt_p, fmt_pct
 
-METHODS = {"chi_square": "Pearson's chi-square test", "fisher_exact": "Fisher's exact test",
-           "monte_carlo": "a Monte Carlo test of independence (10,000 random tables)"}
+METHODS = {
+    "chi_square": "Pearson's chi-square test",
+    "fisher_exact": "Fisher's exact test",
+    "monte_carlo": "a Monte Carlo test of independence (10,000 random tables)",
+}
 LEVELS = ("low", "moderate", "high", "imminent")
 PATTERNS = ("", "/", "x", ".")
 
@@ -25,18 +29,28 @@ if overall.is_empty() or not overall["n"].sum():
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 names = {s.school_id: s.name for s in ctx.options.schools}
 options = ["school", *data.GROUP_DIMENSIONS]
-dimension = st.selectbox("Compare levels of concern by", options, key="levels_dimension",
-                         format_func=lambda d: data.DIMENSION_LABELS[d])
-release = data.public_release(ctx.release_key, year, school_ids) \
-    if suppress else None
+dimension = st.selectbox(
+    "Compare levels of concern by", options, key="levels_dimension", format_func=lambda d: data.DIMENSION_LABELS[d]
+)
+release = data.public_release(ctx.release_key, year, school_ids) if suppress else None
 
 
-NOT_PUBLISHED = (f"This breakdown is not published for this role: per-school figures are published for up to "
-                 f"{data.MAX_PUBLIC_SCHOOLS} schools in view, and a breakdown with no assessed case has nothing to show.")
+NOT_PUBLISHED = (
+    f"This breakdown is not published for this role: per-school figures are published for up to "
+    f"{data.MAX_PUBLIC_SCHOOLS} schools in view, and a breakdown with no assessed case has nothing to show."
+)
 
 
-def stacked(frame: pl.DataFrame, by: str, labels: list[str], title: str, y_title: str, measure: str,
-            table_name: str | None, key: str) -> None:
+def stacked(
+    frame: pl.DataFrame,
+    by: str,
+    labels: list[str],
+    title: str,
+    y_title: str,
+    measure: str,
+    table_name: str | None,
+    key: str,
+) -> None:
     """A 100% stacked bar per group, levels in order, each level with its own pattern as well as colour."""
     frame = frame.with_columns(pl.col("n").cast(pl.String).alias("shown"), pl.col("share").alias("plotted"))
     notes: list[str] = []
@@ -48,61 +62,113 @@ def stacked(frame: pl.DataFrame, by: str, labels: list[str], title: str, y_title
         shown = data.published(pub, measure)
         if by not in shown.columns:
             shown = shown.with_columns(pl.lit("all").alias(by))
-        frame = frame.drop("shown").join(shown.select(by, "concern_level", "shown", "value"),
-                                         on=[by, "concern_level"], how="left") \
+        frame = (
+            frame.drop("shown")
+            .join(shown.select(by, "concern_level", "shown", "value"), on=[by, "concern_level"], how="left")
             .with_columns(pl.when(pl.col("value").is_null()).then(None).otherwise(pl.col("share")).alias("plotted"))
+        )
         notes = list(pub.footnotes.values())
     fig = go.Figure()
     for i, level in enumerate(LEVELS):
         part = frame.filter(pl.col("concern_level") == level)
-        fig.add_bar(name=data.LEVEL_LABELS[level], y=[labels[g] for g in part[by]], x=part["plotted"].to_list(),
-                    orientation="h", marker_color=ORDERED[i], marker_pattern_shape=PATTERNS[i],
-                    text=[fmt_pct(v, decimals=0) if v is not None else "*" for v in part["plotted"]],
-                    textposition="inside", customdata=part["shown"].to_list(),
-                    hovertemplate="%{y}: %{x:.1%} (%{customdata} cases)<extra>" + data.LEVEL_LABELS[level] + "</extra>")
+        fig.add_bar(
+            name=data.LEVEL_LABELS[level],
+            y=[labels[g] for g in part[by]],
+            x=part["plotted"].to_list(),
+            orientation="h",
+            marker_color=ORDERED[i],
+            marker_pattern_shape=PATTERNS[i],
+            text=[fmt_pct(v, decimals=0) if v is not None else "*" for v in part["plotted"]],
+            textposition="inside",
+            customdata=part["shown"].to_list(),
+            hovertemplate="%{y}: %{x:.1%} (%{customdata} cases)<extra>" + data.LEVEL_LABELS[level] + "</extra>",
+        )
     fig.update_layout(barmode="stack")
     fig.update_xaxes(tickformat=".0%", range=[0, 1])
-    style(fig, title=title, x_title="Share of assessed cases (%)", y_title=y_title,
-          height=max(300, 90 + 28 * frame[by].n_unique()))
-    table = frame.select(pl.col(by).replace_strict(labels).alias(y_title),
-                         pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level of concern"),
-                         pl.col("shown").alias("Assessed cases"),
-                         pl.col("plotted").round(3).alias("Share of the group's assessed cases"))
-    chart_with_table(ctx, fig, table, stem=f"concern_levels_by_{by}_{year}", footnotes=notes, key=key,
-                     how="Each bar is the assessed cases of one group split by their level of concern (low < "
-                         "moderate < high < imminent); cases without a level yet are left out. Shares add to 100%.",
-                     section="Levels of concern (`metrics/concern.py`)")
+    style(
+        fig,
+        title=title,
+        x_title="Share of assessed cases (%)",
+        y_title=y_title,
+        height=max(300, 90 + 28 * frame[by].n_unique()),
+    )
+    table = frame.select(
+        pl.col(by).replace_strict(labels).alias(y_title),
+        pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level of concern"),
+        pl.col("shown").alias("Assessed cases"),
+        pl.col("plotted").round(3).alias("Share of the group's assessed cases"),
+    )
+    chart_with_table(
+        ctx,
+        fig,
+        table,
+        stem=f"concern_levels_by_{by}_{year}",
+        footnotes=notes,
+        key=key,
+        how="Each bar is the assessed cases of one group split by their level of concern (low < "
+        "moderate < high < imminent); cases without a level yet are left out. Shares add to 100%.",
+        section="Levels of concern (`metrics/concern.py`)",
+    )
 
 
 # The district (or chosen schools) distribution.
 dist = overall.select(pl.lit("all").alias("group"), "concern_level", "n", "share")
 high = overall.filter(pl.col("concern_level").is_in(data.HIGH_LEVELS))
-st.markdown(f"Of **{fmt_int(overall['n'].sum())} assessed cases**, "
-            + ", ".join(f"{fmt_pct(r['share'], decimals=0)} were rated {r['concern_level']}"
-                        for r in overall.iter_rows(named=True)) + "."
-            if not suppress else
-            f"Of the assessed cases, {fmt_pct(high['share'].sum() if high.height else None, decimals=0)} were rated "
-            "high or imminent.")
-stacked(dist, "group", {"all": "All chosen schools"}, f"Assessed BTAM cases by level of concern, {where}",
-        "Population", "assessed_cases", f"levels_all_{year}", "levels_all")
+st.markdown(
+    f"Of **{fmt_int(overall['n'].sum())} assessed cases**, "
+    + ", ".join(
+        f"{fmt_pct(r['share'], decimals=0)} were rated {r['concern_level']}" for r in overall.iter_rows(named=True)
+    )
+    + "."
+    if not suppress
+    else f"Of the assessed cases, {fmt_pct(high['share'].sum() if high.height else None, decimals=0)} were rated "
+    "high or imminent."
+)
+stacked(
+    dist,
+    "group",
+    {"all": "All chosen schools"},
+    f"Assessed BTAM cases by level of concern, {where}",
+    "Population",
+    "assessed_cases",
+    f"levels_all_{year}",
+    "levels_all",
+)
 
 # By school or group.
 if dimension == "school":
-    part = levels.filter((pl.col("scope") != "district") & (pl.col("dimension") == "all")) \
-        .select(pl.col("scope").alias("school"), "concern_level", "n", "share")
+    part = levels.filter((pl.col("scope") != "district") & (pl.col("dimension") == "all")).select(
+        pl.col("scope").alias("school"), "concern_level", "n", "share"
+    )
     labels = {s: names.get(s, s) for s in part["school"].unique().to_list()}
     if part.height:
-        stacked(part, "school", labels, f"Assessed BTAM cases by level of concern and school, {year}", "School",
-                "assessed_cases", "levels_by_school", "levels_school")
+        stacked(
+            part,
+            "school",
+            labels,
+            f"Assessed BTAM cases by level of concern and school, {year}",
+            "School",
+            "assessed_cases",
+            "levels_by_school",
+            "levels_school",
+        )
 else:
-    part = levels.filter((pl.col("scope") == "district") & (pl.col("dimension") == dimension)) \
-        .select(pl.col("group").alias(dimension), "concern_level", "n", "share")
+    part = levels.filter((pl.col("scope") == "district") & (pl.col("dimension") == dimension)).select(
+        pl.col("group").alias(dimension), "concern_level", "n", "share"
+    )
     labels = {g: data.group_label(dimension, g) for g in part[dimension].unique().to_list()}
     if part.height:
-        stacked(part, dimension, labels,
-                f"Assessed BTAM cases of students by level of concern and {data.DIMENSION_LABELS[dimension].lower()}, "
-                f"{where}", data.DIMENSION_LABELS[dimension], "assessed_student_cases", f"levels_by_{dimension}",
-                "levels_group")
+        stacked(
+            part,
+            dimension,
+            labels,
+            f"Assessed BTAM cases of students by level of concern and {data.DIMENSION_LABELS[dimension].lower()}, "
+            f"{where}",
+            data.DIMENSION_LABELS[dimension],
+            "assessed_student_cases",
+            f"levels_by_{dimension}",
+            "levels_group",
+        )
     else:
         st.info("No assessed case about an enrolled student in this selection.")
 
@@ -117,12 +183,18 @@ else:
     method = METHODS.get(r["method"], r["method"].replace("_", " "))
     what = "schools" if dimension == "school" else data.DIMENSION_LABELS[dimension].lower() + " groups"
     if r["p_value"] < 0.05:
-        st.markdown(f"**Yes, probably.** The mix of levels differs between {what} more than chance alone would "
-                    f"easily produce ({fmt_p(r['p_value'])}, {method}, {fmt_int(r['n'])} cases). This does not say "
-                    "why: look at the groups above and at how the teams rate concern.")
+        st.markdown(
+            f"**Yes, probably.** The mix of levels differs between {what} more than chance alone would "
+            f"easily produce ({fmt_p(r['p_value'])}, {method}, {fmt_int(r['n'])} cases). This does not say "
+            "why: look at the groups above and at how the teams rate concern."
+        )
     else:
-        st.markdown(f"**No clear difference.** The mix of levels across {what} is within what chance would produce "
-                    f"(p = {r['p_value']:.2f}, {method}, {fmt_int(r['n'])} cases).")
-    why = ("Pearson's chi-square is used when every expected count is at least 5; otherwise Fisher's exact test "
-           "(two groups, two levels) or a Monte Carlo test with a fixed seed.")
+        st.markdown(
+            f"**No clear difference.** The mix of levels across {what} is within what chance would produce "
+            f"(p = {r['p_value']:.2f}, {method}, {fmt_int(r['n'])} cases)."
+        )
+    why = (
+        "Pearson's chi-square is used when every expected count is at least 5; otherwise Fisher's exact test "
+        "(two groups, two levels) or a Monte Carlo test with a fixed seed."
+    )
     st.caption(f"Method: {method}. χ² = {r['statistic']:.2f} with {r['df']} degrees of freedom. {why}")

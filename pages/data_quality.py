@@ -1,4 +1,5 @@
 """Data quality: freshness, the ledger's reconciliation, every load, and the quarantine by rule."""
+
 from __future__ import annotations
 
 import plotly.graph_objects as go
@@ -13,9 +14,14 @@ from ui.context import PageContext, connection, page_context
 from ui.text import fmt_date, fmt_int, fmt_text, plural
 
 ROW_LIMIT = 200
-ENTITY_LABELS = {"schools": "Schools", "enrollment": "Enrollment", "btam_cases": "BTAM cases",
-                 "case_actions": "Case actions", "case_reviews": "Case reviews",
-                 "discipline_actions": "Discipline actions"}
+ENTITY_LABELS = {
+    "schools": "Schools",
+    "enrollment": "Enrollment",
+    "btam_cases": "BTAM cases",
+    "case_actions": "Case actions",
+    "case_reviews": "Case reviews",
+    "discipline_actions": "Discipline actions",
+}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -40,22 +46,33 @@ def freshness(ctx: PageContext) -> None:
     as_of = dates["as_of_date"][0] if dates.height else None
     c1, c2, c3 = st.columns(3)
     c1.metric("Last load", fmt_date(ledger["loaded_at"].max() if ledger.height else None))
-    c2.metric("As-of date of the last load", fmt_date(as_of),
-              help="The date the loaded exports describe; dates after it are quarantined.")
+    c2.metric(
+        "As-of date of the last load",
+        fmt_date(as_of),
+        help="The date the loaded exports describe; dates after it are quarantined.",
+    )
     c3.metric("Files loaded", fmt_int(ledger.filter(pl.col("status") == "loaded").height))
-    st.dataframe(pl.DataFrame({
-        "Entity": [ENTITY_LABELS.get(e, e) for e in dates["entity"]],
-        "Latest date": [fmt_date(d) for d in dates["latest_date"]],
-        "Date column": [fmt_text(c) for c in dates["date_column"]],
-        "Days before the as-of date": [fmt_int(d) for d in dates["days_before_as_of"]],
-        "Latest school year": [fmt_text(y) for y in dates["latest_school_year"]],
-        "Last loaded": [fmt_date(t) for t in dates["last_loaded_at"]],
-    }), hide_index=True, width="stretch")
+    st.dataframe(
+        pl.DataFrame(
+            {
+                "Entity": [ENTITY_LABELS.get(e, e) for e in dates["entity"]],
+                "Latest date": [fmt_date(d) for d in dates["latest_date"]],
+                "Date column": [fmt_text(c) for c in dates["date_column"]],
+                "Days before the as-of date": [fmt_int(d) for d in dates["days_before_as_of"]],
+                "Latest school year": [fmt_text(y) for y in dates["latest_school_year"]],
+                "Last loaded": [fmt_date(t) for t in dates["last_loaded_at"]],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     stale = dates.filter(pl.col("days_before_as_of") > 60)
     if stale.height:
         names = ", ".join(ENTITY_LABELS.get(e, e) for e in stale["entity"])
-        st.warning(f"{names}: the latest record is more than 60 days before the as-of date. "
-                   "Check that the export covers the whole period.")
+        st.warning(
+            f"{names}: the latest record is more than 60 days before the as-of date. "
+            "Check that the export covers the whole period."
+        )
 
 
 def reconciliation(ctx: PageContext, show_counts: bool) -> None:
@@ -65,22 +82,33 @@ def reconciliation(ctx: PageContext, show_counts: bool) -> None:
     if rec.is_empty():
         st.info("No file has been loaded yet.")
     elif broken.is_empty():
-        st.success(f"Every row read was either loaded or quarantined, in all {plural(rec.height, 'file')} "
-                   "loaded (rows read = rows loaded + rows quarantined), and every quarantined row is stored "
-                   "with its rule.", icon=":material/check_circle:")
+        st.success(
+            f"Every row read was either loaded or quarantined, in all {plural(rec.height, 'file')} "
+            "loaded (rows read = rows loaded + rows quarantined), and every quarantined row is stored "
+            "with its rule.",
+            icon=":material/check_circle:",
+        )
     else:
-        st.error(f"{plural(broken.height, 'file')} do not reconcile: "
-                 + ", ".join(broken["file_name"].to_list())
-                 + ". Rows were lost or counted twice; reload these files and report the load id.",
-                 icon=":material/error:")
+        st.error(
+            f"{plural(broken.height, 'file')} do not reconcile: "
+            + ", ".join(broken["file_name"].to_list())
+            + ". Rows were lost or counted twice; reload these files and report the load id.",
+            icon=":material/error:",
+        )
     if show_counts and rec.height:
         table = rec.select(
-            pl.col("loaded_at").alias("Loaded at"), pl.col("file_name").alias("File"),
-            pl.col("entity").alias("Entity"), pl.col("rows_read").alias("Read"),
-            pl.col("rows_loaded").alias("Loaded"), pl.col("rows_quarantined").alias("Quarantined"),
+            pl.col("loaded_at").alias("Loaded at"),
+            pl.col("file_name").alias("File"),
+            pl.col("entity").alias("Entity"),
+            pl.col("rows_read").alias("Read"),
+            pl.col("rows_loaded").alias("Loaded"),
+            pl.col("rows_quarantined").alias("Quarantined"),
             pl.col("quarantine_rows_stored").alias("Quarantined rows stored"),
-            pl.when(pl.col("balanced") & pl.col("quarantine_complete")).then(pl.lit("yes"))
-              .otherwise(pl.lit("NO")).alias("Reconciles"))
+            pl.when(pl.col("balanced") & pl.col("quarantine_complete"))
+            .then(pl.lit("yes"))
+            .otherwise(pl.lit("NO"))
+            .alias("Reconciles"),
+        )
         with st.expander("Reconciliation per file", icon=":material/balance:"):
             table_with_download(ctx, table, stem="ledger_reconciliation")
 
@@ -89,11 +117,16 @@ def load_ledger(ctx: PageContext) -> None:
     st.subheader("Load ledger")
     ledger = _named(ctx.cache_key, "status/load_history")
     table = ledger.select(
-        pl.col("loaded_at").alias("Loaded at"), pl.col("load_id").alias("Load"),
-        pl.col("file_name").alias("File"), pl.col("entity").alias("Entity"), pl.col("status").alias("Status"),
-        pl.col("rows_read").alias("Read"), pl.col("rows_loaded").alias("Loaded"),
+        pl.col("loaded_at").alias("Loaded at"),
+        pl.col("load_id").alias("Load"),
+        pl.col("file_name").alias("File"),
+        pl.col("entity").alias("Entity"),
+        pl.col("status").alias("Status"),
+        pl.col("rows_read").alias("Read"),
+        pl.col("rows_loaded").alias("Loaded"),
         pl.col("rows_quarantined").alias("Quarantined"),
-        pl.col("ignored_columns").alias("Columns not stored"))
+        pl.col("ignored_columns").alias("Columns not stored"),
+    )
     table_with_download(ctx, table, stem="load_ledger")
 
 
@@ -105,41 +138,69 @@ def quarantine(ctx: PageContext) -> None:
         st.success("No row was quarantined: every row read was loaded.", icon=":material/check_circle:")
         return
     total = int(families["rows_quarantined"].sum())
-    st.write(f"{plural(total, 'row')} broke a rule of the data contract and were kept aside, not loaded. "
-             "Fix them in the source system and load the file again; row numbers count data rows from 1 "
-             "(the header is row 0).")
+    st.write(
+        f"{plural(total, 'row')} broke a rule of the data contract and were kept aside, not loaded. "
+        "Fix them in the source system and load the file again; row numbers count data rows from 1 "
+        "(the header is row 0)."
+    )
     ordered = families.sort("rows_quarantined")
-    fig = go.Figure(go.Bar(
-        x=ordered["rows_quarantined"].to_list(), y=ordered["rule_family"].to_list(), orientation="h",
-        marker_color=OKABE_ITO["blue"], text=[fmt_int(v) for v in ordered["rows_quarantined"]],
-        textposition="outside", customdata=ordered["entity_list"].to_list(),
-        hovertemplate="%{y}: %{x:,} rows (%{customdata})<extra></extra>"))
-    style(fig, title="Quarantined rows by kind of rule, all loads", x_title="Rows quarantined",
-          y_title="Kind of rule", height=max(260, 60 + 32 * ordered.height))
+    fig = go.Figure(
+        go.Bar(
+            x=ordered["rows_quarantined"].to_list(),
+            y=ordered["rule_family"].to_list(),
+            orientation="h",
+            marker_color=OKABE_ITO["blue"],
+            text=[fmt_int(v) for v in ordered["rows_quarantined"]],
+            textposition="outside",
+            customdata=ordered["entity_list"].to_list(),
+            hovertemplate="%{y}: %{x:,} rows (%{customdata})<extra></extra>",
+        )
+    )
+    style(
+        fig,
+        title="Quarantined rows by kind of rule, all loads",
+        x_title="Rows quarantined",
+        y_title="Kind of rule",
+        height=max(260, 60 + 32 * ordered.height),
+    )
     chart_with_table(
-        ctx, fig,
-        families.select(pl.col("rule_family").alias("Kind of rule"),
-                        pl.col("rows_quarantined").alias("Rows quarantined"),
-                        pl.col("entity_list").alias("Entities")),
+        ctx,
+        fig,
+        families.select(
+            pl.col("rule_family").alias("Kind of rule"),
+            pl.col("rows_quarantined").alias("Rows quarantined"),
+            pl.col("entity_list").alias("Entities"),
+        ),
         stem="quarantine_by_kind_of_rule",
         how="Each row read is checked against the entity's data contract. A row that breaks rules is "
-            "quarantined once, under the first rule it broke, so the counts add up to the rows quarantined. "
-            "The kind of rule is the part of the rule name before the colon.",
-        section="Data contract rules and the quarantine", doc="CONTRACT_RULES.md")
+        "quarantined once, under the first rule it broke, so the counts add up to the rows quarantined. "
+        "The kind of rule is the part of the rule name before the colon.",
+        section="Data contract rules and the quarantine",
+        doc="CONTRACT_RULES.md",
+    )
     st.markdown("**Per file and rule**, with the first row numbers to look at")
-    table_with_download(ctx, by_rule.select(
-        pl.col("file_name").alias("File"), pl.col("entity").alias("Entity"), pl.col("rule").alias("Rule"),
-        pl.col("rows_quarantined").alias("Rows"), pl.col("first_rows").alias("First rows")),
-        stem="quarantine_by_rule")
+    table_with_download(
+        ctx,
+        by_rule.select(
+            pl.col("file_name").alias("File"),
+            pl.col("entity").alias("Entity"),
+            pl.col("rule").alias("Rule"),
+            pl.col("rows_quarantined").alias("Rows"),
+            pl.col("first_rows").alias("First rows"),
+        ),
+        stem="quarantine_by_rule",
+    )
     quarantined_rows(ctx, by_rule)
 
 
 def quarantined_rows(ctx: PageContext, by_rule: pl.DataFrame) -> None:
     st.markdown("**Quarantined rows as read**")
     if not may_see_quarantined_rows(ctx):
-        st.info("The quarantined rows themselves are case-level records of any school, so only district "
-                "staff and administrators see them. The counts above are what this role may see.",
-                icon=":material/lock:")
+        st.info(
+            "The quarantined rows themselves are case-level records of any school, so only district "
+            "staff and administrators see them. The counts above are what this role may see.",
+            icon=":material/lock:",
+        )
         return
     files = sorted(by_rule["file_name"].unique().to_list())
     c1, c2 = st.columns(2)
@@ -154,10 +215,18 @@ def quarantined_rows(ctx: PageContext, by_rule: pl.DataFrame) -> None:
         ctx.audit("view_case_rows", page="data_quality", file=file_name, rule=rule, row_count=rows.height)
         logged.add((ctx.cache_key, file_name, rule))
     st.caption(f"Up to {ROW_LIMIT} rows; this view is written to the audit log.")
-    table_with_download(ctx, rows.select(
-        pl.col("row_number").alias("Row"), pl.col("rule").alias("Rule"), pl.col("detail").alias("What is wrong"),
-        pl.col("raw_row").alias("Row as read")), stem=f"quarantine_{file_name}_{rule}", row_level=True,
-        key="quarantine_rows")
+    table_with_download(
+        ctx,
+        rows.select(
+            pl.col("row_number").alias("Row"),
+            pl.col("rule").alias("Rule"),
+            pl.col("detail").alias("What is wrong"),
+            pl.col("raw_row").alias("Row as read"),
+        ),
+        stem=f"quarantine_{file_name}_{rule}",
+        row_level=True,
+        key="quarantine_rows",
+    )
 
 
 ctx = page_context()
@@ -179,9 +248,15 @@ if counts_allowed:
     load_ledger(ctx)
     quarantine(ctx)
 else:
-    st.info("Row counts of loads and of the quarantine are for district staff; the board view shows whether "
-            "the data are current and complete.", icon=":material/lock:")
-how_computed("Freshness is the latest date each entity holds against the as-of date of the last load. "
-             "Reconciliation checks, for every file, that rows read = rows loaded + rows quarantined and that "
-             "each quarantined row is stored with its rule and row number.",
-             section="Data contract rules and the quarantine", doc="CONTRACT_RULES.md")
+    st.info(
+        "Row counts of loads and of the quarantine are for district staff; the board view shows whether "
+        "the data are current and complete.",
+        icon=":material/lock:",
+    )
+how_computed(
+    "Freshness is the latest date each entity holds against the as-of date of the last load. "
+    "Reconciliation checks, for every file, that rows read = rows loaded + rows quarantined and that "
+    "each quarantined row is stored with its rule and row number.",
+    section="Data contract rules and the quarantine",
+    doc="CONTRACT_RULES.md",
+)

@@ -1,6 +1,7 @@
 """Discipline outcomes of BTAM cases: how often cases end in exclusion, law enforcement or a change of
 placement, by level of concern and student group, the same-level comparison in one sentence, and the
 students suspended while their case was open."""
+
 from __future__ import annotations
 
 import plotly.graph_objects as go
@@ -12,9 +13,11 @@ from ui.charts import PALETTE, SYMBOLS, chart_with_table, style
 from ui.context import analytic_view
 from ui.text import first_upper, fmt_int, fmt_pct, python_map
 
-OUTCOMES = {"case_exclusionary": "ended in a suspension or expulsion",
-            "case_law_enforcement": "involved law enforcement",
-            "case_placement_change": "ended in a change of placement"}
+OUTCOMES = {
+    "case_exclusionary": "ended in a suspension or expulsion",
+    "case_law_enforcement": "involved law enforcement",
+    "case_placement_change": "ended in a change of placement",
+}
 LEVELS = ("low", "moderate", "high", "imminent")
 
 ctx, year, school_ids, suppress, where = analytic_view("Discipline outcomes")
@@ -24,27 +27,54 @@ if strata.is_empty():
     st.stop()
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 c1, c2 = st.columns(2)
-outcome = c1.selectbox("Outcome of the case", list(OUTCOMES), key="discipline_outcome",
-                       format_func=lambda o: data.OUTCOME_LABELS[o])
-dimension = c2.selectbox("Student groups", data.PUBLIC_OUTCOME_DIMENSIONS if suppress else data.GROUP_DIMENSIONS,
-                         key="discipline_dimension", format_func=data.DIMENSION_LABELS.get,
-                         help="For this role case outcomes are published by race and by disability only: finer "
-                              "splits of a year's cases are too small to publish." if suppress else None)
-part = strata.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == dimension)) \
-    .with_columns(pl.when(pl.col("cases") > 0).then(pl.col("with_outcome") / pl.col("cases")).alias("share"),
-                  pl.col("cases").cast(pl.String).alias("cases_shown"),
-                  pl.col("with_outcome").cast(pl.String).alias("with_shown"))
+outcome = c1.selectbox(
+    "Outcome of the case", list(OUTCOMES), key="discipline_outcome", format_func=lambda o: data.OUTCOME_LABELS[o]
+)
+dimension = c2.selectbox(
+    "Student groups",
+    data.PUBLIC_OUTCOME_DIMENSIONS if suppress else data.GROUP_DIMENSIONS,
+    key="discipline_dimension",
+    format_func=data.DIMENSION_LABELS.get,
+    help="For this role case outcomes are published by race and by disability only: finer "
+    "splits of a year's cases are too small to publish."
+    if suppress
+    else None,
+)
+part = strata.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == dimension)).with_columns(
+    pl.when(pl.col("cases") > 0).then(pl.col("with_outcome") / pl.col("cases")).alias("share"),
+    pl.col("cases").cast(pl.String).alias("cases_shown"),
+    pl.col("with_outcome").cast(pl.String).alias("with_shown"),
+)
 notes: list[str] = []
 if suppress:
-    pub = data.public_release(ctx.release_key, year, school_ids) \
-        .tables[f"outcome_{outcome}_{dimension}"]
+    pub = data.public_release(ctx.release_key, year, school_ids).tables[f"outcome_{outcome}_{dimension}"]
     den, num = data.published(pub, "assessed_student_cases"), data.published(pub, f"{outcome}_cases")
-    part = part.drop("cases_shown", "with_shown").join(
-        den.select(pl.col(dimension).alias("group"), "concern_level", pl.col("shown").alias("cases_shown"),
-                   pl.col("value").alias("d")), on=["group", "concern_level"], how="left").join(
-        num.select(pl.col(dimension).alias("group"), "concern_level", pl.col("shown").alias("with_shown"),
-                   pl.col("value").alias("k")), on=["group", "concern_level"], how="left").with_columns(
-        pl.when(pl.col("d").is_null() | pl.col("k").is_null()).then(None).otherwise(pl.col("share")).alias("share"))
+    part = (
+        part.drop("cases_shown", "with_shown")
+        .join(
+            den.select(
+                pl.col(dimension).alias("group"),
+                "concern_level",
+                pl.col("shown").alias("cases_shown"),
+                pl.col("value").alias("d"),
+            ),
+            on=["group", "concern_level"],
+            how="left",
+        )
+        .join(
+            num.select(
+                pl.col(dimension).alias("group"),
+                "concern_level",
+                pl.col("shown").alias("with_shown"),
+                pl.col("value").alias("k"),
+            ),
+            on=["group", "concern_level"],
+            how="left",
+        )
+        .with_columns(
+            pl.when(pl.col("d").is_null() | pl.col("k").is_null()).then(None).otherwise(pl.col("share")).alias("share")
+        )
+    )
     notes = list(pub.footnotes.values())
 
 fig = go.Figure()
@@ -52,30 +82,52 @@ groups = sorted(part["group"].unique().to_list())
 for i, g in enumerate(groups):
     rows = part.filter(pl.col("group") == g)
     rows = rows.sort(pl.col("concern_level").replace_strict({lv: j for j, lv in enumerate(LEVELS)}, default=9))
-    fig.add_scatter(x=[data.LEVEL_LABELS[lv] for lv in rows["concern_level"]], y=rows["share"].to_list(),
-                    name=data.group_label(dimension, g), mode="lines+markers", marker_symbol=SYMBOLS[i % len(SYMBOLS)],
-                    marker_size=10, line_color=PALETTE[i % len(PALETTE)], line_dash=["solid", "dash", "dot"][i % 3],
-                    customdata=list(zip(rows["with_shown"].to_list(), rows["cases_shown"].to_list())),
-                    hovertemplate="%{y:.1%}: %{customdata[0]} of %{customdata[1]} cases<extra>%{fullData.name}</extra>")
+    fig.add_scatter(
+        x=[data.LEVEL_LABELS[lv] for lv in rows["concern_level"]],
+        y=rows["share"].to_list(),
+        name=data.group_label(dimension, g),
+        mode="lines+markers",
+        marker_symbol=SYMBOLS[i % len(SYMBOLS)],
+        marker_size=10,
+        line_color=PALETTE[i % len(PALETTE)],
+        line_dash=["solid", "dash", "dot"][i % 3],
+        customdata=list(zip(rows["with_shown"].to_list(), rows["cases_shown"].to_list())),
+        hovertemplate="%{y:.1%}: %{customdata[0]} of %{customdata[1]} cases<extra>%{fullData.name}</extra>",
+    )
 fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-style(fig, title=f"Share of assessed BTAM cases that {OUTCOMES[outcome]}, by level of concern and "
-                 f"{data.DIMENSION_LABELS[dimension].lower()}, {where}",
-      x_title="Level of concern", y_title="Cases with the outcome (%)", height=420)
+style(
+    fig,
+    title=f"Share of assessed BTAM cases that {OUTCOMES[outcome]}, by level of concern and "
+    f"{data.DIMENSION_LABELS[dimension].lower()}, {where}",
+    x_title="Level of concern",
+    y_title="Cases with the outcome (%)",
+    height=420,
+)
 part = part.sort("group", pl.col("concern_level").replace_strict({lv: j for j, lv in enumerate(LEVELS)}, default=9))
-table = part.select(python_map(part["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
-            pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level of concern"),
-            pl.col("cases_shown").alias("Assessed cases"), pl.col("with_shown").alias("With the outcome"),
-            pl.col("share").round(3).alias("Share"))
-chart_with_table(ctx, fig, table, stem=f"case_outcomes_{outcome}_{dimension}_{year}", footnotes=notes,
-                 key="discipline_levels",
-                 how="Assessed cases about enrolled students, by the student's group and the case's level of concern; "
-                     "a case has the outcome when one of its actions is one (e.g. a suspension or expulsion).",
-                 section="Pooling within levels of concern (`metrics/stratified.py`)")
+table = part.select(
+    python_map(part["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
+    pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level of concern"),
+    pl.col("cases_shown").alias("Assessed cases"),
+    pl.col("with_shown").alias("With the outcome"),
+    pl.col("share").round(3).alias("Share"),
+)
+chart_with_table(
+    ctx,
+    fig,
+    table,
+    stem=f"case_outcomes_{outcome}_{dimension}_{year}",
+    footnotes=notes,
+    key="discipline_levels",
+    how="Assessed cases about enrolled students, by the student's group and the case's level of concern; "
+    "a case has the outcome when one of its actions is one (e.g. a suspension or expulsion).",
+    section="Pooling within levels of concern (`metrics/stratified.py`)",
+)
 
 # The same-level comparison, in one sentence per group.
 st.subheader("Comparing students at the same level of concern")
-cond = data.conditional_disparities(ctx.cache_key, year, school_ids) \
-    .filter((pl.col("scope") == "district") & (pl.col("outcome") == outcome) & (pl.col("dimension") == dimension))
+cond = data.conditional_disparities(ctx.cache_key, year, school_ids).filter(
+    (pl.col("scope") == "district") & (pl.col("outcome") == outcome) & (pl.col("dimension") == dimension)
+)
 said = 0
 for r in cond.sort("odds_ratio", descending=True, nulls_last=True).iter_rows(named=True):
     who = data.students_phrase(dimension, r["group"])
@@ -84,25 +136,34 @@ for r in cond.sort("odds_ratio", descending=True, nulls_last=True).iter_rows(nam
         continue
     said += 1
     if r["ci_low"] > 1:
-        st.markdown(f"- Among students at the same level of concern, **{who}**'s cases {OUTCOMES[outcome]} "
-                    f"**{r['odds_ratio']:.1f} times as often** as other students' (odds ratio, 95% CI "
-                    f"{r['ci_low']:.1f}–{r['ci_high']:.1f}).")
+        st.markdown(
+            f"- Among students at the same level of concern, **{who}**'s cases {OUTCOMES[outcome]} "
+            f"**{r['odds_ratio']:.1f} times as often** as other students' (odds ratio, 95% CI "
+            f"{r['ci_low']:.1f}–{r['ci_high']:.1f})."
+        )
     elif r["ci_high"] < 1:
-        st.markdown(f"- Among students at the same level of concern, {who}'s cases {OUTCOMES[outcome]} less often "
-                    f"than other students' (odds ratio {r['odds_ratio']:.2f}, 95% CI {r['ci_low']:.2f}–"
-                    f"{r['ci_high']:.2f}).")
+        st.markdown(
+            f"- Among students at the same level of concern, {who}'s cases {OUTCOMES[outcome]} less often "
+            f"than other students' (odds ratio {r['odds_ratio']:.2f}, 95% CI {r['ci_low']:.2f}–"
+            f"{r['ci_high']:.2f})."
+        )
     else:
-        st.markdown(f"- {first_upper(who)}: no clear difference from other students at the same level of concern "
-                    f"(odds ratio {r['odds_ratio']:.2f}, 95% CI {r['ci_low']:.2f}–{r['ci_high']:.2f}).")
+        st.markdown(
+            f"- {first_upper(who)}: no clear difference from other students at the same level of concern "
+            f"(odds ratio {r['odds_ratio']:.2f}, 95% CI {r['ci_low']:.2f}–{r['ci_high']:.2f})."
+        )
 if not said:
     st.write("Too few cases with this outcome to compare groups at the same level of concern.")
-st.caption("Mantel-Haenszel odds ratio pooled over the levels of concern (Robins-Breslow-Greenland interval): "
-           "each group against all other students' cases, comparing like with like.")
+st.caption(
+    "Mantel-Haenszel odds ratio pooled over the levels of concern (Robins-Breslow-Greenland interval): "
+    "each group against all other students' cases, comparing like with like."
+)
 
 # Students suspended while their case was open.
 st.subheader("Students suspended while their case was open")
 audit = data.process_audit(ctx.cache_key, year, school_ids).filter(
-    (pl.col("school_year") == year) & (pl.col("indicator") == "suspended_while_case_open"))
+    (pl.col("school_year") == year) & (pl.col("indicator") == "suspended_while_case_open")
+)
 district = audit.filter(pl.col("scope") == "district")
 if district.height and district["denominator"][0]:
     r = district.row(0, named=True)
@@ -111,13 +172,19 @@ if district.height and district["denominator"][0]:
         t = pub["audit_district_suspended_while_case_open"]
         num = t.display["suspended_while_case_open_num"][0]
         rate = t.display["suspended_while_case_open_num_rate"][0]
-        st.markdown(f"**{num}** students with a BTAM case ({rate}) had an in-school or out-of-school suspension "
-                    "or an expulsion while their case was open.")
+        st.markdown(
+            f"**{num}** students with a BTAM case ({rate}) had an in-school or out-of-school suspension "
+            "or an expulsion while their case was open."
+        )
     else:
-        st.markdown(f"**{fmt_int(r['numerator'])} of {fmt_int(r['denominator'])}** students with a BTAM case "
-                    f"({fmt_pct(r['value'])}) had an in-school or out-of-school suspension or an expulsion while their "
-                    f"case was open; the target is at most {fmt_pct(r['target'], decimals=0)}.")
-    st.caption("Counted from the discipline export: an ISS, OSS or expulsion dated between the case's report and its "
-               "closing (or the as-of date). NASP: punitive measures can raise risk. Per school on *Process audit*.")
+        st.markdown(
+            f"**{fmt_int(r['numerator'])} of {fmt_int(r['denominator'])}** students with a BTAM case "
+            f"({fmt_pct(r['value'])}) had an in-school or out-of-school suspension or an expulsion while their "
+            f"case was open; the target is at most {fmt_pct(r['target'], decimals=0)}."
+        )
+    st.caption(
+        "Counted from the discipline export: an ISS, OSS or expulsion dated between the case's report and its "
+        "closing (or the as-of date). NASP: punitive measures can raise risk. Per school on *Process audit*."
+    )
 else:
     st.write("No student was the subject of a case in this selection.")

@@ -1,4 +1,5 @@
 """Load data (administrators): upload exports and run the same loader as the command line."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -77,18 +78,25 @@ def run_load(ctx: PageContext, uploads: list, profile: str, as_of: dt.date, synt
 
         def progress(stage: str, fraction: float) -> None:
             bar.progress(max(0.0, min(1.0, fraction)), text=stage[:120])
+
         if not paths:
             bar.empty()
-            return LoadResult("", warehouse_path(), [], error="No file of a loadable type was uploaded.",
-                              exit_code=4)
+            return LoadResult("", warehouse_path(), [], error="No file of a loadable type was uploaded.", exit_code=4)
         result = load_files(warehouse_path(), paths, profile, as_of, None, synthetic, progress)
         bar.progress(1.0, text="Done" if not result.error else "Stopped")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    ctx.audit("load", load_id=result.load_id, profile=profile, as_of=as_of.isoformat(), files=len(result.files),
-              rows_loaded=sum(f.rows_loaded for f in result.files),
-              rows_quarantined=sum(f.rows_quarantined for f in result.files),
-              published=result.published, exit_code=result.exit_code)
+    ctx.audit(
+        "load",
+        load_id=result.load_id,
+        profile=profile,
+        as_of=as_of.isoformat(),
+        files=len(result.files),
+        rows_loaded=sum(f.rows_loaded for f in result.files),
+        rows_quarantined=sum(f.rows_quarantined for f in result.files),
+        published=result.published,
+        exit_code=result.exit_code,
+    )
     return result
 
 
@@ -101,17 +109,25 @@ def show_result(result: LoadResult) -> None:
         st.info("Every file was loaded before (same content): nothing changed.")
     if not result.files:
         return
-    st.dataframe(pl.DataFrame({
-        "File": [f.file_name for f in result.files],
-        "Entity": [f.entity for f in result.files],
-        "Result": [{"loaded": "loaded", "unchanged": "already loaded, unchanged"}.get(f.status, "not loaded")
-                   for f in result.files],
-        "Read": [fmt_int(f.rows_read) for f in result.files],
-        "Loaded": [fmt_int(f.rows_loaded) for f in result.files],
-        "Quarantined": [fmt_int(f.rows_quarantined) for f in result.files],
-        "Top rules": [", ".join(f"{rule} ({n:,})" for rule, n in f.top_rules) or "–" for f in result.files],
-        "Columns not stored": [", ".join(f.ignored_columns) or "–" for f in result.files],
-    }), hide_index=True, width="stretch")
+    st.dataframe(
+        pl.DataFrame(
+            {
+                "File": [f.file_name for f in result.files],
+                "Entity": [f.entity for f in result.files],
+                "Result": [
+                    {"loaded": "loaded", "unchanged": "already loaded, unchanged"}.get(f.status, "not loaded")
+                    for f in result.files
+                ],
+                "Read": [fmt_int(f.rows_read) for f in result.files],
+                "Loaded": [fmt_int(f.rows_loaded) for f in result.files],
+                "Quarantined": [fmt_int(f.rows_quarantined) for f in result.files],
+                "Top rules": [", ".join(f"{rule} ({n:,})" for rule, n in f.top_rules) or "–" for f in result.files],
+                "Columns not stored": [", ".join(f.ignored_columns) or "–" for f in result.files],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     if any(f.rows_quarantined for f in result.files):
         st.caption("Quarantined rows, with their row numbers and rules, are on the *Data quality* page.")
 
@@ -119,32 +135,49 @@ def show_result(result: LoadResult) -> None:
 ctx = page_context()
 st.title("Load data")
 if not may_load(ctx.viewer):
-    st.warning("Only an administrator may load data. Loads replace what every user sees, so they are kept "
-               "to the people who manage the warehouse and are written to the audit log. Ask your district's "
-               "dashboard administrator to load new exports.", icon=":material/lock:")
+    st.warning(
+        "Only an administrator may load data. Loads replace what every user sees, so they are kept "
+        "to the people who manage the warehouse and are written to the audit log. Ask your district's "
+        "dashboard administrator to load new exports.",
+        icon=":material/lock:",
+    )
     st.stop()
 
-st.write(f"Upload one load's exports (any order; parents are loaded first). They go through the same "
-         f"contracts as `python -m pipelines load` into `{warehouse_path()}`: every row is loaded or "
-         "quarantined with the rule it broke, files with direct identifiers are refused whole, and the load is "
-         "all or nothing.")
+st.write(
+    f"Upload one load's exports (any order; parents are loaded first). They go through the same "
+    f"contracts as `python -m pipelines load` into `{warehouse_path()}`: every row is loaded or "
+    "quarantined with the rule it broke, files with direct identifiers are refused whole, and the load is "
+    "all or nothing."
+)
 known = profiles()
 with st.form("load_form"):
-    uploads = st.file_uploader("Exports", type=[s.lstrip(".") for s in sorted(DATA_SUFFIXES)],
-                               accept_multiple_files=True,
-                               help="CSV (UTF-8 or Windows-1252; comma, semicolon or tab), XLSX or Parquet.")
+    uploads = st.file_uploader(
+        "Exports",
+        type=[s.lstrip(".") for s in sorted(DATA_SUFFIXES)],
+        accept_multiple_files=True,
+        help="CSV (UTF-8 or Windows-1252; comma, semicolon or tab), XLSX or Parquet.",
+    )
     c1, c2 = st.columns(2)
-    profile = c1.selectbox("Mapping profile", list(known), format_func=lambda p: p,
-                           help="How the source system's columns and codes map to the interchange format "
-                                "(data_contracts/profiles/).")
-    as_of = c2.date_input("As-of date", value=dt.date.today(), max_value=dt.date.today(),
-                          help="The date the exports describe; later dates are quarantined.")
+    profile = c1.selectbox(
+        "Mapping profile",
+        list(known),
+        format_func=lambda p: p,
+        help="How the source system's columns and codes map to the interchange format (data_contracts/profiles/).",
+    )
+    as_of = c2.date_input(
+        "As-of date",
+        value=dt.date.today(),
+        max_value=dt.date.today(),
+        help="The date the exports describe; later dates are quarantined.",
+    )
     synthetic = False
     if ctx.synthetic:
-        synthetic = st.checkbox("These files are synthetic (made by the demo generator)",
-                                help="This warehouse holds the synthetic demo, which runs without login. Real "
-                                     "exports are never mixed into it: load them into a new warehouse file, "
-                                     "which then asks for a login.")
+        synthetic = st.checkbox(
+            "These files are synthetic (made by the demo generator)",
+            help="This warehouse holds the synthetic demo, which runs without login. Real "
+            "exports are never mixed into it: load them into a new warehouse file, "
+            "which then asks for a login.",
+        )
     submitted = st.form_submit_button("Load", type="primary", icon=":material/upload:")
 if profile:
     st.caption(f"Profile *{profile}*: {known.get(profile) or 'no description'}")
@@ -153,9 +186,12 @@ if submitted:
     if not uploads:
         st.warning("Choose at least one file to load.")
     elif ctx.synthetic and not synthetic:
-        st.error("This warehouse holds the synthetic demo. Real exports are never mixed into it: start the "
-                 "dashboard on a new warehouse file (BTAM_WAREHOUSE=path) and load them there; it will then "
-                 "ask for a login.", icon=":material/block:")
+        st.error(
+            "This warehouse holds the synthetic demo. Real exports are never mixed into it: start the "
+            "dashboard on a new warehouse file (BTAM_WAREHOUSE=path) and load them there; it will then "
+            "ask for a login.",
+            icon=":material/block:",
+        )
     else:
         st.session_state["last_load_result"] = run_load(ctx, uploads, profile, as_of, synthetic)
         st.caption(f"{plural(len(uploads), 'file')} uploaded; the upload folder has been deleted.")

@@ -1,5 +1,6 @@
 """Overview: the headline figures of the school year, their change from the year before, and what needs
 attention, in words."""
+
 from __future__ import annotations
 
 import plotly.graph_objects as go
@@ -31,21 +32,25 @@ from ui.text import (
 
 ctx, year, school_ids, suppress, where = analytic_view("Overview")
 prior = data.prior_year(year)
-st.caption(f"{ctx.describe_filters()} · compared with {prior}"
-           + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
+st.caption(
+    f"{ctx.describe_filters()} · compared with {prior}"
+    + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else "")
+)
 
 view = data.overview(ctx.cache_key, year, school_ids)
 now = view.volumes.filter(pl.col("school_year") == year)
 if now.is_empty() or not now["cases"][0]:
-    st.info(f"No BTAM case was reported in {year} in {ctx.describe_filters()}. Choose another year or more "
-            "schools in the sidebar.")
+    st.info(
+        f"No BTAM case was reported in {year} in {ctx.describe_filters()}. Choose another year or more "
+        "schools in the sidebar."
+    )
     st.stop()
 cases, enrolled = int(now["cases"][0]), int(now["enrolled"][0])
 rate = now["cases_per_1000"][0]
 prev_cases, prev_rate = now["previous_cases"][0], now["previous_cases_per_1000"][0]
 cases_text = fmt_count(cases, suppress=suppress)
-withheld: list[str] = []   # why a headline figure is not shown to this role
-if suppress:   # every headline figure from the year's release (and the prior year's): figures.derived
+withheld: list[str] = []  # why a headline figure is not shown to this role
+if suppress:  # every headline figure from the year's release (and the prior year's): figures.derived
     release = data.public_release(ctx.release_key, year, school_ids)
     prior_release = data.public_release(ctx.release_key, prior, school_ids)
     before = view.volumes.filter(pl.col("school_year") == prior)
@@ -79,16 +84,26 @@ median_prev = median_prev[0] if median_prev.len() else None
 
 flags, prev_flags = view.flags, view.prior_flags
 district_audit = view.audit
-if suppress:   # flags and audit marks on hidden counts are withheld, each year by its own release
+if suppress:  # flags and audit marks on hidden counts are withheld, each year by its own release
     flags = released_flags(view.flags, release, data.population_measure)
-    prev_flags = released_flags(view.prior_flag_rows, prior_release, data.population_measure).height \
-        if prev_flags is not None else None
-    district_audit = pl.concat([released_audit(district_audit.filter(pl.col("school_year") == year), release),
-                                released_audit(district_audit.filter(pl.col("school_year") == prior), prior_release)],
-                               how="vertical_relaxed")
+    prev_flags = (
+        released_flags(view.prior_flag_rows, prior_release, data.population_measure).height
+        if prev_flags is not None
+        else None
+    )
+    district_audit = pl.concat(
+        [
+            released_audit(district_audit.filter(pl.col("school_year") == year), release),
+            released_audit(district_audit.filter(pl.col("school_year") == prior), prior_release),
+        ],
+        how="vertical_relaxed",
+    )
 off_now = district_audit.filter((pl.col("school_year") == year) & (pl.col("status") == "off_target"))
-off_prev = district_audit.filter((pl.col("school_year") == prior) & (pl.col("status") == "off_target")).height \
-    if district_audit.filter(pl.col("school_year") == prior).height else None
+off_prev = (
+    district_audit.filter((pl.col("school_year") == prior) & (pl.col("status") == "off_target")).height
+    if district_audit.filter(pl.col("school_year") == prior).height
+    else None
+)
 audit_withheld = district_audit.filter((pl.col("school_year") == year) & (pl.col("status") == "withheld")).height
 
 
@@ -100,68 +115,111 @@ def delta(now_value, prev_value, fmt, lower_is_better: bool | None = None) -> di
 
 
 c = st.columns(3)
-c[0].metric("BTAM cases", cases_text, **delta(cases, prev_cases, fmt_int),
-            help="Cases reported in the school year, every subject (students, staff, others).")
-c[1].metric("Cases per 1,000 students", f"{rate:.1f}" if rate is not None else "–",
-            **delta(rate, prev_rate, lambda v: f"{v:.1f}"),
-            help=f"Cases per 1,000 students enrolled ({fmt_int(enrolled)} enrolled).")
+c[0].metric(
+    "BTAM cases",
+    cases_text,
+    **delta(cases, prev_cases, fmt_int),
+    help="Cases reported in the school year, every subject (students, staff, others).",
+)
+c[1].metric(
+    "Cases per 1,000 students",
+    f"{rate:.1f}" if rate is not None else "–",
+    **delta(rate, prev_rate, lambda v: f"{v:.1f}"),
+    help=f"Cases per 1,000 students enrolled ({fmt_int(enrolled)} enrolled).",
+)
 if withheld:
     st.caption("Not shown: " + "; ".join(withheld) + ".")
-c[2].metric("Share rated high or imminent", fmt_pct(share),
-            **delta(share, prev_share, lambda v: f"{100 * v:.1f} points", lower_is_better=True),
-            help="Of the assessed cases with a level of concern.")
+c[2].metric(
+    "Share rated high or imminent",
+    fmt_pct(share),
+    **delta(share, prev_share, lambda v: f"{100 * v:.1f} points", lower_is_better=True),
+    help="Of the assessed cases with a level of concern.",
+)
 c = st.columns(3)
-c[0].metric("Median days to first intervention", fmt_int(median_now) if median_now is not None else "–",
-            **delta(median_now, median_prev, fmt_int, lower_is_better=True),
-            help="Kaplan-Meier median: days from report to the first action of any kind; cases without one yet "
-                 "are counted as still waiting.")
-c[1].metric("Flagged disparities", fmt_int(flags.height),
-            **delta(flags.height, prev_flags, fmt_int, lower_is_better=True),
-            help="Groups whose risk ratio is above 2.0 (see Equity).")
-c[2].metric("Audit indicators off target", fmt_int(off_now.height),
-            **delta(off_now.height, off_prev, fmt_int, lower_is_better=True),
-            help="Of the NASP process-audit indicators (see Process audit)."
-            + (f" {plural(audit_withheld, 'indicator')} withheld: a count it uses is hidden for this role."
-               if audit_withheld else ""))
+c[0].metric(
+    "Median days to first intervention",
+    fmt_int(median_now) if median_now is not None else "–",
+    **delta(median_now, median_prev, fmt_int, lower_is_better=True),
+    help="Kaplan-Meier median: days from report to the first action of any kind; cases without one yet "
+    "are counted as still waiting.",
+)
+c[1].metric(
+    "Flagged disparities",
+    fmt_int(flags.height),
+    **delta(flags.height, prev_flags, fmt_int, lower_is_better=True),
+    help="Groups whose risk ratio is above 2.0 (see Equity).",
+)
+c[2].metric(
+    "Audit indicators off target",
+    fmt_int(off_now.height),
+    **delta(off_now.height, off_prev, fmt_int, lower_is_better=True),
+    help="Of the NASP process-audit indicators (see Process audit)."
+    + (
+        f" {plural(audit_withheld, 'indicator')} withheld: a count it uses is hidden for this role."
+        if audit_withheld
+        else ""
+    ),
+)
 
 st.subheader("What needs attention")
 notes: list[str] = []
 if flags.height:
     top = flags.sort("risk_ratio", descending=True).head(3)
-    parts = [f"{data.students_phrase(r['dimension'], r['group'])} — "
-             f"{first_lower(data.OUTCOME_LABELS.get(r['outcome'], r['outcome']))} "
-             f"({r['risk_ratio']:.1f} times as often, 95% CI {r['rr_ci_low']:.1f}–{r['rr_ci_high']:.1f})"
-             for r in top.iter_rows(named=True)]
+    parts = [
+        f"{data.students_phrase(r['dimension'], r['group'])} — "
+        f"{first_lower(data.OUTCOME_LABELS.get(r['outcome'], r['outcome']))} "
+        f"({r['risk_ratio']:.1f} times as often, 95% CI {r['rr_ci_low']:.1f}–{r['rr_ci_high']:.1f})"
+        for r in top.iter_rows(named=True)
+    ]
     persistent = flags.filter(pl.col("persistent")).height
-    notes.append(f"**{plural(flags.height, 'disparity', 'disparities')}** above the risk-ratio threshold of 2.0"
-                 + (f", {persistent} of them for three years running" if persistent else "")
-                 + ". Largest: " + "; ".join(parts) + ". See *Equity*.")
+    notes.append(
+        f"**{plural(flags.height, 'disparity', 'disparities')}** above the risk-ratio threshold of 2.0"
+        + (f", {persistent} of them for three years running" if persistent else "")
+        + ". Largest: "
+        + "; ".join(parts)
+        + ". See *Equity*."
+    )
 if off_now.height:
     worst = off_now.with_columns((pl.col("value") - pl.col("target")).abs().alias("gap")).sort("gap", descending=True)
-    named = [f"{first_lower(r['label'])} ({fmt_pct(r['value'], decimals=0)} against a target of "
-             f"{fmt_pct(r['target'], decimals=0)})" for r in worst.head(3).iter_rows(named=True)]
-    notes.append(f"**{plural(off_now.height, 'process-audit indicator')} off target**, e.g. {join_words(named)}. "
-                 "See *Process audit*.")
+    named = [
+        f"{first_lower(r['label'])} ({fmt_pct(r['value'], decimals=0)} against a target of "
+        f"{fmt_pct(r['target'], decimals=0)})"
+        for r in worst.head(3).iter_rows(named=True)
+    ]
+    notes.append(
+        f"**{plural(off_now.height, 'process-audit indicator')} off target**, e.g. {join_words(named)}. "
+        "See *Process audit*."
+    )
 timely = released_timeliness(view.timeliness, release) if suppress else view.timeliness
 late = timely.filter(pl.col("share_met").is_not_null() & (pl.col("share_met") < 0.8))
 if late.height:
-    named = [f"{data.LEVEL_LABELS[r['concern_level']].lower()} concern ({fmt_pct(r['share_met'], decimals=0)} "
-             f"{within_days(r['target_days'])})" for r in late.iter_rows(named=True)]
-    notes.append(f"**First interventions late**: fewer than 80% of cases met the target at "
-                 f"{join_words(named)}. See *Time to intervention*.")
+    named = [
+        f"{data.LEVEL_LABELS[r['concern_level']].lower()} concern ({fmt_pct(r['share_met'], decimals=0)} "
+        f"{within_days(r['target_days'])})"
+        for r in late.iter_rows(named=True)
+    ]
+    notes.append(
+        f"**First interventions late**: fewer than 80% of cases met the target at "
+        f"{join_words(named)}. See *Time to intervention*."
+    )
 if share is not None and prev_share is not None and share - prev_share > 0.05:
     notes.append(f"**More cases rated high or imminent**: {fmt_pct(share)} against {fmt_pct(prev_share)} in {prior}.")
 if rate is not None and prev_rate:
     change = (rate - prev_rate) / prev_rate
     if abs(change) >= 0.2:
-        notes.append(f"**Case rate {'up' if change > 0 else 'down'} {fmt_pct(abs(change), decimals=0)}** "
-                     f"from {prior} ({rate:.1f} against {prev_rate:.1f} per 1,000 students).")
+        notes.append(
+            f"**Case rate {'up' if change > 0 else 'down'} {fmt_pct(abs(change), decimals=0)}** "
+            f"from {prior} ({rate:.1f} against {prev_rate:.1f} per 1,000 students)."
+        )
 if notes:
     for note in notes:
         st.markdown(f"- {note}")
 else:
-    st.success("No disparity is flagged, every process-audit indicator with enough cases is on target and "
-               "first interventions meet their targets.", icon=":material/check_circle:")
+    st.success(
+        "No disparity is flagged, every process-audit indicator with enough cases is on target and "
+        "first interventions meet their targets.",
+        icon=":material/check_circle:",
+    )
 
 # Cases by level of concern, this year against the prior year.
 rows = []
@@ -188,21 +246,38 @@ if suppress:
         values += [p[1] for p in part]
     table = table.with_columns(pl.Series("shown", shown), pl.Series("value", values, dtype=pl.Int64))
 else:
-    table = table.with_columns(python_map(table["n"], fmt_int).alias("shown"),
-                               pl.col("n").alias("value"))
+    table = table.with_columns(python_map(table["n"], fmt_int).alias("shown"), pl.col("n").alias("value"))
 fig = go.Figure()
 for i, y in enumerate((prior, year)):
     part = table.filter(pl.col("school_year") == y)
-    fig.add_bar(name=y, x=[data.LEVEL_LABELS[lv] for lv in part["concern_level"]], y=part["value"].fill_null(0).to_list(),
-                text=part["shown"].to_list(), textposition="outside", marker_color=ORDERED[1 + 2 * i],
-                marker_pattern_shape="" if i else "/")
-style(fig, title=f"Assessed BTAM cases by level of concern, {ctx.describe_filters()}, {prior} and {year}",
-      x_title="Level of concern", y_title="Assessed cases")
-chart_with_table(ctx, fig, table.select(pl.col("school_year").alias("School year"),
-                                        pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level of concern"),
-                                        pl.col("shown").alias("Assessed cases")),
-                 stem=f"cases_by_level_{year}", footnotes=footnotes,
-                 how="Assessed cases are those with a level of concern recorded by the as-of date. The headline "
-                     "rate is cases per 1,000 students enrolled in the chosen schools; the change compares the "
-                     "school year just before. The median is a Kaplan-Meier estimate.",
-                 section="Levels of concern (`metrics/concern.py`)", key="overview_levels")
+    fig.add_bar(
+        name=y,
+        x=[data.LEVEL_LABELS[lv] for lv in part["concern_level"]],
+        y=part["value"].fill_null(0).to_list(),
+        text=part["shown"].to_list(),
+        textposition="outside",
+        marker_color=ORDERED[1 + 2 * i],
+        marker_pattern_shape="" if i else "/",
+    )
+style(
+    fig,
+    title=f"Assessed BTAM cases by level of concern, {ctx.describe_filters()}, {prior} and {year}",
+    x_title="Level of concern",
+    y_title="Assessed cases",
+)
+chart_with_table(
+    ctx,
+    fig,
+    table.select(
+        pl.col("school_year").alias("School year"),
+        pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level of concern"),
+        pl.col("shown").alias("Assessed cases"),
+    ),
+    stem=f"cases_by_level_{year}",
+    footnotes=footnotes,
+    how="Assessed cases are those with a level of concern recorded by the as-of date. The headline "
+    "rate is cases per 1,000 students enrolled in the chosen schools; the change compares the "
+    "school year just before. The median is a Kaplan-Meier estimate.",
+    section="Levels of concern (`metrics/concern.py`)",
+    key="overview_levels",
+)

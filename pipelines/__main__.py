@@ -3,6 +3,7 @@
 Each command's module is imported only when that command runs, so `status`
 does not pay for great-expectations' import.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,11 @@ COMMANDS = {
     "report": ("reports.cli", "run", "write the board summary report (PDF or HTML, suppressed)"),
     "marts": ("pipelines.marts", "run", "rebuild the load-time marts of a warehouse (each load does this itself)"),
     "rollback": ("pipelines.versions", "run", "put a previous version of the warehouse back (the last 3 are kept)"),
-    "reference": ("pipelines.reference.cli", "run",
-                  "reference data: CRDC school files, published aggregate tables, Ed-Fi exports"),
+    "reference": (
+        "pipelines.reference.cli",
+        "run",
+        "reference data: CRDC school files, published aggregate tables, Ed-Fi exports",
+    ),
 }
 
 
@@ -36,22 +40,32 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--students", type=int, default=25_000, help="students enrolled per year (default 25000)")
     demo.add_argument("--years", type=int, default=3, help="school years (default 3)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    demo.add_argument("--as-of", dest="as_of", default=None,
-                      help="as-of date YYYY-MM-DD; the last school year is the one holding it (default 2025-05-30)")
-    demo.add_argument("--messy", action="store_true",
-                      help="also write a vendor-style export with broken rows under OUT/vendor")
-    demo.add_argument("--db", default=None,
-                      help="also load the demo into this warehouse file, marked synthetic")
+    demo.add_argument(
+        "--as-of",
+        dest="as_of",
+        default=None,
+        help="as-of date YYYY-MM-DD; the last school year is the one holding it (default 2025-05-30)",
+    )
+    demo.add_argument(
+        "--messy", action="store_true", help="also write a vendor-style export with broken rows under OUT/vendor"
+    )
+    demo.add_argument("--db", default=None, help="also load the demo into this warehouse file, marked synthetic")
 
     load = sub.add_parser("load", help=COMMANDS["load"][2])
     load.add_argument("paths", nargs="+", help="files or folders of one load, in any order")
     load.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
-    load.add_argument("--profile", default="interchange",
-                      help="mapping profile: a name in data_contracts/profiles/ or a JSON file (default interchange)")
+    load.add_argument(
+        "--profile",
+        default="interchange",
+        help="mapping profile: a name in data_contracts/profiles/ or a JSON file (default interchange)",
+    )
     load.add_argument("--as-of", dest="as_of", default=None, help="as-of date YYYY-MM-DD (default today)")
     load.add_argument("--entity", default=None, help="entity of every file given, when names do not say")
-    load.add_argument("--synthetic", action="store_true",
-                      help="mark the warehouse as synthetic demo data (refused on a warehouse holding real data)")
+    load.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="mark the warehouse as synthetic demo data (refused on a warehouse holding real data)",
+    )
     load.add_argument("--quiet", action="store_true", help="no progress bar")
 
     status = sub.add_parser("status", help=COMMANDS["status"][2])
@@ -60,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help=COMMANDS["export"][2])
     export.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
     export.add_argument("--out", required=True, help="folder for the CSV files")
-    export.add_argument("--as-of", dest="as_of", default=None,
-                        help="as-of date YYYY-MM-DD (default: the latest date in the warehouse)")
+    export.add_argument(
+        "--as-of", dest="as_of", default=None, help="as-of date YYYY-MM-DD (default: the latest date in the warehouse)"
+    )
     marts = sub.add_parser("marts", help=COMMANDS["marts"][2])
     marts.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
     from access import accounts_cli, audit_cli

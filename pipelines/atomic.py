@@ -5,6 +5,7 @@ the current one (os.replace is atomic on POSIX). A lock file keeps two loads
 from building at once; a killed load leaves only a stray temporary file,
 which the next load removes.
 """
+
 from __future__ import annotations
 
 import errno
@@ -52,7 +53,8 @@ def exclusive_lock(db_path: Path, wait_seconds: float = 30.0):
                 if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() >= deadline:
                     raise WarehouseBusy(
                         f"another load is writing {db_path} (lock {lock_path} held for {wait_seconds:.0f} s); "
-                        "wait for it to finish and run this load again") from exc
+                        "wait for it to finish and run this load again"
+                    ) from exc
                 time.sleep(0.2)
         yield
     finally:

@@ -5,13 +5,14 @@ distinct values (padded to one frame) rather than over every row; the failing
 values (read from the failing rows GX lists, _violations_of) are joined back to
 their rows in DuckDB. Same verdicts, a fraction of the cost on millions of rows.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import duckdb
@@ -52,8 +53,10 @@ def _check_patterns(suite: dict) -> None:
         rule_kind = expectation["meta"]["rule"].split(":")[0]
         wanted = PATTERNS.get(column) or {"date": ISO_DATE_PATTERN, "number": NUMBER_PATTERN}.get(rule_kind)
         if regex != wanted:
-            raise ContractError(f"suite {suite['name']}: the regex of {column} is not data_contracts/values.py's; "
-                                "run python -m data_contracts.build_suites")
+            raise ContractError(
+                f"suite {suite['name']}: the regex of {column} is not data_contracts/values.py's; "
+                "run python -m data_contracts.build_suites"
+            )
 
 
 _CONTEXT_LOCK = threading.Lock()
@@ -82,7 +85,7 @@ def warm_up_in_background() -> threading.Thread:
     return thread
 
 
-@lru_cache(maxsize=None)
+@cache
 def _batch_definition(entity: str):
     source = _context().data_sources.add_pandas(f"mapped_{entity}")
     return source.add_dataframe_asset(f"{entity}_values").add_batch_definition_whole_dataframe("distinct_values")
@@ -100,8 +103,10 @@ def _suite_object(name: str, expectations: list[dict]):
 
     suite = gx.ExpectationSuite(name=name, expectations=[dict(e) for e in expectations])
     if len(suite.expectations) != len(expectations):
-        raise ContractError(f"suite {name}: {len(expectations)} expectations in the file, "
-                            f"{len(suite.expectations)} accepted by great-expectations")
+        raise ContractError(
+            f"suite {name}: {len(expectations)} expectations in the file, "
+            f"{len(suite.expectations)} accepted by great-expectations"
+        )
     return suite
 
 
@@ -119,9 +124,13 @@ SMALL_COLUMN = 5_000  # columns with at most this many distinct values share one
 Values = list | pa.ChunkedArray  # a column's values: a list, or Arrow for a column of more than SMALL_COLUMN
 
 
-def _column_values(con: duckdb.DuckDBPyConnection, table: str, suite_json: dict,
-                   expressions: dict[str, tuple[str | None, str]] | None = None,
-                   distinct_tables: dict[str, str] | None = None) -> dict[str, Values]:
+def _column_values(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    suite_json: dict,
+    expressions: dict[str, tuple[str | None, str]] | None = None,
+    distinct_tables: dict[str, str] | None = None,
+) -> dict[str, Values]:
     kinds: dict[str, set[str]] = {}
     for expectation in suite_json["expectations"]:
         kinds.setdefault(expectation["kwargs"]["column"], set()).add(expectation["type"])
@@ -131,9 +140,13 @@ def _column_values(con: duckdb.DuckDBPyConnection, table: str, suite_json: dict,
     return _mapped_representatives(con, table, kinds, expressions, distinct_tables or {})
 
 
-def _mapped_representatives(con: duckdb.DuckDBPyConnection, table: str, kinds: dict[str, set[str]],
-                            expressions: dict[str, tuple[str | None, str]],
-                            distinct_tables: dict[str, str]) -> dict[str, Values]:
+def _mapped_representatives(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    kinds: dict[str, set[str]],
+    expressions: dict[str, tuple[str | None, str]],
+    distinct_tables: dict[str, str],
+) -> dict[str, Values]:
     """_representatives of the mapped columns, computed from the unmapped `table` in two queries.
 
     A column's mapped value is its expression of one source column, so its distinct mapped values
@@ -143,8 +156,9 @@ def _mapped_representatives(con: duckdb.DuckDBPyConnection, table: str, kinds: d
     values: dict[str, Values] = {column: [] for column in kinds}
     only_not_null = [c for c in kinds if kinds[c] == {NOT_NULL}]
     if only_not_null:
-        aggregates = ", ".join(f"any_value({expressions[c][1]}), bool_or({expressions[c][1]} is null)"
-                               for c in only_not_null)
+        aggregates = ", ".join(
+            f"any_value({expressions[c][1]}), bool_or({expressions[c][1]} is null)" for c in only_not_null
+        )
         row = con.sql(f"select {aggregates} from {table}").fetchall()[0]
         for position, column in enumerate(only_not_null):
             some_value, has_null = row[2 * position], row[2 * position + 1]
@@ -208,9 +222,13 @@ def _padded(values, length: int):
     return np.resize(np.array(values or [None], dtype=object), length)
 
 
-def column_values(con: duckdb.DuckDBPyConnection, table: str, entity: str,
-                  expressions: dict[str, tuple[str | None, str]] | None = None,
-                  distinct_tables: dict[str, str] | None = None) -> dict[str, Values]:
+def column_values(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    entity: str,
+    expressions: dict[str, tuple[str | None, str]] | None = None,
+    distinct_tables: dict[str, str] | None = None,
+) -> dict[str, Values]:
     """The values that decide each column's verdicts (DuckDB work; see _representatives).
 
     With `expressions` (column -> (quoted source column, SQL expression of the mapped value), see
@@ -233,7 +251,7 @@ def validate_values(entity: str, values: dict[str, Values]) -> list[ColumnViolat
     """Every (column, value, rule) that the entity's suite rejects (great-expectations work, no DuckDB)."""
     suite_json = load_suite_json(entity)
     violations = []
-    for frame, expectations in _frames(values, suite_json):
+    for frame, _expectations in _frames(values, suite_json):
         suite = _sub_suite(entity, tuple(sorted(frame.columns)))
         # What Batch.validate does, without first building a batch of its own (GX fingerprints the
         # frame by hashing every value each time it builds one).
@@ -245,16 +263,22 @@ def validate_values(entity: str, values: dict[str, Values]) -> list[ColumnViolat
 def _validator(batch_definition, frame):
     from great_expectations.validator.v1_validator import Validator
 
-    return Validator(batch_definition=batch_definition, batch_parameters={"dataframe": frame},
-                     result_format={"result_format": "COMPLETE"})
+    return Validator(
+        batch_definition=batch_definition,
+        batch_parameters={"dataframe": frame},
+        result_format={"result_format": "COMPLETE"},
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sub_suite(entity: str, columns: tuple[str, ...]):
     """The part of the entity's suite that checks `columns` (validated together in one frame)."""
     wanted = {c.removesuffix(DERIVED_NUMBER_SUFFIX) for c in columns}
-    subset = [e for e in load_suite_json(entity)["expectations"]
-              if e["kwargs"]["column"].removesuffix(DERIVED_NUMBER_SUFFIX) in wanted]
+    subset = [
+        e
+        for e in load_suite_json(entity)["expectations"]
+        if e["kwargs"]["column"].removesuffix(DERIVED_NUMBER_SUFFIX) in wanted
+    ]
     return _suite_object(f"{entity}:{','.join(columns)}", subset)
 
 
@@ -263,9 +287,11 @@ def _violations_of(result, frame, entity: str) -> list[ColumnViolation]:
     for outcome in result.results:
         exception = outcome.exception_info or {}
         if exception.get("raised_exception"):
-            raise ContractError(f"suite {entity}: {outcome.expectation_config.type} on "
-                                f"{outcome.expectation_config.kwargs.get('column')} raised "
-                                f"{exception.get('exception_message')}")
+            raise ContractError(
+                f"suite {entity}: {outcome.expectation_config.type} on "
+                f"{outcome.expectation_config.kwargs.get('column')} raised "
+                f"{exception.get('exception_message')}"
+            )
         if outcome.success:
             continue
         rule = outcome.expectation_config.meta["rule"]
@@ -277,8 +303,10 @@ def _violations_of(result, frame, entity: str) -> list[ColumnViolation]:
         rows = outcome.result.get("unexpected_index_list")
         count = outcome.result.get("unexpected_count")
         if rows is None or count is None or len(rows) != count:
-            raise ContractError(f"suite {entity}: {outcome.expectation_config.type} on {column} reported "
-                                f"{count} failing values but listed {'no' if rows is None else len(rows)} rows")
+            raise ContractError(
+                f"suite {entity}: {outcome.expectation_config.type} on {column} reported "
+                f"{count} failing values but listed {'no' if rows is None else len(rows)} rows"
+            )
         for value in dict.fromkeys(_plain(v) for v in frame[base].loc[rows]):
             violations.append(ColumnViolation(base, value, rule))
     return violations

@@ -3,6 +3,7 @@
 The demo goes through the same loader as a district's files, marked synthetic,
 with the as-of date the generator used, so `make run` shows a real load.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from pipelines.loader import print_summary, load_files
+from pipelines.loader import load_files, print_summary
 
 
 def run(args) -> int:
@@ -20,8 +21,7 @@ def run(args) -> int:
     if code or not args.db:
         return code
     truth = json.loads((Path(args.out) / "ground_truth.json").read_text())
-    result = load_files(args.db, [args.out], "interchange", as_of=date.fromisoformat(truth["as_of"]),
-                        synthetic=True)
+    result = load_files(args.db, [args.out], "interchange", as_of=date.fromisoformat(truth["as_of"]), synthetic=True)
     print_summary(result)
     if result.exit_code:
         print("the demo did not load: this is a bug, please report it", file=sys.stderr)

@@ -5,6 +5,7 @@ spec/interchange.md exactly; idc_measures.csv is a compatible extension (docs/IN
 file is documented in docs/METHODOLOGY.md ("Metric exports"). Numbers are written unrounded, an
 undefined number is blank, booleans are true/false. Everything comes from access.metric_tables.
 """
+
 from __future__ import annotations
 
 import sys
@@ -20,16 +21,36 @@ from metrics.config import DEFAULT_SETTINGS, MetricSettings
 from metrics.disproportionality import EXPORT_COLUMNS
 
 # disproportionality.csv: the spec's columns, in the spec's order
-DISPROPORTIONALITY_COLUMNS = EXPORT_COLUMNS[:EXPORT_COLUMNS.index("flagged") + 1]
+DISPROPORTIONALITY_COLUMNS = EXPORT_COLUMNS[: EXPORT_COLUMNS.index("flagged") + 1]
 # disproportionality_detail.csv: the row's key, then what this project adds to the spec
-DISPROPORTIONALITY_DETAIL_COLUMNS = ("school_year", "scope", "outcome", "dimension", "group", "outcome_share",
-                                     "population_share", "weighted_risk_ratio", "persistent")
+DISPROPORTIONALITY_DETAIL_COLUMNS = (
+    "school_year",
+    "scope",
+    "outcome",
+    "dimension",
+    "group",
+    "outcome_share",
+    "population_share",
+    "weighted_risk_ratio",
+    "persistent",
+)
 
 EXPORT_FILES = (
-    "disproportionality.csv", "disproportionality_detail.csv", "time_to_intervention.csv",
-    "time_to_intervention_ci.csv", "time_to_assessment.csv", "survival_by_group.csv", "logrank.csv",
-    "timeliness.csv", "case_volumes.csv", "concern_levels.csv", "concern_level_tests.csv",
-    "conditional_disparities.csv", "process_audit.csv", "idc_measures.csv", "identification.csv",
+    "disproportionality.csv",
+    "disproportionality_detail.csv",
+    "time_to_intervention.csv",
+    "time_to_intervention_ci.csv",
+    "time_to_assessment.csv",
+    "survival_by_group.csv",
+    "logrank.csv",
+    "timeliness.csv",
+    "case_volumes.csv",
+    "concern_levels.csv",
+    "concern_level_tests.csv",
+    "conditional_disparities.csv",
+    "process_audit.csv",
+    "idc_measures.csv",
+    "identification.csv",
 )
 SURVIVAL_DIMENSIONS = ("school", "school_level", *mt.SUBGROUP_DIMENSIONS)
 
@@ -38,14 +59,20 @@ class ExportError(Exception):
     """A problem the user can fix (no warehouse, a bad date); printed without a traceback."""
 
 
-def write_exports(con: duckdb.DuckDBPyConnection, out: Path, as_of: date | None = None,
-                  settings: MetricSettings = DEFAULT_SETTINGS) -> dict[str, int]:
+def write_exports(
+    con: duckdb.DuckDBPyConnection, out: Path, as_of: date | None = None, settings: MetricSettings = DEFAULT_SETTINGS
+) -> dict[str, int]:
     """Write every export file into `out`; returns rows written per file."""
     out.mkdir(parents=True, exist_ok=True)
     as_of = mt.resolve_as_of(con, as_of)
     disp = mt.disproportionality(con, settings=settings)
-    survival = pl.concat([mt.survival_by_group(con, dimension, event, as_of)
-                          for event in mt.SURVIVAL_EVENTS for dimension in SURVIVAL_DIMENSIONS])
+    survival = pl.concat(
+        [
+            mt.survival_by_group(con, dimension, event, as_of)
+            for event in mt.SURVIVAL_EVENTS
+            for dimension in SURVIVAL_DIMENSIONS
+        ]
+    )
     tables = {
         "disproportionality.csv": disp.select(DISPROPORTIONALITY_COLUMNS),
         "disproportionality_detail.csv": disp.select(DISPROPORTIONALITY_DETAIL_COLUMNS),
@@ -84,8 +111,7 @@ def run(args) -> int:
         as_of = _parse_date(args.as_of)
         db = Path(args.db)
         if not db.exists():
-            raise ExportError(f"no warehouse at {db}: load data first (python -m pipelines load ...) "
-                              "or give --db")
+            raise ExportError(f"no warehouse at {db}: load data first (python -m pipelines load ...) or give --db")
         con = duckdb.connect(str(db), read_only=True)
         try:
             written = write_exports(con, Path(args.out), as_of)
@@ -96,13 +122,18 @@ def run(args) -> int:
         print(f"export: {exc}", file=sys.stderr)
         return 2
     except duckdb.IOException as exc:
-        print(f"export: cannot open the warehouse {args.db} read-only: {exc}. If a load is running, "
-              "wait for it and try again", file=sys.stderr)
+        print(
+            f"export: cannot open the warehouse {args.db} read-only: {exc}. If a load is running, "
+            "wait for it and try again",
+            file=sys.stderr,
+        )
         return 2
     for name, rows in written.items():
         print(f"{name}: {rows:,} rows")
-    print(f"export: {len(written)} files in {args.out} (as of {used.isoformat()}) "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"export: {len(written)} files in {args.out} (as of {used.isoformat()}) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     return 0
 
 

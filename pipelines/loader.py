@@ -11,6 +11,7 @@ the summary), 2 bad options or profile, 3 a file refused for direct
 identifiers, 4 a file unreadable or not mappable, 5 the warehouse is busy or
 cannot be written. For codes 3-5 the warehouse is unchanged.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,11 +19,11 @@ import os
 import re
 import sys
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -30,11 +31,22 @@ import duckdb
 from data_contracts.interchange import ENTITIES, LOAD_ORDER, SPEC_VERSION
 from data_contracts.marts import marts_current
 from pipelines import atomic, sessions
-from pipelines.contracts import (column_values, distinct_value_columns, load_suite_json, validate_values,
-                                 warm_up_in_background)
+from pipelines.contracts import (
+    column_values,
+    distinct_value_columns,
+    load_suite_json,
+    validate_values,
+    warm_up_in_background,
+)
 from pipelines.identifiers import header_findings, value_findings
-from pipelines.mapping import (ColumnMap, MappingError, create_candidate, create_mapped, mapped_expressions,
-                               resolve_columns)
+from pipelines.mapping import (
+    ColumnMap,
+    MappingError,
+    create_candidate,
+    create_mapped,
+    mapped_expressions,
+    resolve_columns,
+)
 from pipelines.marts import build_marts
 from pipelines.profiles import Profile, ProfileError, load_profile
 from pipelines.readers import MALFORMED_COLUMN, ReadError, read_into
@@ -64,7 +76,7 @@ class FileResult:
     file_name: str
     entity: str
     sha256: str
-    status: str = "pending"          # loaded, unchanged
+    status: str = "pending"  # loaded, unchanged
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -109,7 +121,9 @@ def discover(paths: list[str | Path], profile: Profile, entity: str | None = Non
         if found is None:
             raise LoadRefused(
                 f"{path.name}: cannot tell which entity this file holds. Name it after the entity "
-                f"({', '.join(ENTITIES)}), pass --entity, or add its name to the profile's 'files'", EXIT_UNREADABLE)
+                f"({', '.join(ENTITIES)}), pass --entity, or add its name to the profile's 'files'",
+                EXIT_UNREADABLE,
+            )
         inputs.append(InputFile(path, found))
     return sorted(inputs, key=lambda f: (LOAD_ORDER.index(f.entity), f.path.name))
 
@@ -135,12 +149,19 @@ def _loaded_hashes(db_path: Path) -> set[str]:
         con.close()
 
 
-def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | str = "interchange",
-               as_of: date | None = None, entity: str | None = None, synthetic: bool = False,
-               progress: Progress | None = None, lock_wait_seconds: float = 30.0) -> LoadResult:
+def load_files(
+    db_path: str | Path,
+    paths: list[str | Path],
+    profile: Profile | str = "interchange",
+    as_of: date | None = None,
+    entity: str | None = None,
+    synthetic: bool = False,
+    progress: Progress | None = None,
+    lock_wait_seconds: float = 30.0,
+) -> LoadResult:
     """Load the files of one load into the warehouse at `db_path`, atomically. Never raises for bad input."""
     db_path = Path(db_path)
-    load_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    load_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     result = LoadResult(load_id, db_path, [])
     try:
         profile = load_profile(profile) if isinstance(profile, str) else profile
@@ -164,8 +185,10 @@ def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | 
             if todo:
                 stale_wal = sessions.wal_of(db_path)
                 if stale_wal.exists():
-                    result.notes.append(f"{stale_wal.name}: writes of a session that ended without a checkpoint "
-                                        "were folded into this version")
+                    result.notes.append(
+                        f"{stale_wal.name}: writes of a session that ended without a checkpoint "
+                        "were folded into this version"
+                    )
                 _build_and_publish(db_path, load_id, todo, profile, as_of or date.today(), synthetic, progress)
                 result.published = True
     except LoadRefused as exc:
@@ -175,8 +198,10 @@ def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | 
     except atomic.WarehouseBusy as exc:
         result.error, result.exit_code = str(exc), EXIT_WAREHOUSE
     except OSError as exc:
-        result.error = (f"cannot write the warehouse next to {db_path}: {exc.strerror or exc}. "
-                        "The warehouse is unchanged; free space or fix permissions and load again")
+        result.error = (
+            f"cannot write the warehouse next to {db_path}: {exc.strerror or exc}. "
+            "The warehouse is unchanged; free space or fix permissions and load again"
+        )
         result.exit_code = EXIT_WAREHOUSE
     except duckdb.Error as exc:
         # DuckDB's own write failures (a full disk at commit or checkpoint, no memory left): the build is
@@ -185,26 +210,40 @@ def load_files(db_path: str | Path, paths: list[str | Path], profile: Profile | 
             result.error, result.exit_code = sessions.explain(db_path, exc), EXIT_WAREHOUSE
             return result
         reason = str(exc).strip().splitlines()[0][:300]
-        if not (isinstance(exc, (duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException))
-                or "No space left on device" in reason or "Could not write file" in reason):
+        if not (
+            isinstance(exc, (duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException))
+            or "No space left on device" in reason
+            or "Could not write file" in reason
+        ):
             raise
-        result.error = (f"cannot write the warehouse next to {db_path}: {reason}. The warehouse is unchanged; "
-                        "free disk space (or memory) and load again")
+        result.error = (
+            f"cannot write the warehouse next to {db_path}: {reason}. The warehouse is unchanged; "
+            "free disk space (or memory) and load again"
+        )
         result.exit_code = EXIT_WAREHOUSE
     return result
 
 
-def _build_and_publish(db_path: Path, load_id: str, todo: list[tuple[InputFile, FileResult]], profile: Profile,
-                       as_of: date, synthetic: bool, progress: Progress | None) -> None:
+def _build_and_publish(
+    db_path: Path,
+    load_id: str,
+    todo: list[tuple[InputFile, FileResult]],
+    profile: Profile,
+    as_of: date,
+    synthetic: bool,
+    progress: Progress | None,
+) -> None:
     # umask 077: the build, its WAL, spill and the readers' work files are the owner's alone (PRIVACY.md)
     with atomic.private_files(), atomic.building(db_path, load_id, memory_limit=LOAD_MEMORY_LIMIT) as con:
         create_schema(con)
         _check_synthetic_policy(con, synthetic, db_path)
         marts_were_current = marts_current(con)
         for index, (item, file_result) in enumerate(todo):
+
             def step(stage: str, fraction: float, _i=index, _name=item.path.name) -> None:
                 if progress:
                     progress(f"{_name}: {stage}", (_i + fraction) / len(todo))
+
             _load_one(con, item, file_result, load_id, profile, as_of, db_path.parent, step)
         _record_info(con, load_id, as_of, synthetic)
         # stage "building marts": after the tables and info, before the swap; only the marts this load's
@@ -220,20 +259,35 @@ def _check_synthetic_policy(con: duckdb.DuckDBPyConnection, synthetic: bool, db_
     flag = dict(con.sql("select key, value from warehouse_info").fetchall()).get("synthetic") == "true"
     if flag != synthetic:
         what = "the synthetic demo" if flag else "real data"
-        raise LoadRefused(f"{db_path} holds {what}; load {'real' if flag else 'synthetic'} files into a new "
-                          "warehouse (--db OTHER_FILE) instead of mixing them", EXIT_USAGE)
+        raise LoadRefused(
+            f"{db_path} holds {what}; load {'real' if flag else 'synthetic'} files into a new "
+            "warehouse (--db OTHER_FILE) instead of mixing them",
+            EXIT_USAGE,
+        )
 
 
 def _record_info(con: duckdb.DuckDBPyConnection, load_id: str, as_of: date, synthetic: bool) -> None:
-    values = {"synthetic": "true" if synthetic else "false", "spec_version": str(SPEC_VERSION),
-              "last_load_id": load_id, "last_load_as_of": as_of.isoformat(),
-              "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    values = {
+        "synthetic": "true" if synthetic else "false",
+        "spec_version": str(SPEC_VERSION),
+        "last_load_id": load_id,
+        "last_load_as_of": as_of.isoformat(),
+        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     for key, value in values.items():
         con.execute("insert or replace into warehouse_info values ($k, $v)", {"k": key, "v": value})
 
 
-def _load_one(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, load_id: str,
-              profile: Profile, as_of: date, work_dir: Path, step: Callable[[str, float], None]) -> None:
+def _load_one(
+    con: duckdb.DuckDBPyConnection,
+    item: InputFile,
+    result: FileResult,
+    load_id: str,
+    profile: Profile,
+    as_of: date,
+    work_dir: Path,
+    step: Callable[[str, float], None],
+) -> None:
     entity = ENTITIES[item.entity]
     step("reading", 0.0)
     try:
@@ -250,8 +304,11 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResul
         if not findings:
             raise LoadRefused(str(exc), EXIT_UNREADABLE) from exc
         column_map = None
-    coded = {source for target, source in column_map.sources.items()
-             if entity.column(target).type != "text"} if column_map else set()
+    coded = (
+        {source for target, source in column_map.sources.items() if entity.column(target).type != "text"}
+        if column_map
+        else set()
+    )
     # The distinct values of the columns whose rules need them, computed once: the identifier guard
     # tests these instead of every row, and great-expectations gets them mapped.
     distinct_tables = _create_distinct_tables(con, item.entity, column_map) if column_map else {}
@@ -266,18 +323,31 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResul
             f"{item.path.name} refused: it carries direct identifiers, and nothing of it was stored. "
             + "; ".join(f.describe() for f in findings)
             + ". Remove these columns or values from the export (the warehouse takes de-identified data only) "
-              "and load it again", EXIT_REFUSED)
+            "and load it again",
+            EXIT_REFUSED,
+        )
     result.ignored_columns = column_map.ignored
     step("mapping", 0.4)
     create_mapped(con, "raw", item.entity, column_map, profile)
     step("validating", 0.5)
     expressions = mapped_expressions(item.entity, column_map, profile)
-    _collect_violations(con, item.entity, column_map, profile, as_of, expressions,
-                        {expressions[target][0]: distinct_tables[source]
-                         for target, source in column_map.sources.items() if source in distinct_tables})
+    _collect_violations(
+        con,
+        item.entity,
+        column_map,
+        profile,
+        as_of,
+        expressions,
+        {
+            expressions[target][0]: distinct_tables[source]
+            for target, source in column_map.sources.items()
+            if source in distinct_tables
+        },
+    )
     if read.malformed_rows:  # first of all rules: the row's fields could not be told apart
-        con.execute(f"insert into violations select distinct _row_id, 'malformed_row', detail, -1 "
-                    f"from {read.malformed_table}")
+        con.execute(
+            f"insert into violations select distinct _row_id, 'malformed_row', detail, -1 from {read.malformed_table}"
+        )
     step("writing", 0.8)
     _write(con, item, result, load_id, [h for h in read.columns if h in set(column_map.sources.values())])
     con.execute("drop view if exists mapped")
@@ -300,23 +370,29 @@ def _create_distinct_tables(con: duckdb.DuckDBPyConnection, entity: str, column_
     return tables
 
 
-def _collect_violations(con: duckdb.DuckDBPyConnection, entity: str, column_map: ColumnMap, profile: Profile,
-                        as_of: date,
-                        expressions: dict[str, tuple[str | None, str]], distinct_tables: dict[str, str]) -> None:
+def _collect_violations(
+    con: duckdb.DuckDBPyConnection,
+    entity: str,
+    column_map: ColumnMap,
+    profile: Profile,
+    as_of: date,
+    expressions: dict[str, tuple[str | None, str]],
+    distinct_tables: dict[str, str],
+) -> None:
     """Temp table violations(_row_id, rule, detail, priority): every rule every row breaks.
 
     `expressions` are the mapping's (mapping.mapped_expressions): the distinct values handed to
     great-expectations are mapped from the raw table's distinct values (`distinct_tables`, by
     quoted source column, where already computed)."""
-    con.execute("create or replace temp table violations "
-                "(_row_id bigint, rule varchar, detail varchar, priority integer)")
+    con.execute(
+        "create or replace temp table violations (_row_id bigint, rule varchar, detail varchar, priority integer)"
+    )
     suite = load_suite_json(entity)
     priority = {e["meta"]["rule"]: i for i, e in enumerate(suite["expectations"])}
     # great-expectations judges the distinct values in a second thread while DuckDB (which releases
     # the GIL) types the rows and runs the row and cross-table rules.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        verdicts = pool.submit(validate_values, entity,
-                               column_values(con, "raw", entity, expressions, distinct_tables))
+        verdicts = pool.submit(validate_values, entity, column_values(con, "raw", entity, expressions, distinct_tables))
         _row_and_key_violations(con, entity, column_map, profile, as_of)
         by_rule: dict[tuple[str, str], list] = {}
         for violation in verdicts.result():
@@ -325,17 +401,21 @@ def _collect_violations(con: duckdb.DuckDBPyConnection, entity: str, column_map:
         _insert_column_violations(con, column, rule, values, priority[rule])
 
 
-def _row_and_key_violations(con: duckdb.DuckDBPyConnection, entity: str, column_map: ColumnMap, profile: Profile,
-                            as_of: date) -> None:
+def _row_and_key_violations(
+    con: duckdb.DuckDBPyConnection, entity: str, column_map: ColumnMap, profile: Profile, as_of: date
+) -> None:
     create_candidate(con, "raw", entity, column_map, profile)
     rules_sql = (CONTRACT_SQL / f"{entity}.sql").read_text()
     with _parents_as_build_side(con, rules_sql):
-        con.execute(f"insert into violations select _row_id, rule, detail, {ROW_RULE_PRIORITY} "
-                    f"from ({rules_sql}) as broken", {"as_of": as_of.isoformat()} if "$as_of" in rules_sql else None)
+        con.execute(
+            f"insert into violations select _row_id, rule, detail, {ROW_RULE_PRIORITY} from ({rules_sql}) as broken",
+            {"as_of": as_of.isoformat()} if "$as_of" in rules_sql else None,
+        )
     key = ", ".join(ENTITIES[entity].key)
     # A grouped count finds whether any key repeats; only then are the repeating rows numbered.
-    if not con.sql(f"select count(*) from (select 1 from candidate group by {key} having count(*) > 1)"
-                   ).fetchall()[0][0]:
+    if not con.sql(f"select count(*) from (select 1 from candidate group by {key} having count(*) > 1)").fetchall()[0][
+        0
+    ]:
         return
     con.execute(f"""
         insert into violations
@@ -367,8 +447,9 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _insert_column_violations(con: duckdb.DuckDBPyConnection, column: str, rule: str, values: list,
-                              priority: int) -> None:
+def _insert_column_violations(
+    con: duckdb.DuckDBPyConnection, column: str, rule: str, values: list, priority: int
+) -> None:
     """One scan per (column, rule): every row whose mapped value is among the rejected values."""
     texts = [v for v in values if v is not None]
     conditions = []
@@ -376,11 +457,15 @@ def _insert_column_violations(con: duckdb.DuckDBPyConnection, column: str, rule:
         conditions.append(f"{column} in (select unnest($values))")
     if len(texts) < len(values):
         conditions.append(f"{column} is null")
-    detail = (f"'{column} is ' || coalesce('\"' || left({column}, {MAX_VALUE_SHOWN}) || '\"', 'blank') "
-              f"|| ': {_rule_text(rule).replace(chr(39), chr(39) * 2)}'")
-    con.execute(f"insert into violations select _row_id, $rule, {detail}, $priority from mapped "
-                f"where {' or '.join(conditions)}",
-                {"rule": rule, "priority": priority, **({"values": texts} if texts else {})})
+    detail = (
+        f"'{column} is ' || coalesce('\"' || left({column}, {MAX_VALUE_SHOWN}) || '\"', 'blank') "
+        f"|| ': {_rule_text(rule).replace(chr(39), chr(39) * 2)}'"
+    )
+    con.execute(
+        f"insert into violations select _row_id, $rule, {detail}, $priority from mapped "
+        f"where {' or '.join(conditions)}",
+        {"rule": rule, "priority": priority, **({"values": texts} if texts else {})},
+    )
 
 
 RULE_TEXT = {
@@ -401,12 +486,13 @@ def _rule_text(rule: str) -> str:
 def _quarantine_row_json(mapped_headers: list[str]) -> str:
     """SQL of load_quarantine.raw_row: the row as read, of the mapped columns only. A column the profile does
     not map (ignored_columns) is never stored, not even in quarantine."""
-    pairs = ", ".join(f"{_sql_literal(h)}, raw.\"{h.replace(chr(34), chr(34) * 2)}\"" for h in mapped_headers)
+    pairs = ", ".join(f'{_sql_literal(h)}, raw."{h.replace(chr(34), chr(34) * 2)}"' for h in mapped_headers)
     return f"json_object({pairs})::varchar"
 
 
-def _write(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, load_id: str,
-           mapped_headers: list[str]) -> None:
+def _write(
+    con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, load_id: str, mapped_headers: list[str]
+) -> None:
     entity = ENTITIES[item.entity]
     con.execute("""
         create or replace temp table first_violation as
@@ -416,12 +502,14 @@ def _write(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, 
         from violations group by _row_id""")
     result.rows_quarantined = con.sql("select count(*) from first_violation").fetchall()[0][0]
     if result.rows_quarantined:  # else: no pass over the rows as read
-        con.execute(f"""
+        con.execute(
+            f"""
             insert into load_quarantine
             select $load_id, $file, $entity, f._row_id, f.rule, f.detail, {_quarantine_row_json(mapped_headers)}
             from first_violation as f
             join raw on raw.rowid + 1 = f._row_id""",
-                    {"load_id": load_id, "file": item.path.name, "entity": item.entity})
+            {"load_id": load_id, "file": item.path.name, "entity": item.entity},
+        )
     # The rows as read are no longer needed: their memory goes to the insert below (DuckDB would
     # otherwise spill them past the memory limit while it writes).
     con.execute("drop view if exists mapped")
@@ -430,42 +518,60 @@ def _write(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, 
     key = ", ".join(entity.key)
     columns = ", ".join(entity.column_names)
     derived_names, derived_values = _derived(item.entity)
-    con.execute("create or replace temp view good as select * from candidate "
-                "anti join first_violation using (_row_id)")
+    con.execute("create or replace temp view good as select * from candidate anti join first_violation using (_row_id)")
     if con.sql(f"select count(*) from (select 1 from {item.entity} limit 1)").fetchall()[0][0]:  # else: no scan
         con.execute(f"delete from {item.entity} where ({key}) in (select ({key}) from good)")
-    result.rows_loaded = con.execute(f"insert into {item.entity} ({columns}{derived_names}, load_id) "
-                                     f"select {columns}{derived_values}, $load_id from good",
-                                     {"load_id": load_id}).fetchall()[0][0]
-    result.top_rules = con.sql("select rule, count(*) as n from first_violation group by rule "
-                               "order by n desc, rule limit 5").fetchall()
+    result.rows_loaded = con.execute(
+        f"insert into {item.entity} ({columns}{derived_names}, load_id) "
+        f"select {columns}{derived_values}, $load_id from good",
+        {"load_id": load_id},
+    ).fetchall()[0][0]
+    result.top_rules = con.sql(
+        "select rule, count(*) as n from first_violation group by rule order by n desc, rule limit 5"
+    ).fetchall()
     result.status = "loaded"
     con.execute("drop view good")
     if result.rows_read != result.rows_loaded + result.rows_quarantined:
-        raise RuntimeError(f"{item.path.name}: reconciliation failed ({result.rows_read} read, "
-                           f"{result.rows_loaded} loaded, {result.rows_quarantined} quarantined)")
-    con.execute("""insert into load_ledger values ($load_id, $file, $sha, $entity, $read, $loaded, $quarantined,
+        raise RuntimeError(
+            f"{item.path.name}: reconciliation failed ({result.rows_read} read, "
+            f"{result.rows_loaded} loaded, {result.rows_quarantined} quarantined)"
+        )
+    con.execute(
+        """insert into load_ledger values ($load_id, $file, $sha, $entity, $read, $loaded, $quarantined,
                    'loaded', now()::timestamp, null, null, $ignored, null)""",
-                {"load_id": load_id, "file": item.path.name, "sha": result.sha256, "entity": item.entity,
-                 "read": result.rows_read, "loaded": result.rows_loaded, "quarantined": result.rows_quarantined,
-                 "ignored": ", ".join(result.ignored_columns) or None})
+        {
+            "load_id": load_id,
+            "file": item.path.name,
+            "sha": result.sha256,
+            "entity": item.entity,
+            "read": result.rows_read,
+            "loaded": result.rows_loaded,
+            "quarantined": result.rows_quarantined,
+            "ignored": ", ".join(result.ignored_columns) or None,
+        },
+    )
 
 
 def _derived(entity: str) -> tuple[str, str]:
     """Derived columns stored with an entity: (column list, select expressions), each with a leading comma."""
     if entity == "enrollment":
-        return (", disability_status",
-                ", case when idea then 'idea' when section_504 then 'section_504_only' else 'none' end")
+        return (
+            ", disability_status",
+            ", case when idea then 'idea' when section_504 then 'section_504_only' else 'none' end",
+        )
     if entity == "case_actions":
         from data_contracts.interchange import EXCLUSIONARY_ACTIONS, LAW_ENFORCEMENT_ACTIONS, PLACEMENT_ACTIONS
 
         def in_list(codes: tuple[str, ...]) -> str:
             return ", ".join(f"'{c}'" for c in codes)
-        return (", action_category",
-                f", case when action_type in ({in_list(EXCLUSIONARY_ACTIONS)}) then 'exclusionary' "
-                f"when action_type in ({in_list(PLACEMENT_ACTIONS)}) then 'placement' "
-                f"when action_type in ({in_list(LAW_ENFORCEMENT_ACTIONS)}) then 'law_enforcement' "
-                f"else 'support' end")
+
+        return (
+            ", action_category",
+            f", case when action_type in ({in_list(EXCLUSIONARY_ACTIONS)}) then 'exclusionary' "
+            f"when action_type in ({in_list(PLACEMENT_ACTIONS)}) then 'placement' "
+            f"when action_type in ({in_list(LAW_ENFORCEMENT_ACTIONS)}) then 'law_enforcement' "
+            f"else 'support' end",
+        )
     return "", ""
 
 
@@ -476,8 +582,10 @@ def print_summary(result: LoadResult) -> None:
             continue
         if f.status != "loaded":
             continue
-        line = (f"{f.file_name} ({f.entity}): read {f.rows_read:,}, loaded {f.rows_loaded:,}, "
-                f"quarantined {f.rows_quarantined:,}")
+        line = (
+            f"{f.file_name} ({f.entity}): read {f.rows_read:,}, loaded {f.rows_loaded:,}, "
+            f"quarantined {f.rows_quarantined:,}"
+        )
         if f.top_rules:
             line += " - top rules: " + ", ".join(f"{rule} {count:,}" for rule, count in f.top_rules)
         if f.ignored_columns:
@@ -505,6 +613,7 @@ def _progress_bar(quiet: bool) -> tuple[Progress | None, Callable[[], None]]:
         bar.set_description_str(stage[:60])
         bar.n = round(fraction * 100)
         bar.refresh()
+
     return update, bar.close
 
 

@@ -4,6 +4,7 @@ Renames, code crosswalks, boolean words and date formats come from the
 profile. Values that cannot be mapped are kept as read, so the contracts see
 them and quarantine the row under the right rule instead of losing it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,8 +22,8 @@ class MappingError(Exception):
 
 @dataclass(frozen=True)
 class ColumnMap:
-    sources: dict[str, str]        # interchange column -> source header
-    ignored: list[str]             # source headers not stored
+    sources: dict[str, str]  # interchange column -> source header
+    ignored: list[str]  # source headers not stored
 
 
 def _quote(name: str) -> str:
@@ -45,8 +46,10 @@ def resolve_columns(file_name: str, headers: list[str], entity: str, profile: Pr
         if target is None:
             ignored.append(header)
         elif target in sources:
-            raise MappingError(f"{file_name}: columns {sources[target]!r} and {header!r} both map to {target}; "
-                               "keep one, or fix the profile's rename")
+            raise MappingError(
+                f"{file_name}: columns {sources[target]!r} and {header!r} both map to {target}; "
+                "keep one, or fix the profile's rename"
+            )
         else:
             sources[target] = header
     missing = [c.name for c in spec.columns if c.required and c.name not in sources]
@@ -54,7 +57,8 @@ def resolve_columns(file_name: str, headers: list[str], entity: str, profile: Pr
         found = ", ".join(repr(h) for h in headers[:12])
         raise MappingError(
             f"{file_name}: required column(s) {', '.join(missing)} of {entity} are missing (found {found}). "
-            "Add them to the export, or map them with a profile's 'rename' (data_contracts/profiles/README.md)")
+            "Add them to the export, or map them with a profile's 'rename' (data_contracts/profiles/README.md)"
+        )
     return ColumnMap(sources, ignored)
 
 
@@ -63,8 +67,10 @@ def _text(source: str) -> str:
     removes Unicode space separators only, so a non-empty all-ASCII value (as many bytes as
     characters) that neither starts nor ends with a space is its own trim (a third cheaper on ids)."""
     q = _quote(source)
-    return (f"case when {q} <> '' and not starts_with({q}, ' ') and not ends_with({q}, ' ') "
-            f"and strlen({q}) = length({q}) then {q} else nullif(trim({q}), '') end")
+    return (
+        f"case when {q} <> '' and not starts_with({q}, ' ') and not ends_with({q}, ' ') "
+        f"and strlen({q}) = length({q}) then {q} else nullif(trim({q}), '') end"
+    )
 
 
 def _code(source: str, crosswalk: dict[str, str]) -> str:
@@ -94,8 +100,9 @@ def _parsed_date(source: str, profile: Profile) -> str:
     parsed = []
     if len(others) < len(formats):
         # DuckDB's %Y-%m-%d also reads '2024-1-3' and '2024-10-03\n': ISO dates are the strict form only
-        parsed.append(f"case when {sql_full_match(value, ISO_DATE_BODY)} then try_strptime({value}, "
-                      f"{_literal(ISO_FORMAT)}) end")
+        parsed.append(
+            f"case when {sql_full_match(value, ISO_DATE_BODY)} then try_strptime({value}, {_literal(ISO_FORMAT)}) end"
+        )
     if others:
         pattern = _literal(others[0]) if len(others) == 1 else "[" + ", ".join(_literal(f) for f in others) + "]"
         parsed.append(f"try_strptime({value}, {pattern})")
@@ -109,8 +116,10 @@ def _date(source: str, profile: Profile) -> str:
 def _typed_date(source: str, profile: Profile) -> str:
     """The date _date's text stands for, computed without the round trip through text (same value)."""
     text = _text(source)
-    return (f"coalesce(cast({_parsed_date(source, profile)} as date), "
-            f"case when {sql_full_match(text, ISO_DATE_BODY)} then try_cast({text} as date) end)")
+    return (
+        f"coalesce(cast({_parsed_date(source, profile)} as date), "
+        f"case when {sql_full_match(text, ISO_DATE_BODY)} then try_cast({text} as date) end)"
+    )
 
 
 def _expression(column: Column, source: str | None, entity: str, profile: Profile) -> str:
@@ -133,13 +142,21 @@ def mapped_expressions(entity: str, column_map: ColumnMap, profile: Profile) -> 
     out = {}
     for column in ENTITIES[entity].columns:
         source = column_map.sources.get(column.name)
-        out[column.name] = (_quote(source) if source is not None else None,
-                            _expression(column, source, entity, profile))
+        out[column.name] = (
+            _quote(source) if source is not None else None,
+            _expression(column, source, entity, profile),
+        )
     return out
 
 
-def create_mapped(con: duckdb.DuckDBPyConnection, raw_table: str, entity: str, column_map: ColumnMap,
-                  profile: Profile, out_table: str = "mapped") -> None:
+def create_mapped(
+    con: duckdb.DuckDBPyConnection,
+    raw_table: str,
+    entity: str,
+    column_map: ColumnMap,
+    profile: Profile,
+    out_table: str = "mapped",
+) -> None:
     """View `out_table`: _row_id plus every interchange column of the entity, as normalised text.
 
     A view, not a table: only the rows of rejected values are looked up through it (the typed
@@ -151,14 +168,21 @@ def create_mapped(con: duckdb.DuckDBPyConnection, raw_table: str, entity: str, c
     con.execute(f"create or replace temp view {out_table} as select {', '.join(selects)} from {raw_table}")
 
 
-def create_candidate(con: duckdb.DuckDBPyConnection, raw_table: str, entity: str, column_map: ColumnMap,
-                     profile: Profile, out_table: str = "candidate") -> None:
+def create_candidate(
+    con: duckdb.DuckDBPyConnection,
+    raw_table: str,
+    entity: str,
+    column_map: ColumnMap,
+    profile: Profile,
+    out_table: str = "candidate",
+) -> None:
     """Table `out_table`: _row_id and the rows typed as the warehouse stores them (unreadable values become
     null), mapped from `raw_table` in one pass. Each value is the view create_mapped's value, typed; dates
     are parsed straight to dates rather than through their text."""
     selects = ["rowid + 1 as _row_id"]
-    for column, (source, expression) in zip(ENTITIES[entity].columns,
-                                             mapped_expressions(entity, column_map, profile).values()):
+    for column, (source, expression) in zip(
+        ENTITIES[entity].columns, mapped_expressions(entity, column_map, profile).values()
+    ):
         name = column.name
         if column.type == "bool":
             selects.append(f"case {expression} when 'Y' then true when 'N' then false end as {name}")
@@ -166,8 +190,10 @@ def create_candidate(con: duckdb.DuckDBPyConnection, raw_table: str, entity: str
             typed = _typed_date(column_map.sources[name], profile) if source is not None else "cast(null as date)"
             selects.append(f"{typed} as {name}")
         elif column.type == "decimal":
-            selects.append(f"case when {sql_full_match(expression, NUMBER_BODY)} "
-                           f"then cast({expression} as {NUMBER_SQL_TYPE}) end as {name}")
+            selects.append(
+                f"case when {sql_full_match(expression, NUMBER_BODY)} "
+                f"then cast({expression} as {NUMBER_SQL_TYPE}) end as {name}"
+            )
         else:
             selects.append(f"{expression} as {name}")
     con.execute(f"drop table if exists {out_table}")

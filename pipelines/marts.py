@@ -6,13 +6,14 @@ the build copy before the atomic swap (each one whose tables the load changed), 
 marts of another version.
 access/marts.py reads them only while mart.build_info still matches the warehouse (data_contracts/marts.py).
 """
+
 from __future__ import annotations
 
 import re
 import sys
 from collections.abc import Callable, Collection
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -24,13 +25,15 @@ from pipelines.warehouse import REPO_ROOT
 
 BUILD_DIR = REPO_ROOT / "sql" / "marts" / "build"
 # One file per mart, in build order; build_info last, so it only ever describes a complete set.
-MARTS = ("enrollment_counts", "outcome_group_cells", "case_volume_counts", "case_subjects",
-         "case_student_removals")
+MARTS = ("enrollment_counts", "outcome_group_cells", "case_volume_counts", "case_subjects", "case_student_removals")
 STAGE, STAGE_DONE = "building marts", "marts built"  # progress marks around the build (bench/loads.py)
 
 
-def build_marts(con: duckdb.DuckDBPyConnection, progress: Callable[[str, float], None] | None = None,
-                changed: Collection[str] | None = None) -> tuple[str, ...]:
+def build_marts(
+    con: duckdb.DuckDBPyConnection,
+    progress: Callable[[str, float], None] | None = None,
+    changed: Collection[str] | None = None,
+) -> tuple[str, ...]:
     """(Re)build the marts from the tables on `con` (a writable build copy) and record what they describe.
 
     `changed`: the tables this publish changed, when the marts were current before it; only the marts
@@ -48,7 +51,7 @@ def build_marts(con: duckdb.DuckDBPyConnection, progress: Callable[[str, float],
     return built
 
 
-@lru_cache(maxsize=None)
+@cache
 def mart_sources(name: str) -> frozenset[str]:
     """The interchange tables a mart's build reads: every `from`/`join` of an entity table in its SQL that
     is not one of the file's own CTEs (read from the SQL, so a new join cannot be forgotten here)."""
@@ -58,7 +61,7 @@ def mart_sources(name: str) -> frozenset[str]:
     return frozenset((tables - ctes) & set(ENTITIES))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sql(path: Path) -> str:
     return path.read_text()
 
@@ -77,7 +80,7 @@ def rebuild(db_path: str | Path, lock_wait_seconds: float = 30.0) -> None:
     db_path = Path(db_path)
     with atomic.exclusive_lock(db_path, lock_wait_seconds):
         atomic.remove_stale_builds(db_path)
-        with atomic.building(db_path, "marts-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")) as con:
+        with atomic.building(db_path, "marts-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")) as con:
             build_marts(con)
 
 

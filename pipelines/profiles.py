@@ -3,6 +3,7 @@
 Profiles are JSON data in data_contracts/profiles/ (format in its README.md), so
 a district adds its own without writing code.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,9 @@ def load_profile(name_or_path: str) -> Profile:
         path = PROFILES_DIR / f"{name_or_path}.json"
     if not path.exists():
         known = sorted(p.stem for p in PROFILES_DIR.glob("*.json"))
-        raise ProfileError(f"profile {name_or_path!r} not found; known profiles: {', '.join(known)}, "
-                           "or give the path of a .json file")
+        raise ProfileError(
+            f"profile {name_or_path!r} not found; known profiles: {', '.join(known)}, or give the path of a .json file"
+        )
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -75,8 +77,9 @@ def load_profile(name_or_path: str) -> Profile:
     for entity, spec in raw.get("entities", {}).items():
         for src, dst in spec.get("rename", {}).items():
             if dst not in ENTITIES[entity].column_names:
-                raise ProfileError(f"profile {path}: {entity}.rename maps {src!r} to {dst!r}, "
-                                   f"which is not a column of {entity}")
+                raise ProfileError(
+                    f"profile {path}: {entity}.rename maps {src!r} to {dst!r}, which is not a column of {entity}"
+                )
     formats = tuple(raw.get("date_formats", [])) + (ISO_DATE,)
     booleans = raw.get("booleans", {})
     return Profile(

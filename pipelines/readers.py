@@ -14,6 +14,7 @@ and the identifier guard sees every field. Quoting errors (a quote never
 closed, a quote in the middle of a field) do refuse the file, with the line:
 after them the rows cannot be told apart.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -33,7 +34,7 @@ DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = "comma (,), semicolon (;) or tab"
 OTHER_DELIMITERS = ("|", ":", "^", "~", "#", " ")
 CHUNK = 1 << 20
-MAX_ROW_BYTES = 2_000_000     # DuckDB's line limit; longer rows are quarantined as malformed_row
+MAX_ROW_BYTES = 2_000_000  # DuckDB's line limit; longer rows are quarantined as malformed_row
 MALFORMED_FIELD_SHOWN = 2_000  # characters of a malformed row's field kept in the placeholder
 MALFORMED_COLUMN = "malformed row"
 
@@ -45,20 +46,21 @@ class ReadError(Exception):
 @dataclass(frozen=True)
 class ReadResult:
     table: str
-    columns: list[str]      # header names as in the file
+    columns: list[str]  # header names as in the file
     rows_read: int
     encoding: str
     delimiter: str | None
-    malformed_rows: int = 0     # rows listed in `<table>_malformed`
-    sheet: str | None = None    # the Excel sheet read
+    malformed_rows: int = 0  # rows listed in `<table>_malformed`
+    sheet: str | None = None  # the Excel sheet read
 
     @property
     def malformed_table(self) -> str:
         return f"{self.table}_malformed"
 
 
-def read_into(con: duckdb.DuckDBPyConnection, path: Path, table: str, work_dir: Path,
-              entity: str | None = None) -> ReadResult:
+def read_into(
+    con: duckdb.DuckDBPyConnection, path: Path, table: str, work_dir: Path, entity: str | None = None
+) -> ReadResult:
     """Read `path` into table `table` (replacing it); dispatch on the file's real content.
 
     `entity` picks the Excel sheet named after it; without one (or no such sheet) the first sheet is read."""
@@ -72,9 +74,11 @@ def read_into(con: duckdb.DuckDBPyConnection, path: Path, table: str, work_dir: 
     if expected is None:
         raise ReadError(f"{path.name}: unsupported file type {suffix!r}; use .csv, .xlsx or .parquet")
     if kind != expected:
-        raise ReadError(f"{path.name}: the name says {expected.upper()} but the content is "
-                        f"{KIND_NAMES.get(kind, kind.upper())}; rename the file or export it again "
-                        "(accepted: .csv as UTF-8 or Windows-1252 text, .xlsx, .parquet)")
+        raise ReadError(
+            f"{path.name}: the name says {expected.upper()} but the content is "
+            f"{KIND_NAMES.get(kind, kind.upper())}; rename the file or export it again "
+            "(accepted: .csv as UTF-8 or Windows-1252 text, .xlsx, .parquet)"
+        )
     con.execute(f"drop table if exists {table}_malformed")
     if kind == "xlsx":
         return _read_xlsx(con, path, table, entity)
@@ -83,12 +87,23 @@ def read_into(con: duckdb.DuckDBPyConnection, path: Path, table: str, work_dir: 
     return _read_csv(con, path, table, work_dir)
 
 
-KIND_NAMES = {"csv": "text", "xlsx": "XLSX", "parquet": "PARQUET", "binary": "BINARY (not text)",
-              "xls": "an old Excel .xls workbook (BINARY; save it as .xlsx or 'CSV UTF-8')",
-              "utf16": "UTF-16 text (save it as 'CSV UTF-8')", "gzip": "a GZIP archive (BINARY; unpack it first)",
-              "pdf": "a PDF document (BINARY)"}
-MAGIC = ((b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "xls"), (b"\xff\xfe", "utf16"), (b"\xfe\xff", "utf16"),
-         (b"\x1f\x8b", "gzip"), (b"%PDF", "pdf"))
+KIND_NAMES = {
+    "csv": "text",
+    "xlsx": "XLSX",
+    "parquet": "PARQUET",
+    "binary": "BINARY (not text)",
+    "xls": "an old Excel .xls workbook (BINARY; save it as .xlsx or 'CSV UTF-8')",
+    "utf16": "UTF-16 text (save it as 'CSV UTF-8')",
+    "gzip": "a GZIP archive (BINARY; unpack it first)",
+    "pdf": "a PDF document (BINARY)",
+}
+MAGIC = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "xls"),
+    (b"\xff\xfe", "utf16"),
+    (b"\xfe\xff", "utf16"),
+    (b"\x1f\x8b", "gzip"),
+    (b"%PDF", "pdf"),
+)
 
 
 def _sniff_kind(path: Path) -> str:
@@ -136,7 +151,8 @@ def _detect_encoding(path: Path) -> str:
                 raise ReadError(
                     f"{path.name}: the file mixes text encodings: line {utf8_line} is UTF-8 but line "
                     f"{other_line} is not (probably Windows-1252), so accented letters would be read wrongly. "
-                    "Save the whole file in one encoding (Excel: 'CSV UTF-8') and load it again")
+                    "Save the whole file in one encoding (Excel: 'CSV UTF-8') and load it again"
+                )
     return "cp1252"
 
 
@@ -147,8 +163,10 @@ def _transcode(path: Path, work_dir: Path) -> Path:
             while chunk := src.read(CHUNK):
                 dst.write(chunk)
     except UnicodeDecodeError as exc:
-        raise ReadError(f"{path.name}: the file is neither UTF-8 nor Windows-1252 text (byte {exc.start} "
-                        "cannot be read); save it as UTF-8 CSV and load it again") from exc
+        raise ReadError(
+            f"{path.name}: the file is neither UTF-8 nor Windows-1252 text (byte {exc.start} "
+            "cannot be read); save it as UTF-8 CSV and load it again"
+        ) from exc
     return out
 
 
@@ -164,8 +182,10 @@ def _header(path: Path, source: Path) -> tuple[list[str], str]:
     if len(names) == 1:
         used = max(OTHER_DELIMITERS, key=first.strip().count)
         seems = f" (it seems to use {used!r})" if first.strip().count(used) else ""
-        raise ReadError(f"{path.name}: the header row is one single column{seems}. The accepted delimiters "
-                        f"are {DELIMITER_NAMES}; export the file again with one of them and load it again")
+        raise ReadError(
+            f"{path.name}: the header row is one single column{seems}. The accepted delimiters "
+            f"are {DELIMITER_NAMES}; export the file again with one of them and load it again"
+        )
     _check_header(path, names)
     return names, delimiter
 
@@ -194,8 +214,14 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, work_dir: 
     return ReadResult(table, names, _count(con, table), encoding, delimiter, malformed)
 
 
-def _strict_csv(con: duckdb.DuckDBPyConnection, source: Path, table: str, names: list[str], delimiter: str,
-                max_line_size: int = MAX_ROW_BYTES) -> None:
+def _strict_csv(
+    con: duckdb.DuckDBPyConnection,
+    source: Path,
+    table: str,
+    names: list[str],
+    delimiter: str,
+    max_line_size: int = MAX_ROW_BYTES,
+) -> None:
     con.execute(f"drop table if exists {table}")
     con.execute(
         f"create temp table {table} as select * from read_csv($path, delim=$delim, header=true, quote='\"', "
@@ -205,8 +231,15 @@ def _strict_csv(con: duckdb.DuckDBPyConnection, source: Path, table: str, names:
     )
 
 
-def _read_csv_tolerant(con: duckdb.DuckDBPyConnection, path: Path, source: Path, table: str, names: list[str],
-                       delimiter: str, work_dir: Path) -> int:
+def _read_csv_tolerant(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    source: Path,
+    table: str,
+    names: list[str],
+    delimiter: str,
+    work_dir: Path,
+) -> int:
     """Every record in file order: good ones as they are, malformed ones as placeholders (see module doc).
 
     Streams to two files in `work_dir`, so memory stays bounded whatever the file's size."""
@@ -215,9 +248,11 @@ def _read_csv_tolerant(con: duckdb.DuckDBPyConnection, path: Path, source: Path,
     rows_file = work_dir / f"{path.stem}.rows.csv"
     malformed_file = work_dir / f"{path.stem}.malformed.csv"
     malformed = row = 0
-    with source.open("r", encoding="utf-8-sig", newline="") as fh, \
-            rows_file.open("w", encoding="utf-8", newline="") as rows_out, \
-            malformed_file.open("w", encoding="utf-8", newline="") as bad_out:
+    with (
+        source.open("r", encoding="utf-8-sig", newline="") as fh,
+        rows_file.open("w", encoding="utf-8", newline="") as rows_out,
+        malformed_file.open("w", encoding="utf-8", newline="") as bad_out,
+    ):
         reader = csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
         rows, bad = csv.writer(rows_out, lineterminator="\n"), csv.writer(bad_out, lineterminator="\n")
         rows.writerow(names)
@@ -238,31 +273,42 @@ def _read_csv_tolerant(con: duckdb.DuckDBPyConnection, path: Path, source: Path,
                         raise ReadError(
                             f"{path.name}: the row starting at line {start} of the file runs to line "
                             f"{reader.line_num} and has {len(record)} fields instead of {width}: a quote is "
-                            "probably not closed. Fix the quotes or re-export the file and load it again")
-                    detail = (f"the row has {len(record)} fields but the header has {width}"
-                              if len(record) != width else
-                              f"the row is {size:,} bytes long, over the limit of {MAX_ROW_BYTES:,}")
+                            "probably not closed. Fix the quotes or re-export the file and load it again"
+                        )
+                    detail = (
+                        f"the row has {len(record)} fields but the header has {width}"
+                        if len(record) != width
+                        else f"the row is {size:,} bytes long, over the limit of {MAX_ROW_BYTES:,}"
+                    )
                     detail += f" (line {start} of the file)"
                     kept = [f[:MALFORMED_FIELD_SHOWN] for f in record]
-                    placeholder = (kept + [""] * (width - len(kept)) if len(kept) < width
-                                   else kept[:width - 1] + [delimiter.join(kept[width - 1:])])
+                    placeholder = (
+                        kept + [""] * (width - len(kept))
+                        if len(kept) < width
+                        else kept[: width - 1] + [delimiter.join(kept[width - 1 :])]
+                    )
                     rows.writerow(placeholder)
                     bad.writerows([row, field, detail] for field in kept)
                     malformed += 1
                 start = reader.line_num + 1
         except csv.Error as exc:
-            raise ReadError(f"{path.name}: the CSV cannot be parsed in the row starting at line {start} of the "
-                            f"file ({exc}): every quote must be closed, and a quoted field must end at a "
-                            f"{delimiter!r}. Fix or re-export the file and load it again") from exc
+            raise ReadError(
+                f"{path.name}: the CSV cannot be parsed in the row starting at line {start} of the "
+                f"file ({exc}): every quote must be closed, and a quoted field must end at a "
+                f"{delimiter!r}. Fix or re-export the file and load it again"
+            ) from exc
     try:
         _strict_csv(con, rows_file, table, names, ",", max_line_size=4 * MAX_ROW_BYTES)
-        con.execute(f"""create temp table {table}_malformed as select * from read_csv($path, header=false,
+        con.execute(
+            f"""create temp table {table}_malformed as select * from read_csv($path, header=false,
             auto_detect=false, quote='"', escape='"', delim=',', max_line_size={4 * MAX_ROW_BYTES},
             columns={{'_row_id': 'BIGINT', '{MALFORMED_COLUMN}': 'VARCHAR', 'detail': 'VARCHAR'}})""",
-                    {"path": str(malformed_file)})
+            {"path": str(malformed_file)},
+        )
     except duckdb.Error as exc:
-        raise ReadError(f"{path.name}: the CSV cannot be parsed ({_first_line(exc)}). Fix or re-export the "
-                        "file and load it again") from exc
+        raise ReadError(
+            f"{path.name}: the CSV cannot be parsed ({_first_line(exc)}). Fix or re-export the file and load it again"
+        ) from exc
     finally:
         rows_file.unlink(missing_ok=True)
         malformed_file.unlink(missing_ok=True)
@@ -276,8 +322,10 @@ def _columns_literal(names: list[str]) -> str:
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadResult:
     try:
-        schema = con.sql("select name, type from parquet_schema($p) where num_children is null or num_children = 0",
-                         params={"p": str(path)}).fetchall()
+        schema = con.sql(
+            "select name, type from parquet_schema($p) where num_children is null or num_children = 0",
+            params={"p": str(path)},
+        ).fetchall()
         names = [n for n, _ in schema]
         _check_header(path, names)
         select = ", ".join(_parquet_text(n, t) for n, t in schema)
@@ -308,8 +356,9 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str, entity: s
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged files
-        raise ReadError(f"{path.name}: the Excel file cannot be opened ({type(exc).__name__}); "
-                        "save it again from Excel as .xlsx") from exc
+        raise ReadError(
+            f"{path.name}: the Excel file cannot be opened ({type(exc).__name__}); save it again from Excel as .xlsx"
+        ) from exc
     try:
         if not book.worksheets:
             raise ReadError(f"{path.name}: the workbook has no worksheet; export the data again")
@@ -324,14 +373,17 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str, entity: s
     con.execute(f"create temp table {table} as select * from _xlsx_rows")
     con.unregister("_xlsx_rows")
     if malformed:
-        bad = pa.table({"_row_id": pa.array([m[0] for m in malformed], type=pa.int64()),
-                        MALFORMED_COLUMN: pa.array([m[1] for m in malformed], type=pa.string()),
-                        "detail": pa.array([m[2] for m in malformed], type=pa.string())})
+        bad = pa.table(
+            {
+                "_row_id": pa.array([m[0] for m in malformed], type=pa.int64()),
+                MALFORMED_COLUMN: pa.array([m[1] for m in malformed], type=pa.string()),
+                "detail": pa.array([m[2] for m in malformed], type=pa.string()),
+            }
+        )
         con.register("_xlsx_bad", bad)
         con.execute(f"create temp table {table}_malformed as select * from _xlsx_bad")
         con.unregister("_xlsx_bad")
-    return ReadResult(table, names, _count(con, table), "xlsx", None,
-                      len({m[0] for m in malformed}), sheet.title)
+    return ReadResult(table, names, _count(con, table), "xlsx", None, len({m[0] for m in malformed}), sheet.title)
 
 
 def _sheet_rows(path: Path, sheet) -> tuple[list[str], list[list[str | None]], list[tuple[int, str, str]]]:
@@ -359,8 +411,10 @@ def _sheet_rows(path: Path, sheet) -> tuple[list[str], list[list[str | None]], l
             columns[i].append(texts[i] if i < len(texts) else None)
         beyond = [t for t in texts[width:] if t is not None]
         if beyond:
-            detail = (f"the row has {len(beyond)} value(s) right of the header's last column "
-                      f"(sheet {sheet.title!r}, Excel row {excel_row})")
+            detail = (
+                f"the row has {len(beyond)} value(s) right of the header's last column "
+                f"(sheet {sheet.title!r}, Excel row {excel_row})"
+            )
             malformed.extend((number, t[:MALFORMED_FIELD_SHOWN], detail) for t in texts if t is not None)
     return names, columns, malformed
 
@@ -374,8 +428,11 @@ def _check_sheet_cells(path: Path, book, sheet) -> None:
             for _, element in ET.iterparse(xml, events=("end",)):
                 if element.tag == ns + "c":
                     formula, value = element.find(ns + "f"), element.find(ns + "v")
-                    if formula is not None and (value is None or value.text in (None, "")) \
-                            and element.get("t") != "inlineStr":
+                    if (
+                        formula is not None
+                        and (value is None or value.text in (None, ""))
+                        and element.get("t") != "inlineStr"
+                    ):
                         formulas.append(element.get("r") or "?")
                     element.clear()
                 elif element.tag == ns + "mergeCell":
@@ -383,17 +440,23 @@ def _check_sheet_cells(path: Path, book, sheet) -> None:
                 elif element.tag == ns + "row":
                     element.clear()
     except (KeyError, ET.ParseError) as exc:
-        raise ReadError(f"{path.name}: sheet {sheet.title!r} cannot be read ({type(exc).__name__}); "
-                        "save the file again from Excel as .xlsx") from exc
+        raise ReadError(
+            f"{path.name}: sheet {sheet.title!r} cannot be read ({type(exc).__name__}); "
+            "save the file again from Excel as .xlsx"
+        ) from exc
     if merged:
         shown = ", ".join(merged[:5]) + (f" and {len(merged) - 5} more" if len(merged) > 5 else "")
-        raise ReadError(f"{path.name}: sheet {sheet.title!r} has merged cells ({shown}), which would be read "
-                        "as blanks. Unmerge them and put the value in every cell, then load again")
+        raise ReadError(
+            f"{path.name}: sheet {sheet.title!r} has merged cells ({shown}), which would be read "
+            "as blanks. Unmerge them and put the value in every cell, then load again"
+        )
     if formulas:
         shown = ", ".join(formulas[:5]) + (f" and {len(formulas) - 5} more" if len(formulas) > 5 else "")
-        raise ReadError(f"{path.name}: sheet {sheet.title!r} has formulas with no saved result ({shown}), which "
-                        "would be read as blanks. Open the file in Excel and save it (or paste the values "
-                        "over the formulas), then load again")
+        raise ReadError(
+            f"{path.name}: sheet {sheet.title!r} has formulas with no saved result ({shown}), which "
+            "would be read as blanks. Open the file in Excel and save it (or paste the values "
+            "over the formulas), then load again"
+        )
 
 
 def _cell_text(value: object) -> str | None:

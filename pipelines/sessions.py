@@ -7,6 +7,7 @@ and a `.wal` left by a session that died belongs to the old file, so after the
 swap every reader fails on it. This module finds those cases before a load
 publishes and says, in words, what is wrong and what to do.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,8 +16,14 @@ from pathlib import Path
 
 import duckdb
 
-DAMAGE_MARKS = ("not a valid DuckDB database file", "Could not read enough bytes", "Corrupt database file",
-                "checksum", "WAL does not match", "Failure while replaying WAL")
+DAMAGE_MARKS = (
+    "not a valid DuckDB database file",
+    "Could not read enough bytes",
+    "Corrupt database file",
+    "checksum",
+    "WAL does not match",
+    "Failure while replaying WAL",
+)
 
 
 class WarehouseBusy(Exception):
@@ -61,18 +68,24 @@ def explain(db_path: Path, exc: BaseException) -> str:
     if is_session_lock(exc):
         found = re.search(r"held in (.*?) \(PID (\d+)\)", text)
         holder = f"process {found.group(2)} ({found.group(1)})" if found else "another process"
-        return (f"{db_path} is open read-write in another session: {holder}. A load now would lose that "
-                f"session's writes. End that session (quit the duckdb CLI, close the notebook or script), "
-                f"look at the warehouse only with `duckdb -readonly {db_path}`, and run this again")
+        return (
+            f"{db_path} is open read-write in another session: {holder}. A load now would lose that "
+            f"session's writes. End that session (quit the duckdb CLI, close the notebook or script), "
+            f"look at the warehouse only with `duckdb -readonly {db_path}`, and run this again"
+        )
     if "WAL" in text:
-        return (f"{wal} does not belong to {db_path} (a session on an earlier version of the file left it; "
-                f"DuckDB says: {first_line}). {db_path} itself may be intact: move the log aside "
-                f"(`mv {wal} {wal}.orphan`), check with `python -m pipelines status --db {db_path}`, then load "
-                "again. The writes in that log are lost; repeat them through a load")
+        return (
+            f"{wal} does not belong to {db_path} (a session on an earlier version of the file left it; "
+            f"DuckDB says: {first_line}). {db_path} itself may be intact: move the log aside "
+            f"(`mv {wal} {wal}.orphan`), check with `python -m pipelines status --db {db_path}`, then load "
+            "again. The writes in that log are lost; repeat them through a load"
+        )
     if is_damage(exc):
-        return (f"{db_path} is damaged ({first_line}). Nothing was changed. Restore the file from a backup, "
-                f"or move it aside (`mv {db_path} {db_path}.damaged`) and load every export again into a new "
-                "warehouse")
+        return (
+            f"{db_path} is damaged ({first_line}). Nothing was changed. Restore the file from a backup, "
+            f"or move it aside (`mv {db_path} {db_path}.damaged`) and load every export again into a new "
+            "warehouse"
+        )
     return f"{db_path} cannot be read ({first_line}). Nothing was changed"
 
 
@@ -113,4 +126,5 @@ def check_before_publish(db_path: Path, wal_copied: str | None) -> None:
         raise SessionHoldsWarehouse(
             f"another session wrote to {db_path} while this load was building ({wal_of(db_path).name} changed); "
             "this load was not published, so those writes are kept. Make sure no other session has the "
-            f"warehouse open read-write (look with `duckdb -readonly {db_path}`) and load again")
+            f"warehouse open read-write (look with `duckdb -readonly {db_path}`) and load again"
+        )

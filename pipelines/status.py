@@ -1,4 +1,5 @@
 """python -m pipelines status: what is loaded, when, from which files, and what was quarantined."""
+
 from __future__ import annotations
 
 import sys
@@ -24,8 +25,7 @@ def _table(rows: list[tuple], headers: list[str]) -> str:
 def run(args) -> int:
     path = Path(args.db)
     if not path.exists():
-        print(f"no warehouse at {path}; load files with: python -m pipelines load PATH... --db {path}",
-              file=sys.stderr)
+        print(f"no warehouse at {path}; load files with: python -m pipelines load PATH... --db {path}", file=sys.stderr)
         return 4
     try:
         con = connect_read_only(path)
@@ -37,17 +37,26 @@ def run(args) -> int:
         print(f"error: {explain(path, exc)}", file=sys.stderr)
         return EXIT_WAREHOUSE
     if wal_of(path).exists():
-        print(f"note: {wal_of(path).name} holds writes of a session that ended without a checkpoint (or is still "
-              "open); the next load folds them into the warehouse\n")
+        print(
+            f"note: {wal_of(path).name} holds writes of a session that ended without a checkpoint (or is still "
+            "open); the next load folds them into the warehouse\n"
+        )
     kind = "SYNTHETIC demo data" if status.synthetic else "district data"
-    print(f"warehouse {path} ({kind}); last load {status.last_load_at or 'never'}, "
-          f"as-of {status.info.get('last_load_as_of', '-')}\n")
+    print(
+        f"warehouse {path} ({kind}); last load {status.last_load_at or 'never'}, "
+        f"as-of {status.info.get('last_load_as_of', '-')}\n"
+    )
     print(_table(status.entities.rows(), ["entity", "rows", "first year", "last year", "schools"]))
     print("\nfiles loaded (newest first)")
-    loads = status.loads.select("loaded_at", "file_name", "entity", "status", "rows_read", "rows_loaded",
-                                "rows_quarantined")
-    print(_table([(str(r[0])[:19],) + r[1:] for r in loads.rows()],
-                 ["loaded at", "file", "entity", "status", "read", "loaded", "quarantined"]))
+    loads = status.loads.select(
+        "loaded_at", "file_name", "entity", "status", "rows_read", "rows_loaded", "rows_quarantined"
+    )
+    print(
+        _table(
+            [(str(r[0])[:19],) + r[1:] for r in loads.rows()],
+            ["loaded at", "file", "entity", "status", "read", "loaded", "quarantined"],
+        )
+    )
     print("\nquarantine by rule")
     if status.quarantine.is_empty():
         print("(nothing quarantined)")

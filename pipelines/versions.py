@@ -5,13 +5,14 @@ the replaced file, so keeping it costs no copy), newest first, the last `BTAM_KE
 A rollback publishes a copy of a kept version through the same atomic swap, and keeps the version it
 replaces too, so a rollback can itself be rolled back.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -45,7 +46,7 @@ def keep_current(db_path: Path, build_id: str) -> Path | None:
         return None
     folder = folder_of(db_path)
     folder.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = folder / f"{stamp}-{build_id}.duckdb"
     try:
         os.link(db_path, target)
@@ -65,7 +66,7 @@ def discard(kept_path: Path) -> None:
 
 def prune(db_path: Path) -> None:
     """Drop kept versions beyond keep_count(), oldest first (with a WAL kept beside one)."""
-    for old in kept(db_path)[keep_count():]:
+    for old in kept(db_path)[keep_count() :]:
         old.unlink(missing_ok=True)
         Path(str(old) + ".wal").unlink(missing_ok=True)
 
@@ -94,8 +95,10 @@ def rollback(db_path: Path, version: str | None = None, lock_wait_seconds: float
     if version:
         chosen = [p for p in versions if p.name == version or p.stem == version]
         if not chosen:
-            raise LookupError(f"{version}: not a kept version of {db_path}; "
-                              f"`python -m pipelines rollback --list --db {db_path}` lists them")
+            raise LookupError(
+                f"{version}: not a kept version of {db_path}; "
+                f"`python -m pipelines rollback --list --db {db_path}` lists them"
+            )
         source = chosen[0]
     else:
         source = versions[0]

@@ -4,6 +4,7 @@ DuckDB allows one writer or many readers. A load builds the next version in a
 sibling file and `os.replace`s it over the current one, so readers (which open
 read-only and reopen when the inode changes) never see half a load.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_SQL = REPO_ROOT / "sql" / "warehouse" / "schema.sql"
 DEFAULT_DB = REPO_ROOT / "data" / "warehouse.duckdb"
 
-PUBLIC_TABLES = ("schools", "enrollment", "btam_cases", "case_actions", "case_reviews",
-                 "discipline_actions", "load_ledger", "load_quarantine")
+PUBLIC_TABLES = (
+    "schools",
+    "enrollment",
+    "btam_cases",
+    "case_actions",
+    "case_reviews",
+    "discipline_actions",
+    "load_ledger",
+    "load_quarantine",
+)
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:

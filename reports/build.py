@@ -1,4 +1,5 @@
 """One call from warehouse file to report bytes: the CLI, the Streamlit page and the benchmark use it."""
+
 from __future__ import annotations
 
 import time
@@ -34,9 +35,15 @@ class ReportResult:
         return "application/pdf" if self.fmt == "pdf" else "text/html"
 
 
-def generate_from_connection(con, school_year: str, fmt: str = "pdf", district_name: str | None = None,
-                             as_of: date | None = None, use_kaleido: bool | None = None,
-                             methodology_url: str | None = None) -> ReportResult:
+def generate_from_connection(
+    con,
+    school_year: str,
+    fmt: str = "pdf",
+    district_name: str | None = None,
+    as_of: date | None = None,
+    use_kaleido: bool | None = None,
+    methodology_url: str | None = None,
+) -> ReportResult:
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not one of {FORMATS}")
     timings: dict[str, float] = {}
@@ -54,13 +61,20 @@ def generate_from_connection(con, school_year: str, fmt: str = "pdf", district_n
     return ReportResult(out, fmt, content, data, charts, timings)
 
 
-def generate(db: str | Path, school_year: str, fmt: str = "pdf", district_name: str | None = None,
-             as_of: date | None = None, use_kaleido: bool | None = None,
-             methodology_url: str | None = None) -> ReportResult:
+def generate(
+    db: str | Path,
+    school_year: str,
+    fmt: str = "pdf",
+    district_name: str | None = None,
+    as_of: date | None = None,
+    use_kaleido: bool | None = None,
+    methodology_url: str | None = None,
+) -> ReportResult:
     """The report of `school_year` from the warehouse file `db`, opened read-only."""
     reader = WarehouseReader(Path(db))
     try:
-        return generate_from_connection(reader.connection(), school_year, fmt, district_name, as_of, use_kaleido,
-                                        methodology_url)
+        return generate_from_connection(
+            reader.connection(), school_year, fmt, district_name, as_of, use_kaleido, methodology_url
+        )
     finally:
         reader.close()

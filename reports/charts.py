@@ -5,20 +5,20 @@ Primary renderer: plotly figures exported to PNG by kaleido, which drives the sy
 missing or fails: the same chart drawn as plain SVG here (no dependency), which fpdf2 embeds in the
 PDF and the HTML inlines, so the report stays complete. `RenderedChart.renderer` says which ran.
 """
+
 from __future__ import annotations
 
 import html
 import logging
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import plotly.graph_objects as go
 
-from reports.content import ChartSpec, days
-
 from figures.chart_style import ORDERED, PALETTE, style
+from reports.content import ChartSpec, days
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,8 @@ KALEIDO, SVG_FALLBACK = "kaleido", "svg"
 @dataclass(frozen=True)
 class RenderedChart:
     spec: ChartSpec
-    data: bytes          # PNG (kaleido) or SVG (fallback)
-    mime: str            # image/png or image/svg+xml
+    data: bytes  # PNG (kaleido) or SVG (fallback)
+    mime: str  # image/png or image/svg+xml
     renderer: str
 
 
@@ -57,23 +57,47 @@ def figure(spec: ChartSpec) -> go.Figure:
         ys = [None if v is None else v for v in values]
         text = [_label(v, spec) for v in values]
         if spec.kind == "line":
-            fig.add_trace(go.Scatter(x=spec.categories, y=ys, name=name, mode="lines+markers+text", text=text,
-                                     textposition="top center", line={"color": palette[i % len(palette)], "width": 3},
-                                     marker={"size": 10}))
+            fig.add_trace(
+                go.Scatter(
+                    x=spec.categories,
+                    y=ys,
+                    name=name,
+                    mode="lines+markers+text",
+                    text=text,
+                    textposition="top center",
+                    line={"color": palette[i % len(palette)], "width": 3},
+                    marker={"size": 10},
+                )
+            )
         else:
             colour = palette if spec.ordered and len(spec.series) == 1 else palette[i % len(palette)]
-            fig.add_trace(go.Bar(x=spec.categories, y=[0 if v is None else v for v in ys], name=name, text=text,
-                                 textposition="outside", marker={"color": colour}, cliponaxis=False))
+            fig.add_trace(
+                go.Bar(
+                    x=spec.categories,
+                    y=[0 if v is None else v for v in ys],
+                    name=name,
+                    text=text,
+                    textposition="outside",
+                    marker={"color": colour},
+                    cliponaxis=False,
+                )
+            )
     style(fig, title=spec.title, y_title=spec.y_title, height=HEIGHT)
-    fig.update_layout(width=WIDTH, showlegend=len(spec.series) > 1, barmode="group",
-                      title={"font": {"size": 15}}, margin={"l": 60, "r": 20, "t": 80, "b": 40},
-                      legend={"y": 1.02, "yanchor": "bottom", "x": 0})
+    fig.update_layout(
+        width=WIDTH,
+        showlegend=len(spec.series) > 1,
+        barmode="group",
+        title={"font": {"size": 15}},
+        margin={"l": 60, "r": 20, "t": 80, "b": 40},
+        legend={"y": 1.02, "yanchor": "bottom", "x": 0},
+    )
     top = max([v for _, vals in spec.series for v in vals if v is not None] or [1])
     fig.update_yaxes(range=[0, top * 1.25], rangemode="tozero")
     return fig
 
 
 # -- the kaleido path ----------------------------------------------------------------------------------------------
+
 
 def kaleido_available() -> bool:
     try:
@@ -91,6 +115,7 @@ def chart_server(use_kaleido: bool | None = None) -> Iterator[bool]:
     if active:
         try:
             import kaleido
+
             kaleido.start_sync_server(silence_warnings=True)
             started = True
         except Exception as exc:  # a broken browser: fall back, and say why
@@ -101,6 +126,7 @@ def chart_server(use_kaleido: bool | None = None) -> Iterator[bool]:
     finally:
         if started:
             import kaleido
+
             kaleido.stop_sync_server(silence_warnings=True)
 
 
@@ -108,8 +134,10 @@ def render(spec: ChartSpec, use_kaleido: bool) -> RenderedChart:
     if use_kaleido:
         try:
             import kaleido
-            png = kaleido.calc_fig_sync(figure(spec), opts={"format": "png", "width": WIDTH, "height": HEIGHT,
-                                                            "scale": SCALE})
+
+            png = kaleido.calc_fig_sync(
+                figure(spec), opts={"format": "png", "width": WIDTH, "height": HEIGHT, "scale": SCALE}
+            )
             return RenderedChart(spec, png, "image/png", KALEIDO)
         except Exception as exc:
             log.warning("kaleido failed on %s (%s); drawing the SVG fallback", spec.key, exc)
@@ -123,6 +151,7 @@ def render_all(specs: list[ChartSpec], use_kaleido: bool | None = None) -> dict[
 
 # -- the fallback: plain SVG ---------------------------------------------------------------------------------------
 
+
 def svg(spec: ChartSpec, width: int = WIDTH, height: int = HEIGHT) -> str:
     """The chart as a self-contained SVG (Helvetica text, no scripts, no external references)."""
     left, right, top, bottom = 70, 20, 80, 50
@@ -131,57 +160,78 @@ def svg(spec: ChartSpec, width: int = WIDTH, height: int = HEIGHT) -> str:
     vmax = max(values or [1]) * 1.2 or 1
     palette = colours(spec)
     esc = html.escape
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(spec.alt_text)}">',
-           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-           f'<text x="10" y="26" font-family="Helvetica" font-size="16" fill="#222222">{esc(spec.title)}</text>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(spec.alt_text)}">',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="10" y="26" font-family="Helvetica" font-size="16" fill="#222222">{esc(spec.title)}</text>',
+    ]
     for i in range(5):
         v = vmax * i / 4
         y = top + plot_h - plot_h * i / 4
-        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#e5e5e5" stroke-width="1"/>')
-        out.append(f'<text x="{left - 8}" y="{y + 4:.1f}" font-family="Helvetica" font-size="11" fill="#555555" '
-                   f'text-anchor="end">{v:.1f}</text>')
-    out.append(f'<text x="16" y="{top + plot_h / 2:.1f}" font-family="Helvetica" font-size="12" fill="#444444" '
-               f'transform="rotate(-90 16 {top + plot_h / 2:.1f})" text-anchor="middle">{esc(spec.y_title)}</text>')
+        out.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#e5e5e5" stroke-width="1"/>'
+        )
+        out.append(
+            f'<text x="{left - 8}" y="{y + 4:.1f}" font-family="Helvetica" font-size="11" fill="#555555" '
+            f'text-anchor="end">{v:.1f}</text>'
+        )
+    out.append(
+        f'<text x="16" y="{top + plot_h / 2:.1f}" font-family="Helvetica" font-size="12" fill="#444444" '
+        f'transform="rotate(-90 16 {top + plot_h / 2:.1f})" text-anchor="middle">{esc(spec.y_title)}</text>'
+    )
     n_cat, n_ser = len(spec.categories), max(len(spec.series), 1)
     band = plot_w / max(n_cat, 1)
     if len(spec.series) > 1:
         x = left
         for j, (name, _) in enumerate(spec.series):
             out.append(f'<rect x="{x}" y="40" width="12" height="12" fill="{palette[j % len(palette)]}"/>')
-            out.append(f'<text x="{x + 16}" y="50" font-family="Helvetica" font-size="12" fill="#333333">{esc(name)}</text>')
+            out.append(
+                f'<text x="{x + 16}" y="50" font-family="Helvetica" font-size="12" fill="#333333">{esc(name)}</text>'
+            )
             x += 30 + 7 * len(name)
     for c, cat in enumerate(spec.categories):
         cx = left + band * (c + 0.5)
-        out.append(f'<text x="{cx:.1f}" y="{top + plot_h + 20}" font-family="Helvetica" font-size="12" fill="#333333" '
-                   f'text-anchor="middle">{esc(cat)}</text>')
+        out.append(
+            f'<text x="{cx:.1f}" y="{top + plot_h + 20}" font-family="Helvetica" font-size="12" fill="#333333" '
+            f'text-anchor="middle">{esc(cat)}</text>'
+        )
     if spec.kind == "line":
-        for j, (name, vals) in enumerate(spec.series):
-            pts = [(left + band * (c + 0.5), top + plot_h - plot_h * v / vmax) for c, v in enumerate(vals)
-                   if v is not None]
+        for j, (_name, vals) in enumerate(spec.series):
+            pts = [
+                (left + band * (c + 0.5), top + plot_h - plot_h * v / vmax) for c, v in enumerate(vals) if v is not None
+            ]
             colour = palette[j % len(palette)]
             if len(pts) > 1:
                 path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
                 out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="3"/>')
             for (x, y), v in zip(pts, [v for v in vals if v is not None]):
                 out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"/>')
-                out.append(f'<text x="{x:.1f}" y="{y - 10:.1f}" font-family="Helvetica" font-size="12" '
-                           f'text-anchor="middle" fill="#222222">{esc(_label(v, spec))}</text>')
+                out.append(
+                    f'<text x="{x:.1f}" y="{y - 10:.1f}" font-family="Helvetica" font-size="12" '
+                    f'text-anchor="middle" fill="#222222">{esc(_label(v, spec))}</text>'
+                )
     else:
         bar_w = band * 0.8 / n_ser
-        for j, (name, vals) in enumerate(spec.series):
+        for j, (_name, vals) in enumerate(spec.series):
             for c, v in enumerate(vals):
                 x = left + band * c + band * 0.1 + bar_w * j
                 colour = palette[c % len(palette)] if spec.ordered and n_ser == 1 else palette[j % len(palette)]
                 if v is None:
-                    out.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - 6}" font-family="Helvetica" '
-                               f'font-size="11" text-anchor="middle" fill="#555555">hidden</text>')
+                    out.append(
+                        f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - 6}" font-family="Helvetica" '
+                        f'font-size="11" text-anchor="middle" fill="#555555">hidden</text>'
+                    )
                     continue
                 h = plot_h * v / vmax
-                out.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                           f'fill="{colour}"/>')
-                out.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - h - 5:.1f}" font-family="Helvetica" '
-                           f'font-size="11" text-anchor="middle" fill="#222222">{esc(_label(v, spec))}</text>')
+                out.append(
+                    f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                    f'fill="{colour}"/>'
+                )
+                out.append(
+                    f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - h - 5:.1f}" font-family="Helvetica" '
+                    f'font-size="11" text-anchor="middle" fill="#222222">{esc(_label(v, spec))}</text>'
+                )
     out.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#888888"/>')
     out.append("</svg>")
     return "\n".join(out)

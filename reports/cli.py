@@ -4,6 +4,7 @@ Wiring in pipelines/__main__.py (two lines, owned by the CLI's maintainer):
     COMMANDS["report"] = ("reports.cli", "run", "write the board summary report (PDF or HTML, suppressed)")
     report_cli.add_arguments(sub.add_parser("report", help=COMMANDS["report"][2]))
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,14 +23,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--year", required=True, help="school year of the report, e.g. 2024-25")
     parser.add_argument("--format", dest="fmt", choices=FORMATS, default="pdf", help="pdf (default) or html")
     parser.add_argument("--out", default=None, help="output file (default btam-board-report-YEAR.pdf|html)")
-    parser.add_argument("--district-name", dest="district_name", default=DEFAULT_DISTRICT,
-                        help=f"district name printed on every page (default {DEFAULT_DISTRICT!r})")
-    parser.add_argument("--as-of", dest="as_of", default=None,
-                        help="as-of date YYYY-MM-DD (default: the latest date in the warehouse)")
-    parser.add_argument("--methodology-url", dest="methodology_url", default=None,
-                        help="web address of the methodology document, printed in the appendix")
-    parser.add_argument("--no-browser", dest="no_browser", action="store_true",
-                        help="draw charts with the built-in SVG renderer instead of Chromium (kaleido)")
+    parser.add_argument(
+        "--district-name",
+        dest="district_name",
+        default=DEFAULT_DISTRICT,
+        help=f"district name printed on every page (default {DEFAULT_DISTRICT!r})",
+    )
+    parser.add_argument(
+        "--as-of", dest="as_of", default=None, help="as-of date YYYY-MM-DD (default: the latest date in the warehouse)"
+    )
+    parser.add_argument(
+        "--methodology-url",
+        dest="methodology_url",
+        default=None,
+        help="web address of the methodology document, printed in the appendix",
+    )
+    parser.add_argument(
+        "--no-browser",
+        dest="no_browser",
+        action="store_true",
+        help="draw charts with the built-in SVG renderer instead of Chromium (kaleido)",
+    )
     return parser
 
 
@@ -44,21 +58,32 @@ def run(args: argparse.Namespace) -> int:
         as_of = date.fromisoformat(args.as_of) if args.as_of else None
         if not db.exists():
             raise ReportDataError(f"no warehouse at {db}: load data first (python -m pipelines load ...) or give --db")
-        result = generate(db, args.year, args.fmt, args.district_name, as_of,
-                          use_kaleido=False if args.no_browser else None, methodology_url=args.methodology_url)
+        result = generate(
+            db,
+            args.year,
+            args.fmt,
+            args.district_name,
+            as_of,
+            use_kaleido=False if args.no_browser else None,
+            methodology_url=args.methodology_url,
+        )
     except (ReportDataError, ValueError) as exc:
         print(f"report: {exc}", file=sys.stderr)
         return 2
     except duckdb.IOException as exc:
-        print(f"report: cannot open the warehouse {db} read-only: {exc}. If a load is running, wait for it and "
-              "try again", file=sys.stderr)
+        print(
+            f"report: cannot open the warehouse {db} read-only: {exc}. If a load is running, wait for it and try again",
+            file=sys.stderr,
+        )
         return 2
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(result.data)
     t = result.timings
-    print(f"report: wrote {out} ({len(result.data):,} bytes, {args.fmt}, charts by {result.renderer}) for "
-          f"{args.year} as of {result.report_data.as_of.isoformat()} in {t['total']:.1f} s "
-          f"(data {t['data']:.1f} s, charts {t['charts']:.1f} s, layout {t['render']:.1f} s)")
+    print(
+        f"report: wrote {out} ({len(result.data):,} bytes, {args.fmt}, charts by {result.renderer}) for "
+        f"{args.year} as of {result.report_data.as_of.isoformat()} in {t['total']:.1f} s "
+        f"(data {t['data']:.1f} s, charts {t['charts']:.1f} s, layout {t['render']:.1f} s)"
+    )
     return 0
 
 

@@ -5,24 +5,42 @@ Every count printed is a cell's display ('1,234', '<10', '*'); every other numbe
 (%, days, times, per 1,000), so a bare small integer never appears. Nothing prints None or NaN: a
 value that is hidden or undefined is a sentence saying so.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 
 from metrics.audit import INDICATORS_BY_KEY
-from reports.data import AUDIT_TABLE_INDICATORS, CASE_POPULATION, DIMENSIONS, TOTAL, ReportData, RatioFinding
-from reports.labels import (AUDIT, COMPLETENESS, CONDITIONAL_OUTCOMES, DIMENSIONS as DIMENSION_NAMES, LEVEL_NAMES,
-                            LEVELS, OUTCOME_TITLES, OUTCOMES, SCHOOL_LEVELS, group_name, short_group)
+from reports.data import AUDIT_TABLE_INDICATORS, CASE_POPULATION, DIMENSIONS, TOTAL, RatioFinding, ReportData
+from reports.labels import (
+    AUDIT,
+    COMPLETENESS,
+    CONDITIONAL_OUTCOMES,
+    LEVEL_NAMES,
+    LEVELS,
+    OUTCOME_TITLES,
+    OUTCOMES,
+    SCHOOL_LEVELS,
+    group_name,
+    short_group,
+)
+from reports.labels import DIMENSIONS as DIMENSION_NAMES
 
 NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-COMPARE_TITLES = {"iss": "In-school suspension", "oss_or_expulsion": "Out-of-school suspension or expulsion",
-                  "law_enforcement": "Referred to law enforcement or arrested"}
-SUPPRESSED_NOTE = ("<10 means fewer than 10 students or cases, but not none; * means hidden so that a small number cannot be "
-                   "worked out from the totals (or, for a rate, that its count is hidden).")
+COMPARE_TITLES = {
+    "iss": "In-school suspension",
+    "oss_or_expulsion": "Out-of-school suspension or expulsion",
+    "law_enforcement": "Referred to law enforcement or arrested",
+}
+SUPPRESSED_NOTE = (
+    "<10 means fewer than 10 students or cases, but not none; * means hidden so that a small number cannot be "
+    "worked out from the totals (or, for a rate, that its count is hidden)."
+)
 
 
 # -- blocks -----------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Paragraph:
@@ -40,7 +58,7 @@ class Table:
     rows: list[list[str]]
     caption: str
     notes: list[str] = field(default_factory=list)
-    widths: list[float] | None = None   # relative column widths
+    widths: list[float] | None = None  # relative column widths
 
 
 @dataclass
@@ -48,7 +66,7 @@ class ChartSpec:
     """A chart independent of the renderer: bars or lines of categories, None = not published."""
 
     key: str
-    kind: str                                  # "bar", "hbar" or "line"
+    kind: str  # "bar", "hbar" or "line"
     title: str
     categories: list[str]
     series: list[tuple[str, list[float | None]]]
@@ -56,7 +74,7 @@ class ChartSpec:
     alt_text: str
     value_suffix: str = ""
     value_decimals: int = 0
-    ordered: bool = False                      # concern levels: the ordered light-to-dark scale
+    ordered: bool = False  # concern levels: the ordered light-to-dark scale
 
 
 @dataclass
@@ -102,6 +120,7 @@ class ReportContent:
 
 # -- formatting -------------------------------------------------------------------------------------------------
 
+
 def words(n: int) -> str:
     """Small counts of findings as words, so no bare small integer is ever printed."""
     return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else f"{n:,}"
@@ -122,13 +141,16 @@ def days(value: float | None) -> str:
 
 def served_sentence(days_to_50: float | None, served_by_30: float, ever_served: float) -> str:
     """How soon cases were served, from the cumulative incidence (a case closed unserved is never served)."""
-    closing = ("Cases closed without any intervention count as never served, not as cases still waiting "
-               "to be served.")
+    closing = "Cases closed without any intervention count as never served, not as cases still waiting to be served."
     if days_to_50 is None:
-        return (f"Fewer than half of all cases had a first intervention: {pct(served_by_30)} within 30 days of "
-                f"the report and {pct(ever_served)} by the end of the period. {closing}")
-    return (f"Half of all cases had a first intervention within {days(days_to_50)} of the report; "
-            f"{pct(served_by_30)} within 30 days and {pct(ever_served)} by the end of the period. {closing}")
+        return (
+            f"Fewer than half of all cases had a first intervention: {pct(served_by_30)} within 30 days of "
+            f"the report and {pct(ever_served)} by the end of the period. {closing}"
+        )
+    return (
+        f"Half of all cases had a first intervention within {days(days_to_50)} of the report; "
+        f"{pct(served_by_30)} within 30 days and {pct(ever_served)} by the end of the period. {closing}"
+    )
 
 
 def day_range(low: float | None, high: float | None) -> str:
@@ -170,6 +192,7 @@ def change_words(now: float, before: float, unit: str) -> str:
 
 # -- sections ---------------------------------------------------------------------------------------------------
 
+
 class _Writer:
     def __init__(self, data: ReportData):
         self.d = data
@@ -180,8 +203,11 @@ class _Writer:
     # volumes ------------------------------------------------------------------------------------------------
     def year_counts(self, year: str) -> tuple[int | None, int | None, int | None]:
         d = self.d
-        return (d.value("volume_trend", "cases", school_year=year), d.value("volume_trend", "enrolled", school_year=year),
-                d.value("volume_trend", "btam_referral", school_year=year))
+        return (
+            d.value("volume_trend", "cases", school_year=year),
+            d.value("volume_trend", "enrolled", school_year=year),
+            d.value("volume_trend", "btam_referral", school_year=year),
+        )
 
     def volume(self) -> Section:
         d = self.d
@@ -190,40 +216,61 @@ class _Writer:
             cases, enrolled, students = self.year_counts(year)
             rate = per_1000(cases, enrolled)
             rates.append(rate)
-            rows.append([year, d.display("volume_trend", "enrolled", school_year=year),
-                         d.display("volume_trend", "cases", school_year=year),
-                         d.display("volume_trend", "btam_referral", school_year=year),
-                         "not available" if rate is None else f"{rate:.1f}"])
+            rows.append(
+                [
+                    year,
+                    d.display("volume_trend", "enrolled", school_year=year),
+                    d.display("volume_trend", "cases", school_year=year),
+                    d.display("volume_trend", "btam_referral", school_year=year),
+                    "not available" if rate is None else f"{rate:.1f}",
+                ]
+            )
         cases, enrolled, students = self.year_counts(self.year)
         blocks: list = []
         if not cases:
             blocks.append(Paragraph(f"No BTAM case was recorded for {self.year} as of {d.as_of.isoformat()}."))
         else:
             rate = per_1000(cases, enrolled)
-            blocks.append(Paragraph(
-                f"In {self.year}, schools opened {d.display('volume_trend', 'cases', school_year=self.year)} "
-                f"BTAM cases, {fmt_rate(rate)} enrolled students. "
-                f"{d.display('volume_trend', 'btam_referral', school_year=self.year)} different students were the "
-                f"subject of a case; the other cases concerned staff members or others."))
-        blocks.append(ChartSpec(
-            "volume_trend", "line", f"BTAM cases per 1,000 enrolled students, {d.trend_years[0]} to {self.year}",
-            list(d.trend_years), [("Cases per 1,000 students", rates)], "Cases per 1,000 students",
-            "Line chart. " + "; ".join(f"{y}: {fmt_rate(r)}" for y, r in zip(d.trend_years, rates)) + ".",
-            value_decimals=1))
-        blocks.append(Table(["School year", "Students enrolled", "BTAM cases", "Students with a case",
-                             "Cases per 1,000"], rows, "Case volume by school year", [SUPPRESSED_NOTE],
-                            [1, 1.2, 1, 1.2, 1]))
+            blocks.append(
+                Paragraph(
+                    f"In {self.year}, schools opened {d.display('volume_trend', 'cases', school_year=self.year)} "
+                    f"BTAM cases, {fmt_rate(rate)} enrolled students. "
+                    f"{d.display('volume_trend', 'btam_referral', school_year=self.year)} different students were the "
+                    f"subject of a case; the other cases concerned staff members or others."
+                )
+            )
+        blocks.append(
+            ChartSpec(
+                "volume_trend",
+                "line",
+                f"BTAM cases per 1,000 enrolled students, {d.trend_years[0]} to {self.year}",
+                list(d.trend_years),
+                [("Cases per 1,000 students", rates)],
+                "Cases per 1,000 students",
+                "Line chart. " + "; ".join(f"{y}: {fmt_rate(r)}" for y, r in zip(d.trend_years, rates)) + ".",
+                value_decimals=1,
+            )
+        )
+        blocks.append(
+            Table(
+                ["School year", "Students enrolled", "BTAM cases", "Students with a case", "Cases per 1,000"],
+                rows,
+                "Case volume by school year",
+                [SUPPRESSED_NOTE],
+                [1, 1.2, 1, 1.2, 1],
+            )
+        )
         level_rows = []
         t = d.release.tables["cases_by_school_level"]
         for row in t.display.iter_rows(named=True):
             if row["school_level"] == TOTAL:
                 continue
-            level_rows.append([SCHOOL_LEVELS.get(row["school_level"], row["school_level"].capitalize()),
-                               row["cases"]])
+            level_rows.append([SCHOOL_LEVELS.get(row["school_level"], row["school_level"].capitalize()), row["cases"]])
         if level_rows:
             level_rows.append(["All schools", d.display("cases_by_school_level", "cases", school_level=TOTAL)])
-            blocks.append(Table(["School level", "BTAM cases"], level_rows, f"Cases by school level, {self.year}",
-                                widths=[2, 1]))
+            blocks.append(
+                Table(["School level", "BTAM cases"], level_rows, f"Cases by school level, {self.year}", widths=[2, 1])
+            )
         return Section("volume", "Case volume and rate", blocks)
 
     # concern levels -----------------------------------------------------------------------------------------
@@ -249,33 +296,70 @@ class _Writer:
         total = d.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
         blocks: list = []
         if not total:
-            blocks.append(Paragraph(f"No case of {self.year} had a level of concern recorded by "
-                                    f"{d.as_of.isoformat()}, so there is no distribution to show."))
+            blocks.append(
+                Paragraph(
+                    f"No case of {self.year} had a level of concern recorded by "
+                    f"{d.as_of.isoformat()}, so there is no distribution to show."
+                )
+            )
             return Section("concern", "Levels of concern", blocks)
         shares = self.level_shares("concern_outcomes")
         words = [f"{LEVEL_NAMES[lvl].lower()} {pct(s)}" for lvl, s in zip(LEVELS, shares) if s is not None]
-        blocks.append(Paragraph(
-            f"After assessment, teams rate each case's level of concern. Of the "
-            f"{d.display('concern_outcomes', 'leveled_cases', concern_level=TOTAL)} cases rated in {self.year}: "
-            + ", ".join(words) + ". Most cases are low concern, as expected in a program that catches problems "
-            "early; the level decides the supports and how closely the case is followed."))
+        blocks.append(
+            Paragraph(
+                f"After assessment, teams rate each case's level of concern. Of the "
+                f"{d.display('concern_outcomes', 'leveled_cases', concern_level=TOTAL)} cases rated in {self.year}: "
+                + ", ".join(words)
+                + ". Most cases are low concern, as expected in a program that catches problems "
+                "early; the level decides the supports and how closely the case is followed."
+            )
+        )
         series = [(self.year, shares)]
-        if self.prev and d.has_table("concern_outcomes_previous") and \
-                d.value("concern_outcomes_previous", "leveled_cases", concern_level=TOTAL):
+        if (
+            self.prev
+            and d.has_table("concern_outcomes_previous")
+            and d.value("concern_outcomes_previous", "leveled_cases", concern_level=TOTAL)
+        ):
             series.insert(0, (self.prev, self.level_shares("concern_outcomes_previous")))
         alt = "Bar chart of the share of rated cases at each level. " + " ".join(
-            f"{name}: " + ", ".join(f"{LEVEL_NAMES[l]} {pct(v) if v is not None else 'hidden'}"
-                                   for l, v in zip(LEVELS, vals)) + "." for name, vals in series)
-        blocks.append(ChartSpec("concern_levels", "bar", "Share of rated BTAM cases by level of concern, "
-                                + (f"{self.prev} and {self.year}" if len(series) > 1 else self.year),
-                                [LEVEL_NAMES[l] for l in LEVELS], [(n, [None if v is None else 100 * v for v in vals])
-                                                                   for n, vals in series],
-                                "Share of rated cases (%)", alt, "%", 0, ordered=False))
-        rows = [[LEVEL_NAMES[l], d.display("concern_outcomes", "leveled_cases", concern_level=l),
-                 "hidden" if s is None else pct(s, 1)] for l, s in zip(LEVELS, shares)]
+            f"{name}: "
+            + ", ".join(f"{LEVEL_NAMES[lv]} {pct(v) if v is not None else 'hidden'}" for lv, v in zip(LEVELS, vals))
+            + "."
+            for name, vals in series
+        )
+        blocks.append(
+            ChartSpec(
+                "concern_levels",
+                "bar",
+                "Share of rated BTAM cases by level of concern, "
+                + (f"{self.prev} and {self.year}" if len(series) > 1 else self.year),
+                [LEVEL_NAMES[lv] for lv in LEVELS],
+                [(n, [None if v is None else 100 * v for v in vals]) for n, vals in series],
+                "Share of rated cases (%)",
+                alt,
+                "%",
+                0,
+                ordered=False,
+            )
+        )
+        rows = [
+            [
+                LEVEL_NAMES[lv],
+                d.display("concern_outcomes", "leveled_cases", concern_level=lv),
+                "hidden" if s is None else pct(s, 1),
+            ]
+            for lv, s in zip(LEVELS, shares)
+        ]
         rows.append(["All rated cases", d.display("concern_outcomes", "leveled_cases", concern_level=TOTAL), "100%"])
-        blocks.append(Table(["Level of concern", "Cases", "Share"], rows, f"Rated cases by level of concern, {self.year}",
-                            [SUPPRESSED_NOTE], [2, 1, 1]))
+        blocks.append(
+            Table(
+                ["Level of concern", "Cases", "Share"],
+                rows,
+                f"Rated cases by level of concern, {self.year}",
+                [SUPPRESSED_NOTE],
+                [2, 1, 1],
+            )
+        )
         return Section("concern", "Levels of concern", blocks)
 
     # timeliness ---------------------------------------------------------------------------------------------
@@ -290,19 +374,24 @@ class _Writer:
             return Section("timeliness", "Timeliness of interventions", blocks)
         share = None if met is None else met / total
         if share is not None:
-            blocks.append(Paragraph(
-                "Each level of concern has a target for the first intervention after a report: "
-                + ", ".join(f"{LEVEL_NAMES[l].lower()} {target_text(targets[l])}" for l in reversed(LEVELS))
-                + f". In {self.year}, {d.display('timeliness', 'leveled_cases', timeliness='met')} of "
-                f"{d.display('timeliness', 'leveled_cases', timeliness=TOTAL)} rated cases ({pct(share)}) had a first "
-                f"intervention within their target. The rest missed it, or were reported so recently that "
-                f"their target date had not yet passed."))
+            blocks.append(
+                Paragraph(
+                    "Each level of concern has a target for the first intervention after a report: "
+                    + ", ".join(f"{LEVEL_NAMES[lv].lower()} {target_text(targets[lv])}" for lv in reversed(LEVELS))
+                    + f". In {self.year}, {d.display('timeliness', 'leveled_cases', timeliness='met')} of "
+                    f"{d.display('timeliness', 'leveled_cases', timeliness=TOTAL)} rated cases ({pct(share)}) had a first "
+                    f"intervention within their target. The rest missed it, or were reported so recently that "
+                    f"their target date had not yet passed."
+                )
+            )
             if share < 0.8:
-                self.attention.append(f"Only {pct(share)} of rated cases had a first intervention within their "
-                                      f"target time.")
+                self.attention.append(
+                    f"Only {pct(share)} of rated cases had a first intervention within their target time."
+                )
         else:
-            blocks.append(Paragraph("The share of cases served within their target is hidden this year to protect "
-                                    "small numbers."))
+            blocks.append(
+                Paragraph("The share of cases served within their target is hidden this year to protect small numbers.")
+            )
         medians = d.median_days
         if "all" in d.served:
             blocks.append(Paragraph(served_sentence(*d.served["all"])))
@@ -315,19 +404,41 @@ class _Writer:
                 rows.append([LEVEL_NAMES[level], target, days(m), day_range(lo, hi)])
                 late = m > targets[level]
                 if late and level in ("high", "imminent"):
-                    self.attention.append(f"The median time to a first intervention for {level}-concern cases "
-                                          f"({days(m)}) is longer than the target ({target}).")
+                    self.attention.append(
+                        f"The median time to a first intervention for {level}-concern cases "
+                        f"({days(m)}) is longer than the target ({target})."
+                    )
             else:
                 values.append(None)
                 rows.append([LEVEL_NAMES[level], target, "not reported", "too few cases, or none"])
-        blocks.append(ChartSpec(
-            "time_to_intervention", "bar", f"Median days from report to first intervention by level of concern, {self.year}",
-            [LEVEL_NAMES[l] for l in LEVELS], [("Median days", values)], "Days (median)",
-            "Bar chart. " + "; ".join(f"{LEVEL_NAMES[l]}: {days(v) if v is not None else 'not reported'}"
-                                      for l, v in zip(LEVELS, values)) + ".", " days", 0, ordered=True))
-        blocks.append(Table(["Level of concern", "Target", "Median time", "95% interval"], rows,
-                            f"Days from report to first intervention, {self.year}",
-                            ["A median is shown only for a level whose case count is published."], [1.3, 1.2, 1, 1.5]))
+        blocks.append(
+            ChartSpec(
+                "time_to_intervention",
+                "bar",
+                f"Median days from report to first intervention by level of concern, {self.year}",
+                [LEVEL_NAMES[lv] for lv in LEVELS],
+                [("Median days", values)],
+                "Days (median)",
+                "Bar chart. "
+                + "; ".join(
+                    f"{LEVEL_NAMES[lv]}: {days(v) if v is not None else 'not reported'}"
+                    for lv, v in zip(LEVELS, values)
+                )
+                + ".",
+                " days",
+                0,
+                ordered=True,
+            )
+        )
+        blocks.append(
+            Table(
+                ["Level of concern", "Target", "Median time", "95% interval"],
+                rows,
+                f"Days from report to first intervention, {self.year}",
+                ["A median is shown only for a level whose case count is published."],
+                [1.3, 1.2, 1, 1.5],
+            )
+        )
         return Section("timeliness", "Timeliness of interventions", blocks)
 
     # outcomes -----------------------------------------------------------------------------------------------
@@ -335,12 +446,15 @@ class _Writer:
         d = self.d
         blocks: list = []
         total = d.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
-        blocks.append(Paragraph(
-            "BTAM is meant to lead to support, not punishment. National guidance (NASP) says the level of concern "
-            "should decide the supports, that suspension and expulsion can raise risk, and that law enforcement "
-            "should join only when risk is imminent. This table shows, for each level, how many cases had no "
-            "support action recorded, how many led to a suspension, expulsion or change of placement, and how "
-            "many involved law enforcement. A case can appear in more than one column."))
+        blocks.append(
+            Paragraph(
+                "BTAM is meant to lead to support, not punishment. National guidance (NASP) says the level of concern "
+                "should decide the supports, that suspension and expulsion can raise risk, and that law enforcement "
+                "should join only when risk is imminent. This table shows, for each level, how many cases had no "
+                "support action recorded, how many led to a suspension, expulsion or change of placement, and how "
+                "many involved law enforcement. A case can appear in more than one column."
+            )
+        )
         if not total:
             blocks.append(Paragraph("No rated case this year."))
             return Section("outcomes", "Outcomes of BTAM cases", blocks)
@@ -348,18 +462,39 @@ class _Writer:
         t = d.release.tables["concern_outcomes"]
         for row in t.display.iter_rows(named=True):
             name = "All rated cases" if row["concern_level"] == TOTAL else LEVEL_NAMES[row["concern_level"]]
-            rows.append([name, row["leveled_cases"]] + [
-                row[m] if row[f"{m}_rate"] == "*" else f"{row[m]} ({row[f'{m}_rate']})"
-                for m in ("without_support", "with_exclusion_or_placement", "with_law_enforcement")])
-        blocks.append(Table(["Level of concern", "Cases", "No support recorded", "Suspension, expulsion or placement change",
-                             "Law enforcement involved"], rows, f"What happened in rated cases, {self.year}",
-                            [SUPPRESSED_NOTE, "Percentages are of the cases at that level. <=5% means 5% or less "
-                             "(shown as a range for groups under 100 cases)."], [1.3, 0.8, 1.3, 1.7, 1.4]))
+            rows.append(
+                [name, row["leveled_cases"]]
+                + [
+                    row[m] if row[f"{m}_rate"] == "*" else f"{row[m]} ({row[f'{m}_rate']})"
+                    for m in ("without_support", "with_exclusion_or_placement", "with_law_enforcement")
+                ]
+            )
+        blocks.append(
+            Table(
+                [
+                    "Level of concern",
+                    "Cases",
+                    "No support recorded",
+                    "Suspension, expulsion or placement change",
+                    "Law enforcement involved",
+                ],
+                rows,
+                f"What happened in rated cases, {self.year}",
+                [
+                    SUPPRESSED_NOTE,
+                    "Percentages are of the cases at that level. <=5% means 5% or less "
+                    "(shown as a range for groups under 100 cases).",
+                ],
+                [1.3, 0.8, 1.3, 1.7, 1.4],
+            )
+        )
         published = t.published
         series = []
-        for measure, name in (("without_support", "No support recorded"),
-                              ("with_exclusion_or_placement", "Suspension, expulsion or placement change"),
-                              ("with_law_enforcement", "Law enforcement involved")):
+        for measure, name in (
+            ("without_support", "No support recorded"),
+            ("with_exclusion_or_placement", "Suspension, expulsion or placement change"),
+            ("with_law_enforcement", "Law enforcement involved"),
+        ):
             vals = []
             for level in LEVELS:
                 i = published["concern_level"].to_list().index(level)
@@ -368,90 +503,150 @@ class _Writer:
             series.append((name, vals))
         shown = sum(v is not None for _, vals in series for v in vals)
         if shown * 2 < len(LEVELS) * len(series):
-            blocks.append(Paragraph("No chart is drawn by level this year: most of these figures are small numbers "
-                                    "and are hidden to protect students."))
+            blocks.append(
+                Paragraph(
+                    "No chart is drawn by level this year: most of these figures are small numbers "
+                    "and are hidden to protect students."
+                )
+            )
         else:
-            blocks.append(ChartSpec(
-                "case_outcomes", "bar", f"Share of rated cases by what happened and level of concern, {self.year}",
-                [LEVEL_NAMES[l] for l in LEVELS], series, "Share of cases at the level (%)",
-                "Grouped bar chart. " + " ".join(
-                    f"{name}: " + ", ".join(f"{LEVEL_NAMES[l]} {'hidden' if v is None else f'{v:.0f}%'}"
-                                            for l, v in zip(LEVELS, vals)) + "." for name, vals in series)
-                + " Hidden bars are small numbers withheld to protect students.", "%", 0))
+            blocks.append(
+                ChartSpec(
+                    "case_outcomes",
+                    "bar",
+                    f"Share of rated cases by what happened and level of concern, {self.year}",
+                    [LEVEL_NAMES[lv] for lv in LEVELS],
+                    series,
+                    "Share of cases at the level (%)",
+                    "Grouped bar chart. "
+                    + " ".join(
+                        f"{name}: "
+                        + ", ".join(
+                            f"{LEVEL_NAMES[lv]} {'hidden' if v is None else f'{v:.0f}%'}" for lv, v in zip(LEVELS, vals)
+                        )
+                        + "."
+                        for name, vals in series
+                    )
+                    + " Hidden bars are small numbers withheld to protect students.",
+                    "%",
+                    0,
+                )
+            )
         excl = d.value("concern_outcomes", "with_exclusion_or_placement", concern_level="low")
         low = d.value("concern_outcomes", "leveled_cases", concern_level="low")
         if excl and low and excl / low > d.metric_settings.audit_targets["exclusion_or_placement_change"]:
-            self.attention.append("More low-concern cases than the target ended in a suspension, expulsion or "
-                                  "change of placement.")
+            self.attention.append(
+                "More low-concern cases than the target ended in a suspension, expulsion or change of placement."
+            )
         return Section("outcomes", "Outcomes of BTAM cases", blocks)
 
     # equity -------------------------------------------------------------------------------------------------
     def finding_sentence(self, f: RatioFinding) -> str:
         population = "students with a BTAM case" if f.outcome in CASE_POPULATION else "students"
-        ci = (f"95% confidence interval {f.ci_low:.1f} to {f.ci_high:.1f} times"
-              if f.ci_low is not None and f.ci_high is not None else "no confidence interval")
+        ci = (
+            f"95% confidence interval {f.ci_low:.1f} to {f.ci_high:.1f} times"
+            if f.ci_low is not None and f.ci_high is not None
+            else "no confidence interval"
+        )
         table = f"{f.outcome}_by_{f.dimension}"
         den = "btam_referral" if f.outcome in CASE_POPULATION else "enrolled"
         k = self.d.display(table, f.outcome, **{f.dimension: f.group})
         n = self.d.display(table, den, **{f.dimension: f.group})
         persistent = " This has been flagged three years running." if f.persistent else ""
-        return (f"{group_name(f.dimension, f.group)} {OUTCOMES[f.outcome][0]} at {times(f.risk_ratio)} the rate "
-                f"of all other {population} ({k} of {n}, {pct(f.risk, 1)}, against {pct(f.comparison_risk, 1)}; "
-                f"{ci}).{persistent}")
+        return (
+            f"{group_name(f.dimension, f.group)} {OUTCOMES[f.outcome][0]} at {times(f.risk_ratio)} the rate "
+            f"of all other {population} ({k} of {n}, {pct(f.risk, 1)}, against {pct(f.comparison_risk, 1)}; "
+            f"{ci}).{persistent}"
+        )
 
     def equity(self) -> Section:
         d = self.d
         s = d.metric_settings
-        blocks: list = [Paragraph(
-            f"Each group of students is compared with all other students on five outcomes: being referred to "
-            f"BTAM, out-of-school suspension or expulsion, and, among students with a case, a high or imminent "
-            f"rating, a suspension or expulsion within the case, and law-enforcement involvement. A group is "
-            f"flagged when its rate is more than {s.threshold:.1f} times that of all other students (the federal "
-            f"test for significant disproportionality). A rate is compared only when at least {s.min_cell} "
-            f"students had the outcome and the group has at least {s.min_n} students. The confidence interval "
-            f"is the range the true ratio likely lies in. With many groups compared at once some intervals lie "
-            f"above 1.0 by chance alone, so a difference is called unlikely to be chance only when its q value "
-            f"(the p value adjusted for the number of groups compared on the same outcome) is {s.alpha:g} or "
-            f"less.")]
+        blocks: list = [
+            Paragraph(
+                f"Each group of students is compared with all other students on five outcomes: being referred to "
+                f"BTAM, out-of-school suspension or expulsion, and, among students with a case, a high or imminent "
+                f"rating, a suspension or expulsion within the case, and law-enforcement involvement. A group is "
+                f"flagged when its rate is more than {s.threshold:.1f} times that of all other students (the federal "
+                f"test for significant disproportionality). A rate is compared only when at least {s.min_cell} "
+                f"students had the outcome and the group has at least {s.min_n} students. The confidence interval "
+                f"is the range the true ratio likely lies in. With many groups compared at once some intervals lie "
+                f"above 1.0 by chance alone, so a difference is called unlikely to be chance only when its q value "
+                f"(the p value adjusted for the number of groups compared on the same outcome) is {s.alpha:g} or "
+                f"less."
+            )
+        ]
         flagged = [f for f in d.findings if f.flagged]
         if flagged:
             blocks.append(Paragraph(f"Flagged in {self.year}:"))
             blocks.append(Bullets([self.finding_sentence(f) for f in flagged]))
             n = len(flagged)
-            self.attention.append(f"{words(n).capitalize()} group comparison{'s' if n != 1 else ''} exceeded the "
-                                  f"disproportionality threshold (see Equity findings).")
+            self.attention.append(
+                f"{words(n).capitalize()} group comparison{'s' if n != 1 else ''} exceeded the "
+                f"disproportionality threshold (see Equity findings)."
+            )
         else:
-            blocks.append(Paragraph(f"No group was flagged in {self.year}: no comparison that could be made showed "
-                                    f"a rate more than {s.threshold:.1f} times that of all other students."))
+            blocks.append(
+                Paragraph(
+                    f"No group was flagged in {self.year}: no comparison that could be made showed "
+                    f"a rate more than {s.threshold:.1f} times that of all other students."
+                )
+            )
         if d.withheld_flags:
-            blocks.append(Paragraph(
-                "A further flag exceeded the threshold but its figures cannot be published without revealing a small "
-                "group: " + "; ".join(f"{group_name(dim, g)} ({OUTCOME_TITLES[o].lower()})"
-                                      for o, dim, g in d.withheld_flags) + ". The district team has the details."))
+            blocks.append(
+                Paragraph(
+                    "A further flag exceeded the threshold but its figures cannot be published without revealing a small "
+                    "group: "
+                    + "; ".join(f"{group_name(dim, g)} ({OUTCOME_TITLES[o].lower()})" for o, dim, g in d.withheld_flags)
+                    + ". The district team has the details."
+                )
+            )
         cond = d.conditional
         if cond:
-            blocks.append(Paragraph(
-                "Comparing like with like (cases at the same level of concern), these groups' cases more often "
-                f"had a harsher consequence than other students' cases, a difference unlikely to be chance "
-                f"(q {s.alpha:g} or less):"))
-            blocks.append(Bullets([
-                f"Cases of {group_name(c.dimension, c.group)} {CONDITIONAL_OUTCOMES.get(c.outcome, c.outcome)} "
-                f"more often: odds {times(c.odds_ratio)} those of other students at the same level "
-                f"(95% confidence interval {c.ci_low:.1f} to {c.ci_high:.1f}; "
-                f"{'q < 0.001' if c.q_value < 0.001 else f'q = {c.q_value:.3f}'})." for c in cond]))
-            self.attention.append("Some groups' cases ended in harsher consequences than others' at the same level "
-                                  "of concern (see Equity findings).")
+            blocks.append(
+                Paragraph(
+                    "Comparing like with like (cases at the same level of concern), these groups' cases more often "
+                    f"had a harsher consequence than other students' cases, a difference unlikely to be chance "
+                    f"(q {s.alpha:g} or less):"
+                )
+            )
+            blocks.append(
+                Bullets(
+                    [
+                        f"Cases of {group_name(c.dimension, c.group)} {CONDITIONAL_OUTCOMES.get(c.outcome, c.outcome)} "
+                        f"more often: odds {times(c.odds_ratio)} those of other students at the same level "
+                        f"(95% confidence interval {c.ci_low:.1f} to {c.ci_high:.1f}; "
+                        f"{'q < 0.001' if c.q_value < 0.001 else f'q = {c.q_value:.3f}'})."
+                        for c in cond
+                    ]
+                )
+            )
+            self.attention.append(
+                "Some groups' cases ended in harsher consequences than others' at the same level "
+                "of concern (see Equity findings)."
+            )
         rows = []
         for outcome in OUTCOMES:
-            parts = [f"{DIMENSION_NAMES[dim].capitalize()}: " + ", ".join(short_group(dim, g) for g in small)
-                     for dim in DIMENSIONS if (small := d.too_small.get((outcome, dim)))]
+            parts = [
+                f"{DIMENSION_NAMES[dim].capitalize()}: " + ", ".join(short_group(dim, g) for g in small)
+                for dim in DIMENSIONS
+                if (small := d.too_small.get((outcome, dim)))
+            ]
             if parts:
                 rows.append([OUTCOME_TITLES[outcome], "; ".join(parts)])
         if rows:
-            blocks.append(Table(["Outcome", "Groups too small to report"], rows,
-                                "Groups not compared: too few students, or figures hidden to protect a small group",
-                                ["Groups with fewer than 10 students with the outcome, fewer than 30 students, or "
-                                 "figures hidden by small-number protection are not compared."], [1.2, 3.8]))
+            blocks.append(
+                Table(
+                    ["Outcome", "Groups too small to report"],
+                    rows,
+                    "Groups not compared: too few students, or figures hidden to protect a small group",
+                    [
+                        "Groups with fewer than 10 students with the outcome, fewer than 30 students, or "
+                        "figures hidden by small-number protection are not compared."
+                    ],
+                    [1.2, 3.8],
+                )
+            )
         return Section("equity", "Equity findings", blocks)
 
     # how we compare (CRDC) ---------------------------------------------------------------------------------
@@ -460,26 +655,47 @@ class _Writer:
         d, view = self.d, self.d.benchmarks
         title = "How we compare"
         if view is None:
-            return Section("compare", title, [Paragraph(
-                "No federal Civil Rights Data Collection (CRDC) figures are loaded, so this report does not compare "
-                "the district with its state or with similar districts.")])
+            return Section(
+                "compare",
+                title,
+                [
+                    Paragraph(
+                        "No federal Civil Rights Data Collection (CRDC) figures are loaded, so this report does not compare "
+                        "the district with its state or with similar districts."
+                    )
+                ],
+            )
         crdc, lag = view.crdc_year, view.lag_years(self.year)
-        blocks: list = [Paragraph(
-            f"The state's and similar districts' rates come from the federal Civil Rights Data Collection (CRDC) "
-            f"of {crdc}, the latest loaded. CRDC is published years after the school year it covers, so these "
-            f"figures describe {crdc}" + (f", {words(lag)} school year{'s' if lag != 1 else ''} before this "
-                                          f"report's {self.year} figures." if lag > 0 else ".")
-            + " They are public counts for whole districts, not this district's student records.")]
+        blocks: list = [
+            Paragraph(
+                f"The state's and similar districts' rates come from the federal Civil Rights Data Collection (CRDC) "
+                f"of {crdc}, the latest loaded. CRDC is published years after the school year it covers, so these "
+                f"figures describe {crdc}"
+                + (
+                    f", {words(lag)} school year{'s' if lag != 1 else ''} before this report's {self.year} figures."
+                    if lag > 0
+                    else "."
+                )
+                + " They are public counts for whole districts, not this district's student records."
+            )
+        ]
         if view.has_peers:
-            blocks.append(Paragraph(f"Similar districts (CRDC {crdc}, {words(view.peer_count)} peer districts): "
-                                    f"{view.peer_rule}. Their students are pooled, so larger districts count more."))
+            blocks.append(
+                Paragraph(
+                    f"Similar districts (CRDC {crdc}, {words(view.peer_count)} peer districts): "
+                    f"{view.peer_rule}. Their students are pooled, so larger districts count more."
+                )
+            )
         else:
-            why = {"no_district": "the district's federal (NCES) district id is not recorded",
-                   "district_not_in_crdc": f"the recorded district id is not among the CRDC {crdc} schools",
-                   "no_peers": "too few districts of the state match the peer rule"}.get(view.status, "")
+            why = {
+                "no_district": "the district's federal (NCES) district id is not recorded",
+                "district_not_in_crdc": f"the recorded district id is not among the CRDC {crdc} schools",
+                "no_peers": "too few districts of the state match the peer rule",
+            }.get(view.status, "")
             blocks.append(Paragraph(f"Similar districts are not shown: {why}. The state's rates are."))
-        for outcome in (o for o in ("iss", "oss_or_expulsion", "law_enforcement")
-                        if d.has_table(f"{o}_by_race_ethnicity")):
+        for outcome in (
+            o for o in ("iss", "oss_or_expulsion", "law_enforcement") if d.has_table(f"{o}_by_race_ethnicity")
+        ):
             table = self.compare_table(outcome, view)
             if table is not None:
                 blocks.append(table)
@@ -487,10 +703,22 @@ class _Writer:
 
     def compare_table(self, outcome: str, view) -> Table | None:
         d, name, crdc = self.d, f"{outcome}_by_race_ethnicity", view.crdc_year
-        state = {r["race_ethnicity"]: r for r in view.state_rates.filter(
-            (view.state_rates["outcome"] == outcome) & (view.state_rates["n"] > 0)).iter_rows(named=True)}
-        peers = {} if not view.has_peers else {r["race_ethnicity"]: r for r in view.peers.filter(
-            (view.peers["outcome"] == outcome) & (view.peers["n"] > 0)).iter_rows(named=True)}
+        state = {
+            r["race_ethnicity"]: r
+            for r in view.state_rates.filter(
+                (view.state_rates["outcome"] == outcome) & (view.state_rates["n"] > 0)
+            ).iter_rows(named=True)
+        }
+        peers = (
+            {}
+            if not view.has_peers
+            else {
+                r["race_ethnicity"]: r
+                for r in view.peers.filter((view.peers["outcome"] == outcome) & (view.peers["n"] > 0)).iter_rows(
+                    named=True
+                )
+            }
+        )
         if not state:
             return None
         groups = [g for g in d.release.tables[name].display["race_ethnicity"].to_list() if g != TOTAL]
@@ -503,23 +731,40 @@ class _Writer:
             if shown and n == 0 and g not in state:
                 continue
             own = pct(k / n, 1) if n and k is not None else ("no students" if n == 0 else "hidden")
-            row = [short_group("race_ethnicity", g),
-                   d.display(name, "enrolled", race_ethnicity=g) if shown else "none enrolled",
-                   d.display(name, outcome, race_ethnicity=g) if shown else "none",
-                   own, pct(state[g]["risk"], 1) if g in state else "no students"]
+            row = [
+                short_group("race_ethnicity", g),
+                d.display(name, "enrolled", race_ethnicity=g) if shown else "none enrolled",
+                d.display(name, outcome, race_ethnicity=g) if shown else "none",
+                own,
+                pct(state[g]["risk"], 1) if g in state else "no students",
+            ]
             if view.has_peers:
                 row.append(pct(peers[g]["risk"], 1) if g in peers else "no students")
             rows.append(row)
-        columns = ["Group", f"Enrolled {self.year}", "With the outcome", f"District rate {self.year}",
-                   f"{view.state} {crdc}"] + ([f"Similar districts {crdc}"] if view.has_peers else [])
-        notes = ["District figures are this report's published counts; 'hidden' means a count behind the rate is "
-                 "protected as a small number."]
+        columns = [
+            "Group",
+            f"Enrolled {self.year}",
+            "With the outcome",
+            f"District rate {self.year}",
+            f"{view.state} {crdc}",
+        ] + ([f"Similar districts {crdc}"] if view.has_peers else [])
+        notes = [
+            "District figures are this report's published counts; 'hidden' means a count behind the rate is "
+            "protected as a small number."
+        ]
         exact = view.state_rates.filter(view.state_rates["outcome"] == outcome)["exact"].all()
         if not exact:
-            notes.append("CRDC counts this outcome as the sum of several actions, so a student with more than one is "
-                         "counted more than once: the state and similar-district rates are upper bounds.")
-        return Table(columns, rows, f"{COMPARE_TITLES[outcome]}: district {self.year} beside {view.state} and "
-                     f"similar districts, CRDC {crdc}", notes, [1.6, 1, 1, 1, 1, 1][:len(columns)])
+            notes.append(
+                "CRDC counts this outcome as the sum of several actions, so a student with more than one is "
+                "counted more than once: the state and similar-district rates are upper bounds."
+            )
+        return Table(
+            columns,
+            rows,
+            f"{COMPARE_TITLES[outcome]}: district {self.year} beside {view.state} and similar districts, CRDC {crdc}",
+            notes,
+            [1.6, 1, 1, 1, 1, 1][: len(columns)],
+        )
 
     # audit --------------------------------------------------------------------------------------------------
     def audit(self) -> Section:
@@ -538,22 +783,40 @@ class _Writer:
                 status = "no cases" if den == 0 else "hidden (small numbers)"
                 if den is not None and 0 < den < s.audit_min_denominator:
                     status = "too few cases"
-                rows.append([label, den_text, "hidden" if den else "n/a", f"{'at least' if higher else 'at most'} "
-                             f"{pct(target)}", status])
+                rows.append(
+                    [
+                        label,
+                        den_text,
+                        "hidden" if den else "n/a",
+                        f"{'at least' if higher else 'at most'} {pct(target)}",
+                        status,
+                    ]
+                )
                 continue
             value = (den - cnt) / den if higher else cnt / den
             status = self.audit_status(value, target, higher, den)
-            rows.append([label, den_text, pct(value, 1), f"{'at least' if higher else 'at most'} {pct(target)}", status])
+            rows.append(
+                [label, den_text, pct(value, 1), f"{'at least' if higher else 'at most'} {pct(target)}", status]
+            )
         for extra in self.derived_audit_rows():
             rows.append(extra)
-        blocks = [Paragraph(
-            "The scorecard checks the team's own process against national BTAM practice (NASP): who is on the "
-            "team, whether levels and plans are written down, whether cases are monitored, and whether exclusion "
-            "and law enforcement are kept for the cases that need them. Targets are the district's settings."),
-            Table(["Practice", "Cases", "This year", "Target", "Status"], rows,
-                  f"Process-audit scorecard, {self.year}",
-                  ["Status is shown only when the published numbers decide it. 'Too few cases' means fewer than "
-                   f"{s.audit_min_denominator} cases."], [3, 0.8, 0.9, 1.1, 1.1])]
+        blocks = [
+            Paragraph(
+                "The scorecard checks the team's own process against national BTAM practice (NASP): who is on the "
+                "team, whether levels and plans are written down, whether cases are monitored, and whether exclusion "
+                "and law enforcement are kept for the cases that need them. Targets are the district's settings."
+            ),
+            Table(
+                ["Practice", "Cases", "This year", "Target", "Status"],
+                rows,
+                f"Process-audit scorecard, {self.year}",
+                [
+                    "Status is shown only when the published numbers decide it. 'Too few cases' means fewer than "
+                    f"{s.audit_min_denominator} cases."
+                ],
+                [3, 0.8, 0.9, 1.1, 1.1],
+            ),
+        ]
         off = [r[0] for r in rows if r[4] == "below target"]
         if off:
             self.attention.append("Process practices below target: " + "; ".join(off) + ".")
@@ -570,33 +833,66 @@ class _Writer:
         d = self.d
         s = d.metric_settings
         rows = []
-        parts = [(d.value("concern_outcomes", "with_law_enforcement", concern_level=l),
-                  d.value("concern_outcomes", "leveled_cases", concern_level=l)) for l in ("low", "moderate")]
+        parts = [
+            (
+                d.value("concern_outcomes", "with_law_enforcement", concern_level=lv),
+                d.value("concern_outcomes", "leveled_cases", concern_level=lv),
+            )
+            for lv in ("low", "moderate")
+        ]
         label = AUDIT["law_enforcement_low_moderate"]
         target = s.audit_targets["law_enforcement_low_moderate"]
         if all(k is not None and n is not None for k, n in parts) and sum(n for _, n in parts):
             k, n = sum(p[0] for p in parts), sum(p[1] for p in parts)
-            rows.append([label, f"{n:,}", pct(k / n, 1), f"at most {pct(target)}", self.audit_status(k / n, target, False, n)])
+            rows.append(
+                [label, f"{n:,}", pct(k / n, 1), f"at most {pct(target)}", self.audit_status(k / n, target, False, n)]
+            )
         else:
             rows.append([label, "*", "hidden", f"at most {pct(target)}", "hidden (small numbers)"])
         target = s.audit_targets["exclusion_or_placement_change"]
-        levels = [(lvl, d.value("concern_outcomes", "with_exclusion_or_placement", concern_level=lvl),
-                   d.value("concern_outcomes", "leveled_cases", concern_level=lvl)) for lvl in LEVELS]
+        levels = [
+            (
+                lvl,
+                d.value("concern_outcomes", "with_exclusion_or_placement", concern_level=lvl),
+                d.value("concern_outcomes", "leveled_cases", concern_level=lvl),
+            )
+            for lvl in LEVELS
+        ]
         if all(k is not None for _, k, n in levels if n):
             for level, k, n in levels:
                 label = AUDIT["exclusion_or_placement_change"].format(level=level)
-                rows.append([label, d.display("concern_outcomes", "leveled_cases", concern_level=level),
-                             "n/a" if not n else pct(k / n, 1), f"at most {pct(target)}",
-                             "no cases" if not n else self.audit_status(k / n, target, False, n)])
+                rows.append(
+                    [
+                        label,
+                        d.display("concern_outcomes", "leveled_cases", concern_level=level),
+                        "n/a" if not n else pct(k / n, 1),
+                        f"at most {pct(target)}",
+                        "no cases" if not n else self.audit_status(k / n, target, False, n),
+                    ]
+                )
             return rows
         k = d.value("concern_outcomes", "with_exclusion_or_placement", concern_level=TOTAL)
         n = d.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
         label = "Exclusion or placement change, all rated cases"
         if k is not None and n:
-            rows.append([label, d.display("concern_outcomes", "leveled_cases", concern_level=TOTAL), pct(k / n, 1),
-                         f"at most {pct(target)}", self.audit_status(k / n, target, False, n)])
-        rows.append(["Exclusion or placement change, by level of concern", "*", "hidden",
-                     f"at most {pct(target)}", "hidden (small numbers)"])
+            rows.append(
+                [
+                    label,
+                    d.display("concern_outcomes", "leveled_cases", concern_level=TOTAL),
+                    pct(k / n, 1),
+                    f"at most {pct(target)}",
+                    self.audit_status(k / n, target, False, n),
+                ]
+            )
+        rows.append(
+            [
+                "Exclusion or placement change, by level of concern",
+                "*",
+                "hidden",
+                f"at most {pct(target)}",
+                "hidden (small numbers)",
+            ]
+        )
         return rows
 
     # completeness -------------------------------------------------------------------------------------------
@@ -612,19 +908,33 @@ class _Writer:
             rows.append([COMPLETENESS[key], row["checked_cases"], row["missing"], complete])
             if den and miss is not None and miss / den > 0.05:
                 worst.append(COMPLETENESS[key].lower())
-        blocks = [Paragraph(
-            "A report is only as good as its records. These checks count how often an optional field that the "
-            "analysis uses was left blank in this year's cases. Fields the data contract requires are checked when "
-            "files are loaded; rows that fail are set aside, counted below, and never reach the report.")]
-        blocks.append(Table(["Check", "Cases checked", "Missing", "Complete"], rows,
-                            f"Completeness of case records, {self.year}", [SUPPRESSED_NOTE], [3.2, 1, 0.8, 0.9]))
+        blocks = [
+            Paragraph(
+                "A report is only as good as its records. These checks count how often an optional field that the "
+                "analysis uses was left blank in this year's cases. Fields the data contract requires are checked when "
+                "files are loaded; rows that fail are set aside, counted below, and never reach the report."
+            )
+        ]
+        blocks.append(
+            Table(
+                ["Check", "Cases checked", "Missing", "Complete"],
+                rows,
+                f"Completeness of case records, {self.year}",
+                [SUPPRESSED_NOTE],
+                [3.2, 1, 0.8, 0.9],
+            )
+        )
         lq = d.release.tables["load_quality"].display
         total_read = d.display("load_quality", "rows_read", entity=TOTAL)
         total_q = d.display("load_quality", "rows_quarantined", entity=TOTAL)
-        blocks.append(Paragraph(
-            f"The loads behind this warehouse read {total_read} rows of district exports and set aside "
-            f"{total_q} rows that broke a data rule."
-            if lq.height > 1 else "No load is recorded in this warehouse's ledger."))
+        blocks.append(
+            Paragraph(
+                f"The loads behind this warehouse read {total_read} rows of district exports and set aside "
+                f"{total_q} rows that broke a data rule."
+                if lq.height > 1
+                else "No load is recorded in this warehouse's ledger."
+            )
+        )
         if worst:
             self.attention.append("Records are incomplete for: " + "; ".join(worst) + ".")
         return Section("completeness", "Data completeness", blocks)
@@ -635,12 +945,16 @@ class _Writer:
         happened, changed = [], []
         cases, enrolled, students = self.year_counts(self.year)
         if not cases:
-            happened.append(f"No BTAM case was recorded in {self.year} as of {d.as_of.isoformat()}. The sections "
-                            f"below are empty for this year; earlier years are shown where they exist.")
+            happened.append(
+                f"No BTAM case was recorded in {self.year} as of {d.as_of.isoformat()}. The sections "
+                f"below are empty for this year; earlier years are shown where they exist."
+            )
         else:
-            happened.append(f"Schools opened {d.display('volume_trend', 'cases', school_year=self.year)} BTAM cases "
-                            f"({fmt_rate(per_1000(cases, enrolled))} students) about "
-                            f"{d.display('volume_trend', 'btam_referral', school_year=self.year)} students.")
+            happened.append(
+                f"Schools opened {d.display('volume_trend', 'cases', school_year=self.year)} BTAM cases "
+                f"({fmt_rate(per_1000(cases, enrolled))} students) about "
+                f"{d.display('volume_trend', 'btam_referral', school_year=self.year)} students."
+            )
             share = self.high_share("concern_outcomes")
             if share is not None:
                 happened.append(f"{pct(share)} of rated cases were high or imminent concern; most were low concern.")
@@ -651,94 +965,123 @@ class _Writer:
             no_support = d.value("concern_outcomes", "without_support", concern_level=TOTAL)
             lev = d.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
             if no_support is not None and lev:
-                happened.append(f"{pct(1 - no_support / lev)} of rated cases had a support action recorded "
-                                f"(counseling, a safety plan, a parent conference and the like).")
+                happened.append(
+                    f"{pct(1 - no_support / lev)} of rated cases had a support action recorded "
+                    f"(counseling, a safety plan, a parent conference and the like)."
+                )
             excl = d.value("concern_outcomes", "with_exclusion_or_placement", concern_level=TOTAL)
             if excl is not None and lev:
-                happened.append(f"{pct(excl / lev)} of rated cases led to a suspension, expulsion or change of "
-                                f"placement.")
+                happened.append(
+                    f"{pct(excl / lev)} of rated cases led to a suspension, expulsion or change of placement."
+                )
         if self.prev:
             p_cases, p_enrolled, _ = self.year_counts(self.prev)
             rate, p_rate = per_1000(cases, enrolled), per_1000(p_cases, p_enrolled)
             if rate is not None and p_rate is not None:
                 changed.append(f"The case rate is {change_words(rate, p_rate, '{:.1f} per 1,000')}.")
-            share, p_share = self.high_share("concern_outcomes"), (
-                self.high_share("concern_outcomes_previous") if d.has_table("concern_outcomes_previous") else None)
+            share, p_share = (
+                self.high_share("concern_outcomes"),
+                (self.high_share("concern_outcomes_previous") if d.has_table("concern_outcomes_previous") else None),
+            )
             if share is not None and p_share is not None:
                 diff = 100 * (share - p_share)
-                changed.append(f"High and imminent cases were {pct(share)} of rated cases, against {pct(p_share)} "
-                               f"the year before" + (" (little change)." if abs(diff) < 2 else "."))
+                changed.append(
+                    f"High and imminent cases were {pct(share)} of rated cases, against {pct(p_share)} "
+                    f"the year before" + (" (little change)." if abs(diff) < 2 else ".")
+                )
         else:
             changed.append(f"The warehouse holds no data for the year before {self.year}, so no change can be shown.")
         if not changed:
             changed.append("Year-over-year changes are hidden this year to protect small numbers.")
-        return Section("summary", "Summary", [Paragraph("What happened this year"), Bullets(happened),
-                                              Paragraph("What changed from last year"), Bullets(changed),
-                                              Paragraph("What needs attention"),
-                                              Bullets(self.attention or ["Nothing in this report crossed a "
-                                                                         "threshold or missed a target this year."])],
-                       new_page=False)
+        return Section(
+            "summary",
+            "Summary",
+            [
+                Paragraph("What happened this year"),
+                Bullets(happened),
+                Paragraph("What changed from last year"),
+                Bullets(changed),
+                Paragraph("What needs attention"),
+                Bullets(self.attention or ["Nothing in this report crossed a threshold or missed a target this year."]),
+            ],
+            new_page=False,
+        )
 
     def appendix(self, methodology_url: str | None = None) -> Section:
         d = self.d
         s, p = d.metric_settings, d.settings
         blocks = [
             Paragraph("Definitions"),
-            Bullets([
-                "BTAM case: a report of a concerning behaviour that the school's threat assessment team opened, "
-                "about a student, a staff member or someone else.",
-                "Level of concern: the team's rating after assessment (low, moderate, high, imminent). A case that "
-                "was not assessed, or not yet, has no level and is left out of the level tables.",
-                "Rate per 1,000: cases divided by students enrolled that year, times 1,000.",
-                "Timeliness: days from the report to the first recorded action of any kind. The share served "
-                "by a day is the cumulative incidence (Aalen-Johansen): a case closed without any action is "
-                "never served, and a case still open is counted until the end of the period. The medians by "
-                "level use the Kaplan-Meier method, which counts cases still waiting instead of dropping them "
-                "and treats a case closed without action as one still waiting.",
-                f"Risk ratio: a group's rate divided by the rate of all other students. Flagged when above "
-                f"{s.threshold:.1f} with at least {s.min_cell} students with the outcome and at least {s.min_n} "
-                f"students in the group (34 CFR 300.647). Confidence intervals are 95% intervals (Katz method).",
-                "Odds ratio within levels of concern: Mantel-Haenszel odds ratio comparing cases at the same "
-                "level, shown only when every count behind it is at least the minimum cell size.",
-                f"As-of date: {d.as_of.isoformat()}. Cases reported later, and actions dated later, are not counted.",
-            ]),
+            Bullets(
+                [
+                    "BTAM case: a report of a concerning behaviour that the school's threat assessment team opened, "
+                    "about a student, a staff member or someone else.",
+                    "Level of concern: the team's rating after assessment (low, moderate, high, imminent). A case that "
+                    "was not assessed, or not yet, has no level and is left out of the level tables.",
+                    "Rate per 1,000: cases divided by students enrolled that year, times 1,000.",
+                    "Timeliness: days from the report to the first recorded action of any kind. The share served "
+                    "by a day is the cumulative incidence (Aalen-Johansen): a case closed without any action is "
+                    "never served, and a case still open is counted until the end of the period. The medians by "
+                    "level use the Kaplan-Meier method, which counts cases still waiting instead of dropping them "
+                    "and treats a case closed without action as one still waiting.",
+                    f"Risk ratio: a group's rate divided by the rate of all other students. Flagged when above "
+                    f"{s.threshold:.1f} with at least {s.min_cell} students with the outcome and at least {s.min_n} "
+                    f"students in the group (34 CFR 300.647). Confidence intervals are 95% intervals (Katz method).",
+                    "Odds ratio within levels of concern: Mantel-Haenszel odds ratio comparing cases at the same "
+                    "level, shown only when every count behind it is at least the minimum cell size.",
+                    f"As-of date: {d.as_of.isoformat()}. Cases reported later, and actions dated later, are not counted.",
+                ]
+            ),
             Paragraph("How small numbers are protected"),
-            Bullets([
-                "The report is produced under the board role, which always receives suppressed figures; it shows no "
-                "student-level record and no school-level breakdown beyond school levels.",
-                f"A group of fewer than {p.min_n} students is hidden whole (*). A count below "
-                f"{p.count_threshold}, but above zero, is shown as <{p.count_threshold} and its rate is hidden.",
-                f"A count that leaves fewer than {p.count_threshold} of its group without the outcome is hidden (*), "
-                f"because it would say that nearly everyone in the group had it.",
-                "Complementary suppression: when a table's parts add to a total, a second figure is hidden so that "
-                "no hidden figure can be worked out by subtraction. All tables of this report are protected "
-                "together, as one release, and a figure hidden in one table is hidden in all of them.",
-                "After suppression, the software attacks its own output with integer programming and hides more "
-                "until no hidden figure can be narrowed beyond what its label says.",
-                f"Rates of groups under {p.coding_max_n} are shown as a range at the extremes "
-                f"(<={p.bottom_code_pct:g}% or >={p.top_code_pct:g}%).",
-                "Ratios, intervals and medians are shown only when the counts they come from are published.",
-                "Breakdowns by race and disability together (intersections) and by school are left to the "
-                "dashboard's restricted views, because publishing them would hide most figures here.",
-            ]),
-            Paragraph("The full methods, formulas and sources are in the methodology document shipped with the "
-                      "dashboard (docs/METHODOLOGY.md); the privacy rules are in docs/PRIVACY.md."
-                      + (f" Online: {methodology_url}" if methodology_url else "")),
+            Bullets(
+                [
+                    "The report is produced under the board role, which always receives suppressed figures; it shows no "
+                    "student-level record and no school-level breakdown beyond school levels.",
+                    f"A group of fewer than {p.min_n} students is hidden whole (*). A count below "
+                    f"{p.count_threshold}, but above zero, is shown as <{p.count_threshold} and its rate is hidden.",
+                    f"A count that leaves fewer than {p.count_threshold} of its group without the outcome is hidden (*), "
+                    f"because it would say that nearly everyone in the group had it.",
+                    "Complementary suppression: when a table's parts add to a total, a second figure is hidden so that "
+                    "no hidden figure can be worked out by subtraction. All tables of this report are protected "
+                    "together, as one release, and a figure hidden in one table is hidden in all of them.",
+                    "After suppression, the software attacks its own output with integer programming and hides more "
+                    "until no hidden figure can be narrowed beyond what its label says.",
+                    f"Rates of groups under {p.coding_max_n} are shown as a range at the extremes "
+                    f"(<={p.bottom_code_pct:g}% or >={p.top_code_pct:g}%).",
+                    "Ratios, intervals and medians are shown only when the counts they come from are published.",
+                    "Breakdowns by race and disability together (intersections) and by school are left to the "
+                    "dashboard's restricted views, because publishing them would hide most figures here.",
+                ]
+            ),
+            Paragraph(
+                "The full methods, formulas and sources are in the methodology document shipped with the "
+                "dashboard (docs/METHODOLOGY.md); the privacy rules are in docs/PRIVACY.md."
+                + (f" Online: {methodology_url}" if methodology_url else "")
+            ),
         ]
         if d.synthetic:
-            blocks.append(Paragraph("This report was produced from SYNTHETIC demonstration data. No real student, "
-                                    "school or case is described."))
+            blocks.append(
+                Paragraph(
+                    "This report was produced from SYNTHETIC demonstration data. No real student, "
+                    "school or case is described."
+                )
+            )
         return Section("appendix", "Methodology and privacy appendix", blocks)
 
 
 def build_content(data: ReportData, methodology_url: str | None = None) -> ReportContent:
     """The report's sections, in reading order; the summary is written last from what the others found."""
     w = _Writer(data)
-    body = [w.volume(), w.concern(), w.timeliness(), w.outcomes(), w.equity(), w.compare(), w.audit(),
-            w.completeness()]
+    body = [w.volume(), w.concern(), w.timeliness(), w.outcomes(), w.equity(), w.compare(), w.audit(), w.completeness()]
     summary = w.summary()
     for section in body[1:]:
         section.new_page = False
     sections = [summary, *body, w.appendix(methodology_url)]
-    return ReportContent(f"BTAM annual summary for the board, {data.school_year}", data.district_name,
-                         data.school_year, data.as_of.isoformat(), data.synthetic, sections)
+    return ReportContent(
+        f"BTAM annual summary for the board, {data.school_year}",
+        data.district_name,
+        data.school_year,
+        data.as_of.isoformat(),
+        data.synthetic,
+        sections,
+    )

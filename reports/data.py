@@ -8,6 +8,7 @@ whole release (`enrolled`, `btam_referral` = students with a case, `leveled_case
 with a level of concern), so a cell hidden in one table is hidden in all. A statistic is released only
 when the counts it is computed from are published: see `RatioFinding` and `ReportData.median_days`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,9 +30,15 @@ DIMENSIONS = ("race_ethnicity", "disability_status", "sex", "english_learner", "
 EQUITY_OUTCOMES = tuple(OUTCOMES)
 CASE_POPULATION = {"case_high_or_imminent", "case_exclusionary", "case_law_enforcement"}
 TREND_YEARS = 5
-AUDIT_TABLE_INDICATORS = ("team_composition", "concern_level_recorded", "disability_factors_considered",
-                          "written_plan_moderate_plus", "formal_monitoring_moderate_plus",
-                          "review_within_window_moderate_plus", "suspended_while_case_open")
+AUDIT_TABLE_INDICATORS = (
+    "team_composition",
+    "concern_level_recorded",
+    "disability_factors_considered",
+    "written_plan_moderate_plus",
+    "formal_monitoring_moderate_plus",
+    "review_within_window_moderate_plus",
+    "suspended_while_case_open",
+)
 
 
 class ReportDataError(ValueError):
@@ -88,7 +95,7 @@ class ReportData:
     withheld_flags: list[tuple[str, str, str]] = field(default_factory=list)
     conditional: list[ConditionalFinding] = field(default_factory=list)
     audit_flags: dict[str, str] = field(default_factory=dict)
-    benchmarks: object | None = None   # access.benchmarks.BenchmarkView, None when no CRDC is loaded
+    benchmarks: object | None = None  # access.benchmarks.BenchmarkView, None when no CRDC is loaded
 
     # -- reading the release ------------------------------------------------------------------------
 
@@ -125,8 +132,13 @@ def previous_school_year(year: str) -> str:
 
 def check_year(year: str) -> str:
     """'2024-25' and nothing else: the spec's school-year code."""
-    ok = len(year) == 7 and year[4] == "-" and year[:4].isdigit() and year[5:].isdigit() \
+    ok = (
+        len(year) == 7
+        and year[4] == "-"
+        and year[:4].isdigit()
+        and year[5:].isdigit()
         and int(year[5:]) == (int(year[:4]) + 1) % 100
+    )
     if not ok:
         raise ReportDataError(f"school year {year!r} is not a school-year code like 2024-25")
     return year
@@ -138,26 +150,33 @@ def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
 
 # -- the tables of the release ----------------------------------------------------------------------------------
 
+
 def _volume_trend(con, years: list[str], as_of: date) -> CountTable:
-    volumes = mt.case_volumes(con, years, include_schools=False, as_of=as_of).filter(
-        pl.col("breakdown") == "total")
+    volumes = mt.case_volumes(con, years, include_schools=False, as_of=as_of).filter(pl.col("breakdown") == "total")
     groups = mt.outcome_group_counts(con, years, include_schools=False).filter(
-        (pl.col("outcome") == "btam_referral") & (pl.col("dimension") == "sex"))
+        (pl.col("outcome") == "btam_referral") & (pl.col("dimension") == "sex")
+    )
     rows = []
     for year in years:
         g = groups.filter(pl.col("school_year") == year)
         v = volumes.filter(pl.col("school_year") == year)
-        rows.append({"school_year": year, "enrolled": int(g["n"].sum()),
-                     "cases": int(v["cases"].sum()) if v.height else 0, "btam_referral": int(g["k"].sum())})
-    frame = _frame(rows, {"school_year": pl.String, "enrolled": pl.Int64, "cases": pl.Int64,
-                          "btam_referral": pl.Int64})
+        rows.append(
+            {
+                "school_year": year,
+                "enrolled": int(g["n"].sum()),
+                "cases": int(v["cases"].sum()) if v.height else 0,
+                "btam_referral": int(g["k"].sum()),
+            }
+        )
+    frame = _frame(rows, {"school_year": pl.String, "enrolled": pl.Int64, "cases": pl.Int64, "btam_referral": pl.Int64})
     return CountTable("volume_trend", frame, ("school_year",), ("cases", "btam_referral"), "enrolled")
 
 
 def _cases_by_school_level(con, year: str, as_of: date) -> CountTable:
     volumes = mt.case_volumes(con, [year], include_schools=False, as_of=as_of)
     levels = volumes.filter(pl.col("breakdown") == "school_level").select(
-        pl.col("category").alias("school_level"), pl.col("cases").cast(pl.Int64))
+        pl.col("category").alias("school_level"), pl.col("cases").cast(pl.Int64)
+    )
     total = int(volumes.filter(pl.col("breakdown") == "total")["cases"].sum())
     missing = total - int(levels["cases"].sum())
     rows = levels.to_dicts()
@@ -174,8 +193,9 @@ def _concern_outcomes(con, year: str, as_of: date, name: str) -> CountTable:
     measures = ["leveled_cases", "without_support", "with_exclusion_or_placement", "with_law_enforcement"]
     total = frame.select(pl.lit(TOTAL).alias("concern_level"), *[pl.col(m).sum().cast(pl.Int64) for m in measures])
     frame = pl.concat([frame.select("concern_level", *[pl.col(m).cast(pl.Int64) for m in measures]), total])
-    return CountTable(name, frame, ("concern_level",), tuple(measures[1:]), "leveled_cases",
-                      filters={"school_year": year})
+    return CountTable(
+        name, frame, ("concern_level",), tuple(measures[1:]), "leveled_cases", filters={"school_year": year}
+    )
 
 
 def _timeliness(con, year: str, as_of: date, leveled_total: int, settings: MetricSettings) -> CountTable:
@@ -184,9 +204,11 @@ def _timeliness(con, year: str, as_of: date, leveled_total: int, settings: Metri
     report gives per-level medians and this one district split."""
     t = mt.timeliness(con, as_of, [year], include_schools=False, settings=settings)
     met = int(t["n_met"].sum()) if t.height else 0
-    rows = [{"timeliness": "met", "leveled_cases": met},
-            {"timeliness": "not_met", "leveled_cases": leveled_total - met},
-            {"timeliness": TOTAL, "leveled_cases": leveled_total}]
+    rows = [
+        {"timeliness": "met", "leveled_cases": met},
+        {"timeliness": "not_met", "leveled_cases": leveled_total - met},
+        {"timeliness": TOTAL, "leveled_cases": leveled_total},
+    ]
     frame = _frame(rows, {"timeliness": pl.String, "leveled_cases": pl.Int64})
     return CountTable("timeliness", frame, ("timeliness",), ("leveled_cases",), filters={"school_year": year})
 
@@ -195,22 +217,29 @@ def _equity_tables(counts: pl.DataFrame, year: str) -> list[CountTable]:
     """One table per outcome and dimension, every group of the enrolled population listed (0 where the
     case population has no student of it), so the same dimension has the same groups in every table."""
     tables = []
-    universe = counts.filter(pl.col("outcome") == "btam_referral").select("dimension", "group").unique(
-        maintain_order=True)
+    universe = (
+        counts.filter(pl.col("outcome") == "btam_referral").select("dimension", "group").unique(maintain_order=True)
+    )
     for outcome in EQUITY_OUTCOMES:
         denominator = "btam_referral" if outcome in CASE_POPULATION else "enrolled"
-        part = universe.join(counts.filter(pl.col("outcome") == outcome).select("dimension", "group", "n", "k"),
-                             on=["dimension", "group"], how="left").with_columns(pl.col("n", "k").fill_null(0))
+        part = universe.join(
+            counts.filter(pl.col("outcome") == outcome).select("dimension", "group", "n", "k"),
+            on=["dimension", "group"],
+            how="left",
+        ).with_columns(pl.col("n", "k").fill_null(0))
         for dim in DIMENSIONS:
             g = part.filter(pl.col("dimension") == dim)
             if g.is_empty():
                 continue
-            rows = [{dim: grp, denominator: int(n), outcome: int(k)} for grp, n, k in
-                    g.select("group", "n", "k").iter_rows()]
+            rows = [
+                {dim: grp, denominator: int(n), outcome: int(k)}
+                for grp, n, k in g.select("group", "n", "k").iter_rows()
+            ]
             rows.append({dim: TOTAL, denominator: int(g["n"].sum()), outcome: int(g["k"].sum())})
             frame = _frame(rows, {dim: pl.String, denominator: pl.Int64, outcome: pl.Int64})
-            tables.append(CountTable(f"{outcome}_by_{dim}", frame, (dim,), (outcome,), denominator,
-                                     filters={"school_year": year}))
+            tables.append(
+                CountTable(f"{outcome}_by_{dim}", frame, (dim,), (outcome,), denominator, filters={"school_year": year})
+            )
     return tables
 
 
@@ -227,29 +256,41 @@ def _audit_table(con, year: str, as_of: date, settings: MetricSettings) -> Count
         shown = den - num if direction == "higher_is_better" else num
         rows.append({"indicator": key, "audit_cases": den, "audit_count": shown})
     frame = _frame(rows, {"indicator": pl.String, "audit_cases": pl.Int64, "audit_count": pl.Int64})
-    return CountTable("process_audit", frame, ("indicator",), ("audit_count",), "audit_cases",
-                      filters={"school_year": year})
+    return CountTable(
+        "process_audit", frame, ("indicator",), ("audit_count",), "audit_cases", filters={"school_year": year}
+    )
 
 
 def _completeness(con, year: str, as_of: date) -> CountTable:
     frame = run_query(con, "report/data_completeness", as_of=as_of, school_year=year).select(
-        "check_name", pl.col("checked_cases").cast(pl.Int64), pl.col("missing").cast(pl.Int64))
-    return CountTable("completeness", frame, ("check_name",), ("missing",), "checked_cases",
-                      filters={"school_year": year})
+        "check_name", pl.col("checked_cases").cast(pl.Int64), pl.col("missing").cast(pl.Int64)
+    )
+    return CountTable(
+        "completeness", frame, ("check_name",), ("missing",), "checked_cases", filters={"school_year": year}
+    )
 
 
 def _load_quality(con) -> CountTable:
     frame = run_query(con, "report/load_quality").select(
-        "entity", pl.col("rows_read").cast(pl.Int64), pl.col("rows_quarantined").cast(pl.Int64))
-    total = frame.select(pl.lit(TOTAL).alias("entity"), pl.col("rows_read").sum().cast(pl.Int64),
-                         pl.col("rows_quarantined").sum().cast(pl.Int64))
-    frame = pl.concat([frame, total]) if frame.height else total.with_columns(
-        pl.lit(0, pl.Int64).alias("rows_read"), pl.lit(0, pl.Int64).alias("rows_quarantined"))
-    return CountTable("load_quality", frame, ("entity",), ("rows_quarantined",), "rows_read",
-                      filters={"release": "loads"})
+        "entity", pl.col("rows_read").cast(pl.Int64), pl.col("rows_quarantined").cast(pl.Int64)
+    )
+    total = frame.select(
+        pl.lit(TOTAL).alias("entity"),
+        pl.col("rows_read").sum().cast(pl.Int64),
+        pl.col("rows_quarantined").sum().cast(pl.Int64),
+    )
+    frame = (
+        pl.concat([frame, total])
+        if frame.height
+        else total.with_columns(pl.lit(0, pl.Int64).alias("rows_read"), pl.lit(0, pl.Int64).alias("rows_quarantined"))
+    )
+    return CountTable(
+        "load_quality", frame, ("entity",), ("rows_quarantined",), "rows_read", filters={"release": "loads"}
+    )
 
 
 # -- statistics released beside the counts ----------------------------------------------------------------------
+
 
 def _published(data: ReportData, table: str, measure: str, **where: str) -> bool:
     try:
@@ -269,13 +310,25 @@ def _ratio_findings(data: ReportData, dispro: pl.DataFrame) -> None:
             continue
         counts_published = _published(data, table, den, **where) and _published(data, table, outcome, **where)
         total_where = {k: TOTAL for k in where}
-        total_published = _published(data, table, outcome, **total_where) and _published(data, table, den,
-                                                                                      **total_where)
+        total_published = _published(data, table, outcome, **total_where) and _published(
+            data, table, den, **total_where
+        )
         has_ratio = row["ratio_method"] == "risk_ratio" and row["risk_ratio"] is not None
         if has_ratio and counts_published and total_published:
-            data.findings.append(RatioFinding(outcome, dim, group, row["risk_ratio"], row["rr_ci_low"],
-                                              row["rr_ci_high"], row["risk"], row["comparison_risk"],
-                                              bool(row["flagged"]), bool(row["persistent"])))
+            data.findings.append(
+                RatioFinding(
+                    outcome,
+                    dim,
+                    group,
+                    row["risk_ratio"],
+                    row["rr_ci_low"],
+                    row["rr_ci_high"],
+                    row["risk"],
+                    row["comparison_risk"],
+                    bool(row["flagged"]),
+                    bool(row["persistent"]),
+                )
+            )
         else:
             if has_ratio and row["flagged"]:
                 data.withheld_flags.append((outcome, dim, group))
@@ -295,9 +348,17 @@ def _conditional_findings(data: ReportData, cond: pl.DataFrame, settings: Metric
         if min(row["group_with_outcome"], group_without, row["other_with_outcome"], other_without) < floor:
             continue
         if unlikely_to_be_chance(row["q_value"], row["ci_low"], settings) and row["dimension"] in DIMENSIONS:
-            data.conditional.append(ConditionalFinding(row["outcome"], row["dimension"], row["group"],
-                                                       row["odds_ratio"], row["ci_low"], row["ci_high"],
-                                                       row["q_value"]))
+            data.conditional.append(
+                ConditionalFinding(
+                    row["outcome"],
+                    row["dimension"],
+                    row["group"],
+                    row["odds_ratio"],
+                    row["ci_low"],
+                    row["ci_high"],
+                    row["q_value"],
+                )
+            )
 
 
 def _served(data: ReportData, tti_ci: pl.DataFrame) -> None:
@@ -327,6 +388,7 @@ def _medians(data: ReportData, tti: pl.DataFrame) -> None:
 
 # -- state and peer benchmarks (CRDC) ----------------------------------------------------------------------------
 
+
 def report_benchmarks(con, year: str):
     """The CRDC state and peer benchmarks for `year` (access.benchmarks.BenchmarkView), None without CRDC."""
     from access.benchmarks import benchmark_view
@@ -343,35 +405,48 @@ def benchmark_tables(con, year: str, tables: list[CountTable], view) -> list[Cou
     from access.benchmarks import BENCHMARK_OUTCOMES
 
     have = {t.name for t in tables}
-    counts = mt.outcome_group_counts(con, [year], include_schools=False).filter(
-        pl.col("dimension") == "race_ethnicity")
+    counts = mt.outcome_group_counts(con, [year], include_schools=False).filter(pl.col("dimension") == "race_ethnicity")
     universe = counts.filter(pl.col("outcome") == "btam_referral").select("group").unique(maintain_order=True)
     out = []
     for outcome in BENCHMARK_OUTCOMES:
         if f"{outcome}_by_race_ethnicity" in have or universe.is_empty():
             continue
-        part = universe.join(counts.filter(pl.col("outcome") == outcome).select("group", "n", "k"), on="group",
-                             how="left").with_columns(pl.col("n", "k").fill_null(0))
+        part = universe.join(
+            counts.filter(pl.col("outcome") == outcome).select("group", "n", "k"), on="group", how="left"
+        ).with_columns(pl.col("n", "k").fill_null(0))
         rows = [{"race_ethnicity": g, "enrolled": int(n), outcome: int(k)} for g, n, k in part.iter_rows()]
         rows.append({"race_ethnicity": TOTAL, "enrolled": int(part["n"].sum()), outcome: int(part["k"].sum())})
         frame = _frame(rows, {"race_ethnicity": pl.String, "enrolled": pl.Int64, outcome: pl.Int64})
-        out.append(CountTable(f"{outcome}_by_race_ethnicity", frame, ("race_ethnicity",), (outcome,), "enrolled",
-                              filters={"school_year": year}))
+        out.append(
+            CountTable(
+                f"{outcome}_by_race_ethnicity",
+                frame,
+                ("race_ethnicity",),
+                (outcome,),
+                "enrolled",
+                filters={"school_year": year},
+            )
+        )
     return out
 
 
 # -- the whole ----------------------------------------------------------------------------------------------------
+
 
 def warehouse_state(con) -> tuple[bool, list[str]]:
     row = run_query(con, "quality/warehouse_state").row(0, named=True)
     return bool(row["synthetic"]), mt.school_years(con)
 
 
-def build_tables(con: duckdb.DuckDBPyConnection, year: str, as_of: date, trend: list[str],
-                 settings: MetricSettings) -> list[CountTable]:
+def build_tables(
+    con: duckdb.DuckDBPyConnection, year: str, as_of: date, trend: list[str], settings: MetricSettings
+) -> list[CountTable]:
     """Every count table of the report, in the order of the report."""
-    tables = [_volume_trend(con, trend, as_of), _cases_by_school_level(con, year, as_of),
-              _concern_outcomes(con, year, as_of, "concern_outcomes")]
+    tables = [
+        _volume_trend(con, trend, as_of),
+        _cases_by_school_level(con, year, as_of),
+        _concern_outcomes(con, year, as_of, "concern_outcomes"),
+    ]
     previous = previous_school_year(year)
     if previous in trend:
         tables.append(_concern_outcomes(con, previous, as_of, "concern_outcomes_previous"))
@@ -383,19 +458,27 @@ def build_tables(con: duckdb.DuckDBPyConnection, year: str, as_of: date, trend: 
     return tables
 
 
-def load_report_data(con: duckdb.DuckDBPyConnection, school_year: str, district_name: str,
-                     as_of: date | None = None, settings: MetricSettings = DEFAULT_SETTINGS,
-                     suppression: SuppressionSettings | None = None) -> ReportData:
+def load_report_data(
+    con: duckdb.DuckDBPyConnection,
+    school_year: str,
+    district_name: str,
+    as_of: date | None = None,
+    settings: MetricSettings = DEFAULT_SETTINGS,
+    suppression: SuppressionSettings | None = None,
+) -> ReportData:
     """Query, suppress as the board (always suppressed), and keep the statistics the counts allow."""
     year = check_year(school_year)
     board = viewer("board")
     synthetic, years = warehouse_state(con)
     if not years:
-        raise ReportDataError("the warehouse holds no school year yet; load enrollment and cases first "
-                              "(python -m pipelines load ...)")
+        raise ReportDataError(
+            "the warehouse holds no school year yet; load enrollment and cases first (python -m pipelines load ...)"
+        )
     if year not in years:
-        raise ReportDataError(f"the warehouse holds no enrollment or case for {year}; it holds "
-                              f"{', '.join(years)}. Load that year's files first, or pick one of those years")
+        raise ReportDataError(
+            f"the warehouse holds no enrollment or case for {year}; it holds "
+            f"{', '.join(years)}. Load that year's files first, or pick one of those years"
+        )
     as_of = mt.resolve_as_of(con, as_of)
     known = [y for y in years if y <= year]
     trend = sorted(known)[-TREND_YEARS:]
@@ -404,11 +487,27 @@ def load_report_data(con: duckdb.DuckDBPyConnection, school_year: str, district_
     tables += benchmark_tables(con, year, tables, benchmarks)
     release = suppress_release(tables, suppression or SuppressionSettings())
     previous = previous_school_year(year)
-    data = ReportData(district_name, year, previous if previous in trend else None, as_of, synthetic, trend,
-                      release, tables, board, settings, benchmarks=benchmarks)
+    data = ReportData(
+        district_name,
+        year,
+        previous if previous in trend else None,
+        as_of,
+        synthetic,
+        trend,
+        release,
+        tables,
+        board,
+        settings,
+        benchmarks=benchmarks,
+    )
     _medians(data, mt.time_to_intervention(con, as_of, [year], include_schools=False))
     _served(data, mt.time_to_intervention_ci(con, as_of, [year], include_schools=False))
     _ratio_findings(data, mt.disproportionality(con, [year], include_schools=False, settings=settings))
-    _conditional_findings(data, mt.conditional_disparities(con, [year], include_schools=False, as_of=as_of,
-                                                           pool_years=False, settings=settings), settings)
+    _conditional_findings(
+        data,
+        mt.conditional_disparities(
+            con, [year], include_schools=False, as_of=as_of, pool_years=False, settings=settings
+        ),
+        settings,
+    )
     return data

@@ -1,5 +1,6 @@
 """The report as one self-contained HTML file: inline CSS, charts inlined (PNG as data URIs, fallback SVG
 inline), no script and no external reference, so it opens offline and can be e-mailed as is."""
+
 from __future__ import annotations
 
 import base64
@@ -25,8 +26,13 @@ pointer-events:none;font-weight:bold;z-index:0}
 footer{margin-top:2rem;border-top:1px solid #ccc;color:#555;font-size:.85rem;padding-top:.4rem}
 @media print{.watermark{position:fixed}}
 """
-SUBHEADS = {"What happened this year", "What changed from last year", "What needs attention", "Definitions",
-            "How small numbers are protected"}
+SUBHEADS = {
+    "What happened this year",
+    "What changed from last year",
+    "What needs attention",
+    "Definitions",
+    "How small numbers are protected",
+}
 
 
 def _chart(spec: ChartSpec, rendered: RenderedChart | None) -> str:
@@ -37,7 +43,7 @@ def _chart(spec: ChartSpec, rendered: RenderedChart | None) -> str:
     else:
         data = base64.b64encode(rendered.data).decode("ascii")
         body = f'<img src="data:{rendered.mime};base64,{data}" alt="{escape(spec.alt_text)}">'
-    return (f'<figure>{body}<figcaption>Chart description: {escape(spec.alt_text)}</figcaption></figure>')
+    return f"<figure>{body}<figcaption>Chart description: {escape(spec.alt_text)}</figcaption></figure>"
 
 
 def _table(t: Table) -> str:
@@ -49,20 +55,29 @@ def _table(t: Table) -> str:
 
 def render_html(content: ReportContent, charts: dict[str, RenderedChart]) -> str:
     c = content
-    furniture = (f"<strong>{escape(c.district_name)}</strong> | BTAM summary for the board | School year "
-                 f"{escape(c.school_year)} | Data as of {escape(c.as_of)}" + (" | SYNTHETIC DATA" if c.synthetic else ""))
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f"<title>{escape(c.title)} - {escape(c.district_name)}</title><style>{CSS}</style></head><body>"]
+    furniture = (
+        f"<strong>{escape(c.district_name)}</strong> | BTAM summary for the board | School year "
+        f"{escape(c.school_year)} | Data as of {escape(c.as_of)}" + (" | SYNTHETIC DATA" if c.synthetic else "")
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(c.title)} - {escape(c.district_name)}</title><style>{CSS}</style></head><body>",
+    ]
     if c.synthetic:
         parts.append('<div class="watermark" aria-hidden="true">SYNTHETIC DATA</div>')
     parts.append(f'<header class="furniture">{furniture}</header><main>')
     if c.synthetic:
-        parts.append('<p class="synthetic">SYNTHETIC DATA: every student, school and case in this report is made up '
-                     'by the demo generator.</p>')
-    parts.append(f"<h1>{escape(c.title)}</h1><p>{escape(c.district_name)}. Prepared from the district's BTAM "
-                 f"records as of {escape(c.as_of)}. Small numbers are protected so that no student can be "
-                 f"identified; see the appendix.</p>")
+        parts.append(
+            '<p class="synthetic">SYNTHETIC DATA: every student, school and case in this report is made up '
+            "by the demo generator.</p>"
+        )
+    parts.append(
+        f"<h1>{escape(c.title)}</h1><p>{escape(c.district_name)}. Prepared from the district's BTAM "
+        f"records as of {escape(c.as_of)}. Small numbers are protected so that no student can be "
+        f"identified; see the appendix.</p>"
+    )
     for section in c.sections:
         parts.append(f'<section id="{escape(section.key)}"><h2>{escape(section.title)}</h2>')
         for block in section.blocks:

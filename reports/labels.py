@@ -1,13 +1,20 @@
 """Plain-language names for the codes of the interchange spec, as a board member reads them."""
+
 from __future__ import annotations
 
 from data_contracts.labels import RACE_NAMES, SEX_NAMES, YES_NO_NAMES
 
-DISABILITY = {"idea": "with an IEP (IDEA)", "section_504_only": "with a Section 504 plan only",
-              "none": "without a disability plan"}
+DISABILITY = {
+    "idea": "with an IEP (IDEA)",
+    "section_504_only": "with a Section 504 plan only",
+    "none": "without a disability plan",
+}
 DIMENSIONS = {
-    "race_ethnicity": "race and ethnicity", "disability_status": "disability status", "sex": "sex",
-    "english_learner": "English-learner status", "econ_disadvantaged": "economic status",
+    "race_ethnicity": "race and ethnicity",
+    "disability_status": "disability status",
+    "sex": "sex",
+    "english_learner": "English-learner status",
+    "econ_disadvantaged": "economic status",
     "race_x_disability": "race and disability together",
 }
 LEVELS = ("low", "moderate", "high", "imminent")
@@ -23,8 +30,10 @@ OUTCOMES = {
     "case_law_enforcement": ("had law enforcement involved in their case", "students with a BTAM case"),
 }
 OUTCOME_TITLES = {
-    "btam_referral": "Referred to BTAM", "oss_or_expulsion": "Out-of-school suspension or expulsion",
-    "case_high_or_imminent": "Case rated high or imminent", "case_exclusionary": "Excluded as part of the case",
+    "btam_referral": "Referred to BTAM",
+    "oss_or_expulsion": "Out-of-school suspension or expulsion",
+    "case_high_or_imminent": "Case rated high or imminent",
+    "case_exclusionary": "Excluded as part of the case",
     "case_law_enforcement": "Law enforcement involved in the case",
 }
 CONDITIONAL_OUTCOMES = {
@@ -75,7 +84,8 @@ def short_group(dimension: str, group: str) -> str:
         return RACE_NAMES.get(group, group)
     if dimension == "disability_status":
         return {"idea": "IEP (IDEA)", "section_504_only": "Section 504 only", "none": "No disability plan"}.get(
-            group, group)
+            group, group
+        )
     if dimension == "sex":
         return SEX_NAMES.get(group, group)
     if dimension in YES_NO_NAMES:

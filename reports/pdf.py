@@ -1,6 +1,7 @@
 """The report as a PDF (fpdf2): district, school year and as-of date in every page header, page numbers
 in every footer, a "SYNTHETIC DATA" watermark on every page of a synthetic warehouse, and every chart
 followed by its text description (also set as the image's alternative text)."""
+
 from __future__ import annotations
 
 import io
@@ -12,14 +13,29 @@ from reports.charts import RenderedChart
 from reports.content import Bullets, ChartSpec, Paragraph, ReportContent, Table
 
 INK, MUTED, ACCENT, RULE = (34, 34, 34), (90, 90, 90), (0, 114, 178), (200, 200, 200)
-SUBHEADS = {"What happened this year", "What changed from last year", "What needs attention", "Definitions",
-            "How small numbers are protected"}
+SUBHEADS = {
+    "What happened this year",
+    "What changed from last year",
+    "What needs attention",
+    "Definitions",
+    "How small numbers are protected",
+}
 
 
 def latin1(text: str) -> str:
     """The core fonts are Latin-1: swap the few typographic characters that are not."""
-    swaps = {"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-             "\u2264": "<=", "\u2265": ">=", "\u2026": "...", "\u00a0": " "}
+    swaps = {
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2264": "<=",
+        "\u2265": ">=",
+        "\u2026": "...",
+        "\u00a0": " ",
+    }
     for a, b in swaps.items():
         text = text.replace(a, b)
     return text.encode("latin-1", "replace").decode("latin-1")
@@ -47,8 +63,16 @@ class ReportPDF(FPDF):
         self.cell(0, 5, latin1(c.district_name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_font("Helvetica", "", 8)
         self.set_text_color(*MUTED)
-        self.cell(0, 4, latin1(f"BTAM summary for the board | School year {c.school_year} | Data as of {c.as_of}"
-                               + (" | SYNTHETIC DATA" if c.synthetic else "")), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(
+            0,
+            4,
+            latin1(
+                f"BTAM summary for the board | School year {c.school_year} | Data as of {c.as_of}"
+                + (" | SYNTHETIC DATA" if c.synthetic else "")
+            ),
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
         self.set_draw_color(*RULE)
         self.line(self.l_margin, 18, self.w - self.r_margin, 18)
         self.set_y(22)
@@ -59,8 +83,9 @@ class ReportPDF(FPDF):
         self.set_font("Helvetica", "", 8)
         self.set_text_color(*MUTED)
         c = self.content
-        self.cell(0, 5, latin1(f"{c.district_name} | {c.school_year} | Public summary: small numbers protected"),
-                  align="L")
+        self.cell(
+            0, 5, latin1(f"{c.district_name} | {c.school_year} | Public summary: small numbers protected"), align="L"
+        )
         self.set_x(self.l_margin)
         self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="R")
 
@@ -109,9 +134,15 @@ class ReportPDF(FPDF):
         self.ln(1)
         self.set_font("Helvetica", "", 8.5)
         widths = tuple(t.widths) if t.widths else None
-        with self.table(col_widths=widths, text_align="LEFT", line_height=4.6, padding=1.2,
-                        headings_style=_heading_style(), borders_layout="HORIZONTAL_LINES",
-                        first_row_as_headings=True) as table:
+        with self.table(
+            col_widths=widths,
+            text_align="LEFT",
+            line_height=4.6,
+            padding=1.2,
+            headings_style=_heading_style(),
+            borders_layout="HORIZONTAL_LINES",
+            first_row_as_headings=True,
+        ) as table:
             table.row([latin1(c) for c in t.columns])
             for r in t.rows:
                 table.row([latin1(str(v)) for v in r])
@@ -128,8 +159,14 @@ class ReportPDF(FPDF):
         if self.get_y() + height + 14 > self.h - self.b_margin:
             self.add_page()
         if rendered is not None:
-            self.image(io.BytesIO(rendered.data), x=self.l_margin, w=width, h=height, alt_text=latin1(spec.alt_text),
-                       title=latin1(spec.title))
+            self.image(
+                io.BytesIO(rendered.data),
+                x=self.l_margin,
+                w=width,
+                h=height,
+                alt_text=latin1(spec.alt_text),
+                title=latin1(spec.title),
+            )
             self.set_y(self.get_y() + 1)
         self.set_font("Helvetica", "I", 8)
         self.set_text_color(*MUTED)
@@ -140,6 +177,7 @@ class ReportPDF(FPDF):
 
 def _heading_style():
     from fpdf.fonts import FontFace
+
     return FontFace(emphasis="BOLD", fill_color=(232, 240, 247))
 
 
@@ -152,9 +190,17 @@ def render_pdf(content: ReportContent, charts: dict[str, RenderedChart]) -> byte
     pdf.multi_cell(0, 10, latin1(content.title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("Helvetica", "", 10)
     pdf.set_text_color(*MUTED)
-    pdf.multi_cell(0, 5, latin1(f"{content.district_name}. Prepared from the district's BTAM records as of "
-                                f"{content.as_of}. Small numbers are protected so that no student can be "
-                                f"identified; see the appendix."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(
+        0,
+        5,
+        latin1(
+            f"{content.district_name}. Prepared from the district's BTAM records as of "
+            f"{content.as_of}. Small numbers are protected so that no student can be "
+            f"identified; see the appendix."
+        ),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
     pdf.set_text_color(*INK)
     pdf.ln(3)
     for i, section in enumerate(content.sections):

@@ -4,6 +4,7 @@ and headless Debian Chromium driven by Playwright.
 Used by tests/test_browser.py (and the warehouse builder by tests/test_app.py).
 Playwright never downloads a browser here: it launches /usr/bin/chromium.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,15 +15,22 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 DEMO_STUDENTS = 3000
 DEMO_SEED = 7
 AS_OF = "2025-05-30"
@@ -31,22 +39,50 @@ AS_OF = "2025-05-30"
 def _run(args: list[str]) -> None:
     done = subprocess.run([sys.executable, "-m", "pipelines", *args], cwd=REPO, capture_output=True, text=True)
     if done.returncode:
-        raise RuntimeError(f"python -m pipelines {' '.join(args)} failed ({done.returncode}):\n"
-                           f"{done.stdout}\n{done.stderr}")
+        raise RuntimeError(
+            f"python -m pipelines {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        )
 
 
-def build_demo_warehouse(folder: Path, *, students: int = DEMO_STUDENTS, messy: bool = True,
-                         seed: int = DEMO_SEED, as_of: str = AS_OF) -> Path:
+def build_demo_warehouse(
+    folder: Path, *, students: int = DEMO_STUDENTS, messy: bool = True, seed: int = DEMO_SEED, as_of: str = AS_OF
+) -> Path:
     """The synthetic demo district loaded into folder/warehouse.duckdb; with `messy`, also the demo's
     vendor-style export, so the quarantine holds rows of every kind of rule."""
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "warehouse.duckdb"
     demo = folder / "demo"
-    _run(["demo", "--out", str(demo), "--db", str(db), "--students", str(students), "--seed", str(seed),
-          "--as-of", as_of] + (["--messy"] if messy else []))
+    _run(
+        [
+            "demo",
+            "--out",
+            str(demo),
+            "--db",
+            str(db),
+            "--students",
+            str(students),
+            "--seed",
+            str(seed),
+            "--as-of",
+            as_of,
+        ]
+        + (["--messy"] if messy else [])
+    )
     if messy:
-        _run(["load", str(demo / "vendor"), "--db", str(db), "--profile", "vendor_messy", "--synthetic",
-              "--as-of", as_of, "--quiet"])
+        _run(
+            [
+                "load",
+                str(demo / "vendor"),
+                "--db",
+                str(db),
+                "--profile",
+                "vendor_messy",
+                "--synthetic",
+                "--as-of",
+                as_of,
+                "--quiet",
+            ]
+        )
     return db
 
 
@@ -73,9 +109,14 @@ class Server:
 
 def app_env(warehouse: Path, folder: Path) -> dict[str, str]:
     """The environment of a served app: its own warehouse, audit log and accounts, no telemetry."""
-    return {**os.environ, "BTAM_WAREHOUSE": str(warehouse), "BTAM_AUDIT_LOG": str(folder / "audit_log.jsonl"),
-            "BTAM_ACCOUNTS": str(folder / "accounts.json"), "GX_ANALYTICS_ENABLED": "false",
-            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    return {
+        **os.environ,
+        "BTAM_WAREHOUSE": str(warehouse),
+        "BTAM_AUDIT_LOG": str(folder / "audit_log.jsonl"),
+        "BTAM_ACCOUNTS": str(folder / "accounts.json"),
+        "GX_ANALYTICS_ENABLED": "false",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }
 
 
 @contextmanager
@@ -85,10 +126,31 @@ def serve(warehouse: Path, folder: Path, *, timeout: float = 60.0) -> Iterator[S
     log = folder / "streamlit.log"
     handle = log.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"],
-        cwd=REPO, env=app_env(warehouse, folder), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+            "--client.toolbarMode",
+            "viewer",
+        ],
+        cwd=REPO,
+        env=app_env(warehouse, folder),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -145,7 +207,10 @@ def wait_until_rendered(page, *, timeout_ms: int = 30_000) -> None:
                 && !document.querySelector('[data-stale="true"]');
             window.__btamSettled = settled ? (window.__btamSettled || 0) + 1 : 0;
             return window.__btamSettled >= 3;
-        }""", polling=200, timeout=timeout_ms)
+        }""",
+        polling=200,
+        timeout=timeout_ms,
+    )
     charts = page.locator('[data-testid="stPlotlyChart"]')
     for index in range(charts.count()):
         charts.nth(index).locator(".js-plotly-plot .main-svg").first.wait_for(timeout=timeout_ms)
@@ -170,7 +235,7 @@ def nav_links(page) -> list[tuple[str, str]]:
     found = []
     for index in range(links.count()):
         link = links.nth(index)
-        title = link.inner_text().strip().splitlines()[-1].strip()   # the first lines are the icon's ligature
+        title = link.inner_text().strip().splitlines()[-1].strip()  # the first lines are the icon's ligature
         found.append((title, link.get_attribute("href") or ""))
     return found
 

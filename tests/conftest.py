@@ -5,6 +5,7 @@ used to build their own copy of the same district. Here each size is built once 
 The files are shared: a test opens them read-only, and a test that writes (a load, a reference import)
 copies the file first, as tests/test_benchmark_views.py's crdc_db does.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

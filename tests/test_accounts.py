@@ -1,4 +1,5 @@
 """Local accounts: argon2 hashes, lockout, roles with school scope, session expiry, the users CLI."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,11 +14,21 @@ from pathlib import Path
 import pytest
 
 from access import accounts, accounts_cli
-from access.accounts import (AccountError, AccountSettings, add_user, disable_user, enable_user, list_users, login,
-                             session_expired, set_role, verify_password)
+from access.accounts import (
+    AccountError,
+    AccountSettings,
+    add_user,
+    disable_user,
+    enable_user,
+    list_users,
+    login,
+    session_expired,
+    set_role,
+    verify_password,
+)
 from access.audit_log import read
 
-T0 = dt.datetime(2025, 1, 6, 8, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2025, 1, 6, 8, 0, tzinfo=dt.UTC)
 GOOD = "correct horse battery"
 
 
@@ -116,15 +127,21 @@ def four_ways_to_fail(store):
     for _ in range(5):
         verify_password("bo", "nope nope nope", path=store, now=T0)
     assert verify_password("bo", GOOD, path=store, now=T0).reason == "locked"
-    return {"unknown": ("nobody", GOOD), "wrong_password": ("ana", "nope nope nope"),
-            "locked": ("bo", GOOD), "disabled": ("cy", GOOD)}
+    return {
+        "unknown": ("nobody", GOOD),
+        "wrong_password": ("ana", "nope nope nope"),
+        "locked": ("bo", GOOD),
+        "disabled": ("cy", GOOD),
+    }
 
 
 def test_every_failure_gets_the_same_answer(store, tmp_path, four_ways_to_fail):
-    results = {why: login(name, password, path=store, audit_path=tmp_path / "log.jsonl", now=T0, settings=FAST)
-               for why, (name, password) in four_ways_to_fail.items()}
-    assert {why: r.reason for why, r in results.items()} == {why: why for why in results}   # the log knows why
-    assert {r.message for r in results.values()} == {accounts.FAILED_LOGIN_MESSAGE}          # the form does not
+    results = {
+        why: login(name, password, path=store, audit_path=tmp_path / "log.jsonl", now=T0, settings=FAST)
+        for why, (name, password) in four_ways_to_fail.items()
+    }
+    assert {why: r.reason for why, r in results.items()} == {why: why for why in results}  # the log knows why
+    assert {r.message for r in results.values()} == {accounts.FAILED_LOGIN_MESSAGE}  # the form does not
     assert not any(r.ok for r in results.values())
     assert login("ana", GOOD, path=store, audit_path=tmp_path / "log.jsonl", now=T0, settings=FAST).message == ""
 
@@ -141,6 +158,7 @@ def test_every_failure_does_one_password_hash_check(store, four_ways_to_fail, mo
 
 def test_every_failure_takes_the_same_time(store, tmp_path, four_ways_to_fail):
     import time
+
     settings = AccountSettings(min_login_seconds=2.5)
     elapsed = {}
     for why, (name, password) in four_ways_to_fail.items():
@@ -154,7 +172,7 @@ def test_every_failure_takes_the_same_time(store, tmp_path, four_ways_to_fail):
 
 def test_failed_logins_never_record_the_typed_name(store, tmp_path):
     log = tmp_path / "audit_log.jsonl"
-    typed = "correct horse battery staple"          # a password typed into the name field
+    typed = "correct horse battery staple"  # a password typed into the name field
     login(typed, "x", path=store, audit_path=log, now=T0, settings=FAST)
     login("ana", "nope nope nope", path=store, audit_path=log, now=T0, settings=FAST)
     first, second = read(path=log)
@@ -167,7 +185,8 @@ def test_failed_logins_never_record_the_typed_name(store, tmp_path):
     key = json.loads(store.read_text())["name_key"]
     assert len(key) == 64 and key not in log.read_text()
     import hashlib
-    assert hashlib.sha256(b"ana").hexdigest()[:20] != second["detail"]["name_token"]   # not a bare hash
+
+    assert hashlib.sha256(b"ana").hexdigest()[:20] != second["detail"]["name_token"]  # not a bare hash
 
 
 def test_sessions_expire_after_eight_idle_hours():
@@ -178,15 +197,30 @@ def test_sessions_expire_after_eight_idle_hours():
 def cli(tmp_path, *argv):
     parser = argparse.ArgumentParser()
     accounts_cli.add_arguments(parser)
-    args = parser.parse_args(["--accounts", str(tmp_path / "accounts.json"),
-                              "--audit-log", str(tmp_path / "audit.jsonl"), *argv])
+    args = parser.parse_args(
+        ["--accounts", str(tmp_path / "accounts.json"), "--audit-log", str(tmp_path / "audit.jsonl"), *argv]
+    )
     return accounts_cli.run(args)
 
 
 def test_cli_reads_passwords_from_the_environment_never_argv(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NEW_PASSWORD", GOOD)
-    assert cli(tmp_path, "add", "bo", "--role", "coordinator", "--school", "a", "--school", "b",
-               "--password-env", "NEW_PASSWORD") == 0
+    assert (
+        cli(
+            tmp_path,
+            "add",
+            "bo",
+            "--role",
+            "coordinator",
+            "--school",
+            "a",
+            "--school",
+            "b",
+            "--password-env",
+            "NEW_PASSWORD",
+        )
+        == 0
+    )
     assert cli(tmp_path, "set-role", "bo", "--role", "district") == 0
     assert cli(tmp_path, "disable", "bo") == 0
     assert cli(tmp_path, "list") == 0
@@ -220,15 +254,18 @@ def test_a_password_given_as_the_env_name_is_not_echoed(tmp_path, capsys):
     assert GOOD not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("password, words", [
-    ("Password2024!", "common passwords"),          # a common stem with digits and a symbol
-    ("Summer2024!!", "common passwords"),
-    ("123456789012", "common passwords"),
-    ("qwertyuiop12", "common passwords"),
-    ("Correct Horse Battery Staple", "common passwords"),   # the famous example is the first one tried
-    ("abababababab", "different characters"),
-    ("short1!", "at least 12"),
-])
+@pytest.mark.parametrize(
+    "password, words",
+    [
+        ("Password2024!", "common passwords"),  # a common stem with digits and a symbol
+        ("Summer2024!!", "common passwords"),
+        ("123456789012", "common passwords"),
+        ("qwertyuiop12", "common passwords"),
+        ("Correct Horse Battery Staple", "common passwords"),  # the famous example is the first one tried
+        ("abababababab", "different characters"),
+        ("short1!", "at least 12"),
+    ],
+)
 def test_weak_passwords_are_refused(store, password, words):
     with pytest.raises(AccountError, match=words):
         add_user("ana.lopez", password, "district", path=store)
@@ -254,9 +291,27 @@ def test_the_common_password_list_ships_with_the_repo():
 
 def _users_add_piped(tmp_path, stdin: str, name: str) -> subprocess.CompletedProcess:
     repo = Path(__file__).resolve().parent.parent
-    return subprocess.run([sys.executable, "-m", "pipelines", "users", "--accounts", str(tmp_path / "accounts.json"),
-                           "--audit-log", str(tmp_path / "audit.jsonl"), "add", name, "--role", "district"],
-                          cwd=repo, input=stdin, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "users",
+            "--accounts",
+            str(tmp_path / "accounts.json"),
+            "--audit-log",
+            str(tmp_path / "audit.jsonl"),
+            "add",
+            name,
+            "--role",
+            "district",
+        ],
+        cwd=repo,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_a_piped_password_works_in_users_add(tmp_path):
@@ -280,18 +335,23 @@ def test_an_outsider_cannot_lock_the_admin_out(store, tmp_path):
     assert verify_password("root1", GOOD, client=outsider, path=store, now=T0).reason == "locked"
     assert [r["event"] for r in read(path=log)].count("lockout") == 1
     assert outsider not in log.read_text() and outsider not in store.read_text()
-    assert accounts.enable_user("root1", path=store).locked_until is None          # an admin can lift it
+    assert accounts.enable_user("root1", path=store).locked_until is None  # an admin can lift it
     assert verify_password("root1", GOOD, client=outsider, path=store, now=T0).ok
 
 
 def test_an_administrator_finds_the_failures_of_one_typed_name(store, tmp_path, capsys):
     from access import audit_cli
+
     log = tmp_path / "audit_log.jsonl"
     for name in ("ana", "Ana ", "nobody", "ana"):
         login(name.strip().lower(), "nope nope nope", path=store, audit_path=log, now=T0, settings=FAST)
     parser = argparse.ArgumentParser()
     audit_cli.add_arguments(parser)
-    assert audit_cli.run(parser.parse_args(["--audit-log", str(log), "--accounts", str(store),
-                                            "--failed-name", "ana", "--json"])) == 0
+    assert (
+        audit_cli.run(
+            parser.parse_args(["--audit-log", str(log), "--accounts", str(store), "--failed-name", "ana", "--json"])
+        )
+        == 0
+    )
     found = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(found) == 3 and {r["detail"]["reason"] for r in found} == {"wrong_password"}

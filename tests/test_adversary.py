@@ -23,6 +23,7 @@ the attacker learns nothing beyond it:
 A width of threshold or more is impossible once '<10' is printed, which is why
 the criterion is stated against the label rather than as a width.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,7 +31,9 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from access.release_cells import CountTable, population_of
@@ -43,6 +46,7 @@ DISABILITY = ("idea", "section_504_only", "none")
 
 
 # ---------------------------------------------------------------- what is published
+
 
 def published_cells(tables, release):
     """cell -> (display, reason, exact value or None), and numerator -> group size pairs, from the output only."""
@@ -91,11 +95,11 @@ class Attacker:
         self.size = len(self.hidden) + len(self.z)
         self.big = 10 * max((v for _, _, v in cells.values() if v is not None), default=0) + 10_000
         self.lower, self.upper = np.zeros(self.size), np.full(self.size, np.inf)
-        self.upper[len(self.hidden):] = 1
+        self.upper[len(self.hidden) :] = 1
         self.rows: list = []
         for c in self.hidden:
             self._label(c)
-        for num, den in pairs:                                     # k <= n
+        for num, den in pairs:  # k <= n
             if num in self.scope or den in self.scope or (num in self.index and den in self.index):
                 self._linear({num: -1, den: 1}, 0, np.inf)
         for r in relations:
@@ -113,7 +117,7 @@ class Attacker:
             self.rows.append((coefs, low - constant, high - constant))
 
     def _label(self, c) -> None:
-        display, reason, i = self.cells[c][0], self.reason[c], self.index[c]
+        reason, i = self.reason[c], self.index[c]
         if reason == "small_count":
             self.lower[i], self.upper[i] = 1, T - 1
         elif reason == "group_below_min_n" and c in self.dens:
@@ -150,24 +154,33 @@ class Attacker:
         extremes = []
         for sign in (1, -1):
             if self.knows_rules:
-                res = milp(sign * objective, integrality=np.ones(self.size), bounds=Bounds(self.lower, self.upper),
-                           constraints=[LinearConstraint(matrix, lows, highs)] if self.rows else [])
+                res = milp(
+                    sign * objective,
+                    integrality=np.ones(self.size),
+                    bounds=Bounds(self.lower, self.upper),
+                    constraints=[LinearConstraint(matrix, lows, highs)] if self.rows else [],
+                )
             else:
                 eq = lows == highs
                 upper_rows, lower_rows = ~eq & np.isfinite(highs), ~eq & np.isfinite(lows)
-                res = linprog(sign * objective,
-                              A_ub=np.vstack([matrix[upper_rows], -matrix[lower_rows]]),
-                              b_ub=np.concatenate([highs[upper_rows], -lows[lower_rows]]),
-                              A_eq=matrix[eq] if eq.any() else None, b_eq=highs[eq] if eq.any() else None,
-                              bounds=list(zip(self.lower, [None if np.isinf(u) else u for u in self.upper])))
+                res = linprog(
+                    sign * objective,
+                    A_ub=np.vstack([matrix[upper_rows], -matrix[lower_rows]]),
+                    b_ub=np.concatenate([highs[upper_rows], -lows[lower_rows]]),
+                    A_eq=matrix[eq] if eq.any() else None,
+                    b_eq=highs[eq] if eq.any() else None,
+                    bounds=list(zip(self.lower, [None if np.isinf(u) else u for u in self.upper])),
+                )
             if res.status == 3:
                 extremes.append(-sign * math.inf)
             else:
                 assert res.status == 0, res.message
                 extremes.append(sign * res.fun + constant)
         low, high = extremes
-        return (math.ceil(low - 1e-6) if math.isfinite(low) else low,
-                math.floor(high + 1e-6) if math.isfinite(high) else high)
+        return (
+            math.ceil(low - 1e-6) if math.isfinite(low) else low,
+            math.floor(high + 1e-6) if math.isfinite(high) else high,
+        )
 
 
 def hidden_components(cells, pairs, relations):
@@ -239,6 +252,7 @@ def assert_safe(tables):
 
 # ---------------------------------------------------------------- random releases
 
+
 def group_sizes(rng, k: int) -> np.ndarray:
     """Mostly small groups: the hard cases for suppression."""
     kind = rng.choice(3, size=k, p=[0.5, 0.3, 0.2])
@@ -271,18 +285,28 @@ def two_way(name, races, disabilities, n, x, filters=None):
     rows = []
     for i, r in enumerate(list(races) + ["total"]):
         for j, d in enumerate(list(disabilities) + ["total"]):
-            ni = n[i, j] if i < len(races) and j < len(disabilities) else (
-                n[i].sum() if i < len(races) else (n[:, j].sum() if j < len(disabilities) else n.sum()))
-            xi = x[i, j] if i < len(races) and j < len(disabilities) else (
-                x[i].sum() if i < len(races) else (x[:, j].sum() if j < len(disabilities) else x.sum()))
+            ni = (
+                n[i, j]
+                if i < len(races) and j < len(disabilities)
+                else (n[i].sum() if i < len(races) else (n[:, j].sum() if j < len(disabilities) else n.sum()))
+            )
+            xi = (
+                x[i, j]
+                if i < len(races) and j < len(disabilities)
+                else (x[i].sum() if i < len(races) else (x[:, j].sum() if j < len(disabilities) else x.sum()))
+            )
             rows.append({"race": r, "disability": d, "enrolled": int(ni), "oss": int(xi)})
     return CountTable(name, pl.DataFrame(rows), ("race", "disability"), ("oss",), "enrolled", filters or {})
 
 
 def margin_table(name, dim, values, n_margin, x_margin):
-    frame = pl.DataFrame({dim: list(values) + ["total"],
-                          "enrolled": [int(v) for v in n_margin] + [int(n_margin.sum())],
-                          "oss": [int(v) for v in x_margin] + [int(x_margin.sum())]})
+    frame = pl.DataFrame(
+        {
+            dim: list(values) + ["total"],
+            "enrolled": [int(v) for v in n_margin] + [int(n_margin.sum())],
+            "oss": [int(v) for v in x_margin] + [int(x_margin.sum())],
+        }
+    )
     return CountTable(name, frame, (dim,), ("oss",), "enrolled")
 
 
@@ -290,9 +314,11 @@ def multi_table_release(rng):
     """Race table, disability table and their two-way table: the margins are shared cells."""
     races = RACES[: int(rng.integers(3, 6))]
     n, x = two_way_cells(rng, races, DISABILITY)
-    return [margin_table("by_race", "race", races, n.sum(axis=1), x.sum(axis=1)),
-            margin_table("by_disability", "disability", DISABILITY, n.sum(axis=0), x.sum(axis=0)),
-            two_way("race_by_disability", races, DISABILITY, n, x)]
+    return [
+        margin_table("by_race", "race", races, n.sum(axis=1), x.sum(axis=1)),
+        margin_table("by_disability", "disability", DISABILITY, n.sum(axis=0), x.sum(axis=0)),
+        two_way("race_by_disability", races, DISABILITY, n, x),
+    ]
 
 
 def schools_release(rng):
@@ -303,12 +329,21 @@ def schools_release(rng):
     races = RACES[:4]
     tables = []
     for s, n, x in zip(schools, per_school, oss):
-        frame = pl.DataFrame({"race": list(races) + ["total"], "enrolled": [int(v) for v in n] + [int(n.sum())],
-                              "oss": [int(v) for v in x] + [int(x.sum())]})
+        frame = pl.DataFrame(
+            {
+                "race": list(races) + ["total"],
+                "enrolled": [int(v) for v in n] + [int(n.sum())],
+                "oss": [int(v) for v in x] + [int(x.sum())],
+            }
+        )
         tables.append(CountTable(f"school_{s}", frame, ("race",), ("oss",), "enrolled", {"school_id": s}))
-    by_school = pl.DataFrame({"school_id": schools + ["total"],
-                              "enrolled": [int(n.sum()) for n in per_school] + [int(sum(n.sum() for n in per_school))],
-                              "oss": [int(x.sum()) for x in oss] + [int(sum(x.sum() for x in oss))]})
+    by_school = pl.DataFrame(
+        {
+            "school_id": schools + ["total"],
+            "enrolled": [int(n.sum()) for n in per_school] + [int(sum(n.sum() for n in per_school))],
+            "oss": [int(x.sum()) for x in oss] + [int(sum(x.sum() for x in oss))],
+        }
+    )
     tables.append(CountTable("district_by_school", by_school, ("school_id",), ("oss",), "enrolled"))
     total_n, total_x = sum(per_school), sum(oss)
     tables.append(margin_table("district_by_race", "race", races, total_n, total_x))
@@ -316,6 +351,7 @@ def schools_release(rng):
 
 
 # ---------------------------------------------------------------- tests
+
 
 @pytest.mark.parametrize("seed", range(40))
 def test_one_way_tables_resist_the_attacker(seed):
@@ -344,14 +380,20 @@ def test_school_and_district_tables_resist_the_attacker(seed):
 
 
 @hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(sizes=st.lists(st.integers(0, 40), min_size=2, max_size=6),
-       rates=st.lists(st.sampled_from([0.0, 0.1, 0.5, 0.95, 1.0]), min_size=6, max_size=6))
+@given(
+    sizes=st.lists(st.integers(0, 40), min_size=2, max_size=6),
+    rates=st.lists(st.sampled_from([0.0, 0.1, 0.5, 0.95, 1.0]), min_size=6, max_size=6),
+)
 def test_small_groups_resist_the_attacker(sizes, rates):
     n = np.array(sizes)
     x = np.array([int(round(v * r)) for v, r in zip(sizes, rates)])
-    frame = pl.DataFrame({"race": list(RACES[: len(n)]) + ["total"],
-                          "enrolled": [int(v) for v in n] + [int(n.sum())],
-                          "oss": [int(v) for v in x] + [int(x.sum())]})
+    frame = pl.DataFrame(
+        {
+            "race": list(RACES[: len(n)]) + ["total"],
+            "enrolled": [int(v) for v in n] + [int(n.sum())],
+            "oss": [int(v) for v in x] + [int(x.sum())],
+        }
+    )
     assert_safe([CountTable("t", frame, ("race",), ("oss",), "enrolled")])
 
 
@@ -362,14 +404,17 @@ def test_the_attacker_breaks_primary_suppression_alone():
     release = suppress_release([table], SETTINGS)
     # publish the small count's neighbours as the engine would without complements
     naive = release.tables["t"]
-    opened = naive.reason.with_columns(pl.when(pl.col("oss") == "complementary").then(None)
-                                       .otherwise(pl.col("oss")).alias("oss"))
+    opened = naive.reason.with_columns(
+        pl.when(pl.col("oss") == "complementary").then(None).otherwise(pl.col("oss")).alias("oss")
+    )
     values = naive.published.with_columns(pl.Series("oss", [None, 20, 24], dtype=pl.Int64))
     displays = naive.display.with_columns(pl.Series("oss", ["<10", "20", "24"]))
-    naive_release = type(release)({"t": type(naive)("t", ("race",), displays, values, naive.hidden, opened, {})},
-                                  release.relations, SETTINGS)
+    naive_release = type(release)(
+        {"t": type(naive)("t", ("race",), displays, values, naive.hidden, opened, {})}, release.relations, SETTINGS
+    )
     assert disclosures([table], naive_release, knows_rules=False) == [
-        "oss of {'race': 'hi'} (small_count) bounded to 4..4, labels allow (1, 9)"]
+        "oss of {'race': 'hi'} (small_count) bounded to 4..4, labels allow (1, 9)"
+    ]
     assert disclosures([table], release, knows_rules=True) == []
 
 
@@ -377,15 +422,18 @@ def test_a_zero_counted_within_a_small_hidden_group_is_solvable_and_safe():
     """A group of 1-9 students with none referred: its referral count (0) is hidden with the group and is
     itself the group size of the case table. Bounding it 1-9 as a small group made the engine's program
     infeasible (the 2023-24 board report of the seed-42, 2,000-student demo); it is 0-9 for the attacker."""
-    enrolled = pl.DataFrame({"race": ["hi", "bl", "pi", "total"], "enrolled": [400, 300, 4, 704],
-                             "referred": [30, 25, 0, 55]})
-    cases = pl.DataFrame({"race": ["hi", "bl", "pi", "total"], "referred": [30, 25, 0, 55],
-                          "high": [12, 11, 0, 23]})
-    tables = [CountTable("referral_by_race", enrolled, ("race",), ("referred",), "enrolled"),
-              CountTable("high_by_race", cases, ("race",), ("high",), "referred")]
+    enrolled = pl.DataFrame(
+        {"race": ["hi", "bl", "pi", "total"], "enrolled": [400, 300, 4, 704], "referred": [30, 25, 0, 55]}
+    )
+    cases = pl.DataFrame({"race": ["hi", "bl", "pi", "total"], "referred": [30, 25, 0, 55], "high": [12, 11, 0, 23]})
+    tables = [
+        CountTable("referral_by_race", enrolled, ("race",), ("referred",), "enrolled"),
+        CountTable("high_by_race", cases, ("race",), ("high",), "referred"),
+    ]
     release = assert_safe(tables)
-    reasons = dict(zip(release.tables["referral_by_race"].reason["race"],
-                       release.tables["referral_by_race"].reason["referred"]))
+    reasons = dict(
+        zip(release.tables["referral_by_race"].reason["race"], release.tables["referral_by_race"].reason["referred"])
+    )
     assert reasons["pi"] == "group_below_min_n"
 
 
@@ -395,8 +443,10 @@ def test_the_engines_audit_bounds_a_zero_within_a_hidden_group_from_zero():
 
     enrolled = pl.DataFrame({"race": ["hi", "pi", "total"], "enrolled": [400, 4, 404], "referred": [30, 0, 30]})
     cases = pl.DataFrame({"race": ["hi", "pi", "total"], "referred": [30, 0, 30], "high": [12, 0, 12]})
-    tables = [CountTable("a", enrolled, ("race",), ("referred",), "enrolled"),
-              CountTable("b", cases, ("race",), ("high",), "referred")]
+    tables = [
+        CountTable("a", enrolled, ("race",), ("referred",), "enrolled"),
+        CountTable("b", cases, ("race",), ("high",), "referred"),
+    ]
     model = build_model(tables)
     hidden = {c: GROUP for c in model.cells if dict(c[0]).get("race") == "pi"}
     program = _Program(model, hidden, set(hidden), SETTINGS)

@@ -1,5 +1,6 @@
 """Published aggregates: the Washington 2013-14 district discipline table (tests/data, a public
 file of published figures) through its profile, its blank cells, and its statewide row."""
+
 from __future__ import annotations
 
 import csv
@@ -39,9 +40,10 @@ def test_statewide_black_risk_ratio_matches_an_independent_computation(imported)
     others_d = sum(int(row[f"{r}_d"]) for r in RACES if r != "black")
     others_n = sum(int(row[f"{r}_pop"]) for r in RACES if r != "black")
     expected = black / (others_d / others_n)
-    assert expected == pytest.approx(4713 / 54824 / (38656 / 1096205))   # about 2.438
-    counts = aggregate_group_counts(con, "aggregate_wa_2013_14", "2013-14", "population", "disciplined",
-                                    ["race_ethnicity"])
+    assert expected == pytest.approx(4713 / 54824 / (38656 / 1096205))  # about 2.438
+    counts = aggregate_group_counts(
+        con, "aggregate_wa_2013_14", "2013-14", "population", "disciplined", ["race_ethnicity"]
+    )
     table = disproportionality_table(counts.filter(pl.col("scope") == "state"))
     got = table.filter(pl.col("group") == "bl").row(0, named=True)
     assert got["ratio_method"] == "risk_ratio"
@@ -71,9 +73,13 @@ def test_blank_cells_stay_blank_and_are_counted_as_suppressed(imported):
 
 def test_statewide_row_becomes_state_reference_by_race(imported):
     _, con = imported
-    rows = dict(((g), (n, k)) for g, n, k in con.sql(
-        """select "group", n, k from state_reference where school_year = '2013-14'
-           and outcome = 'any_exclusionary' and dimension = 'race_ethnicity'""").fetchall())
+    rows = dict(
+        ((g), (n, k))
+        for g, n, k in con.sql(
+            """select "group", n, k from state_reference where school_year = '2013-14'
+           and outcome = 'any_exclusionary' and dimension = 'race_ethnicity'"""
+        ).fetchall()
+    )
     row = statewide_row()
     assert rows["bl"] == (int(row["black_pop"]), int(row["black_d"]))
     assert rows["pi"] == (int(row["api_pop"]), int(row["api_d"]))

@@ -1,4 +1,5 @@
 """The app shell and the data pages, run with Streamlit's AppTest on warehouses built by code."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -43,12 +44,16 @@ def app_env(monkeypatch, tmp_path):
         for key, value in state.items():
             at.session_state[key] = value
         return at
+
     return start
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("title", "markdown", "caption", "info", "warning", "error", "success")
-             for e in getattr(at, kind)]
+    parts = [
+        e.value
+        for kind in ("title", "markdown", "caption", "info", "warning", "error", "success")
+        for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -80,8 +85,8 @@ def test_real_data_asks_for_a_login(app_env, real_db):
     assert not at.exception
     assert [t.value for t in at.title] == ["Log in"]
     assert "Synthetic demo data" not in texts(at)
-    assert not at.dataframe                       # nothing of the warehouse is shown
-    assert "users add" in texts(at)               # no account yet: says how to create one
+    assert not at.dataframe  # nothing of the warehouse is shown
+    assert "users add" in texts(at)  # no account yet: says how to create one
 
 
 def test_a_shared_link_sets_the_filters(app_env, demo_db):
@@ -108,7 +113,9 @@ def test_injection_like_query_params_change_nothing(app_env, demo_db):
 def test_filters_accept_only_the_warehouse_values_and_the_viewer_scope():
     options = FilterOptions(("2024-25", "2023-24"), (School("A", "Alder", "elementary"), School("B", "Birch", "high")))
     admin = viewer("admin")
-    assert parse({"year": INJECTION, "schools": "A,Z,'; --", "level": "x"}, options, admin) == Filters("2024-25", ("A",))
+    assert parse({"year": INJECTION, "schools": "A,Z,'; --", "level": "x"}, options, admin) == Filters(
+        "2024-25", ("A",)
+    )
     coordinator = viewer("coordinator", ["A"])
     assert parse({"schools": "B"}, options, coordinator).school_ids == ()
     assert query_params(Filters("2024-25", ("B",)), options, coordinator)["school_ids"] == []
@@ -168,6 +175,7 @@ def _all_schools(db: Path) -> tuple[School, ...]:
     import duckdb
 
     from access.filters import load_options
+
     con = duckdb.connect(str(db), read_only=True)
     try:
         return load_options(con).schools
@@ -194,7 +202,7 @@ def test_a_local_account_logs_in_to_real_data(app_env, real_db, tmp_path):
     at.text_input[1].input("wrong password here")
     at.button[0].click().run()
     assert accounts.FAILED_LOGIN_MESSAGE in texts(at)
-    at.text_input[0].input("nobody")                 # an unknown name: the very same answer
+    at.text_input[0].input("nobody")  # an unknown name: the very same answer
     at.button[0].click().run()
     assert [e.value for e in at.error] == [accounts.FAILED_LOGIN_MESSAGE]
     at.text_input[0].input("lead")

@@ -11,6 +11,7 @@ on a demo warehouse of DEMO_STUDENTS students a year. Server memory (RSS of the
 streamlit process tree) is sampled every second. The figures are written to
 $BTAM_LOAD_REPORT (default /tmp/btam_app_load.json) for docs/RELIABILITY.md.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,17 @@ REPO = Path(__file__).resolve().parent.parent
 SESSIONS = int(os.environ.get("BTAM_LOAD_SESSIONS", "25"))
 DURATION = float(os.environ.get("BTAM_LOAD_SECONDS", "150"))
 DEMO_STUDENTS = int(os.environ.get("BTAM_LOAD_STUDENTS", "10000"))
-PAGES = ("", "overview", "case_volumes", "concern_levels", "time_to_intervention", "equity",
-         "discipline_outcomes", "process_audit", "data_quality")   # url paths; "" is the default page
+PAGES = (
+    "",
+    "overview",
+    "case_volumes",
+    "concern_levels",
+    "time_to_intervention",
+    "equity",
+    "discipline_outcomes",
+    "process_audit",
+    "data_quality",
+)  # url paths; "" is the default page
 pytestmark = pytest.mark.slow
 
 
@@ -61,8 +71,23 @@ def _tree_rss_mb(pid: int) -> float:
 def demo_warehouse(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("app-load")
     db = folder / "demo.duckdb"
-    subprocess.run([sys.executable, "-m", "pipelines", "demo", "--out", str(folder / "demo"), "--db", str(db),
-                    "--students", str(DEMO_STUDENTS)], cwd=REPO, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "demo",
+            "--out",
+            str(folder / "demo"),
+            "--db",
+            str(db),
+            "--students",
+            str(DEMO_STUDENTS),
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
     return db
 
 
@@ -72,10 +97,29 @@ def server(demo_warehouse, tmp_path_factory):
     log = tmp_path_factory.mktemp("app-log") / "streamlit.log"
     env = {**os.environ, "BTAM_WAREHOUSE": str(demo_warehouse), "PYTHONPATH": str(REPO)}
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                                 "--server.address", "127.0.0.1", "--server.port", str(port),
-                                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -101,8 +145,13 @@ async def _session(port: int, deadline: float, times: list[float], errors: list[
 
     runs = 0
     await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30).read())
-    async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                                  max_size=None, open_timeout=30, ping_interval=None) as ws:
+    async with websockets.connect(
+        f"ws://127.0.0.1:{port}/_stcore/stream",
+        subprotocols=["streamlit"],
+        max_size=None,
+        open_timeout=30,
+        ping_interval=None,
+    ) as ws:
         page = 0
         while time.monotonic() < deadline:
             message = BackMsg()
@@ -113,14 +162,17 @@ async def _session(port: int, deadline: float, times: list[float], errors: list[
             while True:
                 try:
                     raw = await asyncio.wait_for(ws.recv(), timeout=120)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     errors.append(f"page {PAGES[page % len(PAGES)]!r}: no script_finished within 120 s")
                     return runs
                 forward = ForwardMsg()
                 forward.ParseFromString(raw)
                 kind = forward.WhichOneof("type")
-                if kind == "delta" and forward.delta.WhichOneof("type") == "new_element" \
-                        and forward.delta.new_element.WhichOneof("type") == "exception":
+                if (
+                    kind == "delta"
+                    and forward.delta.WhichOneof("type") == "new_element"
+                    and forward.delta.new_element.WhichOneof("type") == "exception"
+                ):
                     exc = forward.delta.new_element.exception
                     errors.append(f"page {PAGES[page % len(PAGES)]!r}: {exc.type}: {exc.message[:200]}")
                 if kind == "page_not_found":
@@ -143,8 +195,9 @@ async def _run_sessions(port: int, seconds: float) -> tuple[list[float], list[st
     times: list[float] = []
     errors: list[str] = []
     deadline = time.monotonic() + seconds
-    results = await asyncio.gather(*[_session(port, deadline, times, errors) for _ in range(SESSIONS)],
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *[_session(port, deadline, times, errors) for _ in range(SESSIONS)], return_exceptions=True
+    )
     runs = 0
     for result in results:
         if isinstance(result, BaseException):
@@ -156,7 +209,7 @@ async def _run_sessions(port: int, seconds: float) -> tuple[list[float], list[st
 
 def test_concurrent_sessions_have_no_errors_bounded_memory_and_a_recorded_p95(server):
     port, proc, log = server
-    asyncio.run(_run_sessions(port, 10))   # warm-up: caches filled once, as after a deploy
+    asyncio.run(_run_sessions(port, 10))  # warm-up: caches filled once, as after a deploy
     samples: list[float] = []
     stop = False
 
@@ -173,15 +226,23 @@ def test_concurrent_sessions_have_no_errors_bounded_memory_and_a_recorded_p95(se
         finally:
             stop = True
             await sampler
+
     times, errors, runs = asyncio.run(main())
     assert proc.poll() is None, "the server died: " + log.read_text()[-2000:]
     p95 = statistics.quantiles(times, n=20)[-1] if len(times) >= 20 else max(times, default=0)
-    report = {"sessions": SESSIONS, "seconds": DURATION, "demo_students": DEMO_STUDENTS, "page_runs": runs,
-              "errors": len(errors), "p50_s": round(statistics.median(times), 3) if times else None,
-              "p95_s": round(p95, 3), "max_s": round(max(times, default=0), 3),
-              "rss_first_mb": round(samples[0], 1) if samples else None,
-              "rss_max_mb": round(max(samples), 1) if samples else None,
-              "rss_last_mb": round(samples[-1], 1) if samples else None}
+    report = {
+        "sessions": SESSIONS,
+        "seconds": DURATION,
+        "demo_students": DEMO_STUDENTS,
+        "page_runs": runs,
+        "errors": len(errors),
+        "p50_s": round(statistics.median(times), 3) if times else None,
+        "p95_s": round(p95, 3),
+        "max_s": round(max(times, default=0), 3),
+        "rss_first_mb": round(samples[0], 1) if samples else None,
+        "rss_max_mb": round(max(samples), 1) if samples else None,
+        "rss_last_mb": round(samples[-1], 1) if samples else None,
+    }
     out = Path(os.environ.get("BTAM_LOAD_REPORT", "/tmp/btam_app_load.json"))
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report))

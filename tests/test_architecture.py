@@ -4,6 +4,7 @@ exports -> pipelines -> warehouse -> (sql, metrics) -> published figures -> page
 Each package may import only the packages below it; Streamlit belongs to the app layer (app.py, pages/, ui/).
 The test parses every module's imports (no module is executed), so it also sees imports inside functions.
 """
+
 from __future__ import annotations
 
 import ast
@@ -40,10 +41,16 @@ ALLOWED_MODULES: dict[str, frozenset[str]] = {
 }
 
 # Command-line entry points sit above the layers: they start a job of any layer (load, export, report, accounts).
-ENTRY_POINTS = frozenset({
-    "pipelines.__main__", "pipelines.export", "pipelines.status", "reports.cli",
-    "access.accounts_cli", "access.audit_cli",
-})
+ENTRY_POINTS = frozenset(
+    {
+        "pipelines.__main__",
+        "pipelines.export",
+        "pipelines.status",
+        "reports.cli",
+        "access.accounts_cli",
+        "access.audit_cli",
+    }
+)
 
 
 def _modules() -> list[tuple[str, str, Path]]:
@@ -90,19 +97,27 @@ def _violations(package: str, module: str, imported: set[str]) -> list[str]:
 @pytest.mark.parametrize("package,module,path", MODULES, ids=[m for _, m, _ in MODULES])
 def test_imports_follow_the_one_way_flow(package: str, module: str, path: Path) -> None:
     bad = _violations(package, module, _imports(path))
-    assert not bad, f"{module} imports {bad}: {package} may import only {sorted(ALLOWED[package])} (docs/ARCHITECTURE.md)"
+    assert not bad, (
+        f"{module} imports {bad}: {package} may import only {sorted(ALLOWED[package])} (docs/ARCHITECTURE.md)"
+    )
 
 
 def test_streamlit_only_in_the_app_layer() -> None:
-    outside = [module for package, module, path in MODULES
-               if package not in APP_LAYER | {"bench"}
-               and any(n == "streamlit" or n.startswith("streamlit.") for n in _imports(path))]
+    outside = [
+        module
+        for package, module, path in MODULES
+        if package not in APP_LAYER | {"bench"}
+        and any(n == "streamlit" or n.startswith("streamlit.") for n in _imports(path))
+    ]
     assert outside == [], f"Streamlit imported outside app.py, pages/ and ui/: {outside}"
 
 
 def test_bench_reaches_streamlit_only_through_the_app_layer() -> None:
-    direct = [module for package, module, path in MODULES if package == "bench"
-              and any(n == "streamlit" or n.startswith("streamlit.") for n in _imports(path))]
+    direct = [
+        module
+        for package, module, path in MODULES
+        if package == "bench" and any(n == "streamlit" or n.startswith("streamlit.") for n in _imports(path))
+    ]
     assert direct == []
 
 

@@ -1,4 +1,5 @@
 """All or nothing: a killed load leaves the previous version, readers never see half a load."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,10 @@ pytestmark = pytest.mark.slow
 def write_big_enrollment(path: Path, students: int, year: str = "2023-24") -> Path:
     """A large, valid enrollment file for the schools of the small district."""
     with path.open("w") as fh:
-        fh.write("school_year,student_key,school_id,grade_level,sex,race_ethnicity,idea,idea_disability,"
-                 "section_504,english_learner,econ_disadvantaged\n")
+        fh.write(
+            "school_year,student_key,school_id,grade_level,sex,race_ethnicity,idea,idea_disability,"
+            "section_504,english_learner,econ_disadvantaged\n"
+        )
         races = ["hi", "am", "as", "bl", "pi", "wh", "mu"]
         for i in range(students):
             fh.write(f"{year},big{i:08d},SCH{1 + i % 2},0{1 + i % 9},{'fm'[i % 2]},{races[i % 7]},N,,N,N,Y\n")
@@ -31,8 +34,7 @@ def write_big_enrollment(path: Path, students: int, year: str = "2023-24") -> Pa
 
 
 def load_command(db: Path, *paths: Path) -> list[str]:
-    return [sys.executable, "-m", "pipelines", "load", *map(str, paths), "--db", str(db), "--as-of", AS_OF,
-            "--quiet"]
+    return [sys.executable, "-m", "pipelines", "load", *map(str, paths), "--db", str(db), "--as-of", AS_OF, "--quiet"]
 
 
 def digest(path: Path) -> str:
@@ -46,17 +48,18 @@ def test_sigkill_at_random_points_leaves_the_previous_or_the_new_version(tmp_pat
     big = write_big_enrollment(tmp_path / "enrollment_big.csv", 200_000)
     rng = random.Random(20261128)
     outcomes = {"previous": 0, "new": 0}
-    for attempt in range(6):
-        proc = subprocess.Popen(load_command(db, big), cwd=REPO, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+    for _attempt in range(6):
+        proc = subprocess.Popen(load_command(db, big), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.5, 5.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         con = duckdb.connect(str(db), read_only=True)
         try:
             big_rows = con.sql("select count(*) from enrollment where student_key like 'big%'").fetchall()[0][0]
-            ledger = con.sql("select rows_read, rows_loaded, rows_quarantined from load_ledger "
-                             "where file_name = 'enrollment_big.csv'").fetchall()
+            ledger = con.sql(
+                "select rows_read, rows_loaded, rows_quarantined from load_ledger "
+                "where file_name = 'enrollment_big.csv'"
+            ).fetchall()
         finally:
             con.close()
         if big_rows == 0:
@@ -95,14 +98,20 @@ for files, rows in sorted(seen):
 def test_a_reader_keeps_reading_whole_versions_during_loads(tmp_path):
     db = tmp_path / "w.duckdb"
     subprocess.run(load_command(db, write_district(tmp_path / "base")), check=True, cwd=REPO)
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(db), "25"], cwd=REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(db), "25"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     expected = {(6, 8)}
     for i, size in enumerate((30_000, 60_000, 90_000)):
         year = f"20{20 + i}-{21 + i}"
         big = write_big_enrollment(tmp_path / f"enrollment_{year}.csv", size, year)
         subprocess.run(load_command(db, big), check=True, cwd=REPO)
-        files, rows = expected_last = max(expected)
+        files, rows = max(expected)
         expected.add((files + 1, rows + size))
     out, err = reader.communicate(timeout=60)
     lines = out.split("\n")

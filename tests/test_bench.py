@@ -1,4 +1,5 @@
 """The benchmark harness works and produces every figure (speed itself belongs to bench/, not to tests)."""
+
 from __future__ import annotations
 
 import json
@@ -13,14 +14,25 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.mark.slow
 def test_quick_benchmark_produces_every_figure(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)], cwd=REPO,
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads((tmp_path / "bench.json").read_text())["results"]
     assert len(results) == 1
     figures = results[0]
-    assert [e["entity"] for e in figures["entities"]] == ["schools", "enrollment", "btam_cases", "case_actions",
-                                                          "case_reviews", "discipline_actions"]
+    assert [e["entity"] for e in figures["entities"]] == [
+        "schools",
+        "enrollment",
+        "btam_cases",
+        "case_actions",
+        "case_reviews",
+        "discipline_actions",
+    ]
     for entity in figures["entities"]:
         assert entity["raw_duckdb_s"] > 0 and entity["loader_s"] > 0 and entity["ratio"] > 0
         assert 0 <= entity["validation_share"] <= 1

@@ -7,6 +7,7 @@ out); their pooled in-school suspension risk, by hand from the fixture's cells:
   Black: (6 + 2 + 8 + 3) / (100 + 200 + 100) = 19 / 400
   White: (10 + 3 + 12) / (500 + 200 + 200 + 600) = 25 / 1500
 """
+
 from __future__ import annotations
 
 import json
@@ -46,12 +47,15 @@ def crdc_db(plain_db, tmp_path_factory) -> Path:
     db = folder / "warehouse.duckdb"
     shutil.copyfile(plain_db, db)
     crdc = write_level_file(folder / f"CRDC_{CRDC_YEAR}.csv")
-    assert pipelines_main(["reference", "crdc", str(crdc), "--db", str(db), "--state", "NV",
-                           "--district-lea", DISTRICT]) == 0
+    assert (
+        pipelines_main(["reference", "crdc", str(crdc), "--db", str(db), "--state", "NV", "--district-lea", DISTRICT])
+        == 0
+    )
     return db
 
 
 # -- the district's LEA id ------------------------------------------------------------------------------------------
+
 
 def test_crdc_import_with_district_lea_records_it(crdc_db):
     assert read_lea(crdc_db) == DISTRICT
@@ -61,7 +65,7 @@ def test_district_lea_is_stored_and_read_back_and_replaced(tmp_path, capsys):
     db = tmp_path / "w.duckdb"
     assert pipelines_main(["reference", "district", "--lea-id", "0100005", "--db", str(db)]) == 0
     assert "0100005 recorded" in capsys.readouterr().out
-    assert read_lea(db) == "0100005"   # leading zero kept
+    assert read_lea(db) == "0100005"  # leading zero kept
     result = set_district_lea(db, " 5300300 ")
     assert result.lea_id == "5300300" and not result.unchanged and not result.found
     assert read_lea(db) == "5300300"
@@ -76,6 +80,7 @@ def test_district_lea_write_is_atomic(tmp_path, monkeypatch):
 
     def crash(build, target):
         raise OSError("disk full")
+
     monkeypatch.setattr(atomic, "publish", crash)
     with pytest.raises(OSError):
         set_district_lea(db, "0600001")
@@ -83,8 +88,10 @@ def test_district_lea_write_is_atomic(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == ["w.duckdb"]
 
 
-@pytest.mark.parametrize("bad, why", [("53003", "7 digits"), ("53-00300", "7 digits"), ("ABCDEFG", "7 digits"),
-                                      ("9900001", "not a state FIPS code")])
+@pytest.mark.parametrize(
+    "bad, why",
+    [("53003", "7 digits"), ("53-00300", "7 digits"), ("ABCDEFG", "7 digits"), ("9900001", "not a state FIPS code")],
+)
 def test_a_bad_lea_id_is_a_clear_error_and_changes_nothing(tmp_path, capsys, bad, why):
     with pytest.raises(DistrictLeaError, match=why):
         check_lea_id(bad)
@@ -97,12 +104,15 @@ def test_a_bad_lea_id_is_a_clear_error_and_changes_nothing(tmp_path, capsys, bad
 def test_crdc_import_refuses_a_bad_district_lea_before_writing(tmp_path, capsys):
     crdc = write_level_file(tmp_path / f"CRDC_{CRDC_YEAR}.csv")
     db = tmp_path / "w.duckdb"
-    assert pipelines_main(["reference", "crdc", str(crdc), "--db", str(db), "--state", "NV",
-                           "--district-lea", "32001"]) == 2
+    assert (
+        pipelines_main(["reference", "crdc", str(crdc), "--db", str(db), "--state", "NV", "--district-lea", "32001"])
+        == 2
+    )
     assert "--district-lea" in capsys.readouterr().err and not db.exists()
 
 
 # -- the Equity page --------------------------------------------------------------------------------------------------
+
 
 def equity_page(monkeypatch, tmp_path, db: Path, role: str, outcome: str = "iss") -> AppTest:
     monkeypatch.setenv("BTAM_AUDIT_LOG", str(tmp_path / "audit_log.jsonl"))
@@ -130,22 +140,28 @@ def test_equity_page_shows_state_and_peer_benchmarks_labelled_with_the_crdc_year
     shown = "\n".join(str(e.value) for kind in ("markdown", "caption") for e in getattr(at, kind))
     assert f"CRDC {CRDC_YEAR}, 3 peer districts: districts of the same state" in shown
     assert "high-school grades" in shown
-    assert "3 school years before the district's 2024-25 figures" in shown   # the CRDC lag, said
+    assert "3 school years before the district's 2024-25 figures" in shown  # the CRDC lag, said
     table = benchmark_table(at).set_index("Group")
     peers = table[f"Risk, peer districts {CRDC_YEAR} (CRDC)"]
     assert float(peers["Black or African American"]) == pytest.approx(19 / 400, abs=1e-4)
     assert float(peers["White"]) == pytest.approx(25 / 1500, abs=1e-4)
     assert f"Risk, NV {CRDC_YEAR} (CRDC)" in table.columns
-    chart = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                 if "CRDC" in json.loads(c.proto.spec)["layout"]["title"]["text"])
-    assert {t["name"] for t in chart["data"]} == {"District 2024-25", f"NV {CRDC_YEAR} (CRDC)",
-                                                  f"Peer districts {CRDC_YEAR} (CRDC)"}
+    chart = next(
+        json.loads(c.proto.spec)
+        for c in at.get("plotly_chart")
+        if "CRDC" in json.loads(c.proto.spec)["layout"]["title"]["text"]
+    )
+    assert {t["name"] for t in chart["data"]} == {
+        "District 2024-25",
+        f"NV {CRDC_YEAR} (CRDC)",
+        f"Peer districts {CRDC_YEAR} (CRDC)",
+    }
 
 
 def test_board_sees_the_benchmark_with_district_counts_from_the_suppressed_release(monkeypatch, tmp_path, crdc_db):
     at = equity_page(monkeypatch, tmp_path, crdc_db, "board")
     table = benchmark_table(at).set_index("Group")
-    main = at.dataframe[0].value.set_index("Group")   # the page's own (suppressed) table of the same outcome
+    main = at.dataframe[0].value.set_index("Group")  # the page's own (suppressed) table of the same outcome
     for group in main.index:
         assert table.loc[group, "With the outcome, district 2024-25"] == main.loc[group, "With the outcome"]
         if main.loc[group, "Risk"] in ("–", None) or str(main.loc[group, "Risk"]) == "nan":
@@ -167,15 +183,16 @@ def test_equity_page_shows_no_benchmark_for_an_outcome_crdc_cannot_express(monke
 
 # -- the board report -------------------------------------------------------------------------------------------------
 
+
 def test_board_report_compares_with_state_and_peers_labelled_with_the_crdc_year(crdc_db):
     result = generate(crdc_db, "2024-25", "pdf", "Demo Unified", use_kaleido=False)
     text = result.content.text()
-    part = text[text.index("How we compare"):text.index("Process-audit scorecard")]
+    part = text[text.index("How we compare") : text.index("Process-audit scorecard")]
     assert f"Civil Rights Data Collection (CRDC) of {CRDC_YEAR}" in part
     assert f"Similar districts (CRDC {CRDC_YEAR}, three peer districts)" in part
     assert "three school years before this report's 2024-25 figures" in part
     iss = next(line for line in part.splitlines() if line.startswith("White | ") and "%" in line)
-    assert iss.endswith(f"| {100 * 25 / 1500:.1f}%")   # the first table is in-school suspension
+    assert iss.endswith(f"| {100 * 25 / 1500:.1f}%")  # the first table is in-school suspension
     # the district's own figures are cells of the report's suppressed release
     data = result.report_data
     for race in ("bl", "wh", "hi"):

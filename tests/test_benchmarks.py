@@ -3,6 +3,7 @@
 The file holds, in NV, the test district 3200001 (schools A and B of tests/crdc_files.py: 360 + 310
 students, 2 schools) and four more districts built here; the OR school of crdc_files is never a peer.
 """
+
 from __future__ import annotations
 
 import duckdb
@@ -17,20 +18,60 @@ DISTRICT = "3200001"
 
 
 def school(lea: str, sch: str, cells: dict) -> dict:
-    return {"keys": {"LEA_STATE": "NV", "LEA_NAME": f"District {lea}", "LEAID": lea, "SCHID": sch,
-                     "SCH_NAME": f"School {lea}-{sch}", "COMBOKEY": lea + sch, "JJ": "No"}, "cells": cells}
+    return {
+        "keys": {
+            "LEA_STATE": "NV",
+            "LEA_NAME": f"District {lea}",
+            "LEAID": lea,
+            "SCHID": sch,
+            "SCH_NAME": f"School {lea}-{sch}",
+            "COMBOKEY": lea + sch,
+            "JJ": "No",
+        },
+        "cells": cells,
+    }
 
 
-PEER_1 = school("3200002", "00001", {  # 500 students, one school
-    "SCH_ENR_BL_M": 50, "SCH_ENR_BL_F": 50, "SCH_ENR_WH_M": 200, "SCH_ENR_WH_F": 200,
-    "SCH_DISCWODIS_ISS_BL_M": 10, "SCH_DISCWDIS_ISS_IDEA_BL_F": 2, "SCH_DISCWODIS_ISS_WH_M": 8,
-    "SCH_DISCWODIS_SINGOOS_BL_M": 5, "SCH_DISCWODIS_EXPWE_WH_F": 1,
-    "SCH_DISCWODIS_REF_BL_M": 1, "SCH_DISCWODIS_ARR_WH_M": 2})
-PEER_2A = school("3200003", "00001", {  # 300 students
-    "SCH_ENR_BL_M": 20, "SCH_ENR_BL_F": 10, "SCH_ENR_HI_M": 100, "SCH_ENR_HI_F": 170,
-    "SCH_DISCWODIS_ISS_BL_M": 3, "SCH_DISCWODIS_ISS_HI_F": 4, "SCH_DISCWODIS_MULTOOS_HI_M": 2})
-PEER_2B = school("3200003", "00002", {  # 400 students; a reserve code in ISS leaves it out of iss only
-    "SCH_ENR_WH_M": 200, "SCH_ENR_WH_F": 200, "SCH_DISCWODIS_ISS_WH_M": -9, "SCH_DISCWODIS_SINGOOS_WH_F": 6})
+PEER_1 = school(
+    "3200002",
+    "00001",
+    {  # 500 students, one school
+        "SCH_ENR_BL_M": 50,
+        "SCH_ENR_BL_F": 50,
+        "SCH_ENR_WH_M": 200,
+        "SCH_ENR_WH_F": 200,
+        "SCH_DISCWODIS_ISS_BL_M": 10,
+        "SCH_DISCWDIS_ISS_IDEA_BL_F": 2,
+        "SCH_DISCWODIS_ISS_WH_M": 8,
+        "SCH_DISCWODIS_SINGOOS_BL_M": 5,
+        "SCH_DISCWODIS_EXPWE_WH_F": 1,
+        "SCH_DISCWODIS_REF_BL_M": 1,
+        "SCH_DISCWODIS_ARR_WH_M": 2,
+    },
+)
+PEER_2A = school(
+    "3200003",
+    "00001",
+    {  # 300 students
+        "SCH_ENR_BL_M": 20,
+        "SCH_ENR_BL_F": 10,
+        "SCH_ENR_HI_M": 100,
+        "SCH_ENR_HI_F": 170,
+        "SCH_DISCWODIS_ISS_BL_M": 3,
+        "SCH_DISCWODIS_ISS_HI_F": 4,
+        "SCH_DISCWODIS_MULTOOS_HI_M": 2,
+    },
+)
+PEER_2B = school(
+    "3200003",
+    "00002",
+    {  # 400 students; a reserve code in ISS leaves it out of iss only
+        "SCH_ENR_WH_M": 200,
+        "SCH_ENR_WH_F": 200,
+        "SCH_DISCWODIS_ISS_WH_M": -9,
+        "SCH_DISCWODIS_SINGOOS_WH_F": 6,
+    },
+)
 TOO_BIG = school("3200004", "00001", {"SCH_ENR_WH_M": 1500, "SCH_ENR_WH_F": 1500, "SCH_DISCWODIS_ISS_WH_M": 100})
 TOO_SMALL = school("3200005", "00001", {"SCH_ENR_BL_M": 50, "SCH_ENR_BL_F": 50, "SCH_DISCWODIS_ISS_BL_M": 40})
 
@@ -38,8 +79,7 @@ TOO_SMALL = school("3200005", "00001", {"SCH_ENR_BL_M": 50, "SCH_ENR_BL_F": 50, 
 @pytest.fixture(scope="module")
 def con(tmp_path_factory):
     folder = tmp_path_factory.mktemp("peers")
-    path = write_crdc_file(folder / "CRDC_2021-22.csv",
-                           (*SCHOOLS, PEER_1, PEER_2A, PEER_2B, TOO_BIG, TOO_SMALL))
+    path = write_crdc_file(folder / "CRDC_2021-22.csv", (*SCHOOLS, PEER_1, PEER_2A, PEER_2B, TOO_BIG, TOO_SMALL))
     import_crdc(folder / "w.duckdb", [path], state="NV")
     connection = duckdb.connect(str(folder / "w.duckdb"), read_only=True)
     yield connection
@@ -55,7 +95,12 @@ def test_peers_are_same_state_districts_within_half_again_of_size_and_school_cou
     sizes = peer_districts(con, DISTRICT, YEAR)
     # the district: 360 + 310 = 670 students, 2 schools -> peers have 335..1005 students and 1..3 schools
     assert dict(sizes.select("lea_id", "students").rows()) == {
-        "3200001": 670, "3200002": 500, "3200003": 700, "3200004": 3000, "3200005": 100}
+        "3200001": 670,
+        "3200002": 500,
+        "3200003": 700,
+        "3200004": 3000,
+        "3200005": 100,
+    }
     assert sorted(sizes.filter(sizes["is_peer"])["lea_id"].to_list()) == ["3200002", "3200003"]
     narrow = peer_districts(con, DISTRICT, YEAR, PeerRule(enrollment_ratio=0.2))  # 536..804
     assert narrow.filter(narrow["is_peer"])["lea_id"].to_list() == ["3200003"]
@@ -114,18 +159,24 @@ def test_high_school_share_comes_from_the_grades_each_school_offers(level_con):
     assert shares["3200003"] == pytest.approx(400 / 700)
     assert shares["3200006"] == pytest.approx(4 / 13)
     assert shares["3200008"] == pytest.approx(400 * 4 / 7 / 800)
-    assert shares["3200007"] is None   # ungraded only: no level
+    assert shares["3200007"] is None  # ungraded only: no level
 
 
 def test_level_rule_keeps_only_districts_with_a_similar_high_school_share(level_con):
     by_size = peer_districts(level_con, DISTRICT, YEAR, PeerRule(high_school_share_band=None))
     assert sorted(by_size.filter(by_size["is_peer"])["lea_id"].to_list()) == [
-        "3200002", "3200003", "3200006", "3200007", "3200008", "3200009"]
+        "3200002",
+        "3200003",
+        "3200006",
+        "3200007",
+        "3200008",
+        "3200009",
+    ]
     with_level = peer_districts(level_con, DISTRICT, YEAR)
     assert sorted(with_level.filter(with_level["is_peer"])["lea_id"].to_list()) == ["3200006", "3200008", "3200009"]
     assert with_level["level_compared"].all()
     assert "high-school grades" in with_level["peer_rule"][0] and "NOT compared" not in with_level["peer_rule"][0]
-    wide = peer_districts(level_con, DISTRICT, YEAR, PeerRule(high_school_share_band=0.35))   # 0.307 is inside
+    wide = peer_districts(level_con, DISTRICT, YEAR, PeerRule(high_school_share_band=0.35))  # 0.307 is inside
     assert sorted(wide.filter(wide["is_peer"])["lea_id"].to_list()) == ["3200003", "3200006", "3200008", "3200009"]
 
 
@@ -142,4 +193,4 @@ def test_without_grade_columns_the_level_rule_says_it_was_not_applied(con):
         sizes = peer_districts(con, DISTRICT, YEAR)
     assert not sizes["level_compared"].any()
     assert "school level NOT compared" in sizes["peer_rule"][0] and "SCH_GRADE_" in sizes["peer_rule"][0]
-    assert sorted(sizes.filter(sizes["is_peer"])["lea_id"].to_list()) == ["3200002", "3200003"]   # size rule only
+    assert sorted(sizes.filter(sizes["is_peer"])["lea_id"].to_list()) == ["3200002", "3200003"]  # size rule only

@@ -4,6 +4,7 @@ Pages are found from the sidebar navigation, so pages added later are covered
 without changing this file. Screenshots go to a temporary folder, or to
 docs/screenshots/ when UPDATE_SCREENSHOTS=1.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,18 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser import (DEMO_STUDENTS, REPO, browser, chromium_path, exceptions, nav_links, screenshot,
-                           serve, slug, wait_until_rendered)
+from tests.browser import (
+    DEMO_STUDENTS,
+    REPO,
+    browser,
+    chromium_path,
+    exceptions,
+    nav_links,
+    screenshot,
+    serve,
+    slug,
+    wait_until_rendered,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -100,7 +111,8 @@ def test_board_view_of_every_page_has_no_quarantined_rows(served, shots):
         wait_until_rendered(page)
         for title, href in nav_links(page):
             page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
-            page.wait_for_url(lambda url, path=urlparse(href).path: urlparse(url).path == path)
+            path = urlparse(href).path
+            page.wait_for_url(lambda url, path=path: urlparse(url).path == path)
             wait_until_rendered(page, timeout_ms=BOARD_FIRST_VIEW_MS)
             assert exceptions(page) == [], f"{title} (board): {exceptions(page)}"
             assert page.get_by_text("Quarantined rows as read").count() == 0

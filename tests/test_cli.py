@@ -1,4 +1,5 @@
 """The command line as a district data office uses it: exit codes, summaries, status."""
+
 from __future__ import annotations
 
 import subprocess

@@ -1,5 +1,6 @@
 """The Monte Carlo counts of the concern-level test are drawn once per process and margins: a repeated
 request gives the very same p-values without drawing again, in this process or with the helper."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,10 +16,10 @@ LEVELS = ("low", "moderate", "high", "imminent")
 def _sparse_counts(tests: int, seed: int) -> pl.DataFrame:
     """Small tables (a school's few cases): nearly all go to the Monte Carlo branch."""
     rng = np.random.default_rng(seed)
-    rows = [(f"S{t}", g, lvl, int(rng.integers(0, 4))) for t in range(tests) for g in ("a", "b", "c")
-            for lvl in LEVELS]
-    return pl.DataFrame(rows, orient="row", schema={"scope": pl.String, "group": pl.String,
-                                                    "concern_level": pl.String, "n": pl.Int64})
+    rows = [(f"S{t}", g, lvl, int(rng.integers(0, 4))) for t in range(tests) for g in ("a", "b", "c") for lvl in LEVELS]
+    return pl.DataFrame(
+        rows, orient="row", schema={"scope": pl.String, "group": pl.String, "concern_level": pl.String, "n": pl.Int64}
+    )
 
 
 def test_a_repeated_request_reuses_the_drawn_counts_and_gives_the_same_p_values(monkeypatch):

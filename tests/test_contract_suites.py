@@ -1,4 +1,5 @@
 """The great-expectations suites are the executable form of the interchange spec's column rules."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,11 @@ def test_great_expectations_accepts_every_expectation_of_every_suite():
 
 def test_every_code_column_has_its_code_list_in_the_suite():
     suite = json.loads((SUITES_DIR / "btam_cases.json").read_text())
-    in_set = {e["kwargs"]["column"]: e["kwargs"]["value_set"] for e in suite["expectations"]
-              if e["type"] == "expect_column_values_to_be_in_set"}
+    in_set = {
+        e["kwargs"]["column"]: e["kwargs"]["value_set"]
+        for e in suite["expectations"]
+        if e["type"] == "expect_column_values_to_be_in_set"
+    }
     assert in_set["concern_level"] == ["low", "moderate", "high", "imminent"]
     assert in_set["law_enforcement_involved"] == ["Y", "N"]
 

@@ -1,5 +1,6 @@
 """CRDC import: hand-computed state sums of a small CRDC-layout file (tests/crdc_files.py), reserve
 codes counted and kept missing, the consistency report, and a district's alternate risk ratio."""
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,11 @@ def imported(tmp_path_factory):
 
 
 def state_rows(con, outcome: str, dimension: str) -> dict[str, tuple[int, int]]:
-    rows = con.execute("""select "group", n, k from state_reference where school_year = '2021-22'
-                          and outcome = $o and dimension = $d""", {"o": outcome, "d": dimension}).fetchall()
+    rows = con.execute(
+        """select "group", n, k from state_reference where school_year = '2021-22'
+                          and outcome = $o and dimension = $d""",
+        {"o": outcome, "d": dimension},
+    ).fetchall()
     return {g: (n, k) for g, n, k in rows}
 
 
@@ -60,7 +64,14 @@ def test_reserve_code_leaves_the_school_out_of_every_slice_of_that_outcome(impor
     _, con, _ = imported
     # school B reported -9 in SCH_DISCWODIS_ISS_AS_F: only school A counts for iss
     assert state_rows(con, "iss", "race_ethnicity") == {
-        "hi": (90, 4), "am": (0, 0), "as": (20, 0), "pi": (0, 0), "bl": (50, 11), "wh": (190, 8), "mu": (10, 0)}
+        "hi": (90, 4),
+        "am": (0, 0),
+        "as": (20, 0),
+        "pi": (0, 0),
+        "bl": (50, 11),
+        "wh": (190, 8),
+        "mu": (10, 0),
+    }
     sources = con.execute("""select schools_used, schools_excluded from state_reference_sources
                              where outcome = 'iss' and dimension = 'race_ethnicity'""").fetchall()
     assert sources == [(1, 1)]
@@ -70,7 +81,10 @@ def test_disability_groups_split_the_without_disabilities_table_into_504_only_an
     _, con, _ = imported
     # A: IDEA 20+10, 504 5+5, all 360; iss IDEA 2+1, 504 breakout 1, WODIS race cells 6+3+5+2+4 = 20
     assert state_rows(con, "iss", "disability_status") == {
-        "idea": (30, 3), "section_504_only": (10, 1), "none": (320, 19)}
+        "idea": (30, 3),
+        "section_504_only": (10, 1),
+        "none": (320, 19),
+    }
 
 
 def test_english_learner_groups_use_the_lep_breakouts_of_both_tables(imported):
@@ -84,7 +98,7 @@ def test_english_learner_groups_use_the_lep_breakouts_of_both_tables(imported):
 def test_law_enforcement_adds_referrals_and_arrests_and_drops_the_action_plan_school(imported):
     _, con, _ = imported
     rows = state_rows(con, "law_enforcement", "race_ethnicity")
-    assert rows["bl"] == (50, 3) and rows["wh"] == (190, 1)   # school A only (B: -5 and a broken cell)
+    assert rows["bl"] == (50, 3) and rows["wh"] == (190, 1)  # school A only (B: -5 and a broken cell)
     exact = dict(con.sql("select outcome, bool_and(exact) from state_reference_sources group by 1").fetchall())
     assert exact == {"iss": True, "oss_or_expulsion": False, "law_enforcement": False, "any_exclusionary": False}
 
@@ -103,7 +117,7 @@ def test_reserve_codes_are_counted_by_code_and_stored_as_missing(imported):
 def test_parts_that_do_not_add_to_their_total_are_reported(imported):
     _, con, _ = imported
     findings = con.sql("select scope, check_name, expected, observed from reference_consistency").fetchall()
-    assert findings == [("320000100001", "parts_vs_total", 16, 15)]   # TOT_DISCWODIS_ISS_M says 16
+    assert findings == [("320000100001", "parts_vs_total", 16, 15)]  # TOT_DISCWODIS_ISS_M says 16
 
 
 def test_other_states_rows_are_not_kept(imported):
@@ -116,14 +130,22 @@ def test_alternate_risk_ratio_of_a_district_uses_the_hand_computed_state_rate(im
     _, con, _ = imported
     state = con.sql("""select school_year, outcome, dimension, "group", n, k from state_reference
                        where outcome = 'iss' and dimension = 'race_ethnicity'""").pl()
-    district = pl.DataFrame({"school_year": ["2021-22"] * 3, "scope": ["district"] * 3, "outcome": ["iss"] * 3,
-                             "dimension": ["race_ethnicity"] * 3, "group": ["bl", "wh", "hi"],
-                             "n": [40, 20, 5], "k": [12, 2, 0]})
+    district = pl.DataFrame(
+        {
+            "school_year": ["2021-22"] * 3,
+            "scope": ["district"] * 3,
+            "outcome": ["iss"] * 3,
+            "dimension": ["race_ethnicity"] * 3,
+            "group": ["bl", "wh", "hi"],
+            "n": [40, 20, 5],
+            "k": [12, 2, 0],
+        }
+    )
     row = disproportionality_table(district, state).filter(pl.col("group") == "bl").row(0, named=True)
     # the district's comparison (25 students, 2 with ISS) is below the cell size of 10, so 34 CFR
     # 300.647(b)(5): state risk of all other groups = (hi 4 + wh 8 + as 0 + mu 0) / (90 + 190 + 20 + 10) = 12/310
     assert row["ratio_method"] == "alternate_risk_ratio"
-    assert row["risk_ratio"] == pytest.approx(float(Fraction(12, 40) / Fraction(12, 310)))   # 7.75
+    assert row["risk_ratio"] == pytest.approx(float(Fraction(12, 40) / Fraction(12, 310)))  # 7.75
     assert row["risk_ratio"] == pytest.approx(7.75)
 
 
@@ -132,7 +154,7 @@ def test_per_topic_files_give_the_same_state_reference_as_a_combined_extract(imp
     db = tmp_path / "topics.duckdb"
     import_crdc(db, write_per_topic_files(tmp_path / "2021-22"), state="NV")
     other = duckdb.connect(str(db), read_only=True)
-    query = "select school_year, outcome, dimension, \"group\", n, k from state_reference order by all"
+    query = 'select school_year, outcome, dimension, "group", n, k from state_reference order by all'
     assert other.sql(query).fetchall() == con.sql(query).fetchall()
     other.close()
 
@@ -157,8 +179,9 @@ def test_cli_reports_a_missing_year_with_usage_exit_code(tmp_path, capsys):
     args = parser.parse_args(["crdc", str(path), "--db", str(tmp_path / "w.duckdb"), "--state", "NV"])
     assert cli.run(args) == cli.EXIT_UNREADABLE
     assert "--year" in capsys.readouterr().err
-    args = parser.parse_args(["crdc", str(path), "--db", str(tmp_path / "w.duckdb"), "--state", "NV",
-                              "--year", "2021-22"])
+    args = parser.parse_args(
+        ["crdc", str(path), "--db", str(tmp_path / "w.duckdb"), "--state", "NV", "--year", "2021-22"]
+    )
     assert cli.run(args) == cli.EXIT_OK
     assert "state_reference rows written" in capsys.readouterr().out
 
@@ -175,6 +198,6 @@ def test_column_names_map_to_the_cells_the_methodology_describes():
     assert profile.parse("sch_discwdis_multoos_idea_tr_m").key == "oss_multiple|idea|race|mu|m"
     assert profile.parse("SCH_DISCWODIS_REF_504_M").key == "law_enforcement_referral|non_idea|section_504_only|y|m"
     assert profile.parse("SCH_ENR_504_F").key == "enrollment|all|section_504_only|y|f"
-    assert profile.parse("SCH_DISCWDIS_ISS_BL_M") is None          # the IDEA table always says _IDEA_
-    assert profile.parse("SCH_DISCWDIS_ISS_IDEA_504_M") is None    # 504-only students are not in the IDEA table
+    assert profile.parse("SCH_DISCWDIS_ISS_BL_M") is None  # the IDEA table always says _IDEA_
+    assert profile.parse("SCH_DISCWDIS_ISS_IDEA_504_M") is None  # 504-only students are not in the IDEA table
     assert profile.parse("SCH_NAME") is None

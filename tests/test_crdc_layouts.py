@@ -1,6 +1,7 @@
 """CRDC files of the 2015-16, 2017-18, 2020-21 and 2021-22 layouts (built by tests/crdc_files.py): every
 collection writes state_reference, breakouts a collection did not have are reported as not collected,
 and the state counts equal an independent sum of the raw columns."""
+
 from __future__ import annotations
 
 import csv
@@ -12,8 +13,11 @@ import pytest
 from pipelines.reference.crdc import import_crdc
 from tests.crdc_files import LAYOUTS, RACES, write_layout
 
-ACTIONS = {"iss": ("ISS",), "oss_or_expulsion": ("SINGOOS", "MULTOOS", "EXPWE", "EXPWOE"),
-           "law_enforcement": ("REF", "ARR")}
+ACTIONS = {
+    "iss": ("ISS",),
+    "oss_or_expulsion": ("SINGOOS", "MULTOOS", "EXPWE", "EXPWOE"),
+    "law_enforcement": ("REF", "ARR"),
+}
 GROUP_OF_RACE = {"HI": "hi", "AM": "am", "AS": "as", "HP": "pi", "BL": "bl", "WH": "wh", "TR": "mu"}
 
 
@@ -42,8 +46,12 @@ def independent_sums(paths: list[Path], state: str) -> dict[tuple[str, str, str]
 
     out: dict[tuple[str, str, str], tuple[int, int]] = {}
     for outcome, actions in ACTIONS.items():
-        sexes = [s for s in ("M", "F", "X") if f"TOT_ENR_{s}" in header
-                 and any(c.startswith(f"SCH_DISCWODIS_{a}_") and c.endswith(f"_{s}") for a in actions for c in header)]
+        sexes = [
+            s
+            for s in ("M", "F", "X")
+            if f"TOT_ENR_{s}" in header
+            and any(c.startswith(f"SCH_DISCWODIS_{a}_") and c.endswith(f"_{s}") for a in actions for c in header)
+        ]
         totals: dict[tuple[str, str], list[int]] = {}
 
         def add(dim: str, group: str, n: int, k: int) -> None:
@@ -53,13 +61,27 @@ def independent_sums(paths: list[Path], state: str) -> dict[tuple[str, str, str]
 
         for row in schools.values():
             for race in RACES:
-                add("race_ethnicity", GROUP_OF_RACE[race], sum(v(row, f"SCH_ENR_{race}_{s}") for s in sexes),
-                    sum(v(row, f"SCH_DISCWODIS_{a}_{race}_{s}") + v(row, f"SCH_DISCWDIS_{a}_IDEA_{race}_{s}")
-                        for a in actions for s in sexes))
+                add(
+                    "race_ethnicity",
+                    GROUP_OF_RACE[race],
+                    sum(v(row, f"SCH_ENR_{race}_{s}") for s in sexes),
+                    sum(
+                        v(row, f"SCH_DISCWODIS_{a}_{race}_{s}") + v(row, f"SCH_DISCWDIS_{a}_IDEA_{race}_{s}")
+                        for a in actions
+                        for s in sexes
+                    ),
+                )
             for s in sexes:
-                add("sex", s.lower(), sum(v(row, f"SCH_ENR_{r}_{s}") for r in RACES),
-                    sum(v(row, f"SCH_DISCWODIS_{a}_{r}_{s}") + v(row, f"SCH_DISCWDIS_{a}_IDEA_{r}_{s}")
-                        for a in actions for r in RACES))
+                add(
+                    "sex",
+                    s.lower(),
+                    sum(v(row, f"SCH_ENR_{r}_{s}") for r in RACES),
+                    sum(
+                        v(row, f"SCH_DISCWODIS_{a}_{r}_{s}") + v(row, f"SCH_DISCWDIS_{a}_IDEA_{r}_{s}")
+                        for a in actions
+                        for r in RACES
+                    ),
+                )
             everyone = sum(v(row, f"SCH_ENR_{r}_{s}") for r in RACES for s in sexes)
             idea_n = sum(v(row, f"SCH_ENR_IDEA_{s}") for s in sexes)
             s504_n = sum(v(row, f"SCH_ENR_504_{s}") for s in sexes)
@@ -74,9 +96,12 @@ def independent_sums(paths: list[Path], state: str) -> dict[tuple[str, str, str]
 
 
 def state_reference(con, year: str) -> dict[tuple[str, str, str], tuple[int, int]]:
-    rows = con.execute("""select outcome, dimension, "group", n, k from state_reference where school_year = $y
+    rows = con.execute(
+        """select outcome, dimension, "group", n, k from state_reference where school_year = $y
                           and outcome in ('iss', 'oss_or_expulsion', 'law_enforcement')
-                          and dimension in ('race_ethnicity', 'sex', 'disability_status')""", {"y": year}).fetchall()
+                          and dimension in ('race_ethnicity', 'sex', 'disability_status')""",
+        {"y": year},
+    ).fetchall()
     return {(o, d, g): (n, k) for o, d, g, n, k in rows}
 
 
@@ -97,7 +122,7 @@ def test_two_collections_write_iss_oss_and_referrals_equal_to_an_independent_sum
     for year, paths in files.items():
         expected = independent_sums(paths, "NV")
         got = state_reference(con, year)
-        assert len(expected) == 3 * (7 + 2 + 3)   # 3 outcomes x (7 races, m and f, 3 disability groups)
+        assert len(expected) == 3 * (7 + 2 + 3)  # 3 outcomes x (7 races, m and f, 3 disability groups)
         assert got == expected, year
 
 
@@ -121,8 +146,11 @@ def test_a_missing_expulsion_breakout_writes_the_slice_without_it_and_says_so(tw
     note = con.sql("""select note from state_reference_sources where school_year = '2021-22'
                       and outcome = 'oss_or_expulsion' and dimension = 'disability_status'""").fetchall()[0][0]
     assert "written without: SCH_DISCWODIS_EXPWE_504_F, SCH_DISCWODIS_EXPWE_504_M" in note
-    assert con.sql("""select count(*) from state_reference where school_year = '2021-22'
-                      and outcome = 'oss_or_expulsion' and dimension = 'disability_status'""").fetchall()[0][0] == 3
+    assert (
+        con.sql("""select count(*) from state_reference where school_year = '2021-22'
+                      and outcome = 'oss_or_expulsion' and dimension = 'disability_status'""").fetchall()[0][0]
+        == 3
+    )
     # iss needs no expulsion column: nothing is said about it
     iss = con.sql("""select note from state_reference_sources where school_year = '2021-22'
                      and outcome = 'iss' and dimension = 'disability_status'""").fetchall()[0][0]
@@ -136,9 +164,14 @@ def test_every_collection_layout_imports_to_the_independent_sums(tmp_path, year)
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     try:
         assert state_reference(con, year) == independent_sums(paths, "NV")
-        el = dict(((g), (n, k)) for g, n, k in con.execute(
-            """select "group", n, k from state_reference where school_year = $y and outcome = 'iss'
-               and dimension = 'english_learner'""", {"y": year}).fetchall())
+        el = dict(
+            ((g), (n, k))
+            for g, n, k in con.execute(
+                """select "group", n, k from state_reference where school_year = $y and outcome = 'iss'
+               and dimension = 'english_learner'""",
+                {"y": year},
+            ).fetchall()
+        )
         assert set(el) == {"y", "n"}, "the LEP (to 2017-18) and EL (from 2020-21) columns are both read"
     finally:
         con.close()
@@ -155,8 +188,10 @@ def test_a_topic_whose_every_column_is_absent_skips_only_that_outcome_with_the_r
                              where effect like 'skipped, every column%'""").fetchall()
     finally:
         con.close()
-    assert outcomes == {"iss", "oss_or_expulsion", "any_exclusionary"}   # oss and any: written without expulsions
+    assert outcomes == {"iss", "oss_or_expulsion", "any_exclusionary"}  # oss and any: written without expulsions
     assert skipped == [("law_enforcement", "skipped, every column of a part absent:")]
-    assert ("not collected, law_enforcement x race_ethnicity: skipped, every column of a part absent: "
-            "students with the outcome (k): every REF/ARR column") in result.summary()
+    assert (
+        "not collected, law_enforcement x race_ethnicity: skipped, every column of a part absent: "
+        "students with the outcome (k): every REF/ARR column"
+    ) in result.summary()
     assert "oss_or_expulsion x race_ethnicity: written without: SCH_DISCWDIS_EXPWE_IDEA_{race}_F" in result.summary()

@@ -1,4 +1,5 @@
 """The synthetic demo district: interchange rules, a realistic shape, the planted effects, the messy export."""
+
 from __future__ import annotations
 
 import argparse
@@ -31,18 +32,40 @@ from pipelines.demo.messy import FILES, profile
 REPO = Path(__file__).resolve().parent.parent
 AS_OF = date(2025, 5, 30)
 RULES = [
-    "required:", "code:", "format:student_key", "format:school_year", "date:", "bool:", "number:days_removed",
-    "range:days_removed", "required_if:student_key", "required_if:idea_disability", "blank_unless:idea_disability",
-    "required_if:concern_level", "positive:days_removed", "date_order:screened_date", "date_order:assessed_date",
-    "date_order:plan_written_date", "date_order:closed_date", "date_order:action_date", "date_order:review_date",
-    "in_school_year:reported_date", "in_school_year:incident_date", "after_as_of:reported_date",
-    "after_as_of:action_date", "after_as_of:incident_date", "duplicate_key", "unknown_school", "not_enrolled",
+    "required:",
+    "code:",
+    "format:student_key",
+    "format:school_year",
+    "date:",
+    "bool:",
+    "number:days_removed",
+    "range:days_removed",
+    "required_if:student_key",
+    "required_if:idea_disability",
+    "blank_unless:idea_disability",
+    "required_if:concern_level",
+    "positive:days_removed",
+    "date_order:screened_date",
+    "date_order:assessed_date",
+    "date_order:plan_written_date",
+    "date_order:closed_date",
+    "date_order:action_date",
+    "date_order:review_date",
+    "in_school_year:reported_date",
+    "in_school_year:incident_date",
+    "after_as_of:reported_date",
+    "after_as_of:action_date",
+    "after_as_of:incident_date",
+    "duplicate_key",
+    "unknown_school",
+    "not_enrolled",
     "unknown_case",
 ]
 
 
-def _args(out: Path, students: int, years: int = 3, seed: int = 7, as_of: str | None = None,
-          messy: bool = False) -> argparse.Namespace:
+def _args(
+    out: Path, students: int, years: int = 3, seed: int = 7, as_of: str | None = None, messy: bool = False
+) -> argparse.Namespace:
     return argparse.Namespace(out=str(out), students=students, years=years, seed=seed, as_of=as_of, messy=messy)
 
 
@@ -65,12 +88,14 @@ def demo(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def tables(demo: Path) -> dict[str, pl.DataFrame]:
     frames = {e: _read(demo, e) for e in LOAD_ORDER}
-    frames["btam_cases"] = _dates(frames["btam_cases"], "reported_date", "screened_date", "assessed_date",
-                                  "plan_written_date", "closed_date")
+    frames["btam_cases"] = _dates(
+        frames["btam_cases"], "reported_date", "screened_date", "assessed_date", "plan_written_date", "closed_date"
+    )
     frames["case_actions"] = _dates(frames["case_actions"], "action_date")
     frames["case_reviews"] = _dates(frames["case_reviews"], "review_date")
     frames["discipline_actions"] = _dates(frames["discipline_actions"], "incident_date").with_columns(
-        pl.col("days_removed").cast(pl.Float64))
+        pl.col("days_removed").cast(pl.Float64)
+    )
     return frames
 
 
@@ -80,6 +105,7 @@ def truth(demo: Path) -> dict:
 
 
 # ---- the interchange rules -------------------------------------------------------------------------------
+
 
 def test_files_have_the_interchange_headers_in_spec_order(demo: Path):
     for entity in LOAD_ORDER:
@@ -110,9 +136,13 @@ def test_keys_are_unique_and_keys_and_years_match_their_patterns(tables):
 
 def _year_bounds(frame: pl.DataFrame) -> pl.DataFrame:
     years = frame["school_year"].unique().to_list()
-    bounds = pl.DataFrame({"school_year": years,
-                           "year_first": [date.fromisoformat(school_year_bounds(y)[0]) for y in years],
-                           "year_last": [date.fromisoformat(school_year_bounds(y)[1]) for y in years]})
+    bounds = pl.DataFrame(
+        {
+            "school_year": years,
+            "year_first": [date.fromisoformat(school_year_bounds(y)[0]) for y in years],
+            "year_last": [date.fromisoformat(school_year_bounds(y)[1]) for y in years],
+        }
+    )
     return frame.join(bounds, on="school_year")
 
 
@@ -142,8 +172,10 @@ def test_subjects_and_disciplined_students_are_enrolled_at_that_school_that_year
     enrolled = tables["enrollment"].select("school_year", "student_key", "school_id")
     cases = tables["btam_cases"].filter(pl.col("subject_type") == "student")
     assert cases.join(enrolled, on=["school_year", "student_key", "school_id"], how="anti").height == 0
-    assert tables["discipline_actions"].join(enrolled, on=["school_year", "student_key", "school_id"],
-                                             how="anti").height == 0
+    assert (
+        tables["discipline_actions"].join(enrolled, on=["school_year", "student_key", "school_id"], how="anti").height
+        == 0
+    )
     schools = set(tables["schools"]["school_id"])
     for entity in ("enrollment", "btam_cases", "discipline_actions"):
         assert set(tables[entity]["school_id"]) <= schools, entity
@@ -168,10 +200,15 @@ def test_idea_disability_is_given_exactly_for_idea_students(tables):
 
 # ---- a realistic shape ---------------------------------------------------------------------------------
 
+
 def test_referral_rate_and_concern_levels_are_realistic(tables, truth):
     enrolled = tables["enrollment"].group_by("school_year").len("n")
-    referred = (tables["btam_cases"].filter(pl.col("subject_type") == "student")
-                .group_by("school_year").agg(pl.col("student_key").n_unique().alias("k")))
+    referred = (
+        tables["btam_cases"]
+        .filter(pl.col("subject_type") == "student")
+        .group_by("school_year")
+        .agg(pl.col("student_key").n_unique().alias("k"))
+    )
     rates = enrolled.join(referred, on="school_year").with_columns(rate=pl.col("k") / pl.col("n"))
     assert rates["rate"].is_between(0.008, 0.018).all(), rates
     cases = tables["btam_cases"]
@@ -200,20 +237,28 @@ def test_enrollment_shares_are_realistic(tables):
 
 def test_schools_have_plausible_sizes_and_grade_spans(tables):
     joined = tables["enrollment"].join(tables["schools"], on="school_id")
-    spans = {"elementary": {"pk", "kg", "01", "02", "03", "04", "05"}, "middle": {"06", "07", "08"},
-             "high": {"09", "10", "11", "12"}}
+    spans = {
+        "elementary": {"pk", "kg", "01", "02", "03", "04", "05"},
+        "middle": {"06", "07", "08"},
+        "high": {"09", "10", "11", "12"},
+    }
     for level, grades in spans.items():
         at = joined.filter(pl.col("school_level") == level)
         assert set(at["grade_level"].unique()) <= grades, level
-    sizes = (joined.group_by("school_year", "school_id", "school_level").len()
-             .group_by("school_level").agg(pl.col("len").median()))
+    sizes = (
+        joined.group_by("school_year", "school_id", "school_level")
+        .len()
+        .group_by("school_level")
+        .agg(pl.col("len").median())
+    )
     size = dict(zip(sizes["school_level"], sizes["len"]))
     assert 300 <= size["elementary"] <= 650 and 550 <= size["middle"] <= 1100 and 1000 <= size["high"] <= 2200
 
 
 def test_students_persist_and_move_up_a_grade(tables):
     enrollment = tables["enrollment"].with_columns(
-        grade=pl.col("grade_level").replace_strict({"pk": -1, "kg": 0, **{f"{g:02d}": g for g in range(1, 13)}}))
+        grade=pl.col("grade_level").replace_strict({"pk": -1, "kg": 0, **{f"{g:02d}": g for g in range(1, 13)}})
+    )
     first, second = (enrollment.filter(pl.col("school_year") == y) for y in ("2022-23", "2023-24"))
     both = first.join(second, on="student_key", suffix="_next")
     assert 0.75 <= both.height / first.height <= 0.92
@@ -233,8 +278,13 @@ def test_discipline_rates_by_action_type_are_realistic(tables):
     dis = tables["discipline_actions"]
 
     def students_with(*types: str) -> float:
-        return dis.filter(pl.col("action_type").is_in(types)).select(
-            pl.struct("school_year", "student_key").n_unique()).item() / enrolled
+        return (
+            dis.filter(pl.col("action_type").is_in(types))
+            .select(pl.struct("school_year", "student_key").n_unique())
+            .item()
+            / enrolled
+        )
+
     assert 0.02 <= students_with("oss") <= 0.06
     assert 0.02 <= students_with("iss") <= 0.06
     assert students_with("expulsion_with_services", "expulsion_without_services") <= 0.004
@@ -261,12 +311,21 @@ def test_discipline_volume_is_about_one_row_per_enrolled_student_year(tmp_path: 
 
 # ---- the planted effects, found in the raw files -------------------------------------------------------
 
+
 def _referral_risk(tables, column: str) -> dict[str, float]:
     enrollment = tables["enrollment"]
-    referred = (tables["btam_cases"].filter(pl.col("subject_type") == "student")
-                .select("school_year", "student_key").unique().with_columns(referred=pl.lit(1)))
-    risk = (enrollment.join(referred, on=["school_year", "student_key"], how="left")
-            .group_by(column).agg(pl.col("referred").fill_null(0).mean()))
+    referred = (
+        tables["btam_cases"]
+        .filter(pl.col("subject_type") == "student")
+        .select("school_year", "student_key")
+        .unique()
+        .with_columns(referred=pl.lit(1))
+    )
+    risk = (
+        enrollment.join(referred, on=["school_year", "student_key"], how="left")
+        .group_by(column)
+        .agg(pl.col("referred").fill_null(0).mean())
+    )
     return dict(zip(risk[column], risk["referred"]))
 
 
@@ -292,13 +351,23 @@ def _mantel_haenszel_odds_ratio(strata: list[tuple[int, int, int, int]]) -> floa
 
 
 def test_bl_cases_end_in_exclusion_more_often_at_every_concern_level(tables):
-    excluded = (tables["case_actions"].filter(pl.col("action_type").is_in(EXCLUSIONARY_ACTIONS))
-                .select("case_id").unique().with_columns(excluded=pl.lit(True)))
-    cases = (tables["btam_cases"].filter(pl.col("subject_type") == "student", pl.col("concern_level").is_not_null())
-             .join(tables["enrollment"].select("school_year", "student_key", "race_ethnicity"),
-                   on=["school_year", "student_key"])
-             .join(excluded, on="case_id", how="left")
-             .with_columns(pl.col("excluded").fill_null(False), bl=pl.col("race_ethnicity") == "bl"))
+    excluded = (
+        tables["case_actions"]
+        .filter(pl.col("action_type").is_in(EXCLUSIONARY_ACTIONS))
+        .select("case_id")
+        .unique()
+        .with_columns(excluded=pl.lit(True))
+    )
+    cases = (
+        tables["btam_cases"]
+        .filter(pl.col("subject_type") == "student", pl.col("concern_level").is_not_null())
+        .join(
+            tables["enrollment"].select("school_year", "student_key", "race_ethnicity"),
+            on=["school_year", "student_key"],
+        )
+        .join(excluded, on="case_id", how="left")
+        .with_columns(pl.col("excluded").fill_null(False), bl=pl.col("race_ethnicity") == "bl")
+    )
     strata = []
     for level in ("low", "moderate", "high", "imminent"):
         at = cases.filter(pl.col("concern_level") == level)
@@ -320,17 +389,22 @@ def test_named_schools_show_their_process_problems(tables, truth):
     le = dict(zip(le["at"], le["law_enforcement_involved"]))
     assert le[True] > 4 * le[False]
 
-    serious = (cases.filter(pl.col("concern_level").is_in(["moderate", "high", "imminent"]),
-                            pl.col("assessed_date") <= date(2025, 5, 1))
-               .with_columns(at=pl.col("school_id") == slow_school))
+    serious = cases.filter(
+        pl.col("concern_level").is_in(["moderate", "high", "imminent"]), pl.col("assessed_date") <= date(2025, 5, 1)
+    ).with_columns(at=pl.col("school_id") == slow_school)
     plans = serious.group_by("at").agg(pl.col("plan_written_date").is_not_null().mean())
     plans = dict(zip(plans["at"], plans["plan_written_date"]))
     assert plans[True] < 0.5 < 0.8 < plans[False]
 
     first = tables["case_actions"].group_by("case_id").agg(pl.col("action_date").min().alias("first"))
-    lag = (cases.join(first, on="case_id").with_columns(
-        days=(pl.col("first") - pl.col("reported_date")).dt.total_days(), at=pl.col("school_id") == slow_school)
-        .group_by("at").agg(pl.col("days").median()))
+    lag = (
+        cases.join(first, on="case_id")
+        .with_columns(
+            days=(pl.col("first") - pl.col("reported_date")).dt.total_days(), at=pl.col("school_id") == slow_school
+        )
+        .group_by("at")
+        .agg(pl.col("days").median())
+    )
     lag = dict(zip(lag["at"], lag["days"]))
     assert lag[True] >= 10 and lag[False] <= 5
 
@@ -346,11 +420,20 @@ def test_oss_risk_is_planted_for_bl_and_idea_but_iss_is_not(tables):
     enrollment = tables["enrollment"]
 
     def risk(types: tuple[str, ...], column: str) -> dict:
-        has = (tables["discipline_actions"].filter(pl.col("action_type").is_in(types))
-               .select("school_year", "student_key").unique().with_columns(has=pl.lit(1)))
-        r = (enrollment.join(has, on=["school_year", "student_key"], how="left")
-             .group_by(column).agg(pl.col("has").fill_null(0).mean()))
+        has = (
+            tables["discipline_actions"]
+            .filter(pl.col("action_type").is_in(types))
+            .select("school_year", "student_key")
+            .unique()
+            .with_columns(has=pl.lit(1))
+        )
+        r = (
+            enrollment.join(has, on=["school_year", "student_key"], how="left")
+            .group_by(column)
+            .agg(pl.col("has").fill_null(0).mean())
+        )
         return dict(zip(r[column], r["has"]))
+
     oss = ("oss", "expulsion_with_services", "expulsion_without_services")
     assert risk(oss, "race_ethnicity")["bl"] / risk(oss, "race_ethnicity")["wh"] > 1.5
     assert risk(oss, "idea")["Y"] / risk(oss, "idea")["N"] > 1.5
@@ -360,6 +443,7 @@ def test_oss_risk_is_planted_for_bl_and_idea_but_iss_is_not(tables):
 
 # ---- ground truth, determinism, arguments --------------------------------------------------------------
 
+
 def test_ground_truth_records_parameters_and_counts(demo: Path, truth: dict):
     assert truth["synthetic"] is True
     assert truth["seed"] == 7 and truth["as_of"] == "2025-05-30" and truth["students_per_year"] == 30_000
@@ -367,8 +451,13 @@ def test_ground_truth_records_parameters_and_counts(demo: Path, truth: dict):
     for name, rows in truth["files"].items():
         assert sum(1 for _ in open(demo / name, encoding="utf-8")) - 1 == rows, name
     planted = {p["id"] for p in truth["planted_effects"]}
-    assert {"referral_race", "referral_idea", "case_exclusion_within_level", "law_enforcement_low_concern",
-            "missing_plans_and_slow_first_intervention"} <= planted
+    assert {
+        "referral_race",
+        "referral_idea",
+        "case_exclusion_within_level",
+        "law_enforcement_low_concern",
+        "missing_plans_and_slow_first_intervention",
+    } <= planted
     assert truth["parameters"]["referral"]["race_risk_ratio"]["bl"] > 2
 
 
@@ -398,6 +487,7 @@ def test_bad_arguments_get_a_message_not_a_traceback(tmp_path: Path, capsys):
 
 
 # ---- the messy vendor export ---------------------------------------------------------------------------
+
 
 def _vendor_rows(folder: Path, name: str, encoding: str | None, delimiter: str | None) -> list[dict]:
     path = folder / name
@@ -443,11 +533,12 @@ def test_vendor_export_maps_back_to_the_interchange_rows_except_the_listed_ones(
     manifest = json.loads((demo / "vendor" / "expected_quarantine.json").read_text())
     broken = {(m["file"], m["row_number"]) for m in manifest}
     sample = truth["messy"]["sample_school_ids"]
-    for stem, (entity, name, encoding, delimiter) in FILES.items():
+    for entity, name, encoding, delimiter in FILES.values():
         rows = _vendor_rows(demo / "vendor", name, encoding, delimiter)
         mapped = [_apply_profile(entity, row, prof) for i, row in enumerate(rows, start=1) if (name, i) not in broken]
-        got = pl.DataFrame(mapped, schema={c: pl.Float64 if c == "days_removed" else pl.String
-                                           for c in ENTITIES[entity].column_names})
+        got = pl.DataFrame(
+            mapped, schema={c: pl.Float64 if c == "days_removed" else pl.String for c in ENTITIES[entity].column_names}
+        )
         expected = _read(demo, entity)
         if entity == "discipline_actions":
             expected = expected.with_columns(pl.col("days_removed").cast(pl.Float64))
@@ -456,8 +547,9 @@ def test_vendor_export_maps_back_to_the_interchange_rows_except_the_listed_ones(
         if entity in ("enrollment", "btam_cases", "discipline_actions"):
             expected = expected.filter(pl.col("school_id").is_in(sample))
         if entity in ("case_actions", "case_reviews"):
-            cases = _read(demo, "btam_cases").filter(pl.col("school_year") == "2024-25",
-                                                     pl.col("school_id").is_in(sample))
+            cases = _read(demo, "btam_cases").filter(
+                pl.col("school_year") == "2024-25", pl.col("school_id").is_in(sample)
+            )
             expected = expected.filter(pl.col("case_id").is_in(cases["case_id"]))
         key = list(ENTITIES[entity].key)
         assert got.sort(key).equals(expected.sort(key)), name
@@ -502,6 +594,7 @@ def test_identifier_files_carry_names_emails_and_phones(demo: Path):
 
 
 # ---- at a size where the effects are sharp --------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_planted_ratios_are_recovered_at_a_large_size(tmp_path: Path):

@@ -1,4 +1,5 @@
 """Production config (.streamlit/config.toml), as Streamlit itself reads it from the repo root."""
+
 from __future__ import annotations
 
 import ast
@@ -22,18 +23,24 @@ print(json.dumps({k: o.where_defined for k, o in config._config_options.items() 
 
 
 def _streamlit_config() -> tuple[dict, dict]:
-    done = subprocess.run([sys.executable, "-c", READ_CONFIG], cwd=REPO, capture_output=True, text=True, check=True,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(REPO / ".no-home")})
+    done = subprocess.run(
+        [sys.executable, "-c", READ_CONFIG],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(REPO / ".no-home")},
+    )
     values, where = done.stdout.strip().splitlines()[-2:]
     return json.loads(values), json.loads(where)
 
 
 def test_streamlit_reads_the_production_settings_from_the_repo():
     values, where = _streamlit_config()
-    assert values["client.toolbarMode"] == "minimal"            # no Deploy button, no developer menu
-    assert values["client.showErrorDetails"] == "none"          # no traceback or message text in the browser
+    assert values["client.toolbarMode"] == "minimal"  # no Deploy button, no developer menu
+    assert values["client.showErrorDetails"] == "none"  # no traceback or message text in the browser
     assert values["client.showErrorLinks"] is False
-    assert values["client.disableDataExport"] is True           # no CSV button that bypasses the audited download
+    assert values["client.disableDataExport"] is True  # no CSV button that bypasses the audited download
     assert values["browser.gatherUsageStats"] is False
     assert values["server.runOnSave"] is False and values["server.enableStaticServing"] is False
     assert values["server.enableXsrfProtection"] is True
@@ -47,9 +54,12 @@ def test_every_key_in_the_file_is_a_streamlit_option():
     import tomllib
 
     from streamlit import config
+
     data = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
     keys = {f"{section}.{name}" for section, options in data.items() for name in options}
-    assert keys and not keys - set(config._config_options_template), "misspelt options are silently ignored by Streamlit"
+    assert keys and not keys - set(config._config_options_template), (
+        "misspelt options are silently ignored by Streamlit"
+    )
 
 
 def _page_icons() -> list[object]:

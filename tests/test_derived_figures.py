@@ -1,5 +1,6 @@
 """Statistics derived from the board's release (figures/derived.py): beside a hidden count, no ratio,
 interval, difference, flag, share or rate is given, and beside published counts they equal the exact ones."""
+
 from __future__ import annotations
 
 import duckdb
@@ -71,9 +72,10 @@ def test_no_ratio_interval_or_difference_beside_a_hidden_count(board_view):
             else:
                 shown += 1
                 assert r["withheld"] is None
-                assert all(r[c] == e[c] for c in ("risk_ratio", "rr_ci_low", "rr_ci_high", "risk_difference",
-                                                  "flagged"))
-    assert withheld and shown   # the demo has both kinds, so both branches were checked
+                assert all(
+                    r[c] == e[c] for c in ("risk_ratio", "rr_ci_low", "rr_ci_high", "risk_difference", "flagged")
+                )
+    assert withheld and shown  # the demo has both kinds, so both branches were checked
 
 
 def test_against_a_hidden_reference_group_nothing_is_compared(board_view):
@@ -112,11 +114,22 @@ def test_the_overview_headline_is_the_released_total(board_view):
 def test_a_hidden_year_total_withholds_the_count_its_change_and_its_rate():
     """A year with 7 cases: the total is '<10', and neither it nor its rate nor a change is given."""
     this = {"school_year": "2024-25"}
-    tables = [CountTable("cases_total_2024-25", pl.DataFrame({"breakdown": ["total"], "cases": [7]}),
-                         ("breakdown",), ("cases",), filters=this),
-              CountTable("cases_by_school", pl.DataFrame({"school": ["a", "b", "total"], "cases": [3, 4, 7],
-                                                          "enrolled": [400, 500, 900]}),
-                         ("school",), ("cases", "enrolled"), filters=this)]
+    tables = [
+        CountTable(
+            "cases_total_2024-25",
+            pl.DataFrame({"breakdown": ["total"], "cases": [7]}),
+            ("breakdown",),
+            ("cases",),
+            filters=this,
+        ),
+        CountTable(
+            "cases_by_school",
+            pl.DataFrame({"school": ["a", "b", "total"], "cases": [3, 4, 7], "enrolled": [400, 500, 900]}),
+            ("school",),
+            ("cases", "enrolled"),
+            filters=this,
+        ),
+    ]
     head = released_headline(suppress_release(tables), "2024-25", 900)
     assert (head.cases, head.rate, head.shown) == (None, None, "<10")
     assert "hidden" in head.reason
@@ -162,6 +175,7 @@ def board_page(monkeypatch, tmp_path, demo_warehouse):
         at.switch_page(f"pages/{page}.py").run()
         assert not at.exception, at.exception
         return at
+
     return run
 
 
@@ -170,12 +184,13 @@ def test_the_boards_equity_table_has_no_ratio_beside_a_hidden_count(board_page):
     tables = [pl.from_pandas(d.value.astype(str)) for d in at.dataframe]
     tables = [t for t in tables if {"Students", "With the outcome", "Risk ratio"} <= set(t.columns)]
     words = "\n".join(str(e.value) for kind in ("markdown", "caption", "info") for e in getattr(at, kind))
-    if not tables:   # no group has a published ratio: the page says why for each, in the release's words
+    if not tables:  # no group has a published ratio: the page says why for each, in the release's words
         assert "withheld" in words
     hidden_rows = 0
     for table in tables:
-        hidden = table.filter(pl.any_horizontal(pl.col(c).str.contains(r"[<*]") for c in ("Students",
-                                                                                           "With the outcome")))
+        hidden = table.filter(
+            pl.any_horizontal(pl.col(c).str.contains(r"[<*]") for c in ("Students", "With the outcome"))
+        )
         hidden_rows += hidden.height
         for column in ("Risk ratio", "CI low", "CI high", "Risk difference (points)", "Risk", "Comparison risk"):
             assert set(hidden[column].to_list()) <= {"None", "nan", "<NA>"}, column
@@ -201,9 +216,14 @@ def test_the_high_share_needs_both_levels_and_the_total_published():
     levels = ["low", "moderate", "high", "imminent", "total"]
 
     def share(counts: list[int]) -> float | None:
-        table = CountTable("levels_all_2024-25", pl.DataFrame({"concern_level": levels, "assessed_cases": counts}),
-                           ("concern_level",), ("assessed_cases",), filters=this)
+        table = CountTable(
+            "levels_all_2024-25",
+            pl.DataFrame({"concern_level": levels, "assessed_cases": counts}),
+            ("concern_level",),
+            ("assessed_cases",),
+            filters=this,
+        )
         return released_high_share(suppress_release([table]), "2024-25")
 
     assert share([40, 30, 20, 12, 102]) == pytest.approx(32 / 102)
-    assert share([40, 30, 20, 5, 95]) is None   # imminent '<10' (and high hidden beside it)
+    assert share([40, 30, 20, 5, 95]) is None  # imminent '<10' (and high hidden beside it)

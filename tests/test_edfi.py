@@ -1,4 +1,5 @@
 """Ed-Fi ODS/API JSON exports -> interchange CSVs -> the normal load (samples: tests/edfi_samples.py)."""
+
 from __future__ import annotations
 
 import csv
@@ -10,8 +11,15 @@ import pytest
 
 from pipelines.__main__ import main
 from pipelines.loader import load_files
-from pipelines.reference.edfi import (KEY_ENV, PROFILE_PATH, EdfiError, convert_edfi, load_edfi_profile,
-                                      load_secret, student_key)
+from pipelines.reference.edfi import (
+    KEY_ENV,
+    PROFILE_PATH,
+    EdfiError,
+    convert_edfi,
+    load_edfi_profile,
+    load_secret,
+    student_key,
+)
 from tests import edfi_samples as samples
 
 SECRET = b"test-district-pseudonym-key-0123456789"
@@ -38,12 +46,14 @@ def key(uid: str) -> str:
 def test_every_student_appears_once_per_school_year_with_the_crosswalked_codes(loaded):
     _, _, con = loaded
     columns = list(next(iter(samples.EXPECTED_2024_25.values())))
-    rows = con.execute(f"select student_key, {', '.join(columns)} from enrollment "
-                       "where school_year = '2024-25'").fetchall()
+    rows = con.execute(
+        f"select student_key, {', '.join(columns)} from enrollment where school_year = '2024-25'"
+    ).fetchall()
     got = {r[0]: dict(zip(columns, r[1:])) for r in rows}
     assert got == {key(uid): expected for uid, expected in samples.EXPECTED_2024_25.items()}
-    counts = con.sql("select school_year, student_key, count(*) from enrollment group by all "
-                     "having count(*) > 1").fetchall()
+    counts = con.sql(
+        "select school_year, student_key, count(*) from enrollment group by all having count(*) > 1"
+    ).fetchall()
     assert counts == []
     # 605007 was enrolled both years, in eleventh then twelfth grade
     earlier = con.execute("select student_key, grade_level from enrollment where school_year = '2023-24'").fetchall()
@@ -62,12 +72,14 @@ def test_discipline_actions_map_descriptors_days_and_law_enforcement_referrals(l
     rows = con.sql("""select student_key, action_type, behavior, days_removed, school_id, incident_date::varchar
                       from discipline_actions order by student_key, action_type""").fetchall()
     high = str(samples.HIGH)
-    assert sorted(rows) == sorted([
-        (key("605001"), "oss", "other", 3, high, "2024-10-15"),
-        (key("605001"), "law_enforcement_referral", "other", None, high, "2024-10-15"),
-        (key("605002"), "iss", "other", 1, high, "2024-10-15"),
-        (key("605002"), "law_enforcement_referral", "other", None, high, "2024-10-15"),
-    ])
+    assert sorted(rows) == sorted(
+        [
+            (key("605001"), "oss", "other", 3, high, "2024-10-15"),
+            (key("605001"), "law_enforcement_referral", "other", None, high, "2024-10-15"),
+            (key("605002"), "iss", "other", 1, high, "2024-10-15"),
+            (key("605002"), "law_enforcement_referral", "other", None, high, "2024-10-15"),
+        ]
+    )
 
 
 def test_unknown_descriptors_end_in_quarantine_under_their_column(loaded):
@@ -76,8 +88,9 @@ def test_unknown_descriptors_end_in_quarantine_under_their_column(loaded):
     # 605006's race and 605003's behavior are outside the crosswalk
     assert rules == [("discipline_actions", "code:behavior"), ("enrollment", "code:race_ethnicity")]
     assert report.unmapped[("studentEducationOrganizationAssociations", "race", samples.UNKNOWN_RACE)] == 1
-    assert any(r == "disciplineActions" and f == "behavior" and d == samples.UNKNOWN_BEHAVIOR
-               for r, f, d in report.unmapped)
+    assert any(
+        r == "disciplineActions" and f == "behavior" and d == samples.UNKNOWN_BEHAVIOR for r, f, d in report.unmapped
+    )
     text = report.summary()
     assert "studentEducationOrganizationAssociations.race" in text and "disciplineActions.behavior" in text
 
@@ -112,13 +125,15 @@ def test_a_district_adds_its_own_descriptor_to_a_copy_of_the_profile(tmp_path):
     raw["descriptors"]["behavior"][samples.UNKNOWN_BEHAVIOR] = "tobacco"
     profile_path = tmp_path / "district_edfi.json"
     profile_path.write_text(json.dumps(raw), encoding="utf-8")
-    report = convert_edfi(samples.write_export(tmp_path / "export"), tmp_path / "out", SECRET,
-                          profile=load_edfi_profile(profile_path))
+    report = convert_edfi(
+        samples.write_export(tmp_path / "export"), tmp_path / "out", SECRET, profile=load_edfi_profile(profile_path)
+    )
     with (tmp_path / "out" / "discipline_actions.csv").open(encoding="utf-8") as fh:
         expulsion = [r for r in csv.DictReader(fh) if r["action_type"].startswith("expulsion")]
     # receivedEducationServicesDuringExpulsion = true makes an Ed-Fi "Expulsion" one with services
     assert [(r["behavior"], r["action_type"], r["days_removed"]) for r in expulsion] == [
-        ("tobacco", "expulsion_with_services", "45")]
+        ("tobacco", "expulsion_with_services", "45")
+    ]
     assert not any(f == "behavior" for _, f, _ in report.unmapped)
 
 

@@ -1,4 +1,5 @@
 """python -m pipelines export: the spec's two files exactly, the other files present, small numbers safe."""
+
 from __future__ import annotations
 
 import csv
@@ -20,11 +21,38 @@ from tests.test_marts import AS_OF, ENROLLMENT, build_warehouse
 
 REPO = Path(__file__).resolve().parent.parent
 CHECKER = REPO.parent / "shared" / "tools" / "check_contract.py"
-SPEC_DISP = ["school_year", "scope", "outcome", "dimension", "group", "n", "k", "comparison_n", "comparison_k",
-             "risk", "comparison_risk", "risk_ratio", "ratio_method", "rr_ci_low", "rr_ci_high", "risk_difference",
-             "p_value", "q_value", "flagged"]
-SPEC_TTI = ["school_year", "scope", "concern_level", "n_cases", "n_events", "median_days", "median_ci_low",
-            "median_ci_high", "p90_days"]
+SPEC_DISP = [
+    "school_year",
+    "scope",
+    "outcome",
+    "dimension",
+    "group",
+    "n",
+    "k",
+    "comparison_n",
+    "comparison_k",
+    "risk",
+    "comparison_risk",
+    "risk_ratio",
+    "ratio_method",
+    "rr_ci_low",
+    "rr_ci_high",
+    "risk_difference",
+    "p_value",
+    "q_value",
+    "flagged",
+]
+SPEC_TTI = [
+    "school_year",
+    "scope",
+    "concern_level",
+    "n_cases",
+    "n_events",
+    "median_days",
+    "median_ci_low",
+    "median_ci_high",
+    "p90_days",
+]
 
 
 def export(db: Path, out: Path, as_of: str | None = None) -> int:
@@ -68,24 +96,37 @@ def test_export_passes_the_shared_contract_check(loaded, tmp_path):
     if not CHECKER.exists():
         pytest.skip("../shared/tools/check_contract.py is not beside this clone")
     assert export(loaded, tmp_path) == 0
-    done = subprocess.run([sys.executable, str(CHECKER), "--export", str(tmp_path), "--db", str(loaded)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(CHECKER), "--export", str(tmp_path), "--db", str(loaded)], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_disproportionality_rows_recomputed_by_hand(tmp_path):
     """A warehouse big enough for real ratios: 40 bl students, 14 referred; 160 others, 16 referred."""
-    enrollment = [(f"stu{i:04d}", "A", "f", "bl" if i < 40 else "wh", False, None, False, False, False)
-                  for i in range(200)]
+    enrollment = [
+        (f"stu{i:04d}", "A", "f", "bl" if i < 40 else "wh", False, None, False, False, False) for i in range(200)
+    ]
     referred = [f"stu{i:04d}" for i in range(14)] + [f"stu{i:04d}" for i in range(40, 56)]
-    cases = [(f"C{i}", "A", "student", key, "2024-10-01", None, None, None, None, None, None, None, None, None)
-             for i, key in enumerate(referred)]
-    con = build_warehouse(tmp_path / "w.duckdb", enrollment=enrollment, cases=cases, actions=[], reviews=[],
-                          discipline=[], schools=(("A", "middle"),))
+    cases = [
+        (f"C{i}", "A", "student", key, "2024-10-01", None, None, None, None, None, None, None, None, None)
+        for i, key in enumerate(referred)
+    ]
+    con = build_warehouse(
+        tmp_path / "w.duckdb",
+        enrollment=enrollment,
+        cases=cases,
+        actions=[],
+        reviews=[],
+        discipline=[],
+        schools=(("A", "middle"),),
+    )
     con.close()
     assert export(tmp_path / "w.duckdb", tmp_path / "out", "2025-06-01") == 0
-    rows = {(r["scope"], r["outcome"], r["dimension"], r["group"]): r
-            for r in read_rows(tmp_path / "out" / "disproportionality.csv")}
+    rows = {
+        (r["scope"], r["outcome"], r["dimension"], r["group"]): r
+        for r in read_rows(tmp_path / "out" / "disproportionality.csv")
+    }
     bl = rows[("district", "btam_referral", "race_ethnicity", "bl")]
     # risk 14/40 = 0.35, comparison 16/160 = 0.1, ratio 3.5; Katz: exp(ln 3.5 +- 1.96 sqrt(1/14-1/40+1/16-1/160))
     assert (bl["n"], bl["k"], bl["comparison_n"], bl["comparison_k"]) == ("40", "14", "160", "16")
@@ -102,8 +143,9 @@ def test_disproportionality_rows_recomputed_by_hand(tmp_path):
     # BH over the family (2024-25, district, btam_referral): every dimension's rows with a p value
     family = [r for k, r in rows.items() if k[:2] == ("district", "btam_referral") and r["p_value"]]
     p = sorted(float(r["p_value"]) for r in family)
-    q_bl = min(min(len(p) * p[j] / (j + 1) for j in range(i, len(p))) for i in range(len(p))
-               if p[i] == float(bl["p_value"]))
+    q_bl = min(
+        min(len(p) * p[j] / (j + 1) for j in range(i, len(p))) for i in range(len(p)) if p[i] == float(bl["p_value"])
+    )
     assert float(bl["q_value"]) == pytest.approx(min(q_bl, 1.0), rel=1e-9)
     # the case population is all referred: case_* rows have k = 0, no ratio, p = 1
     case_bl = rows[("district", "case_exclusionary", "race_ethnicity", "bl")]
@@ -141,8 +183,9 @@ def test_as_of_defaults_to_the_latest_warehouse_date(tmp_path, capsys):
 
 
 def test_empty_warehouse_exports_headers_only(tmp_path):
-    con = build_warehouse(tmp_path / "w.duckdb", enrollment=[], cases=[], actions=[], reviews=[], discipline=[],
-                          schools=[])
+    con = build_warehouse(
+        tmp_path / "w.duckdb", enrollment=[], cases=[], actions=[], reviews=[], discipline=[], schools=[]
+    )
     con.close()
     assert export(tmp_path / "w.duckdb", tmp_path / "out") == 0
     assert read_rows(tmp_path / "out" / "disproportionality.csv") == []
@@ -152,14 +195,30 @@ def test_empty_warehouse_exports_headers_only(tmp_path):
 
 def test_a_year_without_cases_and_a_single_school(tmp_path):
     """Enrollment in 2024-25, no case at all: referral rows with k = 0 and no ratio; no case population."""
-    con = build_warehouse(tmp_path / "w.duckdb", enrollment=[e for e in ENROLLMENT if e[1] == "A"], cases=[],
-                          actions=[], reviews=[], discipline=[], schools=(("A", "elementary"),))
+    con = build_warehouse(
+        tmp_path / "w.duckdb",
+        enrollment=[e for e in ENROLLMENT if e[1] == "A"],
+        cases=[],
+        actions=[],
+        reviews=[],
+        discipline=[],
+        schools=(("A", "elementary"),),
+    )
     con.close()
     assert export(tmp_path / "w.duckdb", tmp_path / "out", "2025-06-01") == 0
     disp = pl.read_csv(tmp_path / "out" / "disproportionality.csv", infer_schema_length=0)
-    assert set(disp["outcome"]) == {"btam_referral", "oss_or_expulsion", "iss", "law_enforcement",
-                                    "any_exclusionary", "idea_oss_exp_le10", "idea_oss_exp_gt10", "idea_iss_le10",
-                                    "idea_iss_gt10", "idea_total_removals"}
+    assert set(disp["outcome"]) == {
+        "btam_referral",
+        "oss_or_expulsion",
+        "iss",
+        "law_enforcement",
+        "any_exclusionary",
+        "idea_oss_exp_le10",
+        "idea_oss_exp_gt10",
+        "idea_iss_le10",
+        "idea_iss_gt10",
+        "idea_total_removals",
+    }
     assert set(disp["k"]) == {"0"} and set(disp["ratio_method"]) == {"none"} and set(disp["flagged"]) == {"false"}
     assert set(disp["scope"]) == {"district", "A"}
     assert read_rows(tmp_path / "out" / "time_to_intervention.csv") == []
@@ -168,28 +227,45 @@ def test_a_year_without_cases_and_a_single_school(tmp_path):
 
 def test_state_reference_gives_the_alternate_ratio(tmp_path):
     """Comparison too small locally (wh 2 of 60 referred < 10): the state's counts stand in for it."""
-    enrollment = [(f"stu{i:04d}", "A", "f", "bl" if i < 40 else "wh", False, None, False, False, False)
-                  for i in range(100)]
+    enrollment = [
+        (f"stu{i:04d}", "A", "f", "bl" if i < 40 else "wh", False, None, False, False, False) for i in range(100)
+    ]
     referred = [f"stu{i:04d}" for i in range(12)] + ["stu0050", "stu0051"]
-    cases = [(f"C{i}", "A", "student", key, "2024-10-01", None, None, None, None, None, None, None, None, None)
-             for i, key in enumerate(referred)]
-    con = build_warehouse(tmp_path / "w.duckdb", enrollment=enrollment, cases=cases, actions=[], reviews=[],
-                          discipline=[], schools=(("A", "middle"),))
+    cases = [
+        (f"C{i}", "A", "student", key, "2024-10-01", None, None, None, None, None, None, None, None, None)
+        for i, key in enumerate(referred)
+    ]
+    con = build_warehouse(
+        tmp_path / "w.duckdb",
+        enrollment=enrollment,
+        cases=cases,
+        actions=[],
+        reviews=[],
+        discipline=[],
+        schools=(("A", "middle"),),
+    )
     con.execute((REPO / "sql" / "warehouse" / "state_reference.sql").read_text())
-    con.execute("insert into state_reference values ('2024-25', 'btam_referral', 'race_ethnicity', 'bl', 1000, 50),"
-                "('2024-25', 'btam_referral', 'race_ethnicity', 'wh', 9000, 90)")
+    con.execute(
+        "insert into state_reference values ('2024-25', 'btam_referral', 'race_ethnicity', 'bl', 1000, 50),"
+        "('2024-25', 'btam_referral', 'race_ethnicity', 'wh', 9000, 90)"
+    )
     con.close()
     assert export(tmp_path / "w.duckdb", tmp_path / "out", "2025-06-01") == 0
-    rows = {(r["scope"], r["outcome"], r["dimension"], r["group"]): r
-            for r in read_rows(tmp_path / "out" / "disproportionality.csv")}
+    rows = {
+        (r["scope"], r["outcome"], r["dimension"], r["group"]): r
+        for r in read_rows(tmp_path / "out" / "disproportionality.csv")
+    }
     bl = rows[("district", "btam_referral", "race_ethnicity", "bl")]
     # 12/40 = 0.3 against the state's other students 90/9000 = 0.01: alternate ratio 30
     assert bl["ratio_method"] == "alternate_risk_ratio" and float(bl["risk_ratio"]) == pytest.approx(30.0)
-    detail = {(r["scope"], r["outcome"], r["dimension"], r["group"]): r
-              for r in read_rows(tmp_path / "out" / "disproportionality_detail.csv")}
+    detail = {
+        (r["scope"], r["outcome"], r["dimension"], r["group"]): r
+        for r in read_rows(tmp_path / "out" / "disproportionality_detail.csv")
+    }
     # weighted: the other group's local risk 2/60, state weight 9000: 0.3 / (2/60) = 9
-    assert float(detail[("district", "btam_referral", "race_ethnicity", "bl")]["weighted_risk_ratio"]) == \
-        pytest.approx(9.0)
+    assert float(detail[("district", "btam_referral", "race_ethnicity", "bl")]["weighted_risk_ratio"]) == pytest.approx(
+        9.0
+    )
 
 
 def test_missing_warehouse_and_bad_date_are_messages(tmp_path, capsys):
@@ -200,34 +276,69 @@ def test_missing_warehouse_and_bad_date_are_messages(tmp_path, capsys):
     assert "not a date" in capsys.readouterr().err
 
 
-SPEC_TTI_CI = ["school_year", "scope", "concern_level", "n_cases", "n_served", "n_closed_unserved", "n_open",
-               "served_by_10", "served_by_30", "served_by_60", "ever_served", "days_to_50", "days_to_90"]
+SPEC_TTI_CI = [
+    "school_year",
+    "scope",
+    "concern_level",
+    "n_cases",
+    "n_served",
+    "n_closed_unserved",
+    "n_open",
+    "served_by_10",
+    "served_by_30",
+    "served_by_60",
+    "ever_served",
+    "days_to_50",
+    "days_to_90",
+]
 
 
 def _staff_case(cid, reported, closed, level=None):
-    return (cid, "B", "staff", None, reported, reported if level else None, level, None, None, None, None, None,
-            None, closed)
+    return (
+        cid,
+        "B",
+        "staff",
+        None,
+        reported,
+        reported if level else None,
+        level,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        closed,
+    )
 
 
 def test_time_to_intervention_ci_recomputed_by_hand(tmp_path):
     """Twelve cases at school B (the hand-worked table of tests/test_metrics_competing_risks.py), one served
     after it closed (counted closed unserved at its closing), two open at the as-of date (censored there)."""
     cases = [
-        _staff_case("K01", "2024-10-01", "2024-10-20"),                  # served day 0
-        _staff_case("K02", "2024-10-01", "2024-10-20", "low"),           # served day 3
-        _staff_case("K03", "2024-10-01", None, "low"),                   # served day 3
-        _staff_case("K04", "2024-10-01", "2024-10-04", "low"),           # closed day 3; action day 6 comes after
-        _staff_case("K05", "2025-05-29", None),                          # open: censored at day 3
-        _staff_case("K06", "2024-10-01", "2024-10-08"),                  # closed unserved day 7
-        _staff_case("K07", "2024-10-01", None),                          # served day 12
-        _staff_case("K08", "2024-10-01", None),                          # served day 12
-        _staff_case("K09", "2025-04-22", None),                          # open: censored at day 40
-        _staff_case("K10", "2024-10-01", None),                          # served day 45
-        _staff_case("K11", "2024-10-01", "2024-11-15"),                  # closed unserved day 45
-        _staff_case("K12", "2024-10-01", None),                          # served day 70
+        _staff_case("K01", "2024-10-01", "2024-10-20"),  # served day 0
+        _staff_case("K02", "2024-10-01", "2024-10-20", "low"),  # served day 3
+        _staff_case("K03", "2024-10-01", None, "low"),  # served day 3
+        _staff_case("K04", "2024-10-01", "2024-10-04", "low"),  # closed day 3; action day 6 comes after
+        _staff_case("K05", "2025-05-29", None),  # open: censored at day 3
+        _staff_case("K06", "2024-10-01", "2024-10-08"),  # closed unserved day 7
+        _staff_case("K07", "2024-10-01", None),  # served day 12
+        _staff_case("K08", "2024-10-01", None),  # served day 12
+        _staff_case("K09", "2025-04-22", None),  # open: censored at day 40
+        _staff_case("K10", "2024-10-01", None),  # served day 45
+        _staff_case("K11", "2024-10-01", "2024-11-15"),  # closed unserved day 45
+        _staff_case("K12", "2024-10-01", None),  # served day 70
     ]
-    served = {"K01": "2024-10-01", "K02": "2024-10-04", "K03": "2024-10-04", "K04": "2024-10-07",
-              "K07": "2024-10-13", "K08": "2024-10-13", "K10": "2024-11-15", "K12": "2024-12-10"}
+    served = {
+        "K01": "2024-10-01",
+        "K02": "2024-10-04",
+        "K03": "2024-10-04",
+        "K04": "2024-10-07",
+        "K07": "2024-10-13",
+        "K08": "2024-10-13",
+        "K10": "2024-11-15",
+        "K12": "2024-12-10",
+    }
     actions = [(f"A{cid}", cid, day, "counseling", "support") for cid, day in served.items()]
     con = build_warehouse(tmp_path / "w.duckdb", cases=cases, actions=actions, reviews=[], discipline=[])
     con.close()
@@ -243,8 +354,7 @@ def test_time_to_intervention_ci_recomputed_by_hand(tmp_path):
     assert float(d["served_by_60"]) == pytest.approx(143 / 252, abs=1e-15)
     assert float(d["ever_served"]) == pytest.approx(25 / 36, abs=1e-15)
     assert (d["days_to_50"], d["days_to_90"]) == ("45.0", "")
-    assert {k: v for k, v in rows[("B", "all")].items() if k != "scope"} == \
-        {k: v for k, v in d.items() if k != "scope"}
+    assert {k: v for k, v in rows[("B", "all")].items() if k != "scope"} == {k: v for k, v in d.items() if k != "scope"}
     low = rows[("district", "low")]  # three cases: counts kept, every estimate blank
     assert (low["n_cases"], low["n_served"], low["n_closed_unserved"], low["n_open"]) == ("3", "2", "1", "0")
     assert all(low[c] == "" for c in SPEC_TTI_CI[7:])

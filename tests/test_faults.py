@@ -4,6 +4,7 @@ The warehouse must always open and be exactly the previous version or exactly
 the new one; a reader must never see an error or a version that was never
 published.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,8 +41,10 @@ def state(db: Path, file_name: str) -> tuple[int, list[tuple]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         rows = con.sql("select count(*) from enrollment where student_key like 'big%'").fetchall()[0][0]
-        ledger = con.sql("select rows_read, rows_loaded, rows_quarantined from load_ledger where file_name = $f",
-                         params={"f": file_name}).fetchall()
+        ledger = con.sql(
+            "select rows_read, rows_loaded, rows_quarantined from load_ledger where file_name = $f",
+            params={"f": file_name},
+        ).fetchall()
         con.sql("select count(*) from schools, load_quarantine").fetchall()
         return rows, ledger
     finally:
@@ -64,7 +67,7 @@ def test_sigkill_at_random_points_always_leaves_the_previous_or_the_new_version(
     previous = digest(db)
     size = 40_000
     big = write_big_enrollment(tmp_path / "enrollment_big.csv", size)
-    started = time.monotonic()   # one uncut run measures how long a load takes here
+    started = time.monotonic()  # one uncut run measures how long a load takes here
     subprocess.run(load_command(db, big), check=True, cwd=REPO, capture_output=True)
     full_run = time.monotonic() - started
     assert state(db, big.name) == (size, [(size, size, 0)])
@@ -72,12 +75,11 @@ def test_sigkill_at_random_points_always_leaves_the_previous_or_the_new_version(
     outcomes = {"previous": 0, "new": 0}
     for attempt in range(KILLS):
         shutil.copyfile(base, db)
-        proc = subprocess.Popen(load_command(db, big), cwd=REPO, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(load_command(db, big), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.05, full_run * 1.1))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        rows, ledger = state(db, big.name)   # must open, whatever the moment of the kill
+        rows, ledger = state(db, big.name)  # must open, whatever the moment of the kill
         if rows == 0:
             assert digest(db) == previous and ledger == [], f"attempt {attempt}: neither version"
             outcomes["previous"] += 1
@@ -130,13 +132,15 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_the_old_version(base, small_d
     if room > 0:
         with filler.open("wb") as fh:
             fh.write(b"\0" * room)
-    big = write_big_enrollment(tmp_path / "enrollment_big.csv", 100_000)   # input lives off the small disk
+    big = write_big_enrollment(tmp_path / "enrollment_big.csv", 100_000)  # input lives off the small disk
     result = load_files(db, [big], as_of=AS_OF_DATE)
     assert result.exit_code == EXIT_WAREHOUSE, result.error
     assert "No space left on device" in result.error and "unchanged" in result.error and "free" in result.error
     assert digest(db) == before
     assert sorted(p.name for p in small_disk.iterdir() if p.name not in ("lost+found", "filler.bin")) == [
-        "w.duckdb", "w.duckdb.lock"], "the failed build was left on the disk"
+        "w.duckdb",
+        "w.duckdb.lock",
+    ], "the failed build was left on the disk"
     # once there is room again, the same load succeeds
     shutil.copyfile(db, tmp_path / "w.duckdb")
     assert load_files(tmp_path / "w.duckdb", [big], as_of=AS_OF_DATE).exit_code == EXIT_OK
@@ -148,16 +152,21 @@ def test_two_loads_started_at_once_both_land_whole(base, tmp_path):
     shutil.copyfile(base, db)
     first = write_big_enrollment(tmp_path / "enrollment_a.csv", 20_000, "2022-23")
     second = write_big_enrollment(tmp_path / "enrollment_b.csv", 20_000, "2021-22")
-    procs = [subprocess.Popen(load_command(db, path), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for path in (first, second)]
+    procs = [
+        subprocess.Popen(load_command(db, path), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for path in (first, second)
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     con = duckdb.connect(str(db), read_only=True)
     try:
         assert con.sql("select count(*) from enrollment where student_key like 'big%'").fetchall() == [(40_000,)]
-        assert sorted(r[0] for r in con.sql("select file_name from load_ledger where file_name "
-                                                  "in ('enrollment_a.csv', 'enrollment_b.csv')")
-                      .fetchall()) == ["enrollment_a.csv", "enrollment_b.csv"]
+        assert sorted(
+            r[0]
+            for r in con.sql(
+                "select file_name from load_ledger where file_name in ('enrollment_a.csv', 'enrollment_b.csv')"
+            ).fetchall()
+        ) == ["enrollment_a.csv", "enrollment_b.csv"]
     finally:
         con.close()
 
@@ -174,6 +183,7 @@ def test_a_load_that_cannot_get_the_lock_is_refused_clearly(base, tmp_path):
         with atomic.exclusive_lock(db, 1):
             holding.set()
             release.wait(30)
+
     holder = threading.Thread(target=hold)
     holder.start()
     try:
@@ -216,16 +226,29 @@ def test_readers_keep_reading_whole_versions_through_many_swaps(base, tmp_path):
     shutil.copyfile(base, db)
     swaps = int(os.environ.get("BTAM_SWAPS", "20"))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    readers = [subprocess.Popen([sys.executable, "-c", READER, str(db), str(8 + swaps * 2.5)], cwd=REPO, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", READER, str(db), str(8 + swaps * 2.5)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     con = duckdb.connect(str(db), read_only=True)
-    files, rows = con.sql("select (select count(*) from load_ledger), (select count(*) from case_actions)").fetchall()[0]
+    files, rows = con.sql("select (select count(*) from load_ledger), (select count(*) from case_actions)").fetchall()[
+        0
+    ]
     con.close()
     published = {(files, rows, "")}
     for i in range(swaps):
         path = tmp_path / f"case_actions_{i:03d}.csv"
-        path.write_text("action_id,case_id,action_date,action_type\n" + "".join(
-            f"S{i:03d}{j:04d},CASE1,2024-10-03,counseling\n" for j in range(50)))
+        path.write_text(
+            "action_id,case_id,action_date,action_type\n"
+            + "".join(f"S{i:03d}{j:04d},CASE1,2024-10-03,counseling\n" for j in range(50))
+        )
         result = load_files(db, [path], as_of=AS_OF_DATE)
         assert result.exit_code == EXIT_OK, result.error
         files, rows = files + 1, rows + 50
@@ -235,8 +258,11 @@ def test_readers_keep_reading_whole_versions_through_many_swaps(base, tmp_path):
         lines = out.strip().split("\n")
         errors, reads = map(int, lines[0].split())
         assert errors == 0, err
-        seen = {(int(f), int(r), last) for f, r, *rest in (line.split(" ") for line in lines[1:])
-                for last in [rest[0] if rest else ""]}
+        seen = {
+            (int(f), int(r), last)
+            for f, r, *rest in (line.split(" ") for line in lines[1:])
+            for last in [rest[0] if rest else ""]
+        }
         assert seen <= published, f"a reader saw a version that was never published: {seen - published}"
         assert len(seen) >= 3, "the reader did not follow the swaps"
         print(f"reader: {reads} reads, {len(seen)} versions seen, no error")

@@ -4,12 +4,13 @@ The demo (pipelines/demo, docs/DEMO.md) draws every student attribute independen
 for some groups and schools, and records the realised counts. These tests load it through the real
 loader and run the same access.metric_tables functions the export and the pages use.
 """
+
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -29,18 +30,43 @@ ALPHA = 0.05
 
 # Families (school_year x district x outcome) in which the demo plants nothing for any group of any
 # dimension (docs/DEMO.md, "Groups without effect"): every row of them is a true null hypothesis.
-NULL_OUTCOMES = ("iss", "law_enforcement", "case_high_or_imminent", "case_law_enforcement", "case_placement_change",
-                 "idea_iss_le10", "idea_iss_gt10")
+NULL_OUTCOMES = (
+    "iss",
+    "law_enforcement",
+    "case_high_or_imminent",
+    "case_law_enforcement",
+    "case_placement_change",
+    "idea_iss_le10",
+    "idea_iss_gt10",
+)
 # Dimensions whose groups carry no planted effect on any outcome.
 NULL_DIMENSIONS = ("sex", "english_learner", "econ_disadvantaged")
 
 
-@lru_cache(maxsize=None)
+@cache
 def demo(seed: int, root: str) -> tuple[Path, dict]:
     out, db = Path(root) / f"demo{seed}", Path(root) / f"demo{seed}.duckdb"
-    done = subprocess.run([sys.executable, "-m", "pipelines", "demo", "--out", str(out), "--db", str(db),
-                           "--students", str(STUDENTS), "--years", "3", "--seed", str(seed)],
-                          capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "demo",
+            "--out",
+            str(out),
+            "--db",
+            str(db),
+            "--students",
+            str(STUDENTS),
+            "--years",
+            "3",
+            "--seed",
+            str(seed),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return db, json.loads((out / "ground_truth.json").read_text())
 
@@ -65,15 +91,19 @@ def district_disp(main):
 
 
 def _row(table: pl.DataFrame, year: str, outcome: str, dimension: str, group: str) -> dict:
-    return table.filter(school_year=year, scope="district", outcome=outcome, dimension=dimension,
-                        group=group).row(0, named=True)
+    return table.filter(school_year=year, scope="district", outcome=outcome, dimension=dimension, group=group).row(
+        0, named=True
+    )
 
 
 def _pooled(table: pl.DataFrame, outcome: str, dimension: str, group: str) -> dict:
     """Group vs all others over the three years at once (student-years), for effects a single year is too
     small to show at the default sizes."""
-    counts = table.filter(scope="district", outcome=outcome, dimension=dimension) \
-        .group_by("group").agg(pl.col("n").sum(), pl.col("k").sum())
+    counts = (
+        table.filter(scope="district", outcome=outcome, dimension=dimension)
+        .group_by("group")
+        .agg(pl.col("n").sum(), pl.col("k").sum())
+    )
     return disproportionality(counts).filter(group=group).row(0, named=True)
 
 
@@ -82,14 +112,19 @@ def test_counts_equal_the_realised_counts(main, district_disp):
     for year, real in truth["realized"].items():
         for race, expect in real["referral_by_race"].items():
             got = _row(district_disp, year, "btam_referral", "race_ethnicity", race)
-            assert (got["n"], got["k"], got["comparison_n"], got["comparison_k"]) == \
-                (expect["n"], expect["k"], expect["comparison_n"], expect["comparison_k"]), (year, race)
-        for outcome, dimension, group, key in (("btam_referral", "disability_status", "idea", "referral_idea"),
-                                               ("oss_or_expulsion", "race_ethnicity", "bl", "oss_or_expulsion_bl"),
-                                               ("oss_or_expulsion", "disability_status", "idea",
-                                                "oss_or_expulsion_idea"),
-                                               ("iss", "race_ethnicity", "bl", "iss_bl"),
-                                               ("law_enforcement", "race_ethnicity", "bl", "law_enforcement_bl")):
+            assert (got["n"], got["k"], got["comparison_n"], got["comparison_k"]) == (
+                expect["n"],
+                expect["k"],
+                expect["comparison_n"],
+                expect["comparison_k"],
+            ), (year, race)
+        for outcome, dimension, group, key in (
+            ("btam_referral", "disability_status", "idea", "referral_idea"),
+            ("oss_or_expulsion", "race_ethnicity", "bl", "oss_or_expulsion_bl"),
+            ("oss_or_expulsion", "disability_status", "idea", "oss_or_expulsion_idea"),
+            ("iss", "race_ethnicity", "bl", "iss_bl"),
+            ("law_enforcement", "race_ethnicity", "bl", "law_enforcement_bl"),
+        ):
             got = _row(district_disp, year, outcome, dimension, group)
             assert (got["n"], got["k"]) == (real[key]["n"], real[key]["k"]), (year, key)
 
@@ -125,8 +160,9 @@ def test_planted_oss_disparities_are_found(main, district_disp):
 def test_planted_conditional_disparity_is_found(main):
     con, _ = main
     table = mt.conditional_disparities(con, include_schools=False)
-    bl = table.filter(school_year=mt.POOLED_YEARS, outcome="case_exclusionary", dimension="race_ethnicity",
-                      group="bl").row(0, named=True)
+    bl = table.filter(
+        school_year=mt.POOLED_YEARS, outcome="case_exclusionary", dimension="race_ethnicity", group="bl"
+    ).row(0, named=True)
     assert bl["odds_ratio"] > 1.5 and bl["ci_low"] > 1, bl
     # the harsher outcome is not explained by higher ratings: no race effect on the level itself
     disp = mt.disproportionality(con, include_schools=False)
@@ -145,8 +181,11 @@ def test_planted_school_problems_are_off_target(main):
     assert le.height and set(le["status"]) == {"off_target"}
     assert plans.height and set(plans["status"]) == {"off_target"}
     # pooled over years the rates stand out against the district
-    pooled = audit.filter(indicator="law_enforcement_low_moderate").group_by("scope") \
+    pooled = (
+        audit.filter(indicator="law_enforcement_low_moderate")
+        .group_by("scope")
         .agg(pl.col("numerator").sum() / pl.col("denominator").sum())
+    )
     share = dict(pooled.iter_rows())
     assert share[ridgeview] > 3 * share["district"]
     # slow first interventions: Lakeside's Kaplan-Meier median is longer than the district's every year
@@ -155,8 +194,12 @@ def test_planted_school_problems_are_off_target(main):
         school = tti.filter(school_year=year, scope=lakeside, concern_level="all").row(0, named=True)
         district = tti.filter(school_year=year, scope="district", concern_level="all").row(0, named=True)
         assert school["median_days"] is None or school["median_days"] >= district["median_days"] + 7, year
-    timely = mt.timeliness(con).filter(concern_level="low").group_by("scope") \
+    timely = (
+        mt.timeliness(con)
+        .filter(concern_level="low")
+        .group_by("scope")
         .agg(pl.col("n_met").sum() / (pl.col("n_met").sum() + pl.col("n_missed").sum()))
+    )
     assert dict(timely.iter_rows())[lakeside] < dict(timely.iter_rows())["district"]
 
 
@@ -186,13 +229,17 @@ def test_groups_without_effect_are_not_discovered_beyond_the_false_discovery_rat
         disp = mt.disproportionality(con, include_schools=False)
         con.close()
         discovered = (pl.col("q_value") < ALPHA) | pl.col("flagged")
-        null_families = disp.filter(pl.col("outcome").is_in(NULL_OUTCOMES)) \
-            .group_by("school_year", "outcome").agg(discovered.any().alias("any"))
+        null_families = (
+            disp.filter(pl.col("outcome").is_in(NULL_OUTCOMES))
+            .group_by("school_year", "outcome")
+            .agg(discovered.any().alias("any"))
+        )
         families += null_families.height
         families_with_discovery += null_families["any"].sum()
         all_families += disp.select("school_year", "outcome").unique().height
-        flagged_null += disp.filter(pl.col("dimension").is_in(NULL_DIMENSIONS), pl.col("flagged"),
-                                    pl.col("q_value") < ALPHA).height
+        flagged_null += disp.filter(
+            pl.col("dimension").is_in(NULL_DIMENSIONS), pl.col("flagged"), pl.col("q_value") < ALPHA
+        ).height
     assert families == len(NULL_SEEDS) * 3 * len(NULL_OUTCOMES)
     assert families_with_discovery <= stats.binom.ppf(0.999, families, ALPHA), families_with_discovery
     assert flagged_null <= stats.binom.ppf(0.999, all_families, ALPHA), flagged_null

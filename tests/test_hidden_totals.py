@@ -1,5 +1,6 @@
 """Releases where small counts reach the headline: a hidden year total, a hidden 0 within a small group, an
 audit status over a hidden count. Each once broke a board output or leaked through it (issue 14 item 4)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,6 +27,7 @@ def board(monkeypatch, tmp_path):
         at.run()
         at.switch_page(f"pages/{page}.py").run()
         return at
+
     return run
 
 

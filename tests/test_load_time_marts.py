@@ -1,6 +1,7 @@
 """The load-time marts (pipelines/marts.py, sql/marts/build/): built by every load, read while current, and
 every metric table the same from them as from the fallback reads, which compute the marts inline from the raw
 rows (access/queries.py)."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,14 @@ def demo(tmp_path_factory) -> tuple[Path, list[str]]:
     as_of = json.loads((folder / "files" / "ground_truth.json").read_text())["as_of"]
     stages: list[str] = []
     db = folder / "warehouse.duckdb"
-    result = load_files(db, [folder / "files"], "interchange", as_of=date.fromisoformat(as_of), synthetic=True,
-                        progress=lambda stage, fraction: stages.append(stage))
+    result = load_files(
+        db,
+        [folder / "files"],
+        "interchange",
+        as_of=date.fromisoformat(as_of),
+        synthetic=True,
+        progress=lambda stage, fraction: stages.append(stage),
+    )
     assert result.exit_code == 0, result.error
     return db, stages
 
@@ -52,20 +59,32 @@ def test_a_load_builds_current_marts_as_its_own_stage(demo):
         tables = {r[0] for r in con.sql("select table_name from duckdb_tables() where schema_name = 'mart'").fetchall()}
         assert tables == {*MARTS, "build_info"}
         # the marts are additive over schools: their district is the enrollment itself
-        assert con.sql("select sum(enrolled) from mart.enrollment_counts").fetchall() == \
-            con.sql("select count(*) from enrollment").fetchall()
-        assert con.sql("select sum(n_enrolled) from mart.outcome_group_cells where dimension = 'sex'").fetchall() == \
-            con.sql("select count(*) from enrollment").fetchall()
+        assert (
+            con.sql("select sum(enrolled) from mart.enrollment_counts").fetchall()
+            == con.sql("select count(*) from enrollment").fetchall()
+        )
+        assert (
+            con.sql("select sum(n_enrolled) from mart.outcome_group_cells where dimension = 'sex'").fetchall()
+            == con.sql("select count(*) from enrollment").fetchall()
+        )
     finally:
         con.close()
 
 
 def _scopes(con) -> dict[str, dict]:
     year = mt.school_years(con)[-1]
-    ids = [r[0] for r in con.sql("select school_id from enrollment where school_year = $y group by 1 "
-                                 "order by count(*) desc, 1 limit 3", params={"y": year}).fetchall()]
-    return {"district": {}, "one school": {"school_ids": ids[:1]},
-            "three schools": {"school_ids": ids, "include_district": True}}
+    ids = [
+        r[0]
+        for r in con.sql(
+            "select school_id from enrollment where school_year = $y group by 1 order by count(*) desc, 1 limit 3",
+            params={"y": year},
+        ).fetchall()
+    ]
+    return {
+        "district": {},
+        "one school": {"school_ids": ids[:1]},
+        "three schools": {"school_ids": ids, "include_district": True},
+    }
 
 
 def _calls(con, scope: dict) -> dict:
@@ -79,8 +98,9 @@ def _calls(con, scope: dict) -> dict:
         "outcome_group_counts": lambda: mt.outcome_group_counts(con, None, ids, **with_district),
         "disproportionality": lambda: mt.disproportionality(con, latest, ids, **with_district),
         "case_volumes": lambda: mt.case_volumes(con, None, ids, **with_district),
-        "case_volumes district only": lambda: mt.case_volumes(con, two, ids, include_district=True,
-                                                              include_schools=False),
+        "case_volumes district only": lambda: mt.case_volumes(
+            con, two, ids, include_district=True, include_schools=False
+        ),
         "case_volumes as of": lambda: mt.case_volumes(con, None, ids, **with_district, as_of=earlier),
         "process_audit as of": lambda: mt.process_audit(con, earlier, two, ids, **with_district),
         "concern_level_tests as of": lambda: mt.concern_level_tests(con, two, ids, **with_district, as_of=earlier),
@@ -91,8 +111,9 @@ def _calls(con, scope: dict) -> dict:
         "case_timeline assessment": lambda: mt.case_timeline(con, None, two, ids, event="assessment"),
         "time_to_intervention": lambda: mt.time_to_intervention(con, None, two, ids, **with_district),
         "time_to_assessment": lambda: mt.time_to_assessment(con, None, latest, ids, **with_district),
-        "survival_by_group": lambda: mt.survival_by_group(con, "race_ethnicity", "first_action", None, latest, ids,
-                                                          **with_district),
+        "survival_by_group": lambda: mt.survival_by_group(
+            con, "race_ethnicity", "first_action", None, latest, ids, **with_district
+        ),
         "survival_curve": lambda: mt.survival_curve(con, latest[0], "district" if ids is None else ids[0]),
         "logrank_tests": lambda: mt.logrank_tests(con, "first_action", None, latest, ids, **with_district),
         "timeliness": lambda: mt.timeliness(con, None, latest, ids, **with_district),
@@ -137,8 +158,7 @@ def test_every_metric_table_is_the_same_from_the_marts_as_from_the_raw_rows(demo
         con.close()
 
 
-def test_an_older_warehouse_reads_the_raw_tables_until_a_publish_builds_its_marts(demo, tmp_path, caplog,
-                                                                                  monkeypatch):
+def test_an_older_warehouse_reads_the_raw_tables_until_a_publish_builds_its_marts(demo, tmp_path, caplog, monkeypatch):
     db = tmp_path / "old.duckdb"
     shutil.copyfile(demo[0], db)
     con = duckdb.connect(str(db))
@@ -221,23 +241,30 @@ def test_each_mart_is_rebuilt_by_a_change_of_the_tables_it_reads(demo, tmp_path)
         assert build_marts(con, changed={"case_reviews"}) == ()
         assert build_marts(con, changed={"case_actions"}) == ("outcome_group_cells",)
         assert build_marts(con, changed={"schools", "enrollment"}) == (
-            "enrollment_counts", "outcome_group_cells", "case_volume_counts", "case_subjects")
+            "enrollment_counts",
+            "outcome_group_cells",
+            "case_volume_counts",
+            "case_subjects",
+        )
         assert build_marts(con) == MARTS
         assert marts_current(con)
     finally:
         con.close()
 
 
-def test_a_later_load_rebuilds_the_marts_its_files_feed_and_they_still_match_the_raw_rows(demo, tmp_path,
-                                                                                       monkeypatch):
+def test_a_later_load_rebuilds_the_marts_its_files_feed_and_they_still_match_the_raw_rows(demo, tmp_path, monkeypatch):
     """Actions turned into exclusions and reviews moved, each loaded on its own after the demo: the marts
     each load rebuilt (and those it kept) give every metric table the rows the inline reads give."""
     db = tmp_path / "later.duckdb"
     shutil.copyfile(demo[0], db)
     files = demo[0].parent / "files"
     actions = pl.read_csv(files / "case_actions.csv", infer_schema=False)
-    actions = actions.with_columns(pl.when(pl.int_range(pl.len()) % 4 == 0).then(pl.lit(EXCLUSIONARY_ACTIONS[1]))
-                                   .otherwise(pl.col("action_type")).alias("action_type"))
+    actions = actions.with_columns(
+        pl.when(pl.int_range(pl.len()) % 4 == 0)
+        .then(pl.lit(EXCLUSIONARY_ACTIONS[1]))
+        .otherwise(pl.col("action_type"))
+        .alias("action_type")
+    )
     reviews = pl.read_csv(files / "case_reviews.csv", infer_schema=False).head(50)
     (tmp_path / "later").mkdir()
     actions.write_csv(tmp_path / "later" / "case_actions.csv")
@@ -264,8 +291,9 @@ def test_a_later_load_rebuilds_the_marts_its_files_feed_and_they_still_match_the
                 assert_frame_equal(from_marts, from_raw, check_exact=True)
             except AssertionError as exc:
                 raise AssertionError(f"{name}: {exc}") from None
-        exclusions = mt.outcome_group_counts(con).filter((pl.col("outcome") == "case_exclusionary")
-                                                         & (pl.col("scope") == "district"))
+        exclusions = mt.outcome_group_counts(con).filter(
+            (pl.col("outcome") == "case_exclusionary") & (pl.col("scope") == "district")
+        )
         assert exclusions["k"].sum() > 0
     finally:
         con.close()

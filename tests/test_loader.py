@@ -1,4 +1,5 @@
 """The loader's guarantees (spec: "What a load guarantees"), on a small district built by code."""
+
 from __future__ import annotations
 
 import hashlib
@@ -57,8 +58,7 @@ def test_derived_columns_are_stored(tmp_path):
 
 def _suite_cases() -> list[tuple[str, str, str, str]]:
     """(entity, column, bad value, rule) for every expectation of every suite."""
-    bad_value = {"required": "", "code": "zzz", "bool": "maybe", "date": "2025-02-30", "number": "ten",
-                 "range": "400"}
+    bad_value = {"required": "", "code": "zzz", "bool": "maybe", "date": "2025-02-30", "number": "ten", "range": "400"}
     cases = []
     for path in sorted(SUITES_DIR.glob("*.json")):
         for expectation in json.loads(path.read_text())["expectations"]:
@@ -85,8 +85,7 @@ def _break_one(rows: dict, entity: str, column: str, value: str) -> int:
     return rows[entity].index(target) + 1
 
 
-@pytest.mark.parametrize("entity, column, value, rule", _suite_cases(),
-                         ids=[f"{c[0]}-{c[3]}" for c in _suite_cases()])
+@pytest.mark.parametrize("entity, column, value, rule", _suite_cases(), ids=[f"{c[0]}-{c[3]}" for c in _suite_cases()])
 def test_every_column_rule_quarantines_its_violating_row(tmp_path, entity, column, value, rule):
     rows = valid_rows()
     row_number = _break_one(rows, entity, column, value)
@@ -105,14 +104,23 @@ ROW_RULES = [
     ("btam_cases", "case_id", "CASE3", {"subject_type": "student"}, "required_if:student_key"),
     ("btam_cases", "case_id", "CASE3", {"assessed_date": "2025-03-04"}, "required_if:concern_level"),
     ("btam_cases", "case_id", "CASE3", {"screened_date": "2025-03-01"}, "date_order:screened_date"),
-    ("btam_cases", "case_id", "CASE3", {"screened_date": "2025-03-04", "assessed_date": "2025-03-03",
-                                        "concern_level": "low"}, "date_order:assessed_date"),
+    (
+        "btam_cases",
+        "case_id",
+        "CASE3",
+        {"screened_date": "2025-03-04", "assessed_date": "2025-03-03", "concern_level": "low"},
+        "date_order:assessed_date",
+    ),
     ("btam_cases", "case_id", "CASE3", {"plan_written_date": "2025-03-01"}, "date_order:plan_written_date"),
     ("btam_cases", "case_id", "CASE3", {"closed_date": "2025-03-01"}, "date_order:closed_date"),
-    ("btam_cases", "case_id", "CASE3", {"reported_date": "2024-05-01", "closed_date": ""},
-     "in_school_year:reported_date"),
-    ("btam_cases", "case_id", "CASE3", {"reported_date": "2025-06-10", "closed_date": ""},
-     "after_as_of:reported_date"),
+    (
+        "btam_cases",
+        "case_id",
+        "CASE3",
+        {"reported_date": "2024-05-01", "closed_date": ""},
+        "in_school_year:reported_date",
+    ),
+    ("btam_cases", "case_id", "CASE3", {"reported_date": "2025-06-10", "closed_date": ""}, "after_as_of:reported_date"),
     ("btam_cases", "case_id", "CASE3", {"school_id": "NOPE"}, "unknown_school"),
     ("btam_cases", "case_id", "CASE3", {"subject_type": "student", "student_key": "stu0999"}, "not_enrolled"),
     ("case_actions", "action_id", "ACT1", {"action_date": "2024-09-30"}, "date_order:action_date"),
@@ -130,10 +138,8 @@ ROW_RULES = [
 ]
 
 
-@pytest.mark.parametrize("entity, key, key_value, changes, rule", ROW_RULES,
-                         ids=[f"{r[0]}-{r[4]}" for r in ROW_RULES])
-def test_every_row_and_cross_table_rule_quarantines_its_violating_row(tmp_path, entity, key, key_value, changes,
-                                                                     rule):
+@pytest.mark.parametrize("entity, key, key_value, changes, rule", ROW_RULES, ids=[f"{r[0]}-{r[4]}" for r in ROW_RULES])
+def test_every_row_and_cross_table_rule_quarantines_its_violating_row(tmp_path, entity, key, key_value, changes, rule):
     rows = valid_rows()
     target = next(r for r in rows[entity] if r[key] == key_value)
     target.update(changes)
@@ -149,8 +155,14 @@ def test_row_rules_cover_every_rule_in_the_sql_contracts():
     sql_rules = set()
     for path in (Path(__file__).parent.parent / "sql" / "contracts").glob("*.sql"):
         import re
-        sql_rules |= set(re.findall(r"'((?:required_if|blank_unless|date_order|in_school_year|after_as_of|"
-                                    r"positive|unknown_school|not_enrolled|unknown_case)[a-z_:]*)'", path.read_text()))
+
+        sql_rules |= set(
+            re.findall(
+                r"'((?:required_if|blank_unless|date_order|in_school_year|after_as_of|"
+                r"positive|unknown_school|not_enrolled|unknown_case)[a-z_:]*)'",
+                path.read_text(),
+            )
+        )
     assert sql_rules == {r[4] for r in ROW_RULES} - {"duplicate_key"}
 
 
@@ -170,11 +182,14 @@ def test_file_with_an_identifier_column_is_refused_and_nothing_is_stored(tmp_pat
     assert query(db, "select count(*) from load_quarantine where raw_row like '%Alex%'")[0][0] == 0
 
 
-@pytest.mark.parametrize("column, value, kind", [
-    ("behavior", "jo.doe@example.org", "e-mail"),
-    ("report_channel", "555-201-3344", "phone"),
-    ("student_key", "123-45-6789", "SSN"),
-])
+@pytest.mark.parametrize(
+    "column, value, kind",
+    [
+        ("behavior", "jo.doe@example.org", "e-mail"),
+        ("report_channel", "555-201-3344", "phone"),
+        ("student_key", "123-45-6789", "SSN"),
+    ],
+)
 def test_identifier_shaped_values_refuse_the_file_naming_column_and_row_only(tmp_path, column, value, kind):
     db = tmp_path / "w.duckdb"
     rows = valid_rows()
@@ -200,13 +215,18 @@ def test_reloading_the_same_file_changes_nothing(tmp_path):
 def test_a_later_file_replaces_rows_by_key(tmp_path):
     db = tmp_path / "w.duckdb"
     load(db, write_district(tmp_path / "in"))
-    update = [{"action_id": "ACT1", "case_id": "CASE1", "action_date": "2024-10-05", "action_type": "restorative"},
-              {"action_id": "ACT9", "case_id": "CASE1", "action_date": "2024-10-06", "action_type": "counseling"}]
+    update = [
+        {"action_id": "ACT1", "case_id": "CASE1", "action_date": "2024-10-05", "action_type": "restorative"},
+        {"action_id": "ACT9", "case_id": "CASE1", "action_date": "2024-10-06", "action_type": "counseling"},
+    ]
     result = load(db, write_entity(tmp_path / "upd", "case_actions", update, "case_actions_update.csv"))
     assert result.exit_code == 0
     assert query(db, "select action_id, action_type, cast(action_date as varchar) from case_actions order by 1") == [
-        ("ACT1", "restorative", "2024-10-05"), ("ACT2", "safety_plan", "2025-01-16"),
-        ("ACT3", "out_of_school_suspension", "2025-01-20"), ("ACT9", "counseling", "2024-10-06")]
+        ("ACT1", "restorative", "2024-10-05"),
+        ("ACT2", "safety_plan", "2025-01-16"),
+        ("ACT3", "out_of_school_suspension", "2025-01-20"),
+        ("ACT9", "counseling", "2024-10-06"),
+    ]
 
 
 def test_files_are_processed_parents_first_whatever_the_order_given(tmp_path):
@@ -249,8 +269,9 @@ def test_columns_outside_the_entity_are_not_stored_but_noted(tmp_path):
     assert result.exit_code == 0, result.error
     ignored = query(db, "select ignored_columns from load_ledger where entity = 'schools'")[0][0]
     assert ignored == "building_code, region"
-    columns = {r[0] for r in query(db, "select column_name from information_schema.columns "
-                                       "where table_name = 'schools'")}
+    columns = {
+        r[0] for r in query(db, "select column_name from information_schema.columns where table_name = 'schools'")
+    }
     assert "region" not in columns
 
 

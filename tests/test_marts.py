@@ -1,4 +1,5 @@
 """The marts of sql/marts/ on a tiny hand-built warehouse; every expected count is worked out by hand below."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -27,15 +28,57 @@ ENROLLMENT = [
 ]
 # case_id, school, subject, student, reported, assessed, level, admin, mh, le_involved, dfc, plan, monitoring, closed
 CASES = [
-    ("C1", "A", "student", "stu001", "2024-10-01", "2024-10-02", "high", True, True, False, "y", "2024-10-03",
-     "formal", "2024-10-20"),
+    (
+        "C1",
+        "A",
+        "student",
+        "stu001",
+        "2024-10-01",
+        "2024-10-02",
+        "high",
+        True,
+        True,
+        False,
+        "y",
+        "2024-10-03",
+        "formal",
+        "2024-10-20",
+    ),
     # s2 is enrolled at A; the case is recorded at B: it still counts for s2 in school A's scope
     ("C2", "B", "student", "stu002", "2024-11-01", "2024-11-01", "low", True, False, True, "na", None, "none", None),
-    ("C3", "B", "student", "stu005", "2025-01-10", "2025-01-11", "moderate", True, True, False, "y", None,
-     "formal", "2025-02-01"),
+    (
+        "C3",
+        "B",
+        "student",
+        "stu005",
+        "2025-01-10",
+        "2025-01-11",
+        "moderate",
+        True,
+        True,
+        False,
+        "y",
+        None,
+        "formal",
+        "2025-02-01",
+    ),
     ("C4", "B", "staff", None, "2025-02-01", None, None, None, None, None, None, None, None, "2025-02-03"),
-    ("C5", "B", "student", "stu001", "2025-03-01", "2025-03-02", "low", True, True, False, "n", None, "informal",
-     "2025-03-20"),
+    (
+        "C5",
+        "B",
+        "student",
+        "stu001",
+        "2025-03-01",
+        "2025-03-02",
+        "low",
+        True,
+        True,
+        False,
+        "n",
+        None,
+        "informal",
+        "2025-03-20",
+    ),
 ]
 ACTIONS = [  # action_id, case_id, date, type, category
     ("A1", "C1", "2024-10-03", "counseling", "support"),
@@ -54,27 +97,40 @@ DISCIPLINE = [  # action_id, school, student, date, type, days
 ]
 
 
-def build_warehouse(path, enrollment=ENROLLMENT, cases=CASES, actions=ACTIONS, reviews=REVIEWS,
-                    discipline=DISCIPLINE, schools=(("A", "elementary"), ("B", "high"))) -> duckdb.DuckDBPyConnection:
+def build_warehouse(
+    path,
+    enrollment=ENROLLMENT,
+    cases=CASES,
+    actions=ACTIONS,
+    reviews=REVIEWS,
+    discipline=DISCIPLINE,
+    schools=(("A", "elementary"), ("B", "high")),
+) -> duckdb.DuckDBPyConnection:
     create_empty(path)
     con = duckdb.connect(str(path))
     for sid, level in schools:
         con.execute("insert into schools values (?, ?, ?, 't')", [sid, f"School {sid}", level])
     for key, sid, sex, race, idea, cat, s504, el, econ in enrollment:
         status = "idea" if idea else "section_504_only" if s504 else "none"
-        con.execute("insert into enrollment values (?, ?, ?, '05', ?, ?, ?, ?, ?, ?, ?, ?, 't')",
-                    [Y, key, sid, sex, race, idea, cat, s504, el, econ, status])
+        con.execute(
+            "insert into enrollment values (?, ?, ?, '05', ?, ?, ?, ?, ?, ?, ?, ?, 't')",
+            [Y, key, sid, sex, race, idea, cat, s504, el, econ, status],
+        )
     for cid, sid, subj, key, rep, ass, lvl, adm, mh, le, dfc, plan, mon, closed in cases:
-        con.execute("insert into btam_cases values (?, ?, ?, ?, ?, ?, 'staff', 'in_person', 'harm_to_others', "
-                    "'verbal_threat', ?, ?, ?, ?, ?, false, ?, ?, ?, ?, ?, 't')",
-                    [cid, Y, sid, subj, key, rep, ass, ass, lvl, adm, mh, le, dfc, plan, mon, closed])
+        con.execute(
+            "insert into btam_cases values (?, ?, ?, ?, ?, ?, 'staff', 'in_person', 'harm_to_others', "
+            "'verbal_threat', ?, ?, ?, ?, ?, false, ?, ?, ?, ?, ?, 't')",
+            [cid, Y, sid, subj, key, rep, ass, ass, lvl, adm, mh, le, dfc, plan, mon, closed],
+        )
     for row in actions:
         con.execute("insert into case_actions values (?, ?, ?, ?, ?, 't')", list(row))
     for row in reviews:
         con.execute("insert into case_reviews values (?, ?, ?, ?, 't')", list(row))
     for aid, sid, key, day, typ, days in discipline:
-        con.execute("insert into discipline_actions values (?, ?, ?, ?, ?, ?, 'other', ?, ?, null, 't')",
-                    [aid, "I" + aid, Y, sid, key, day, typ, days])
+        con.execute(
+            "insert into discipline_actions values (?, ?, ?, ?, ?, ?, 'other', ?, ?, null, 't')",
+            [aid, "I" + aid, Y, sid, key, day, typ, days],
+        )
     return con
 
 
@@ -87,7 +143,9 @@ def con(tmp_path):
 
 def _counts(con, **kw) -> dict[tuple, tuple[int, int]]:
     frame = mt.outcome_group_counts(con, **kw)
-    return {(r["scope"], r["outcome"], r["dimension"], r["group"]): (r["n"], r["k"]) for r in frame.iter_rows(named=True)}
+    return {
+        (r["scope"], r["outcome"], r["dimension"], r["group"]): (r["n"], r["k"]) for r in frame.iter_rows(named=True)
+    }
 
 
 def test_student_outcomes_count_students_and_events_from_any_school(con):
@@ -129,8 +187,9 @@ def test_group_counts_equal_the_student_rows(con):
         pop = students.filter(pl.col(outcome).is_not_null())
         expect = pop.group_by("race_ethnicity").agg(n=pl.len(), k=pl.col(outcome).sum())
         got = mt.outcome_group_counts(con).filter(scope="district", outcome=outcome, dimension="race_ethnicity")
-        assert dict(zip(expect["race_ethnicity"], zip(expect["n"], expect["k"]))) == \
-            dict(zip(got["group"], zip(got["n"], got["k"])))
+        assert dict(zip(expect["race_ethnicity"], zip(expect["n"], expect["k"]))) == dict(
+            zip(got["group"], zip(got["n"], got["k"]))
+        )
 
 
 def test_school_filter_leaves_out_the_district_unless_asked(con):
@@ -147,7 +206,7 @@ def test_case_timeline_first_action_and_censoring(con):
     t = {r["case_id"]: r for r in mt.case_timeline(con, AS_OF).iter_rows(named=True)}
     assert (t["C1"]["duration_days"], t["C1"]["event"]) == (2, True)
     assert (t["C2"]["duration_days"], t["C2"]["event"]) == (212, False)  # open: censored at the as-of date
-    assert (t["C4"]["duration_days"], t["C4"]["event"]) == (2, False)    # closed without an action
+    assert (t["C4"]["duration_days"], t["C4"]["event"]) == (2, False)  # closed without an action
     assert t["C4"]["race_ethnicity"] is None and t["C3"]["race_ethnicity"] == "hi"
     # as of 2024-11-15: C3..C5 not reported yet, C1's closing already happened, C2 open for 14 days
     early = {r["case_id"]: r for r in mt.case_timeline(con, date(2024, 11, 15)).iter_rows(named=True)}
@@ -170,28 +229,47 @@ def test_case_volumes_and_rates(con):
 
 def test_concern_level_counts(con):
     c = mt.concern_level_counts(con)
-    assert dict(c.filter(scope="district", dimension="all").select("concern_level", "n").iter_rows()) == \
-        {"low": 2, "moderate": 1, "high": 1}
-    assert dict(c.filter(scope="district", dimension="school").select("group", "n")
-                .group_by("group").agg(pl.col("n").sum()).iter_rows()) == {"A": 1, "B": 3}
+    assert dict(c.filter(scope="district", dimension="all").select("concern_level", "n").iter_rows()) == {
+        "low": 2,
+        "moderate": 1,
+        "high": 1,
+    }
+    assert dict(
+        c.filter(scope="district", dimension="school")
+        .select("group", "n")
+        .group_by("group")
+        .agg(pl.col("n").sum())
+        .iter_rows()
+    ) == {"A": 1, "B": 3}
     assert c.filter(scope="district", dimension="race_ethnicity", group="bl")["n"].sum() == 2
 
 
 def test_conditional_strata_are_group_against_all_others_within_level(con):
-    s = mt.conditional_disparity_strata(con).filter(scope="district", outcome="case_exclusionary",
-                                                    dimension="race_ethnicity")
+    s = mt.conditional_disparity_strata(con).filter(
+        scope="district", outcome="case_exclusionary", dimension="race_ethnicity"
+    )
     cells = {(r["group"], r["concern_level"]): (r["a"], r["b"], r["c"], r["d"]) for r in s.iter_rows(named=True)}
     assert cells[("bl", "high")] == (1, 0, 0, 0)
-    assert cells[("bl", "low")] == (0, 1, 0, 1)   # C5 (s1, bl) against C2 (s2, wh)
+    assert cells[("bl", "low")] == (0, 1, 0, 1)  # C5 (s1, bl) against C2 (s2, wh)
     assert cells[("wh", "low")] == (0, 1, 0, 1)
     assert ("hi", "low") not in cells
 
 
 def test_process_audit_numerators_and_denominators(con):
-    a = run_query(con, "marts/fallback/process_audit_counts", as_of=AS_OF, review_within_days=30, school_years=None,
-                  school_ids=None, include_district=True, include_schools=True)
-    d = {(r["indicator"], r["concern_level"]): (r["numerator"], r["denominator"])
-         for r in a.filter(scope="district").iter_rows(named=True)}
+    a = run_query(
+        con,
+        "marts/fallback/process_audit_counts",
+        as_of=AS_OF,
+        review_within_days=30,
+        school_years=None,
+        school_ids=None,
+        include_district=True,
+        include_schools=True,
+    )
+    d = {
+        (r["indicator"], r["concern_level"]): (r["numerator"], r["denominator"])
+        for r in a.filter(scope="district").iter_rows(named=True)
+    }
     assert d[("team_composition", None)] == (3, 4)
     assert d[("concern_level_recorded", None)] == (4, 4)
     assert d[("disability_factors_considered", None)] == (2, 3)
@@ -203,13 +281,16 @@ def test_process_audit_numerators_and_denominators(con):
     assert d[("exclusion_or_placement_change", "low")] == (0, 2)
     assert d[("exclusion_or_placement_change", "imminent")] == (0, 0)
     assert d[("suspended_while_case_open", None)] == (2, 3)
-    b = {(r["indicator"], r["concern_level"]): (r["numerator"], r["denominator"])
-         for r in a.filter(scope="B").iter_rows(named=True)}
+    b = {
+        (r["indicator"], r["concern_level"]): (r["numerator"], r["denominator"])
+        for r in a.filter(scope="B").iter_rows(named=True)
+    }
     assert b[("suspended_while_case_open", None)] == (1, 3)  # s1's case at B had no suspension while open
 
 
 def test_audit_indicator_names_match_metrics(con):
     from metrics.audit import AUDIT_INDICATORS
+
     audit = mt.process_audit(con, AS_OF)
     assert set(audit["indicator"]) == {i.key for i in AUDIT_INDICATORS}
 
@@ -220,8 +301,9 @@ def test_latest_activity_date_and_school_years(con):
 
 
 def test_empty_warehouse_gives_empty_tables(tmp_path):
-    c = build_warehouse(tmp_path / "e.duckdb", enrollment=[], cases=[], actions=[], reviews=[], discipline=[],
-                        schools=[])
+    c = build_warehouse(
+        tmp_path / "e.duckdb", enrollment=[], cases=[], actions=[], reviews=[], discipline=[], schools=[]
+    )
     assert mt.latest_activity_date(c) is None
     assert mt.outcome_group_counts(c).height == 0
     assert mt.disproportionality(c).height == 0

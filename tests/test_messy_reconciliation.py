@@ -1,5 +1,6 @@
 """The --messy vendor export loads through its profile: every row loaded or quarantined under the
 expected rule, nothing else quarantined, and the identifier files refused whole."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,10 @@ def test_vendor_export_reconciles_file_by_file(messy_demo, tmp_path):
     assert len(ledger) == 6
     for file_name, read, loaded, held in ledger:
         assert read == loaded + held and read > 0, file_name
-    expected = {(e["file"], e["row_number"], e["rule"])
-                for e in json.loads((messy_demo / "vendor" / "expected_quarantine.json").read_text())}
+    expected = {
+        (e["file"], e["row_number"], e["rule"])
+        for e in json.loads((messy_demo / "vendor" / "expected_quarantine.json").read_text())
+    }
     assert quarantined == expected
 
 
@@ -49,15 +52,26 @@ def test_vendor_rows_equal_the_clean_interchange_rows(messy_demo, tmp_path):
     con = duckdb.connect(str(vendor), read_only=True)
     con.execute(f"attach '{clean}' as clean (read_only)")
     try:
-        for table, key in (("enrollment", "school_year, student_key"), ("btam_cases", "case_id"),
-                           ("case_actions", "action_id"), ("case_reviews", "review_id"),
-                           ("discipline_actions", "action_id"), ("schools", "school_id")):
-            columns = [r[0] for r in con.sql(f"select column_name from information_schema.columns where "
-                                             f"table_name = '{table}' and table_catalog = 'clean' "
-                                             f"and column_name <> 'load_id'").fetchall()]
+        for table, _key in (
+            ("enrollment", "school_year, student_key"),
+            ("btam_cases", "case_id"),
+            ("case_actions", "action_id"),
+            ("case_reviews", "review_id"),
+            ("discipline_actions", "action_id"),
+            ("schools", "school_id"),
+        ):
+            columns = [
+                r[0]
+                for r in con.sql(
+                    f"select column_name from information_schema.columns where "
+                    f"table_name = '{table}' and table_catalog = 'clean' "
+                    f"and column_name <> 'load_id'"
+                ).fetchall()
+            ]
             cols = ", ".join(columns)
-            differing = con.sql(f"select count(*) from (select {cols} from main.{table} "
-                                f"except select {cols} from clean.{table})").fetchall()[0][0]
+            differing = con.sql(
+                f"select count(*) from (select {cols} from main.{table} except select {cols} from clean.{table})"
+            ).fetchall()[0][0]
             assert differing == 0, f"{table}: {differing} vendor rows differ from the clean rows"
     finally:
         con.close()

@@ -1,4 +1,5 @@
 """Process-audit indicators (NASP BTAM steps) against their targets."""
+
 import polars as pl
 import pytest
 
@@ -28,16 +29,23 @@ def test_no_cases_is_not_applicable_and_few_cases_too_few():
     assert (few.value, few.status) == (0.5, "too_few")
 
 
-@pytest.mark.parametrize("num, den, direction", [(5, 4, "higher_is_better"), (-1, 4, "higher_is_better"),
-                                                 (1, 4, "sideways")])
+@pytest.mark.parametrize(
+    "num, den, direction", [(5, 4, "higher_is_better"), (-1, 4, "higher_is_better"), (1, 4, "sideways")]
+)
 def test_impossible_inputs_are_refused(num, den, direction):
     with pytest.raises(ValueError):
         evaluate_indicator(num, den, 0.5, direction)
 
 
 def test_evaluate_audit_keeps_extra_columns_and_uses_configured_targets():
-    frame = pl.DataFrame({"school_id": ["s1", "s1"], "indicator": ["team_composition", "law_enforcement_low_moderate"],
-                          "numerator": [18, 3], "denominator": [20, 30]})
+    frame = pl.DataFrame(
+        {
+            "school_id": ["s1", "s1"],
+            "indicator": ["team_composition", "law_enforcement_low_moderate"],
+            "numerator": [18, 3],
+            "denominator": [20, 30],
+        }
+    )
     out = evaluate_audit(frame)
     assert out["school_id"].to_list() == ["s1", "s1"]
     assert out["status"].to_list() == ["on_target", "off_target"]

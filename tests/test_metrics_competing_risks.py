@@ -4,6 +4,7 @@ Checked against numbers computed by hand (exact fractions), an independent exact
 implementation on random tables with ties of every kind, Kaplan-Meier where nothing competes, and the
 toy case of issue 15.
 """
+
 from __future__ import annotations
 
 import random
@@ -36,7 +37,7 @@ def test_the_toy_case_of_issue_15():
     assert ci.served_by[10] == pytest.approx(0.3, abs=1e-15)
     assert ci.served_by[30] == pytest.approx(0.6, abs=1e-15)
     assert ci.ever_served == pytest.approx(0.6, abs=1e-15)
-    assert ci.days_to_50 == 20.0 and ci.days_to_90 is None      # 90% is never reached
+    assert ci.days_to_50 == 20.0 and ci.days_to_90 is None  # 90% is never reached
     # Kaplan-Meier with the closures censored says half were served by day 5: the bias the issue names
     assert kaplan_meier(days, [o == S for o in outcome]).median_days == 5.0
 
@@ -76,8 +77,9 @@ def test_hand_computed_with_ties_and_competing_events():
     # served + closed unserved + still waiting = 1 on every day
     before = np.r_[1.0, curve["event_free"].to_numpy()[:-1]]
     closed = np.cumsum(before * curve["closed_unserved"].to_numpy() / curve["at_risk"].to_numpy())
-    np.testing.assert_allclose(curve["cumulative_incidence"].to_numpy() + closed + curve["event_free"].to_numpy(),
-                               1.0, atol=1e-15)
+    np.testing.assert_allclose(
+        curve["cumulative_incidence"].to_numpy() + closed + curve["event_free"].to_numpy(), 1.0, atol=1e-15
+    )
     assert closed[-1] == pytest.approx(77 / 252, abs=1e-15)
 
 
@@ -110,15 +112,21 @@ def test_grouped_table_matches_exact_arithmetic_on_random_tables(seed):
             rows.append((f"g{group}", rng.randint(0, 40), rng.choice([S, S, S, C, W])))
     frame = pl.DataFrame(rows, schema=["group", "duration_days", "outcome"], orient="row")
     table = cumulative_incidence_table(frame, by=("group",))
-    assert table["group"].to_list() == list(dict.fromkeys(frame["group"]))   # first-seen order
+    assert table["group"].to_list() == list(dict.fromkeys(frame["group"]))  # first-seen order
     for row in table.iter_rows(named=True):
         part = frame.filter(pl.col("group") == row["group"])
         days, outcome = part["duration_days"].to_list(), part["outcome"].to_list()
         assert (row["n_cases"], row["n_served"], row["n_closed_unserved"], row["n_open"]) == (
-            len(days), outcome.count(S), outcome.count(C), outcome.count(W))
+            len(days),
+            outcome.count(S),
+            outcome.count(C),
+            outcome.count(W),
+        )
         if len(days) < 10:
-            assert all(row[c] is None for c in ("served_by_10", "served_by_30", "served_by_60", "ever_served",
-                                                "days_to_50", "days_to_90"))
+            assert all(
+                row[c] is None
+                for c in ("served_by_10", "served_by_30", "served_by_60", "ever_served", "days_to_50", "days_to_90")
+            )
             continue
         by_horizon, ever, d50, d90 = _exact(days, outcome, (10, 30, 60))
         for h in (10, 30, 60):
@@ -145,21 +153,27 @@ def test_fewer_than_ten_cases_keep_counts_and_blank_estimates():
 def test_outcomes_from_dates():
     as_of = date(2025, 6, 1)
     d = date.fromisoformat
-    cases = pl.DataFrame({
-        "case_id": ["served", "same_day", "after_close", "unserved", "open", "late_action", "closes_later"],
-        "reported_date": [d("2025-01-01")] * 7,
-        "first_action_date": [d("2025-01-04"), d("2025-01-01"), d("2025-01-09"), None, None, d("2025-06-05"),
-                              None],
-        "closed_date": [d("2025-02-01"), None, d("2025-01-06"), d("2025-01-20"), None, None, d("2025-07-01")],
-    })
-    out = {r["case_id"]: (r["outcome"], r["duration_days"])
-           for r in first_action_outcomes(cases, as_of).iter_rows(named=True)}
+    cases = pl.DataFrame(
+        {
+            "case_id": ["served", "same_day", "after_close", "unserved", "open", "late_action", "closes_later"],
+            "reported_date": [d("2025-01-01")] * 7,
+            "first_action_date": [d("2025-01-04"), d("2025-01-01"), d("2025-01-09"), None, None, d("2025-06-05"), None],
+            "closed_date": [d("2025-02-01"), None, d("2025-01-06"), d("2025-01-20"), None, None, d("2025-07-01")],
+        }
+    )
+    out = {
+        r["case_id"]: (r["outcome"], r["duration_days"])
+        for r in first_action_outcomes(cases, as_of).iter_rows(named=True)
+    }
     assert out == {
-        "served": (S, 3), "same_day": (S, 0),
-        "after_close": (C, 5),        # an action after closing does not serve the case: closed at day 5
-        "unserved": (C, 19), "open": (W, 151),
-        "late_action": (W, 151),      # the action after the as-of date has not happened yet
-        "closes_later": (W, 151)}     # nor has the closing
+        "served": (S, 3),
+        "same_day": (S, 0),
+        "after_close": (C, 5),  # an action after closing does not serve the case: closed at day 5
+        "unserved": (C, 19),
+        "open": (W, 151),
+        "late_action": (W, 151),  # the action after the as-of date has not happened yet
+        "closes_later": (W, 151),
+    }  # nor has the closing
 
 
 def test_bad_input_is_refused_with_the_reason():
@@ -167,9 +181,15 @@ def test_bad_input_is_refused_with_the_reason():
         aalen_johansen([1], ["censored"])
     with pytest.raises(ValueError, match="0 or more days"):
         aalen_johansen([-1], [S])
-    cases = pl.DataFrame({"case_id": ["x"], "reported_date": [date(2025, 2, 1)],
-                          "first_action_date": [date(2025, 1, 1)], "closed_date": [None]},
-                         schema_overrides={"closed_date": pl.Date})
+    cases = pl.DataFrame(
+        {
+            "case_id": ["x"],
+            "reported_date": [date(2025, 2, 1)],
+            "first_action_date": [date(2025, 1, 1)],
+            "closed_date": [None],
+        },
+        schema_overrides={"closed_date": pl.Date},
+    )
     with pytest.raises(ValueError, match="case x"):
         first_action_outcomes(cases, date(2025, 6, 1))
 
@@ -180,6 +200,6 @@ def test_the_board_sentence_reads_the_cumulative_incidence():
     toy = aalen_johansen([2] * 4 + [5] * 3 + [20] * 3, [C] * 4 + [S] * 6)
     text = served_sentence(toy.days_to_50, toy.served_by[30], toy.ever_served)
     assert text.startswith("Half of all cases had a first intervention within 20 days of the report; 60% within 30")
-    short = aalen_johansen([2] * 6 + [5] * 3 + [20] * 1, [C] * 6 + [S] * 4)   # 40% ever: half never reached
+    short = aalen_johansen([2] * 6 + [5] * 3 + [20] * 1, [C] * 6 + [S] * 4)  # 40% ever: half never reached
     text = served_sentence(short.days_to_50, short.served_by[30], short.ever_served)
     assert text.startswith("Fewer than half of all cases had a first intervention: 40% within 30 days")

@@ -1,5 +1,6 @@
 """Levels of concern by group. The 2x2 oracle is the project's shared worked example
 (worked-examples.md): 8 of 50 vs 10 of 200, Pearson chi-square 7.2438, Fisher p 0.012896."""
+
 import polars as pl
 import pytest
 from scipy import stats
@@ -9,8 +10,9 @@ from metrics.config import MetricSettings
 
 
 def long(table):
-    return pl.DataFrame([{"group": g, "concern_level": lvl, "n": n}
-                         for g, levels in table.items() for lvl, n in levels.items()])
+    return pl.DataFrame(
+        [{"group": g, "concern_level": lvl, "n": n} for g, levels in table.items() for lvl, n in levels.items()]
+    )
 
 
 def test_distribution_is_ordered_low_to_imminent_with_zeros_filled():
@@ -39,8 +41,9 @@ def test_unknown_level_is_refused():
 
 
 def test_large_expected_counts_use_chi_square():
-    r = concern_independence(long({"a": {"low": 40, "moderate": 30, "high": 20},
-                                   "b": {"low": 60, "moderate": 20, "high": 10}}))
+    r = concern_independence(
+        long({"a": {"low": 40, "moderate": 30, "high": 20}, "b": {"low": 60, "moderate": 20, "high": 10}})
+    )
     assert r.method == "chi_square" and r.df == 2 and r.min_expected >= 5
     table = [[40, 30, 20], [60, 20, 10]]
     assert r.p_value == pytest.approx(stats.chi2_contingency(table, correction=False).pvalue)
@@ -54,8 +57,13 @@ def test_small_two_by_two_uses_fisher_and_matches_the_worked_example():
 
 
 def test_small_larger_table_uses_a_seeded_monte_carlo_p():
-    counts = long({"a": {"low": 3, "moderate": 1, "high": 2}, "b": {"low": 1, "moderate": 4, "high": 0},
-                   "c": {"low": 0, "moderate": 1, "high": 5}})
+    counts = long(
+        {
+            "a": {"low": 3, "moderate": 1, "high": 2},
+            "b": {"low": 1, "moderate": 4, "high": 0},
+            "c": {"low": 0, "moderate": 1, "high": 5},
+        }
+    )
     r = concern_independence(counts)
     again = concern_independence(counts)
     assert r.method == "monte_carlo" and r.p_value == again.p_value
@@ -66,8 +74,9 @@ def test_small_larger_table_uses_a_seeded_monte_carlo_p():
 
 
 def test_empty_rows_and_columns_are_dropped_first():
-    r = concern_independence(long({"a": {"low": 8, "high": 42, "imminent": 0}, "b": {"low": 10, "high": 190},
-                                   "none": {"low": 0, "high": 0}}))
+    r = concern_independence(
+        long({"a": {"low": 8, "high": 42, "imminent": 0}, "b": {"low": 10, "high": 190}, "none": {"low": 0, "high": 0}})
+    )
     assert r.groups == ("a", "b") and r.levels == ("low", "high")
     assert r.method == "fisher_exact"
 
@@ -76,6 +85,5 @@ def test_one_group_or_one_level_is_not_applicable():
     assert concern_independence(long({"a": {"low": 3, "high": 4}})).method == "not_applicable"
     one_level = concern_independence(long({"a": {"low": 3}, "b": {"low": 5}}))
     assert (one_level.method, one_level.p_value, one_level.n) == ("not_applicable", None, 8)
-    empty = concern_independence(pl.DataFrame(schema={"group": pl.String, "concern_level": pl.String,
-                                                      "n": pl.Int64}))
+    empty = concern_independence(pl.DataFrame(schema={"group": pl.String, "concern_level": pl.String, "n": pl.Int64}))
     assert empty.method == "not_applicable" and empty.n == 0

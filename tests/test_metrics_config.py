@@ -1,4 +1,5 @@
 """One typed place for defaults: it refuses values no metric could use."""
+
 import pytest
 
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
@@ -6,7 +7,14 @@ from metrics.config import DEFAULT_SETTINGS, MetricSettings
 
 def test_defaults_are_the_documented_ones():
     s = DEFAULT_SETTINGS
-    assert (s.min_cell, s.min_n, s.threshold, s.alpha, s.persistence_years, s.review_within_days) == (10, 30, 2.0, 0.05, 3, 30)
+    assert (s.min_cell, s.min_n, s.threshold, s.alpha, s.persistence_years, s.review_within_days) == (
+        10,
+        30,
+        2.0,
+        0.05,
+        3,
+        30,
+    )
     assert dict(s.timeliness_days) == {"imminent": 0, "high": 1, "moderate": 5, "low": 10}
 
 

@@ -1,6 +1,7 @@
 """Disproportionality rows (spec: disproportionality.csv). Oracle numbers come from the project's
 shared worked examples (worked-examples.md, computed independently with scipy 1.17), copied here
 literally because that folder does not ship with the project."""
+
 import math
 
 import polars as pl
@@ -18,8 +19,9 @@ from metrics.disproportionality import (
 
 
 def counts(**groups):
-    return pl.DataFrame({"group": list(groups), "n": [v[0] for v in groups.values()],
-                         "k": [v[1] for v in groups.values()]})
+    return pl.DataFrame(
+        {"group": list(groups), "n": [v[0] for v in groups.values()], "k": [v[1] for v in groups.values()]}
+    )
 
 
 def row(frame, group):
@@ -79,8 +81,8 @@ def test_fisher_p_is_given_even_when_sizes_are_too_small_for_a_ratio():
 
 
 # worked-examples.md "Benjamini-Hochberg" (scipy.stats.false_discovery_control, method="bh").
-BH_P = [.001, .008, .039, .041, .042, .06, .074, .205, .212, .216]
-BH_Q = [.01, .04, .084, .084, .084, .1, .10571, .216, .216, .216]
+BH_P = [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216]
+BH_Q = [0.01, 0.04, 0.084, 0.084, 0.084, 0.1, 0.10571, 0.216, 0.216, 0.216]
 
 
 def test_benjamini_hochberg_matches_the_worked_example():
@@ -172,26 +174,33 @@ def test_empty_input_gives_an_empty_frame_with_the_columns():
     assert out.height == 0 and "risk_ratio" in out.columns
 
 
-@pytest.mark.parametrize("frame, message", [
-    (counts(a=(10, 11)), "0 <= k <= n"),
-    (counts(a=(10, -1)), "0 <= k <= n"),
-    (pl.DataFrame({"group": ["a", "a"], "n": [5, 6], "k": [1, 1]}), "appears twice"),
-    (pl.DataFrame({"group": ["a"], "n": [5]}), "lacks the columns"),
-])
+@pytest.mark.parametrize(
+    "frame, message",
+    [
+        (counts(a=(10, 11)), "0 <= k <= n"),
+        (counts(a=(10, -1)), "0 <= k <= n"),
+        (pl.DataFrame({"group": ["a", "a"], "n": [5, 6], "k": [1, 1]}), "appears twice"),
+        (pl.DataFrame({"group": ["a"], "n": [5]}), "lacks the columns"),
+    ],
+)
 def test_bad_counts_are_refused_with_a_message(frame, message):
     with pytest.raises(ValueError, match=message):
         disproportionality(frame)
 
 
 def slice_rows(year, outcome, dimension, groups, scope="district"):
-    return [{"school_year": year, "scope": scope, "outcome": outcome, "dimension": dimension,
-             "group": g, "n": n, "k": k} for g, (n, k) in groups.items()]
+    return [
+        {"school_year": year, "scope": scope, "outcome": outcome, "dimension": dimension, "group": g, "n": n, "k": k}
+        for g, (n, k) in groups.items()
+    ]
 
 
 def test_table_has_the_spec_columns_and_q_values_per_year_scope_outcome():
-    rows = (slice_rows("2024-25", "iss", "sex", {"f": (500, 20), "m": (500, 45)})
-            + slice_rows("2024-25", "iss", "english_learner", {"y": (100, 15), "n": (900, 50)})
-            + slice_rows("2024-25", "oss_or_expulsion", "sex", {"f": (500, 10), "m": (500, 30)}))
+    rows = (
+        slice_rows("2024-25", "iss", "sex", {"f": (500, 20), "m": (500, 45)})
+        + slice_rows("2024-25", "iss", "english_learner", {"y": (100, 15), "n": (900, 50)})
+        + slice_rows("2024-25", "oss_or_expulsion", "sex", {"f": (500, 10), "m": (500, 30)})
+    )
     out = disproportionality_table(pl.DataFrame(rows))
     assert tuple(out.columns) == EXPORT_COLUMNS
     iss = out.filter(pl.col("outcome") == "iss")
@@ -203,8 +212,12 @@ def test_table_has_the_spec_columns_and_q_values_per_year_scope_outcome():
 
 def test_table_uses_the_state_reference_of_the_same_year_outcome_and_dimension():
     rows = slice_rows("2024-25", "iss", "sex", {"m": (40, 12), "x": (20, 1)})
-    state = pl.DataFrame([{"school_year": "2024-25", "outcome": "iss", "dimension": "sex", "group": g, "n": n, "k": k}
-                          for g, (n, k) in {"m": (50_000, 5_000), "f": (50_000, 4_000)}.items()])
+    state = pl.DataFrame(
+        [
+            {"school_year": "2024-25", "outcome": "iss", "dimension": "sex", "group": g, "n": n, "k": k}
+            for g, (n, k) in {"m": (50_000, 5_000), "f": (50_000, 4_000)}.items()
+        ]
+    )
     out = disproportionality_table(pl.DataFrame(rows), state)
     assert row(out, "m")["ratio_method"] == "alternate_risk_ratio"
     other_year = state.with_columns(pl.lit("2023-24").alias("school_year"))
@@ -212,15 +225,32 @@ def test_table_uses_the_state_reference_of_the_same_year_outcome_and_dimension()
 
 
 def test_table_of_nothing_is_an_empty_frame_with_the_spec_columns():
-    empty = pl.DataFrame(schema={"school_year": pl.String, "scope": pl.String, "outcome": pl.String,
-                                 "dimension": pl.String, "group": pl.String, "n": pl.Int64, "k": pl.Int64})
+    empty = pl.DataFrame(
+        schema={
+            "school_year": pl.String,
+            "scope": pl.String,
+            "outcome": pl.String,
+            "dimension": pl.String,
+            "group": pl.String,
+            "n": pl.Int64,
+            "k": pl.Int64,
+        }
+    )
     out = disproportionality_table(empty)
     assert out.height == 0 and tuple(out.columns) == EXPORT_COLUMNS
 
 
 def flags(years_flagged):
-    return pl.DataFrame({"school_year": list(years_flagged), "scope": "district", "outcome": "iss",
-                         "dimension": "sex", "group": "m", "flagged": list(years_flagged.values())})
+    return pl.DataFrame(
+        {
+            "school_year": list(years_flagged),
+            "scope": "district",
+            "outcome": "iss",
+            "dimension": "sex",
+            "group": "m",
+            "flagged": list(years_flagged.values()),
+        }
+    )
 
 
 def test_persistent_after_three_consecutive_flagged_years():
@@ -247,8 +277,7 @@ def test_vectorised_fisher_agrees_with_scipy_on_many_tables():
     from metrics.disproportionality import _fisher
 
     rng = np.random.default_rng(7)
-    tables = [(8, 50, 10, 200), (0, 10, 0, 10), (10, 10, 0, 10), (0, 1, 5, 9), (1, 1, 0, 1),
-              (500, 14_500, 300, 14_700)]
+    tables = [(8, 50, 10, 200), (0, 10, 0, 10), (10, 10, 0, 10), (0, 1, 5, 9), (1, 1, 0, 1), (500, 14_500, 300, 14_700)]
     for _ in range(400):
         n, cn = int(rng.integers(1, 300)), int(rng.integers(1, 3000))
         tables.append((int(rng.integers(0, n + 1)), n, int(rng.binomial(cn, rng.random() * 0.3)), cn))

@@ -1,4 +1,5 @@
 """Rates per 1,000 and year-over-year change, with blanks where a rate is undefined."""
+
 import polars as pl
 import pytest
 
@@ -35,4 +36,3 @@ def test_year_over_year_refuses_bad_years_and_repeated_keys():
         year_over_year(pl.DataFrame({"school_year": ["2024"], "g": "a", "v": [1]}), ["g"], "v")
     with pytest.raises(ValueError, match="repeats"):
         year_over_year(pl.DataFrame({"school_year": ["2024-25"] * 2, "g": "a", "v": [1, 2]}), ["g"], "v")
-

@@ -15,6 +15,7 @@ Two kinds of check:
    functions on random counts and durations, including the small-number corners (zero counts, empty
    comparisons, a group missing from the state table, ties, groups of one case).
 """
+
 from __future__ import annotations
 
 import csv
@@ -44,6 +45,7 @@ RELATIVE = 1e-12
 
 # -- 1. the frozen export --------------------------------------------------------------------------------------
 
+
 def build_fixture_warehouse(db: Path, work: Path) -> None:
     """The demo files of the fixture through the loader, then the synthetic state_reference table."""
     from pipelines.loader import load_files
@@ -59,10 +61,12 @@ def build_fixture_warehouse(db: Path, work: Path) -> None:
     con = duckdb.connect(str(db))
     try:
         con.execute(STATE_REFERENCE_DDL.read_text())
-        con.execute("insert into state_reference select * from read_csv($p, header = true, "
-                    "columns = {'school_year': 'varchar', 'outcome': 'varchar', 'dimension': 'varchar', "
-                    "'group': 'varchar', 'n': 'bigint', 'k': 'bigint'})",
-                    {"p": str(FIXTURE / "state_reference.csv")})
+        con.execute(
+            "insert into state_reference select * from read_csv($p, header = true, "
+            "columns = {'school_year': 'varchar', 'outcome': 'varchar', 'dimension': 'varchar', "
+            "'group': 'varchar', 'n': 'bigint', 'k': 'bigint'})",
+            {"p": str(FIXTURE / "state_reference.csv")},
+        )
         con.execute("checkpoint")
     finally:
         con.close()
@@ -101,6 +105,7 @@ def _same_cell(expected: str, got: str) -> bool:
 
 def _export_files() -> list[str]:
     from pipelines.export import EXPORT_FILES
+
     return list(EXPORT_FILES)
 
 
@@ -126,7 +131,8 @@ def reference_time_to_intervention_ci(db: Path, as_of: date) -> list[dict]:
     expected/time_to_intervention_ci.csv.gz)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        cases = con.execute("""
+        cases = con.execute(
+            """
             with c as (
                 select case_id, school_year, school_id, reported_date,
                        case when assessed_date is null or assessed_date <= $as_of then concern_level end as level,
@@ -140,7 +146,9 @@ def reference_time_to_intervention_ci(db: Path, as_of: date) -> list[dict]:
                    date_diff('day', reported_date, case
                         when first_action is not null and (closed is null or first_action <= closed)
                         then first_action when closed is not null then closed else $as_of::date end) as days
-            from c left join a using (case_id)""", {"as_of": as_of}).fetchall()
+            from c left join a using (case_id)""",
+            {"as_of": as_of},
+        ).fetchall()
     finally:
         con.close()
     groups: dict[tuple, list[tuple[int, str]]] = {}
@@ -150,9 +158,16 @@ def reference_time_to_intervention_ci(db: Path, as_of: date) -> list[dict]:
                 groups.setdefault((year, scope, lvl), []).append((days, outcome))
     rows = []
     for (year, scope, level), members in groups.items():
-        row = {"school_year": year, "scope": scope, "concern_level": level, "n_cases": len(members),
-               **{f"n_{k}": sum(1 for _, o in members if o == code)
-                  for k, code in (("served", "S"), ("closed_unserved", "C"), ("open", "O"))}}
+        row = {
+            "school_year": year,
+            "scope": scope,
+            "concern_level": level,
+            "n_cases": len(members),
+            **{
+                f"n_{k}": sum(1 for _, o in members if o == code)
+                for k, code in (("served", "S"), ("closed_unserved", "C"), ("open", "O"))
+            },
+        }
         estimates = dict.fromkeys(_CI_ESTIMATES)
         if len(members) >= 10:
             cif, free = Fraction(0), Fraction(1)
@@ -169,8 +184,9 @@ def reference_time_to_intervention_ci(db: Path, as_of: date) -> list[dict]:
                         estimates[name] = float(day)
             estimates.update({f"served_by_{h}": float(v) for h, v in by.items()}, ever_served=float(cif))
         rows.append(row | estimates)
-    rows.sort(key=lambda r: (r["school_year"], r["scope"] != "district", r["scope"],
-                             _CI_LEVELS.index(r["concern_level"])))
+    rows.sort(
+        key=lambda r: (r["school_year"], r["scope"] != "district", r["scope"], _CI_LEVELS.index(r["concern_level"]))
+    )
     return rows
 
 
@@ -180,7 +196,7 @@ def test_time_to_intervention_ci_matches_the_exact_reference(exported, tmp_path_
     expected = reference_time_to_intervention_ci(db, AS_OF)
     got = list(csv.DictReader((exported / "time_to_intervention_ci.csv").open()))
     assert len(got) == len(expected) and len(got) > 50
-    assert any(r["days_to_90"] is None and r["n_cases"] >= 10 for r in expected)   # "never reached" occurs
+    assert any(r["days_to_90"] is None and r["n_cases"] >= 10 for r in expected)  # "never reached" occurs
     assert any(r["n_closed_unserved"] for r in expected) and any(r["n_open"] for r in expected)
     for e, g in zip(expected, got):
         for col, value in e.items():
@@ -189,9 +205,11 @@ def test_time_to_intervention_ci_matches_the_exact_reference(exported, tmp_path_
 
 def test_fixture_covers_the_paths_that_matter():
     """The frozen data exercise every ratio method, every independence test and both log-rank forms."""
+
     def column(name: str, col: str) -> set[str]:
         header, rows = _rows(gzip.open(FIXTURE / "expected" / f"{name}.gz", "rt").read())
         return {r[header.index(col)] for r in rows}
+
     assert column("disproportionality.csv", "ratio_method") == {"none", "risk_ratio", "alternate_risk_ratio"}
     assert column("concern_level_tests.csv", "method") >= {"monte_carlo", "fisher_exact", "not_applicable"}
     assert column("logrank.csv", "method") >= {"logrank_two_groups", "logrank_k_groups", "not_applicable"}
@@ -216,6 +234,7 @@ def _ref_fisher(k, n, ck, cn):
 
     def log_choose(a, b):
         return special.gammaln(np.add(a, 1)) - special.gammaln(np.add(b, 1)) - special.gammaln(np.subtract(a, b) + 1)
+
     support = np.arange(max(0, n - (total - events)), min(n, events) + 1)
     log_pmf = log_choose(events, support) + log_choose(total - events, n - support) - log_choose(total, n)
     observed = log_pmf[k - support[0]]
@@ -255,20 +274,36 @@ def _ref_slice(rows, state, s):
             if weight > 0:
                 c = sum(w * r for w, r in others) / weight
                 weighted = finite_or_none(k / n / c) if c > 0 else None
-        out.append(dict(group=g, n=n, k=k, comparison_n=cn, comparison_k=ck, risk=risk, comparison_risk=comp,
-                        risk_ratio=ratio, ratio_method=method, rr_ci_low=low, rr_ci_high=high,
-                        risk_difference=None if comp is None else risk - comp,
-                        p_value=_ref_fisher(k, n, ck, cn) if cn > 0 else None, flagged=flagged,
-                        outcome_share=k / total_k if total_k > 0 else None, population_share=n / total_n,
-                        weighted_risk_ratio=weighted))
+        out.append(
+            dict(
+                group=g,
+                n=n,
+                k=k,
+                comparison_n=cn,
+                comparison_k=ck,
+                risk=risk,
+                comparison_risk=comp,
+                risk_ratio=ratio,
+                ratio_method=method,
+                rr_ci_low=low,
+                rr_ci_high=high,
+                risk_difference=None if comp is None else risk - comp,
+                p_value=_ref_fisher(k, n, ck, cn) if cn > 0 else None,
+                flagged=flagged,
+                outcome_share=k / total_k if total_k > 0 else None,
+                population_share=n / total_n,
+                weighted_risk_ratio=weighted,
+            )
+        )
     return out
 
 
 def _ref_table(counts: pl.DataFrame, state_reference: pl.DataFrame | None, s: MetricSettings) -> list[dict]:
     states: dict[tuple, dict] = {}
     if state_reference is not None:
-        for y, o, d, g, n, k in state_reference.select("school_year", "outcome", "dimension", "group", "n",
-                                                       "k").iter_rows():
+        for y, o, d, g, n, k in state_reference.select(
+            "school_year", "outcome", "dimension", "group", "n", "k"
+        ).iter_rows():
             states.setdefault((y, o, d), {})[g] = (n, k)
     slices: dict[tuple, list] = {}
     for y, sc, o, d, g, n, k in counts.select(*SLICE_KEY, "group", "n", "k").iter_rows():
@@ -288,12 +323,15 @@ def _ref_table(counts: pl.DataFrame, state_reference: pl.DataFrame | None, s: Me
             q = stats.false_discovery_control([r["p_value"] for r in present], method="bh")
             for r, v in zip(present, q):
                 r["q_value"] = finite_or_none(v)
-    flagged = {(r["school_year"][:4], r["scope"], r["outcome"], r["dimension"], r["group"]): r["flagged"]
-               for r in table}
+    flagged = {
+        (r["school_year"][:4], r["scope"], r["outcome"], r["dimension"], r["group"]): r["flagged"] for r in table
+    }
     for r in table:
         start = int(r["school_year"][:4])
-        r["persistent"] = all(flagged.get((str(start - b), r["scope"], r["outcome"], r["dimension"], r["group"]),
-                                          False) for b in range(s.persistence_years))
+        r["persistent"] = all(
+            flagged.get((str(start - b), r["scope"], r["outcome"], r["dimension"], r["group"]), False)
+            for b in range(s.persistence_years)
+        )
     return table
 
 
@@ -330,13 +368,35 @@ def _random_counts(rng: np.random.Generator, with_state: bool):
                             if rng.random() < 0.8:
                                 n = int(rng.integers(0, 5000))
                                 state.append((y, outcome, dim, g, n, int(rng.integers(0, n + 1))))
-    counts = pl.DataFrame(rows, orient="row", schema={
-        "school_year": pl.String, "scope": pl.String, "outcome": pl.String, "dimension": pl.String,
-        "group": pl.String, "n": pl.Int64, "k": pl.Int64})
-    ref = pl.DataFrame(state, orient="row", schema={
-        "school_year": pl.String, "outcome": pl.String, "dimension": pl.String, "group": pl.String,
-        "n": pl.Int64, "k": pl.Int64}).unique(["school_year", "outcome", "dimension", "group"],
-                                              maintain_order=True) if with_state else None
+    counts = pl.DataFrame(
+        rows,
+        orient="row",
+        schema={
+            "school_year": pl.String,
+            "scope": pl.String,
+            "outcome": pl.String,
+            "dimension": pl.String,
+            "group": pl.String,
+            "n": pl.Int64,
+            "k": pl.Int64,
+        },
+    )
+    ref = (
+        pl.DataFrame(
+            state,
+            orient="row",
+            schema={
+                "school_year": pl.String,
+                "outcome": pl.String,
+                "dimension": pl.String,
+                "group": pl.String,
+                "n": pl.Int64,
+                "k": pl.Int64,
+            },
+        ).unique(["school_year", "outcome", "dimension", "group"], maintain_order=True)
+        if with_state
+        else None
+    )
     return counts, ref
 
 
@@ -346,8 +406,7 @@ def test_disproportionality_table_matches_the_per_slice_reference(seed):
 
     rng = np.random.default_rng(seed)
     counts, state = _random_counts(rng, with_state=seed % 2 == 0)
-    settings = MetricSettings() if seed < 4 else MetricSettings(min_cell=3, min_n=5, threshold=1.5,
-                                                                 persistence_years=2)
+    settings = MetricSettings() if seed < 4 else MetricSettings(min_cell=3, min_n=5, threshold=1.5, persistence_years=2)
     got = disproportionality_table(counts, state, settings)
     assert tuple(got.columns) == EXPORT_COLUMNS
     _assert_rows_equal(_ref_table(counts, state, settings), got, EXPORT_COLUMNS)
@@ -356,19 +415,38 @@ def test_disproportionality_table_matches_the_per_slice_reference(seed):
 def test_disproportionality_table_of_nothing_and_of_threshold_boundaries():
     from metrics.disproportionality import EXPORT_COLUMNS, disproportionality_table
 
-    empty = pl.DataFrame(schema={"school_year": pl.String, "scope": pl.String, "outcome": pl.String,
-                                 "dimension": pl.String, "group": pl.String, "n": pl.Int64, "k": pl.Int64})
+    empty = pl.DataFrame(
+        schema={
+            "school_year": pl.String,
+            "scope": pl.String,
+            "outcome": pl.String,
+            "dimension": pl.String,
+            "group": pl.String,
+            "n": pl.Int64,
+            "k": pl.Int64,
+        }
+    )
     assert disproportionality_table(empty).columns == list(EXPORT_COLUMNS)
     # ratio exactly 2 (not flagged) beside a hair above (flagged); a float threshold compared exactly
-    counts = pl.DataFrame({"school_year": ["2024-25"] * 4, "scope": ["district"] * 4, "outcome": ["o"] * 4,
-                           "dimension": ["d"] * 4, "group": ["a", "b", "c", "e"], "n": [100, 200, 300, 1],
-                           "k": [20, 20, 41, 0]})
+    counts = pl.DataFrame(
+        {
+            "school_year": ["2024-25"] * 4,
+            "scope": ["district"] * 4,
+            "outcome": ["o"] * 4,
+            "dimension": ["d"] * 4,
+            "group": ["a", "b", "c", "e"],
+            "n": [100, 200, 300, 1],
+            "k": [20, 20, 41, 0],
+        }
+    )
     for settings in (DEFAULT_SETTINGS, MetricSettings(threshold=0.1 + 0.2)):
-        _assert_rows_equal(_ref_table(counts, None, settings), disproportionality_table(counts, None, settings),
-                           EXPORT_COLUMNS)
+        _assert_rows_equal(
+            _ref_table(counts, None, settings), disproportionality_table(counts, None, settings), EXPORT_COLUMNS
+        )
 
 
 # -- survival --------------------------------------------------------------------------------------------------
+
 
 def _ref_kaplan_meier(t: np.ndarray, e: np.ndarray):
     """n_cases, n_events, median, median CI, p90 through scipy.stats.ecdf, one group at a time."""
@@ -384,8 +462,15 @@ def _ref_kaplan_meier(t: np.ndarray, e: np.ndarray):
     def first(values, level):
         hit = np.nonzero(values <= level + 1e-12)[0]
         return float(days[hit[0]]) if hit.size else None
-    return (int(t.size), int(e.sum()), first(survival, 0.5), first(np.where(np.isnan(low), survival, low), 0.5),
-            first(np.where(np.isnan(high), survival, high), 0.5), first(survival, 0.1))
+
+    return (
+        int(t.size),
+        int(e.sum()),
+        first(survival, 0.5),
+        first(np.where(np.isnan(low), survival, low), 0.5),
+        first(np.where(np.isnan(high), survival, high), 0.5),
+        first(survival, 0.1),
+    )
 
 
 def _random_cases(rng: np.random.Generator, groups: int, size: int) -> pl.DataFrame:
@@ -393,9 +478,15 @@ def _random_cases(rng: np.random.Generator, groups: int, size: int) -> pl.DataFr
     # a few groups of one case, all-censored groups and many ties
     t = np.where(rng.random(size) < 0.5, rng.integers(0, 6, size), rng.integers(0, 120, size)).astype(float)
     e = rng.random(size) < np.where(g % 7 == 3, 0.0, 0.75)
-    return pl.DataFrame({"school_year": np.where(g % 2 == 0, "2023-24", "2024-25"),
-                         "scope": [f"S{x // 2}" for x in g], "duration_days": t, "event": e,
-                         "concern_level": rng.choice(["low", "moderate", "high", "imminent", None], size)})
+    return pl.DataFrame(
+        {
+            "school_year": np.where(g % 2 == 0, "2023-24", "2024-25"),
+            "scope": [f"S{x // 2}" for x in g],
+            "duration_days": t,
+            "event": e,
+            "concern_level": rng.choice(["low", "moderate", "high", "imminent", None], size),
+        }
+    )
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -408,8 +499,23 @@ def test_time_to_intervention_matches_per_group_kaplan_meier(seed):
     expected = []
     for key, part in cases.partition_by(["school_year", "scope"], as_dict=True, maintain_order=True).items():
         r = _ref_kaplan_meier(part["duration_days"].to_numpy().astype(float), part["event"].to_numpy())
-        expected.append(dict(zip(("school_year", "scope", "n_cases", "n_events", "median_days", "median_ci_low",
-                                  "median_ci_high", "p90_days"), (*key, *r))))
+        expected.append(
+            dict(
+                zip(
+                    (
+                        "school_year",
+                        "scope",
+                        "n_cases",
+                        "n_events",
+                        "median_days",
+                        "median_ci_low",
+                        "median_ci_high",
+                        "p90_days",
+                    ),
+                    (*key, *r),
+                )
+            )
+        )
     _assert_rows_equal(expected, got, expected[0].keys() if expected else [])
     whole = time_to_intervention(cases)
     r = _ref_kaplan_meier(cases["duration_days"].to_numpy().astype(float), cases["event"].to_numpy())
@@ -418,8 +524,10 @@ def test_time_to_intervention_matches_per_group_kaplan_meier(seed):
 
 def _ref_logrank(cases: pl.DataFrame):
     """Two groups through scipy.stats.logrank, more through U' V^-1 U on the first K-1 groups."""
-    parts = {k[0]: (p["duration_days"].to_numpy().astype(float), p["event"].to_numpy())
-             for k, p in cases.filter(pl.col("group").is_not_null()).partition_by("group", as_dict=True).items()}
+    parts = {
+        k[0]: (p["duration_days"].to_numpy().astype(float), p["event"].to_numpy())
+        for k, p in cases.filter(pl.col("group").is_not_null()).partition_by("group", as_dict=True).items()
+    }
     names = tuple(sorted(str(g) for g in parts))
     data = [parts[g] for g in sorted(parts, key=str)]
     if len(data) < 2 or not any(e.any() for _, e in data):
@@ -456,7 +564,8 @@ def test_logrank_matches_the_reference(seed):
     rng = np.random.default_rng(200 + seed)
     size = [3, 30, 300, 2000, 50][seed]
     cases = _random_cases(rng, groups=5, size=size).with_columns(
-        pl.Series("group", rng.choice(["a", "b", "c", "d", None][: [2, 3, 5, 5, 4][seed]], size)))
+        pl.Series("group", rng.choice(["a", "b", "c", "d", None][: [2, 3, 5, 5, 4][seed]], size))
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         got = logrank_test(cases, group="group")
@@ -481,8 +590,11 @@ def _random_level_counts(rng: np.random.Generator, tests: int) -> pl.DataFrame:
                     rows.append((f"T{i // 3}", f"S{i % 3}", g, lvl, int(rng.integers(0, size + 1))))
         if i % 9 == 4:
             rows.append((f"T{i // 3}", f"S{i % 3}", "a", None, 3))  # unassessed cases: not part of the table
-    return pl.DataFrame(rows, orient="row", schema={"year": pl.String, "scope": pl.String, "group": pl.String,
-                                                    "concern_level": pl.String, "n": pl.Int64})
+    return pl.DataFrame(
+        rows,
+        orient="row",
+        schema={"year": pl.String, "scope": pl.String, "group": pl.String, "concern_level": pl.String, "n": pl.Int64},
+    )
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -499,8 +611,13 @@ def test_concern_independence_table_matches_one_test_at_a_time(seed):
         ref = concern_independence(part.select("group", "concern_level", "n"), by="group", settings=settings)
         methods.add(ref.method)
         assert (row["year"], row["scope"]) == key
-        assert (row["method"], row["df"], row["n"], tuple(row["groups"]), tuple(row["levels"])) == \
-            (ref.method, ref.df, ref.n, ref.groups, ref.levels)
+        assert (row["method"], row["df"], row["n"], tuple(row["groups"]), tuple(row["levels"])) == (
+            ref.method,
+            ref.df,
+            ref.n,
+            ref.groups,
+            ref.levels,
+        )
         for name in ("statistic", "p_value", "min_expected"):
             assert _close(getattr(ref, name), row[name]), (key, name, getattr(ref, name), row[name])
     assert {"monte_carlo", "chi_square", "not_applicable"} <= methods
@@ -520,6 +637,7 @@ def test_monte_carlo_in_a_helper_process_gives_the_same_p_values(monkeypatch):
 
 # -- Mantel-Haenszel -------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed", range(3))
 def test_mantel_haenszel_table_matches_one_key_at_a_time(seed):
     from metrics.stratified import mantel_haenszel, mantel_haenszel_table
@@ -533,13 +651,34 @@ def test_mantel_haenszel_table_matches_one_key_at_a_time(seed):
             if rng.random() < 0.15:
                 cells[int(rng.integers(0, 4))] = 0
             rows.append((f"k{key % 50}", f"s{key // 50}", stratum, *map(int, cells)))
-    strata = pl.DataFrame(rows, orient="row", schema={"k": pl.String, "s": pl.String, "label": pl.String,
-                                                      "a": pl.Int64, "b": pl.Int64, "c": pl.Int64, "d": pl.Int64})
+    strata = pl.DataFrame(
+        rows,
+        orient="row",
+        schema={
+            "k": pl.String,
+            "s": pl.String,
+            "label": pl.String,
+            "a": pl.Int64,
+            "b": pl.Int64,
+            "c": pl.Int64,
+            "d": pl.Int64,
+        },
+    )
     got = mantel_haenszel_table(strata, ["k", "s"], "label", confidence_level=0.95)
     parts = strata.partition_by(["k", "s"], as_dict=True, maintain_order=True)
     assert got.height == len(parts)
-    names = ("odds_ratio", "ci_low", "ci_high", "cmh", "cmh_p", "cmh_corrected", "cmh_corrected_p",
-             "breslow_day", "breslow_day_p", "breslow_day_df")
+    names = (
+        "odds_ratio",
+        "ci_low",
+        "ci_high",
+        "cmh",
+        "cmh_p",
+        "cmh_corrected",
+        "cmh_corrected_p",
+        "breslow_day",
+        "breslow_day_p",
+        "breslow_day_df",
+    )
     for (key, part), row in zip(parts.items(), got.iter_rows(named=True)):
         tables = [[[a, b], [c, d]] for a, b, c, d in part.select("a", "b", "c", "d").iter_rows()]
         ref = mantel_haenszel(tables, part["label"].to_list())
@@ -552,6 +691,7 @@ def test_mantel_haenszel_table_matches_one_key_at_a_time(seed):
 
 # -- log-rank with many groups ---------------------------------------------------------------------------------
 
+
 def test_logrank_with_many_groups_agrees_with_the_svd_form():
     """Above _EXACT_K_MAX groups the statistic comes from a Cholesky solve: the same number to 1e-12."""
     import importlib
@@ -559,9 +699,13 @@ def test_logrank_with_many_groups_agrees_with_the_svd_form():
     survival = importlib.import_module("metrics.survival")
     rng = np.random.default_rng(500)
     size = 4000
-    cases = pl.DataFrame({"group": [f"g{x:03d}" for x in rng.integers(0, 120, size)],
-                          "duration_days": rng.integers(0, 40, size).astype(float),
-                          "event": rng.random(size) < 0.7})
+    cases = pl.DataFrame(
+        {
+            "group": [f"g{x:03d}" for x in rng.integers(0, 120, size)],
+            "duration_days": rng.integers(0, 40, size).astype(float),
+            "event": rng.random(size) < 0.7,
+        }
+    )
     got = survival.logrank_test(cases)
     assert got.method == "logrank_k_groups" and len(got.groups) > survival._EXACT_K_MAX + 1
     expected = _ref_logrank(cases)

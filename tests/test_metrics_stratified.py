@@ -1,6 +1,7 @@
 """Mantel-Haenszel pooling. Oracle numbers: the project's shared worked example (worked-examples.md,
 computed independently), strata low [[3,57],[5,235]], moderate [[6,24],[9,81]], high [[9,6],[12,18]];
 plus hand computations below that share no code with metrics/stratified.py."""
+
 import math
 from fractions import Fraction
 
@@ -57,7 +58,10 @@ def breslow_day_tarone_by_root_finding(strata, odds_ratio):
     for (a, b), (c, d) in strata:
         n1, n0, m1 = a + b, c + d, a + c
         lo, hi = max(0, m1 - n0), min(n1, m1)
-        f = lambda x: x * (n0 - m1 + x) - odds_ratio * (n1 - x) * (m1 - x)
+
+        def f(x, n0=n0, n1=n1, m1=m1):
+            return x * (n0 - m1 + x) - odds_ratio * (n1 - x) * (m1 - x)
+
         fit = optimize.brentq(f, lo + 1e-12, hi - 1e-12)
         v = 1 / (1 / fit + 1 / (n1 - fit) + 1 / (m1 - fit) + 1 / (n0 - m1 + fit))
         stat += (a - fit) ** 2 / v
@@ -109,11 +113,14 @@ def test_one_stratum_has_no_homogeneity_test():
     assert r.odds_ratio == pytest.approx(3 * 235 / (57 * 5))
 
 
-@pytest.mark.parametrize("strata, message", [
-    ([[[1, 2, 3], [4, 5, 6]]], "not a 2x2"),
-    ([[[1, -2], [3, 4]]], "whole counts"),
-    ([[[1.5, 2], [3, 4]]], "whole counts"),
-])
+@pytest.mark.parametrize(
+    "strata, message",
+    [
+        ([[[1, 2, 3], [4, 5, 6]]], "not a 2x2"),
+        ([[[1, -2], [3, 4]]], "whole counts"),
+        ([[[1.5, 2], [3, 4]]], "whole counts"),
+    ],
+)
 def test_bad_strata_are_refused(strata, message):
     with pytest.raises(ValueError, match=message):
         mantel_haenszel(strata)

@@ -1,5 +1,6 @@
 """Time to first intervention. The Kaplan-Meier oracle is the project's shared worked example
 (worked-examples.md, scipy 1.17): events at 2, 3, 5, 10, 12 days, censored at 3, 8, 15."""
+
 import math
 from datetime import date
 
@@ -78,7 +79,12 @@ def test_no_cases_and_no_events_give_blanks():
     empty = kaplan_meier([], [])
     assert (empty.n_cases, empty.median_days, empty.p90_days, empty.curve.height) == (0, None, None, 0)
     waiting = kaplan_meier([3, 4], [False, False])
-    assert (waiting.n_events, waiting.median_days, waiting.median_ci_low, waiting.median_ci_high) == (0, None, None, None)
+    assert (waiting.n_events, waiting.median_days, waiting.median_ci_low, waiting.median_ci_high) == (
+        0,
+        None,
+        None,
+        None,
+    )
     assert waiting.curve["survival"].to_list() == [1.0, 1.0]
 
 
@@ -97,11 +103,13 @@ def test_bad_durations_are_refused():
 
 
 def cases_with_dates():
-    return pl.DataFrame({
-        "reported_date": [date(2025, 3, 1), date(2025, 3, 1), date(2025, 3, 1), date(2025, 3, 1)],
-        "first_action_date": [date(2025, 3, 4), None, None, date(2025, 3, 1)],
-        "closed_date": [None, date(2025, 3, 11), None, date(2025, 3, 20)],
-    })
+    return pl.DataFrame(
+        {
+            "reported_date": [date(2025, 3, 1), date(2025, 3, 1), date(2025, 3, 1), date(2025, 3, 1)],
+            "first_action_date": [date(2025, 3, 4), None, None, date(2025, 3, 1)],
+            "closed_date": [None, date(2025, 3, 11), None, date(2025, 3, 20)],
+        }
+    )
 
 
 def test_censoring_rule_of_the_spec():
@@ -117,11 +125,19 @@ def test_a_case_ending_before_it_was_reported_is_refused():
 
 
 def test_time_to_intervention_gives_the_export_columns_per_group():
-    frame = pl.DataFrame({"concern_level": ["low"] * 8 + ["high"] * 2, "duration_days": DAYS + [0, 1],
-                          "event": EVENTS + [True, True]})
+    frame = pl.DataFrame(
+        {"concern_level": ["low"] * 8 + ["high"] * 2, "duration_days": DAYS + [0, 1], "event": EVENTS + [True, True]}
+    )
     out = time_to_intervention(frame, ["concern_level"])
-    assert out.columns == ["concern_level", "n_cases", "n_events", "median_days", "median_ci_low",
-                           "median_ci_high", "p90_days"]
+    assert out.columns == [
+        "concern_level",
+        "n_cases",
+        "n_events",
+        "median_days",
+        "median_ci_low",
+        "median_ci_high",
+        "p90_days",
+    ]
     low = out.filter(pl.col("concern_level") == "low").row(0, named=True)
     assert (low["n_cases"], low["n_events"], low["median_days"], low["p90_days"]) == (8, 5, 10, None)
     overall = time_to_intervention(frame).row(0, named=True)
@@ -131,22 +147,33 @@ def test_time_to_intervention_gives_the_export_columns_per_group():
 def test_two_group_logrank_is_scipys_and_k_group_formula_agrees():
     a = (np.array(DAYS, float), np.array(EVENTS))
     b = (np.array([1, 1, 2, 4, 6, 9], float), np.array([True] * 6))
-    frame = pl.DataFrame({"group": ["a"] * 8 + ["b"] * 6, "duration_days": np.concatenate([a[0], b[0]]),
-                          "event": np.concatenate([a[1], b[1]])})
+    frame = pl.DataFrame(
+        {
+            "group": ["a"] * 8 + ["b"] * 6,
+            "duration_days": np.concatenate([a[0], b[0]]),
+            "event": np.concatenate([a[1], b[1]]),
+        }
+    )
     res = logrank_test(frame)
-    scipy_res = stats.logrank(stats.CensoredData(uncensored=a[0][a[1]], right=a[0][~a[1]]),
-                              stats.CensoredData(uncensored=b[0][b[1]], right=b[0][~b[1]]))
+    scipy_res = stats.logrank(
+        stats.CensoredData(uncensored=a[0][a[1]], right=a[0][~a[1]]),
+        stats.CensoredData(uncensored=b[0][b[1]], right=b[0][~b[1]]),
+    )
     assert res.method == "logrank_two_groups" and res.df == 1
-    assert res.statistic == pytest.approx(scipy_res.statistic ** 2)
+    assert res.statistic == pytest.approx(scipy_res.statistic**2)
     assert res.p_value == pytest.approx(scipy_res.pvalue)
     statistic, df = _logrank_k_groups([a, b])
     assert (statistic, df) == (pytest.approx(res.statistic), 1)
 
 
 def test_k_group_logrank_has_k_minus_one_df():
-    frame = pl.DataFrame({"group": ["a"] * 8 + ["b"] * 6 + ["c"] * 5,
-                          "duration_days": DAYS + [1, 1, 2, 4, 6, 9] + [20, 22, 30, 5, 40],
-                          "event": EVENTS + [True] * 6 + [True, True, False, True, False]})
+    frame = pl.DataFrame(
+        {
+            "group": ["a"] * 8 + ["b"] * 6 + ["c"] * 5,
+            "duration_days": DAYS + [1, 1, 2, 4, 6, 9] + [20, 22, 30, 5, 40],
+            "event": EVENTS + [True] * 6 + [True, True, False, True, False],
+        }
+    )
     res = logrank_test(frame)
     assert res.method == "logrank_k_groups" and res.df == 2 and res.groups == ("a", "b", "c")
     assert res.p_value == pytest.approx(stats.chi2.sf(res.statistic, 2))
@@ -169,8 +196,13 @@ def test_timeliness_counts_open_cases_past_target_as_missed_and_leaves_out_those
 
 
 def test_timeliness_uses_each_levels_target_and_leaves_unassessed_cases_out():
-    frame = pl.DataFrame({"concern_level": ["imminent", "imminent", "low", None],
-                          "duration_days": [0, 1, 9, 50], "event": [True, True, True, False]})
+    frame = pl.DataFrame(
+        {
+            "concern_level": ["imminent", "imminent", "low", None],
+            "duration_days": [0, 1, 9, 50],
+            "event": [True, True, True, False],
+        }
+    )
     out = timeliness(frame, settings=MetricSettings()).sort("concern_level")
     assert out["concern_level"].to_list() == ["imminent", "low"]
     assert out["target_days"].to_list() == [0, 10]

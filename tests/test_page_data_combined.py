@@ -1,5 +1,6 @@
 """The pages' combined data calls (ui.page_data.overview, intervention_times) give the same figures as the
 separate calls they replace, read without the school rows, p values and repeated reads the pages never print."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,8 @@ from polars.testing import assert_frame_equal
 
 import access.marts
 from access import metric_tables as mt
-from ui import page_data
 from data_contracts.marts import marts_current
+from ui import page_data
 
 DISTRICT = pl.col("scope") == "district"
 
@@ -34,8 +35,13 @@ def con(demo_db, monkeypatch):
 
 def _scopes(con) -> dict[str, tuple[str, ...] | None]:
     year = mt.school_years(con)[-1]
-    ids = [r[0] for r in con.sql("select school_id from btam_cases where school_year = $y group by 1 "
-                                 "order by count(*) desc, 1 limit 3", params={"y": year}).fetchall()]
+    ids = [
+        r[0]
+        for r in con.sql(
+            "select school_id from btam_cases where school_year = $y group by 1 order by count(*) desc, 1 limit 3",
+            params={"y": year},
+        ).fetchall()
+    ]
     return {"district": None, "three schools": tuple(ids)}
 
 
@@ -84,11 +90,20 @@ def test_the_time_to_intervention_call_gives_the_tables_of_the_separate_calls(co
         if dimension == "concern_level":
             groups = summary.filter(pl.col("concern_level") != "all").rename({"concern_level": "group"})
         else:
-            groups = mt.survival_by_group(con, dimension, "first_action", None, [year], ids, include_district=True,
-                                          include_schools=False)
+            groups = mt.survival_by_group(
+                con, dimension, "first_action", None, [year], ids, include_district=True, include_schools=False
+            )
         _same(times.groups, groups, f"{scope_name} groups")
-        logrank = mt.logrank_tests(con, "first_action", None, [year], ids, include_district=True,
-                                   include_schools=False, dimensions=(dimension,))
+        logrank = mt.logrank_tests(
+            con,
+            "first_action",
+            None,
+            [year],
+            ids,
+            include_district=True,
+            include_schools=False,
+            dimensions=(dimension,),
+        )
         _same(times.logrank, logrank, f"{scope_name} logrank")
         timely = mt.timeliness(con, None, [year], ids, include_district=True).filter(DISTRICT)
         _same(times.timeliness, timely, f"{scope_name} timeliness")
@@ -97,11 +112,13 @@ def test_the_time_to_intervention_call_gives_the_tables_of_the_separate_calls(co
             _same(times.curves, curves, f"{scope_name} curves")
         # open cases: every open, assessed case without an action within two days of its target or past it
         cases = mt.case_timeline(con, None, [year], ids)
-        waiting = cases.filter(~pl.col("event") & pl.col("closed_date").is_null()
-                               & pl.col("concern_level").is_not_null())
+        waiting = cases.filter(
+            ~pl.col("event") & pl.col("closed_date").is_null() & pl.col("concern_level").is_not_null()
+        )
         due = {lvl: days for lvl, days in page_data.DEFAULT_SETTINGS.timeliness_days.items()}
-        expected = {r["case_id"] for r in waiting.iter_rows(named=True)
-                    if due[r["concern_level"]] - r["duration_days"] <= 2}
+        expected = {
+            r["case_id"] for r in waiting.iter_rows(named=True) if due[r["concern_level"]] - r["duration_days"] <= 2
+        }
         assert set(times.open_cases["case_id"].to_list()) == expected
         assert times.summary.height and times.groups.height and times.curves.height
 
@@ -116,8 +133,7 @@ def test_flags_without_the_tests_are_the_flags_with_them(con):
 
 
 @pytest.mark.parametrize("scope_name", ["district", "three schools"])
-def test_district_only_reads_are_the_district_rows_from_the_marts_and_from_the_raw_rows(con, monkeypatch,
-                                                                                      scope_name):
+def test_district_only_reads_are_the_district_rows_from_the_marts_and_from_the_raw_rows(con, monkeypatch, scope_name):
     ids = _scopes(con)[scope_name]
     years = mt.school_years(con)
     calls = {

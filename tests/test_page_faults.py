@@ -1,5 +1,6 @@
 """Issue 16's page faults: delta arrows and colours, footnote symbols, the audit's 'too few cases' mark, and the
 wording of numbers on the pages (AppTest on the small demo warehouse, and the formatters on their own)."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,7 @@ from ui.charts import footnote_line, footnote_mark
 from ui.text import first_lower, first_upper, fmt_p, metric_delta, of_count, within_days
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-DOWN, UP, NONE = (MetricProto.MetricDirection.DOWN, MetricProto.MetricDirection.UP,
-                  MetricProto.MetricDirection.NONE)
+DOWN, UP, NONE = (MetricProto.MetricDirection.DOWN, MetricProto.MetricDirection.UP, MetricProto.MetricDirection.NONE)
 GREEN, RED, GRAY = MetricProto.MetricColor.GREEN, MetricProto.MetricColor.RED, MetricProto.MetricColor.GRAY
 
 
@@ -43,37 +43,49 @@ def start(monkeypatch, tmp_path, demo_db):
         at.run()
         at.switch_page(f"pages/{page}.py").run()
         return at
+
     return run
 
 
 def shown_text(at: AppTest) -> str:
     """The page's own words, without the methodology quoted in its expanders (that names settings on purpose)."""
-    quoted = {id(e.proto) for x in at.expander for e in x.markdown} | {id(e.proto) for x in at.expander
-                                                                      for e in x.caption}
-    return "\n".join(str(e.value) for kind in ("markdown", "caption", "info", "success") for e in getattr(at, kind)
-                     if id(e.proto) not in quoted)
+    quoted = {id(e.proto) for x in at.expander for e in x.markdown} | {
+        id(e.proto) for x in at.expander for e in x.caption
+    }
+    return "\n".join(
+        str(e.value)
+        for kind in ("markdown", "caption", "info", "success")
+        for e in getattr(at, kind)
+        if id(e.proto) not in quoted
+    )
 
 
 # -- metric deltas ---------------------------------------------------------------------------------------------
+
 
 def _metric_app(now: float, prev: float, lower_is_better: bool | None) -> MetricProto:
     def script(now, prev, lower_is_better):
         import streamlit as st
 
         from ui.text import fmt_int, metric_delta
+
         st.metric("x", fmt_int(now), **metric_delta(now, prev, fmt_int, "2023-24", lower_is_better=lower_is_better))
+
     at = AppTest.from_function(script, args=(now, prev, lower_is_better)).run()
     assert not at.exception
     return at.metric[0].proto
 
 
-@pytest.mark.parametrize("now, prev, better, direction, colour, text", [
-    (330, 332, None, DOWN, GRAY, "-2 from 2023-24"),        # a fall draws a down arrow (the Unicode minus drew up)
-    (12, 20, True, DOWN, GREEN, "-8 from 2023-24"),         # a shorter wait is a green fall, not a red rise
-    (20, 12, True, UP, RED, "+8 from 2023-24"),
-    (20, 12, False, UP, GREEN, "+8 from 2023-24"),
-    (7, 7, True, NONE, GRAY, "no change from 2023-24"),     # no change: no arrow, no colour
-])
+@pytest.mark.parametrize(
+    "now, prev, better, direction, colour, text",
+    [
+        (330, 332, None, DOWN, GRAY, "-2 from 2023-24"),  # a fall draws a down arrow (the Unicode minus drew up)
+        (12, 20, True, DOWN, GREEN, "-8 from 2023-24"),  # a shorter wait is a green fall, not a red rise
+        (20, 12, True, UP, RED, "+8 from 2023-24"),
+        (20, 12, False, UP, GREEN, "+8 from 2023-24"),
+        (7, 7, True, NONE, GRAY, "no change from 2023-24"),  # no change: no arrow, no colour
+    ],
+)
 def test_a_metric_delta_points_the_way_the_number_moved(now, prev, better, direction, colour, text):
     proto = _metric_app(now, prev, better)
     assert (proto.direction, proto.color, proto.delta) == (direction, colour, text)
@@ -100,21 +112,22 @@ def test_overview_decreases_point_down_and_use_no_unicode_minus(start):
             assert delta.startswith("no change") and m.proto.direction == NONE, m.label
     median = next(m for m in at.metric if m.label.startswith("Median days"))
     if median.proto.delta.startswith("-"):
-        assert median.proto.color == GREEN   # a shorter wait reads as an improvement
+        assert median.proto.color == GREEN  # a shorter wait reads as an improvement
     elif median.proto.delta.startswith("+"):
         assert median.proto.color == RED
 
 
 # -- footnotes -------------------------------------------------------------------------------------------------
 
+
 def test_every_suppression_footnote_names_its_symbol_as_literal_text():
     settings = SuppressionSettings(count_threshold=11, min_n=12)
     for reason in FOOTNOTES:
         line = footnote_line(settings.footnote(reason))
-        assert line.startswith("`"), reason                       # never '* text', which Markdown makes a bullet
+        assert line.startswith("`"), reason  # never '* text', which Markdown makes a bullet
         assert not line.startswith(("* ", "- ", "+ ")), reason
     assert footnote_line(settings.footnote(GROUP)).startswith("`*` Group of fewer than 12 students")
-    assert footnote_mark(settings.footnote(SMALL)) == "<11"          # as the cells print it, '<11'
+    assert footnote_mark(settings.footnote(SMALL)) == "<11"  # as the cells print it, '<11'
     assert footnote_mark(settings.footnote(HIDDEN_RATE)) == "*"
     assert footnote_line("Flagged groups are drawn as large diamonds.") == "Flagged groups are drawn as large diamonds."
 
@@ -133,6 +146,7 @@ def test_the_board_sees_each_footnote_beside_its_symbol(start):
 
 
 # -- process audit ---------------------------------------------------------------------------------------------
+
 
 def _sparse_school(db: Path) -> tuple[str, str]:
     """A school and year whose audit has an indicator with too few cases."""
@@ -177,6 +191,7 @@ def test_audit_labels_carry_the_configured_window_in_words():
 
 # -- wording ---------------------------------------------------------------------------------------------------
 
+
 def test_wording_of_numbers():
     assert within_days(0) == "the same day"
     assert within_days(1) == "within 1 day"
@@ -186,8 +201,10 @@ def test_wording_of_numbers():
     assert of_count(1, 1, "case") == "1 of 1 case"
     assert of_count(3, 1200, "case") == "3 of 1,200 cases"
     assert first_upper("hispanic or Latino students") == "Hispanic or Latino students"
-    assert first_lower("Students suspended while their BTAM case was open") == \
-        "students suspended while their BTAM case was open"
+    assert (
+        first_lower("Students suspended while their BTAM case was open")
+        == "students suspended while their BTAM case was open"
+    )
     assert first_lower("BTAM cases") == "BTAM cases"
 
 

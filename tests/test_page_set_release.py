@@ -4,6 +4,7 @@ a school year is suppressed together, so a cell hidden on one page cannot be wor
 The attacker is tests/test_adversary.py's own (independent of the engine's audit); it is given every
 table of the page set at once, as a viewer who visits every page and writes down what each prints.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -12,11 +13,11 @@ import duckdb
 import polars as pl
 import pytest
 
-from ui import page_data
 from access.suppression import suppress_release
 from pipelines.loader import load_files
 from tests.interchange_files import AS_OF, YEAR, valid_rows, write_district
 from tests.test_adversary import SETTINGS, disclosures
+from ui import page_data
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +35,16 @@ def test_the_page_set_resists_the_attacker(small_demo):
         tables = page_data._release_tables(con, _latest_year(con), None)
     names = {t.name for t in tables}
     # every page's tables are in the one release (what each suppressed page looks up)
-    assert {"cases_by_month", "cases_by_school", "timeliness", "levels_by_race_ethnicity", "levels_by_school",
-            "disp_btam_referral_race_ethnicity", "disp_btam_referral_race_x_disability",
-            "outcome_case_exclusionary_race_ethnicity"} <= names
+    assert {
+        "cases_by_month",
+        "cases_by_school",
+        "timeliness",
+        "levels_by_race_ethnicity",
+        "levels_by_school",
+        "disp_btam_referral_race_ethnicity",
+        "disp_btam_referral_race_x_disability",
+        "outcome_case_exclusionary_race_ethnicity",
+    } <= names
     assert any(n.startswith("levels_all_") for n in names) and any(n.startswith("audit_district_") for n in names)
     release = suppress_release(tables, SETTINGS)
     assert any(r in ("small_count", "complementary") for r in release.cell_reasons.values())
@@ -50,8 +58,11 @@ def test_a_cell_shared_by_two_pages_is_shown_the_same_on_both(small_demo):
     release means one decision for each of them, whichever outcome the viewer picks."""
     with duckdb.connect(str(small_demo), read_only=True) as con:
         release = suppress_release(page_data._release_tables(con, _latest_year(con), None))
-    shown = [release[n].display.select("race_ethnicity", "enrolled") for n in release.tables
-             if n.startswith("disp_") and n.endswith("_race_ethnicity") and "enrolled" in release[n].display.columns]
+    shown = [
+        release[n].display.select("race_ethnicity", "enrolled")
+        for n in release.tables
+        if n.startswith("disp_") and n.endswith("_race_ethnicity") and "enrolled" in release[n].display.columns
+    ]
     assert len(shown) >= 3
     for other in shown[1:]:
         assert other.sort("race_ethnicity").equals(shown[0].sort("race_ethnicity"))
@@ -70,8 +81,11 @@ def test_a_site_with_cases_but_no_students_enrolled(tmp_path):
     of the same school, not a share, so the release builds (it used to refuse: 1 case out of 0 students)."""
     rows = valid_rows()
     rows["schools"].append({"school_id": "SCH9", "school_name": "District Office", "school_level": "other"})
-    staff_case = {**next(c for c in rows["btam_cases"] if c["case_id"] == "CASE3"), "case_id": "CASE9",
-                  "school_id": "SCH9"}
+    staff_case = {
+        **next(c for c in rows["btam_cases"] if c["case_id"] == "CASE3"),
+        "case_id": "CASE9",
+        "school_id": "SCH9",
+    }
     rows["btam_cases"].append(staff_case)
     db = tmp_path / "warehouse.duckdb"
     result = load_files(db, [write_district(tmp_path / "in", rows)], "interchange", as_of=date.fromisoformat(AS_OF))
@@ -81,4 +95,4 @@ def test_a_site_with_cases_but_no_students_enrolled(tmp_path):
     by_school = release["cases_by_school"]
     office = by_school.display.filter(pl.col("school") == "SCH9").row(0, named=True)
     assert office["enrolled"] == "0" and office["cases"] == "<10"
-    assert "cases_rate" not in by_school.display.columns      # no share of students is claimed
+    assert "cases_rate" not in by_school.display.columns  # no share of students is claimed

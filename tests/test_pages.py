@@ -1,9 +1,9 @@
 """The analytic pages, run with Streamlit's AppTest on a small demo warehouse built once for the module."""
+
 from __future__ import annotations
 
 import json
 import re
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -14,8 +14,15 @@ from streamlit.testing.v1 import AppTest
 from access import metric_tables as mt
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ("overview", "case_volumes", "concern_levels", "time_to_intervention", "equity", "discipline_outcomes",
-         "process_audit")
+PAGES = (
+    "overview",
+    "case_volumes",
+    "concern_levels",
+    "time_to_intervention",
+    "equity",
+    "discipline_outcomes",
+    "process_audit",
+)
 COUNT_COLUMNS = re.compile(r"cases|students|with the outcome|numerator|denominator|^met$|^missed$", re.I)
 CASE_ID = re.compile(r"\bBT\d{2}-\d+")
 
@@ -40,12 +47,16 @@ def start(monkeypatch, tmp_path, demo_db):
         at.run()
         at.switch_page(f"pages/{page}.py").run()
         return at
+
     return run
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "success")
-             for e in getattr(at, kind)]
+    parts = [
+        e.value
+        for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "success")
+        for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -89,8 +100,10 @@ def test_equity_forest_plot_shows_the_engines_risk_ratios(start, demo_db):
     year = years(demo_db)[-1]
     with duckdb.connect(str(demo_db), read_only=True) as con:
         rows = mt.disproportionality(con, [year], include_schools=False).filter(
-            (pl.col("outcome") == "btam_referral") & (pl.col("dimension") == "race_ethnicity")
-            & (pl.col("ratio_method") != "none"))
+            (pl.col("outcome") == "btam_referral")
+            & (pl.col("dimension") == "race_ethnicity")
+            & (pl.col("ratio_method") != "none")
+        )
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     plotted = sorted(round(x, 6) for x in spec["data"][0]["x"])
     assert plotted == sorted(round(x, 6) for x in rows["risk_ratio"].to_list())
@@ -154,8 +167,11 @@ def test_pages_use_no_polars_python_callbacks():
     """polars' map_elements/map_batches deadlock its worker pool when many sessions run at once
     (found by tests/test_app_load.py); pages map values with ui.text.python_map instead."""
     root = Path(__file__).resolve().parent.parent
-    offenders = [f"{path.relative_to(root)}:{n}" for folder in ("pages", "ui", "access")
-                 for path in (root / folder).glob("*.py")
-                 for n, line in enumerate(path.read_text().splitlines(), 1)
-                 if re.search(r"\.map_(elements|batches|groups)\(", line)]
+    offenders = [
+        f"{path.relative_to(root)}:{n}"
+        for folder in ("pages", "ui", "access")
+        for path in (root / folder).glob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\.map_(elements|batches|groups)\(", line)
+    ]
     assert offenders == []

@@ -4,6 +4,7 @@ Whatever the table, the load never raises, rows_read = rows_loaded + rows_quaran
 for the file, and every loaded row satisfies the spec's rules -- re-checked here in
 plain Python from spec/interchange.md, independently of the loader's suites and SQL.
 """
+
 from __future__ import annotations
 
 import csv
@@ -18,8 +19,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data_contracts.interchange import (CASE_ACTION_TYPES, DISCIPLINE_ACTION_TYPES, DISCIPLINE_BEHAVIORS,
-                                        REMOVAL_ACTIONS_NEEDING_DAYS)
+from data_contracts.interchange import (
+    CASE_ACTION_TYPES,
+    DISCIPLINE_ACTION_TYPES,
+    DISCIPLINE_BEHAVIORS,
+    REMOVAL_ACTIONS_NEEDING_DAYS,
+)
 from pipelines.loader import EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, load_files
 from tests.interchange_files import AS_OF, write_district
 
@@ -28,8 +33,11 @@ KNOWN_CASES = {"CASE1": date(2024, 10, 1), "CASE2": date(2025, 1, 15), "CASE3": 
 ENROLLED = {f"stu{i:04d}" for i in range(1, 9)}
 SCHOOLS = {"SCH1", "SCH2"}
 
-SETTINGS = settings(max_examples=int(__import__("os").environ.get("BTAM_PROPERTY_EXAMPLES", "20")), deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(__import__("os").environ.get("BTAM_PROPERTY_EXAMPLES", "20")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,45 +51,68 @@ def base_warehouse(tmp_path_factory) -> Path:
 # ------------------------------------------------------------------------------------ value strategies
 # Each mixes values that obey the contract with values that break it, so examples land on both sides.
 
+
 def dates() -> st.SearchStrategy[str]:
     real = st.dates(date(2023, 6, 1), date(2026, 1, 1)).map(date.isoformat)
-    other = st.sampled_from(["", " ", "2025-02-30", "2024-13-01", "10/03/2024", "2024-1-3", "yesterday",
-                             "2024-10-03T00:00", " 2024-10-03 "])
+    other = st.sampled_from(
+        ["", " ", "2025-02-30", "2024-13-01", "10/03/2024", "2024-1-3", "yesterday", "2024-10-03T00:00", " 2024-10-03 "]
+    )
     return st.one_of(real, real, other)
 
 
 def ids(prefix: str) -> st.SearchStrategy[str]:
-    return st.one_of(st.integers(1, 12).map(lambda i: f"{prefix}{i}"),
-                     st.sampled_from(["", " ", "=cmd|' /C calc'!A0", "x" * 300, "a,b", 'q"uote', "é-ü", "\t"]))
+    return st.one_of(
+        st.integers(1, 12).map(lambda i: f"{prefix}{i}"),
+        st.sampled_from(["", " ", "=cmd|' /C calc'!A0", "x" * 300, "a,b", 'q"uote', "é-ü", "\t"]),
+    )
 
 
 def codes(valid: tuple[str, ...]) -> st.SearchStrategy[str]:
-    return st.one_of(st.sampled_from(valid), st.sampled_from(valid).map(lambda c: f"  {c.upper()} "),
-                     st.sampled_from(["", "unknown", "n/a", "0", "other_thing"]),
-                     st.text(alphabet="abcxyz_ ", max_size=8))
+    return st.one_of(
+        st.sampled_from(valid),
+        st.sampled_from(valid).map(lambda c: f"  {c.upper()} "),
+        st.sampled_from(["", "unknown", "n/a", "0", "other_thing"]),
+        st.text(alphabet="abcxyz_ ", max_size=8),
+    )
 
 
 def days() -> st.SearchStrategy[str]:
-    return st.one_of(st.integers(-5, 400).map(str), st.decimals(-1, 370, places=2).map(str),
-                     st.sampled_from(["", "ten", "1e2", " 3 ", "NaN", "inf", "3,5"]))
+    return st.one_of(
+        st.integers(-5, 400).map(str),
+        st.decimals(-1, 370, places=2).map(str),
+        st.sampled_from(["", "ten", "1e2", " 3 ", "NaN", "inf", "3,5"]),
+    )
 
 
 def action_rows() -> st.SearchStrategy[list[dict[str, str]]]:
-    row = st.fixed_dictionaries({
-        "action_id": ids("A"), "case_id": st.one_of(st.sampled_from(sorted(KNOWN_CASES)), ids("CASE")),
-        "action_date": dates(), "action_type": codes(CASE_ACTION_TYPES)})
+    row = st.fixed_dictionaries(
+        {
+            "action_id": ids("A"),
+            "case_id": st.one_of(st.sampled_from(sorted(KNOWN_CASES)), ids("CASE")),
+            "action_date": dates(),
+            "action_type": codes(CASE_ACTION_TYPES),
+        }
+    )
     return st.lists(row, max_size=25)
 
 
 def discipline_rows() -> st.SearchStrategy[list[dict[str, str]]]:
-    row = st.fixed_dictionaries({
-        "action_id": ids("D"), "incident_id": ids("INC"),
-        "school_year": st.sampled_from(["2024-25", "2024-25", "2023-24", "2024", "", "24-25"]),
-        "school_id": st.sampled_from(["SCH1", "SCH2", "SCH9", ""]),
-        "student_key": st.one_of(st.sampled_from(sorted(ENROLLED)), st.sampled_from(["stu9999", "ab", "", "x y z w"])),
-        "incident_date": dates(), "behavior": codes(DISCIPLINE_BEHAVIORS),
-        "action_type": codes(DISCIPLINE_ACTION_TYPES), "days_removed": days(),
-        "related_case_id": st.sampled_from(["", "CASE2", "CASE404"])})
+    row = st.fixed_dictionaries(
+        {
+            "action_id": ids("D"),
+            "incident_id": ids("INC"),
+            "school_year": st.sampled_from(["2024-25", "2024-25", "2023-24", "2024", "", "24-25"]),
+            "school_id": st.sampled_from(["SCH1", "SCH2", "SCH9", ""]),
+            "student_key": st.one_of(
+                st.sampled_from(sorted(ENROLLED)), st.sampled_from(["stu9999", "ab", "", "x y z w"])
+            ),
+            "incident_date": dates(),
+            "behavior": codes(DISCIPLINE_BEHAVIORS),
+            "action_type": codes(DISCIPLINE_ACTION_TYPES),
+            "days_removed": days(),
+            "related_case_id": st.sampled_from(["", "CASE2", "CASE404"]),
+        }
+    )
     return st.lists(row, max_size=25)
 
 
@@ -95,6 +126,7 @@ def render(rows: list[dict[str, str]], columns: list[str], delimiter: str, shuff
 
 
 # ------------------------------------------------------------------------------------ the independent oracle
+
 
 def _date(text: str | None) -> date | None:
     if text is None or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
@@ -145,8 +177,7 @@ def check_loaded_discipline(row: dict) -> list[str]:
     return problems
 
 
-def load_and_check(base: Path, folder: Path, file_name: str, text: str, entity: str, oracle,
-                   data_rows: int) -> None:
+def load_and_check(base: Path, folder: Path, file_name: str, text: str, entity: str, oracle, data_rows: int) -> None:
     db = folder / "w.duckdb"
     shutil.copyfile(base, db)
     path = folder / file_name
@@ -160,10 +191,14 @@ def load_and_check(base: Path, folder: Path, file_name: str, text: str, entity: 
         return
     con = duckdb.connect(str(db), read_only=True)
     try:
-        ledger = con.sql("select rows_read, rows_loaded, rows_quarantined from load_ledger where load_id = $l",
-                         params={"l": result.load_id}).fetchall()
-        held = con.sql("select count(*), count(distinct row_number) from load_quarantine where load_id = $l",
-                       params={"l": result.load_id}).fetchall()[0]
+        ledger = con.sql(
+            "select rows_read, rows_loaded, rows_quarantined from load_ledger where load_id = $l",
+            params={"l": result.load_id},
+        ).fetchall()
+        held = con.sql(
+            "select count(*), count(distinct row_number) from load_quarantine where load_id = $l",
+            params={"l": result.load_id},
+        ).fetchall()[0]
         loaded = con.sql(f"select * from {entity} where load_id = $l", params={"l": result.load_id})
         columns = loaded.columns
         loaded_rows = [dict(zip(columns, r)) for r in loaded.fetchall()]
@@ -183,28 +218,58 @@ def load_and_check(base: Path, folder: Path, file_name: str, text: str, entity: 
 
 @SETTINGS
 @given(rows=action_rows(), delimiter=st.sampled_from([",", ";", "\t"]), shuffle=st.permutations(range(4)))
-def test_random_case_actions_reconcile_and_loaded_rows_obey_the_spec(base_warehouse, tmp_path_factory, rows,
-                                                                      delimiter, shuffle):
+def test_random_case_actions_reconcile_and_loaded_rows_obey_the_spec(
+    base_warehouse, tmp_path_factory, rows, delimiter, shuffle
+):
     folder = tmp_path_factory.mktemp("prop")
     columns = ["action_id", "case_id", "action_date", "action_type"]
-    load_and_check(base_warehouse, folder, "case_actions.csv", render(rows, columns, delimiter, shuffle),
-                   "case_actions", check_loaded_action, len(rows))
+    load_and_check(
+        base_warehouse,
+        folder,
+        "case_actions.csv",
+        render(rows, columns, delimiter, shuffle),
+        "case_actions",
+        check_loaded_action,
+        len(rows),
+    )
 
 
 @SETTINGS
 @given(rows=discipline_rows(), shuffle=st.permutations(range(10)))
-def test_random_discipline_actions_reconcile_and_loaded_rows_obey_the_spec(base_warehouse, tmp_path_factory, rows,
-                                                                            shuffle):
+def test_random_discipline_actions_reconcile_and_loaded_rows_obey_the_spec(
+    base_warehouse, tmp_path_factory, rows, shuffle
+):
     folder = tmp_path_factory.mktemp("prop")
-    columns = ["action_id", "incident_id", "school_year", "school_id", "student_key", "incident_date", "behavior",
-               "action_type", "days_removed", "related_case_id"]
-    load_and_check(base_warehouse, folder, "discipline_actions.csv", render(rows, columns, ",", shuffle),
-                   "discipline_actions", check_loaded_discipline, len(rows))
+    columns = [
+        "action_id",
+        "incident_id",
+        "school_year",
+        "school_id",
+        "student_key",
+        "incident_date",
+        "behavior",
+        "action_type",
+        "days_removed",
+        "related_case_id",
+    ]
+    load_and_check(
+        base_warehouse,
+        folder,
+        "discipline_actions.csv",
+        render(rows, columns, ",", shuffle),
+        "discipline_actions",
+        check_loaded_discipline,
+        len(rows),
+    )
 
 
 @SETTINGS
-@given(lines=st.lists(st.lists(st.sampled_from(["A1", "CASE1", "2024-10-03", "counseling", "", "x"]),
-                               min_size=1, max_size=7), max_size=15))
+@given(
+    lines=st.lists(
+        st.lists(st.sampled_from(["A1", "CASE1", "2024-10-03", "counseling", "", "x"]), min_size=1, max_size=7),
+        max_size=15,
+    )
+)
 def test_ragged_rows_are_quarantined_with_their_row_numbers(base_warehouse, tmp_path_factory, lines):
     """Rows with too few or too many fields: each one read is loaded or quarantined, never lost or merged."""
     folder = tmp_path_factory.mktemp("prop")
@@ -217,10 +282,17 @@ def test_ragged_rows_are_quarantined_with_their_row_numbers(base_warehouse, tmp_
     assert result.exit_code == EXIT_OK, result.error
     con = duckdb.connect(str(db), read_only=True)
     try:
-        ledger = con.sql("select rows_read, rows_loaded, rows_quarantined from load_ledger where load_id = $l",
-                         params={"l": result.load_id}).fetchall()[0]
-        malformed = {r[0] for r in con.sql("select row_number from load_quarantine where load_id = $l "
-                                           "and rule = 'malformed_row'", params={"l": result.load_id}).fetchall()}
+        ledger = con.sql(
+            "select rows_read, rows_loaded, rows_quarantined from load_ledger where load_id = $l",
+            params={"l": result.load_id},
+        ).fetchall()[0]
+        malformed = {
+            r[0]
+            for r in con.sql(
+                "select row_number from load_quarantine where load_id = $l and rule = 'malformed_row'",
+                params={"l": result.load_id},
+            ).fetchall()
+        }
     finally:
         con.close()
     non_blank = [fields for fields in lines if fields != [""]]  # a line with one empty field is a blank line

@@ -1,5 +1,6 @@
 """The board report (reports/): sections, small-number safety of every printed number, empty years, the
 offline HTML, the chart fallback, the CLI and the benchmark hook. Built on a small synthetic demo."""
+
 from __future__ import annotations
 
 import io
@@ -23,9 +24,17 @@ from reports.pdf import render_pdf
 from tests.test_adversary import disclosures
 
 YEAR, PREVIOUS = "2024-25", "2023-24"
-SECTIONS = ("Summary", "Case volume and rate", "Levels of concern", "Timeliness of interventions",
-            "Outcomes of BTAM cases", "Equity findings", "Process-audit scorecard", "Data completeness",
-            "Methodology and privacy appendix")
+SECTIONS = (
+    "Summary",
+    "Case volume and rate",
+    "Levels of concern",
+    "Timeliness of interventions",
+    "Outcomes of BTAM cases",
+    "Equity findings",
+    "Process-audit scorecard",
+    "Data completeness",
+    "Methodology and privacy appendix",
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +68,12 @@ def html_text(html: str) -> str:
 
 # Numbers that carry their unit or are furniture; whatever is left must be a count of 0 or at least 10.
 _NOT_COUNTS = [
-    r"\d{4}-\d{2}-\d{2}",                      # dates
-    r"\d{4}-\d{2}",                            # school years
-    r"Page \d+ of \d+",                        # page numbers
-    r"\d[\d,]*\.\d+",                          # decimals: rates, ratios, intervals, axis ticks
-    r"\d+(?:\.\d+)?%",                         # percentages
-    r"\d+ (?:to \d+ )?days?\b",                # durations
+    r"\d{4}-\d{2}-\d{2}",  # dates
+    r"\d{4}-\d{2}",  # school years
+    r"Page \d+ of \d+",  # page numbers
+    r"\d[\d,]*\.\d+",  # decimals: rates, ratios, intervals, axis ticks
+    r"\d+(?:\.\d+)?%",  # percentages
+    r"\d+ (?:to \d+ )?days?\b",  # durations
     r"\d+ to \d+ days",
 ]
 
@@ -186,10 +195,12 @@ def test_a_year_with_no_cases_gives_a_sensible_report(demo_db, tmp_path):
     db = tmp_path / "no_cases.duckdb"
     shutil.copyfile(demo_db, db)
     con = duckdb.connect(str(db))
-    con.execute("delete from case_actions where case_id in (select case_id from btam_cases where school_year = ?)",
-                [YEAR])
-    con.execute("delete from case_reviews where case_id in (select case_id from btam_cases where school_year = ?)",
-                [YEAR])
+    con.execute(
+        "delete from case_actions where case_id in (select case_id from btam_cases where school_year = ?)", [YEAR]
+    )
+    con.execute(
+        "delete from case_reviews where case_id in (select case_id from btam_cases where school_year = ?)", [YEAR]
+    )
     con.execute("delete from btam_cases where school_year = ?", [YEAR])
     con.execute("checkpoint")
     con.close()
@@ -225,8 +236,16 @@ def test_summary_compares_with_the_year_before(pdf_result):
 
 
 def test_a_year_missing_from_the_warehouse_is_an_actionable_error(demo_db, capsys):
-    args = Namespace(db=str(demo_db), year="2030-31", fmt="pdf", out=None, district_name="X", as_of=None,
-                     methodology_url=None, no_browser=True)
+    args = Namespace(
+        db=str(demo_db),
+        year="2030-31",
+        fmt="pdf",
+        out=None,
+        district_name="X",
+        as_of=None,
+        methodology_url=None,
+        no_browser=True,
+    )
     assert cli.run(args) == 2
     assert "holds no enrollment or case for 2030-31" in capsys.readouterr().err
     args.year = "2024"
@@ -238,8 +257,9 @@ def test_a_year_missing_from_the_warehouse_is_an_actionable_error(demo_db, capsy
 def test_cli_writes_the_pdf(demo_db, tmp_path, capsys):
     out = tmp_path / "board.pdf"
     parser = cli.add_arguments(__import__("argparse").ArgumentParser())
-    args = parser.parse_args(["--db", str(demo_db), "--year", YEAR, "--out", str(out), "--district-name",
-                              "Demo Unified", "--no-browser"])
+    args = parser.parse_args(
+        ["--db", str(demo_db), "--year", YEAR, "--out", str(out), "--district-name", "Demo Unified", "--no-browser"]
+    )
     assert cli.run(args) == 0
     assert out.read_bytes().startswith(b"%PDF")
     assert "report: wrote" in capsys.readouterr().out
@@ -248,6 +268,7 @@ def test_cli_writes_the_pdf(demo_db, tmp_path, capsys):
 @pytest.mark.slow
 def test_bench_records_generation_time(demo_db):
     from bench import report as bench_report
+
     seen = {}
     real_measure = bench_report.measure
 

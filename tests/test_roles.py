@@ -1,10 +1,20 @@
 """Roles and school scope: who sees case rows, who gets suppressed aggregates."""
+
 from __future__ import annotations
 
 import pytest
 
-from access.roles import (Viewer, filter_school_ids, may_download_rows, may_load, may_manage_users,
-                          may_read_audit_log, may_see_case_rows, must_suppress, viewer)
+from access.roles import (
+    Viewer,
+    filter_school_ids,
+    may_download_rows,
+    may_load,
+    may_manage_users,
+    may_read_audit_log,
+    may_see_case_rows,
+    must_suppress,
+    viewer,
+)
 
 ADMIN = viewer("admin")
 DISTRICT = viewer("district")
@@ -69,9 +79,18 @@ def test_district_filters_pass_through():
 
 
 def test_cache_keys_differ_whenever_what_may_be_seen_differs():
-    keys = {v.cache_key() for v in (ADMIN, DISTRICT, COORD_A, viewer("coordinator", ["b"]),
-                                    viewer("coordinator", ["a", "b"]), BOARD,
-                                    viewer("district", preview_public=True))}
+    keys = {
+        v.cache_key()
+        for v in (
+            ADMIN,
+            DISTRICT,
+            COORD_A,
+            viewer("coordinator", ["b"]),
+            viewer("coordinator", ["a", "b"]),
+            BOARD,
+            viewer("district", preview_public=True),
+        )
+    }
     assert len(keys) == 7
     assert viewer("coordinator", ["b", "a"]).cache_key() == viewer("coordinator", ["a", "b"]).cache_key()
 

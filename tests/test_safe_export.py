@@ -1,4 +1,5 @@
 """Downloads: formula injection neutralised, numbers kept, file names safe."""
+
 from __future__ import annotations
 
 import csv
@@ -9,10 +10,9 @@ import openpyxl
 import polars as pl
 import pytest
 
-from access.safe_export import (export_path, neutralise, safe_filename, to_csv_bytes, to_xlsx_bytes,
-                                write_export)
+from access.safe_export import export_path, neutralise, safe_filename, to_csv_bytes, to_xlsx_bytes, write_export
 
-ATTACKS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\r=1", "  =1"]
+ATTACKS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\r=1", "  =1"]
 
 
 @pytest.mark.parametrize("text", ATTACKS)
@@ -27,8 +27,7 @@ def test_ordinary_text_and_numbers_are_unchanged():
 
 
 def frame():
-    return pl.DataFrame({"school": ATTACKS, "count": list(range(-3, len(ATTACKS) - 3)),
-                         "rate": [0.5] * len(ATTACKS)})
+    return pl.DataFrame({"school": ATTACKS, "count": list(range(-3, len(ATTACKS) - 3)), "rate": [0.5] * len(ATTACKS)})
 
 
 def test_csv_cells_are_neutralised_and_numbers_stay_numbers():
@@ -54,13 +53,16 @@ def test_xlsx_has_no_formulas_and_keeps_numbers():
     assert values[0][2] == 0.5
 
 
-@pytest.mark.parametrize("stem,expected", [
-    ("../../etc/passwd", "etc-passwd.csv"),
-    ("OSS by Race 2024/25", "oss-by-race-2024-25.csv"),
-    ("", "export.csv"),
-    ("名前", "export.csv"),
-    ("a\x00b", "a-b.csv"),
-])
+@pytest.mark.parametrize(
+    "stem,expected",
+    [
+        ("../../etc/passwd", "etc-passwd.csv"),
+        ("OSS by Race 2024/25", "oss-by-race-2024-25.csv"),
+        ("", "export.csv"),
+        ("名前", "export.csv"),
+        ("a\x00b", "a-b.csv"),
+    ],
+)
 def test_file_names_are_slugs(stem, expected):
     assert safe_filename(stem, "csv") == expected
 

@@ -1,5 +1,6 @@
 """Other sessions on the warehouse (issue 18 item 5): a stale WAL is folded in, a read-write session or an
 orphan WAL makes the load refuse in words, a damaged file is named in words by status and load."""
+
 from __future__ import annotations
 
 import hashlib
@@ -41,8 +42,11 @@ def digest(path: Path) -> str:
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir()
-                  if (p.name.startswith(".") and not p.name.endswith(".versions")) or p.name.endswith((".wal", ".tmp")))
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if (p.name.startswith(".") and not p.name.endswith(".versions")) or p.name.endswith((".wal", ".tmp"))
+    )
 
 
 @pytest.fixture
@@ -67,8 +71,9 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 def test_a_stale_wal_of_a_dead_session_is_folded_into_the_next_version(warehouse, tmp_path, capsys):
     subprocess.run([sys.executable, "-c", SESSION, str(warehouse), "die"], check=True)
     assert sessions.wal_of(warehouse).exists()
-    code, out, err = run_cli(capsys, "load", str(new_enrollment(tmp_path)), "--db", str(warehouse),
-                             "--as-of", AS_OF, "--quiet")
+    code, out, err = run_cli(
+        capsys, "load", str(new_enrollment(tmp_path)), "--db", str(warehouse), "--as-of", AS_OF, "--quiet"
+    )
     assert code == 0, err
     assert "w.duckdb.wal: writes of a session that ended without a checkpoint were folded" in out
     assert "published" in out
@@ -85,12 +90,14 @@ def test_a_stale_wal_of_a_dead_session_is_folded_into_the_next_version(warehouse
 
 def test_a_load_refuses_while_a_read_write_session_holds_the_warehouse(warehouse, tmp_path, capsys):
     before = digest(warehouse)
-    session = subprocess.Popen([sys.executable, "-c", SESSION, str(warehouse), "hold"], stdout=subprocess.PIPE,
-                               text=True)
+    session = subprocess.Popen(
+        [sys.executable, "-c", SESSION, str(warehouse), "hold"], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert session.stdout.readline().strip() == "open"
-        code, out, err = run_cli(capsys, "load", str(new_enrollment(tmp_path)), "--db", str(warehouse),
-                                 "--as-of", AS_OF, "--quiet")
+        code, out, err = run_cli(
+            capsys, "load", str(new_enrollment(tmp_path)), "--db", str(warehouse), "--as-of", AS_OF, "--quiet"
+        )
         assert code == EXIT_WAREHOUSE
         assert f"is open read-write in another session: process {session.pid}" in err
         assert f"duckdb -readonly {warehouse}" in err and "the warehouse is unchanged" in err
@@ -124,8 +131,10 @@ def test_an_orphan_wal_is_named_with_what_to_do(warehouse, tmp_path, capsys):
     subprocess.run([sys.executable, "-c", SESSION, str(other), "die"], check=True)
     sessions.wal_of(other).rename(sessions.wal_of(warehouse))  # a log that belongs to another file
     before = digest(warehouse)
-    for argv in (("status", "--db", str(warehouse)),
-                 ("load", str(new_enrollment(tmp_path)), "--db", str(warehouse), "--as-of", AS_OF, "--quiet")):
+    for argv in (
+        ("status", "--db", str(warehouse)),
+        ("load", str(new_enrollment(tmp_path)), "--db", str(warehouse), "--as-of", AS_OF, "--quiet"),
+    ):
         code, out, err = run_cli(capsys, *argv)
         assert code == EXIT_WAREHOUSE, argv
         assert "w.duckdb.wal does not belong to" in err and f"mv {warehouse}.wal {warehouse}.wal.orphan" in err
@@ -146,8 +155,10 @@ def test_a_damaged_warehouse_gets_words_not_a_traceback(warehouse, tmp_path, cap
         data = warehouse.read_bytes()
         warehouse.write_bytes(data[: len(data) // 3])
     before = digest(warehouse)
-    for argv in (("status", "--db", str(warehouse)),
-                 ("load", str(new_enrollment(tmp_path)), "--db", str(warehouse), "--as-of", AS_OF, "--quiet")):
+    for argv in (
+        ("status", "--db", str(warehouse)),
+        ("load", str(new_enrollment(tmp_path)), "--db", str(warehouse), "--as-of", AS_OF, "--quiet"),
+    ):
         code, out, err = run_cli(capsys, *argv)
         assert code == EXIT_WAREHOUSE, (argv, out, err)
         assert re.search(rf"{re.escape(str(warehouse))} is damaged \(.+\)\. Nothing was changed", err), err
@@ -163,28 +174,42 @@ def test_the_state_reference_recipe_never_opens_the_warehouse_read_write(warehou
     assert "duckdb -readonly" in section
     recipe = re.search(r"python - <<'PY'\n(.*?)\nPY\n", section, re.S).group(1)
     assert "duckdb.connect(" not in recipe
-    (tmp_path / "state_reference.csv").write_text("school_year,outcome,dimension,group,n,k\n"
-                                                  "2023-24,btam_referral,race_ethnicity,bl,1000,12\n")
+    (tmp_path / "state_reference.csv").write_text(
+        "school_year,outcome,dimension,group,n,k\n2023-24,btam_referral,race_ethnicity,bl,1000,12\n"
+    )
     # while a read-write session holds the warehouse, the recipe refuses and changes nothing
-    session = subprocess.Popen([sys.executable, "-c", SESSION, str(warehouse), "hold"], stdout=subprocess.PIPE,
-                               text=True)
+    session = subprocess.Popen(
+        [sys.executable, "-c", SESSION, str(warehouse), "hold"], stdout=subprocess.PIPE, text=True
+    )
     script = recipe.replace("data/warehouse.duckdb", str(warehouse)).replace(
-        "sql/warehouse/state_reference.sql", str(REPO / "sql" / "warehouse" / "state_reference.sql"))
+        "sql/warehouse/state_reference.sql", str(REPO / "sql" / "warehouse" / "state_reference.sql")
+    )
     try:
         assert session.stdout.readline().strip() == "open"
-        held = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
-                              env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+        held = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        )
         assert held.returncode != 0 and "is open read-write in another session" in held.stderr
     finally:
         session.kill()
         session.wait()
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        assert con.sql("select school_year, \"group\", n, k from state_reference").fetchall() == [
-            ("2023-24", "bl", 1000, 12)]
+        assert con.sql('select school_year, "group", n, k from state_reference').fetchall() == [
+            ("2023-24", "bl", 1000, 12)
+        ]
         assert con.sql("select count(*) from analyst_notes").fetchall() == [(3,)]
     finally:
         con.close()

@@ -1,4 +1,5 @@
 """The significance rule: BH q within a family of tests, and the board report's findings checked against it."""
+
 from __future__ import annotations
 
 import duckdb
@@ -23,26 +24,28 @@ def _bh_by_hand(p):
 
 
 def test_q_values_within_each_family_and_blank_p_not_counted():
-    frame = pl.DataFrame({
-        "school_year": ["2024-25"] * 6 + ["2023-24"] * 2,
-        "scope": ["district"] * 8,
-        "outcome": ["x"] * 4 + ["y"] * 2 + ["x"] * 2,
-        "dimension": ["race"] * 8,
-        "p": [0.01, 0.04, 0.03, None, 0.02, 0.5, 0.001, 0.9],
-    })
+    frame = pl.DataFrame(
+        {
+            "school_year": ["2024-25"] * 6 + ["2023-24"] * 2,
+            "scope": ["district"] * 8,
+            "outcome": ["x"] * 4 + ["y"] * 2 + ["x"] * 2,
+            "dimension": ["race"] * 8,
+            "p": [0.01, 0.04, 0.03, None, 0.02, 0.5, 0.001, 0.9],
+        }
+    )
     q = with_q_values(frame, "p")["q_value"].to_list()
-    first = _bh_by_hand([0.01, 0.04, 0.03])            # three tests: the blank p is not one
+    first = _bh_by_hand([0.01, 0.04, 0.03])  # three tests: the blank p is not one
     assert q[:3] == pytest.approx(first) and q[3] is None
     assert q[4:6] == pytest.approx(_bh_by_hand([0.02, 0.5]))
     assert q[6:] == pytest.approx(_bh_by_hand([0.001, 0.9]))
-    assert q[0] == pytest.approx(0.03)                  # 0.01 x 3 tests / rank 1
+    assert q[0] == pytest.approx(0.03)  # 0.01 x 3 tests / rank 1
 
 
 def test_the_rule_needs_both_q_and_the_interval():
     alpha = DEFAULT_SETTINGS.alpha
     assert unlikely_to_be_chance(alpha, 1.01)
-    assert not unlikely_to_be_chance(alpha * 1.01, 3.0)   # a wide effect with a large q: chance not ruled out
-    assert not unlikely_to_be_chance(0.001, 1.0)          # interval touching 1
+    assert not unlikely_to_be_chance(alpha * 1.01, 3.0)  # a wide effect with a large q: chance not ruled out
+    assert not unlikely_to_be_chance(0.001, 1.0)  # interval touching 1
     assert not unlikely_to_be_chance(None, 2.0) and not unlikely_to_be_chance(0.001, None)
 
 
@@ -73,7 +76,7 @@ def test_every_conditional_finding_of_the_report_passes_q(report_inputs):
             if q[row["group"]] <= DEFAULT_SETTINGS.alpha and row["ci_low"] is not None and row["ci_low"] > 1:
                 expected.add((row["outcome"], row["dimension"], row["group"], q[row["group"]]))
     got = {(c.outcome, c.dimension, c.group, c.q_value) for c in data.conditional}
-    assert {g[:3] for g in got} <= {e[:3] for e in expected}   # never a finding the rule rejects
+    assert {g[:3] for g in got} <= {e[:3] for e in expected}  # never a finding the rule rejects
     for c in data.conditional:
         assert c.q_value <= DEFAULT_SETTINGS.alpha and c.ci_low > 1
         match = [e for e in expected if e[:3] == (c.outcome, c.dimension, c.group)]

@@ -1,4 +1,5 @@
 """Small-cell suppression: primary, complementary, across tables, top/bottom coding."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,20 +24,57 @@ def test_worked_example_oss_by_race():
     # (project worked examples, computed by hand): the as row is hidden whole (8 enrolled),
     # 9 (bl) and 3 (mu) become <10 with their rates hidden, and the enrolled column's one
     # hidden cell forces the next smallest enrolled cell (mu, 22) to be hidden as well.
-    table = suppress_table(oss_by_race([("hi", 120, 14), ("bl", 48, 9), ("wh", 210, 11), ("as", 8, 0),
-                                        ("mu", 22, 3), ("total", 408, 37)]))
-    assert column(table, "display", "enrolled") == {"hi": "120", "bl": "48", "wh": "210", "as": "*", "mu": "*",
-                                                    "total": "408"}
-    assert column(table, "display", "oss") == {"hi": "14", "bl": "<10", "wh": "11", "as": "*", "mu": "<10",
-                                               "total": "37"}
-    assert column(table, "display", "oss_rate") == {"hi": "11.7%", "bl": "*", "wh": "5.2%", "as": "*", "mu": "*",
-                                                    "total": "9.1%"}
-    assert column(table, "reason", "enrolled") == {"hi": None, "bl": None, "wh": None, "as": "group_below_min_n",
-                                                   "mu": "complementary", "total": None}
-    assert column(table, "reason", "oss") == {"hi": None, "bl": "small_count", "wh": None,
-                                              "as": "group_below_min_n", "mu": "small_count", "total": None}
-    assert column(table, "hidden", "oss") == {"hi": False, "bl": True, "wh": False, "as": True, "mu": True,
-                                              "total": False}
+    table = suppress_table(
+        oss_by_race([("hi", 120, 14), ("bl", 48, 9), ("wh", 210, 11), ("as", 8, 0), ("mu", 22, 3), ("total", 408, 37)])
+    )
+    assert column(table, "display", "enrolled") == {
+        "hi": "120",
+        "bl": "48",
+        "wh": "210",
+        "as": "*",
+        "mu": "*",
+        "total": "408",
+    }
+    assert column(table, "display", "oss") == {
+        "hi": "14",
+        "bl": "<10",
+        "wh": "11",
+        "as": "*",
+        "mu": "<10",
+        "total": "37",
+    }
+    assert column(table, "display", "oss_rate") == {
+        "hi": "11.7%",
+        "bl": "*",
+        "wh": "5.2%",
+        "as": "*",
+        "mu": "*",
+        "total": "9.1%",
+    }
+    assert column(table, "reason", "enrolled") == {
+        "hi": None,
+        "bl": None,
+        "wh": None,
+        "as": "group_below_min_n",
+        "mu": "complementary",
+        "total": None,
+    }
+    assert column(table, "reason", "oss") == {
+        "hi": None,
+        "bl": "small_count",
+        "wh": None,
+        "as": "group_below_min_n",
+        "mu": "small_count",
+        "total": None,
+    }
+    assert column(table, "hidden", "oss") == {
+        "hi": False,
+        "bl": True,
+        "wh": False,
+        "as": True,
+        "mu": True,
+        "total": False,
+    }
     assert column(table, "published", "enrolled")["mu"] is None
     assert column(table, "published", "oss_rate")["hi"] == pytest.approx(14 / 120)
     assert set(table.footnotes) == {"group_below_min_n", "small_count", "complementary", "count_hidden"}
@@ -96,8 +134,11 @@ def test_a_cell_hidden_in_one_table_is_hidden_in_every_table_of_the_release():
 
 def test_disability_groups_summing_to_all_students_link_tables_through_the_total():
     by_race = oss_by_race([("bl", 100, 20), ("wh", 300, 40), ("total", 400, 60)], name="by_race")
-    frame = pl.DataFrame([("idea", 60, 5), ("section_504_only", 40, 15), ("none", 300, 40), ("total", 400, 60)],
-                         schema=["disability", "enrolled", "oss"], orient="row")
+    frame = pl.DataFrame(
+        [("idea", 60, 5), ("section_504_only", 40, 15), ("none", 300, 40), ("total", 400, 60)],
+        schema=["disability", "enrolled", "oss"],
+        orient="row",
+    )
     by_disability = CountTable("by_disability", frame, ("disability",), ("oss",), "enrolled")
     release = suppress_release([by_race, by_disability])
     dis = column(release["by_disability"], "display", "oss")
@@ -109,9 +150,15 @@ def test_relations_found_by_combining_tables_are_protected():
     # two schools by race, and the district by race: the district row is the sum of the schools'
     school_a = oss_by_race([("bl", 40, 5), ("wh", 60, 20), ("total", 100, 25)], "a", {"school_id": "a"})
     school_b = oss_by_race([("bl", 50, 15), ("wh", 80, 22), ("total", 130, 37)], "b", {"school_id": "b"})
-    by_school = CountTable("by_school", pl.DataFrame([("a", 100, 25), ("b", 130, 37), ("total", 230, 62)],
-                                                     schema=["school_id", "enrolled", "oss"], orient="row"),
-                           ("school_id",), ("oss",), "enrolled")
+    by_school = CountTable(
+        "by_school",
+        pl.DataFrame(
+            [("a", 100, 25), ("b", 130, 37), ("total", 230, 62)], schema=["school_id", "enrolled", "oss"], orient="row"
+        ),
+        ("school_id",),
+        ("oss",),
+        "enrolled",
+    )
     district = oss_by_race([("bl", 90, 20), ("wh", 140, 42), ("total", 230, 62)], "district")
     release = suppress_release([school_a, school_b, by_school, district])
     assert column(release["a"], "display", "oss")["bl"] == "<10"
@@ -130,8 +177,9 @@ def test_small_remainder_hides_a_count_that_says_nearly_everyone():
 
 def test_rates_of_small_groups_are_bottom_and_top_coded():
     settings = SuppressionSettings(protect_remainder=False)
-    table = suppress_table(oss_by_race([("hi", 50, 0), ("bl", 60, 58), ("wh", 150, 0), ("am", 40, 20),
-                                        ("total", 300, 78)]), settings)
+    table = suppress_table(
+        oss_by_race([("hi", 50, 0), ("bl", 60, 58), ("wh", 150, 0), ("am", 40, 20), ("total", 300, 78)]), settings
+    )
     rates = column(table, "display", "oss_rate")
     assert rates["hi"] == "<=5%" and rates["bl"] == ">=95%"
     assert rates["wh"] == "0.0%", "groups of 100 or more are not coded"
@@ -154,8 +202,11 @@ def test_thresholds_are_settings():
 
 
 def test_count_table_without_denominator():
-    frame = pl.DataFrame([("low", 40), ("moderate", 12), ("high", 3), ("imminent", 0), ("total", 55)],
-                         schema=["concern_level", "cases"], orient="row")
+    frame = pl.DataFrame(
+        [("low", 40), ("moderate", 12), ("high", 3), ("imminent", 0), ("total", 55)],
+        schema=["concern_level", "cases"],
+        orient="row",
+    )
     table = suppress_table(CountTable("cases_by_level", frame, ("concern_level",), ("cases",)))
     shown = column(table, "display", "cases")
     assert shown["high"] == "<10" and shown["moderate"] == "*" and shown["imminent"] == "0"
@@ -194,9 +245,19 @@ def test_non_integer_counts_are_refused():
 def test_state_size_counts_beside_small_ones_are_suppressed_without_solver_failure():
     """A state's groups run to millions beside groups of a few students; small groups are still hidden
     with their complements, and the attacker's integer program solves at that scale."""
-    table = suppress_table(oss_by_race([("hi", 1_250_000, 61_337), ("bl", 480_113, 40_009), ("wh", 1_210_004, 30_011),
-                                        ("as", 8, 0), ("pi", 7, 3), ("mu", 122_000, 3_001),
-                                        ("total", 3_062_132, 134_361)]))
+    table = suppress_table(
+        oss_by_race(
+            [
+                ("hi", 1_250_000, 61_337),
+                ("bl", 480_113, 40_009),
+                ("wh", 1_210_004, 30_011),
+                ("as", 8, 0),
+                ("pi", 7, 3),
+                ("mu", 122_000, 3_001),
+                ("total", 3_062_132, 134_361),
+            ]
+        )
+    )
     shown = column(table, "display", "enrolled")
     assert shown["as"] == "*" and shown["pi"] == "*"
     assert sum(1 for v in column(table, "hidden", "enrolled").values() if v) >= 2

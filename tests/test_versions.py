@@ -1,4 +1,5 @@
 """The previous versions of the warehouse and `pipelines rollback` (issue 18 item 5)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -87,5 +88,7 @@ def test_a_damaged_warehouse_is_rolled_back_and_a_session_blocks_a_rollback(tmp_
     assert main(["status", "--db", str(db)]) == 0
     # the damaged file and the dead session's WAL were kept as a version, not thrown away
     newest = versions.kept(db)[0]
-    assert newest.read_bytes().startswith(b"damaged ") and (tmp_path / ".w.duckdb.versions" /
-                                                          (newest.name + ".wal")).exists()
+    assert (
+        newest.read_bytes().startswith(b"damaged ")
+        and (tmp_path / ".w.duckdb.versions" / (newest.name + ".wal")).exists()
+    )

@@ -1,12 +1,13 @@
 """Charts that carry their numbers: one colour-blind-safe palette, the table
 behind every chart with a safe CSV download, footnotes for suppressed cells,
 and a "how this is computed" expander quoting the methodology."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 import plotly.graph_objects as go
 import polars as pl
@@ -22,6 +23,7 @@ from ui.text import MISSING
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
+
 def display_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """A frame fit for the screen: nulls and NaN shown as a dash, never 'None' or 'nan'."""
     cols = []
@@ -31,14 +33,19 @@ def display_frame(frame: pl.DataFrame) -> pl.DataFrame:
             col = pl.when(col.is_nan()).then(None).otherwise(col)
         cols.append(col.alias(name))
     frame = frame.select(cols)
-    return frame.with_columns([pl.col(n).cast(pl.String).fill_null(MISSING)
-                               for n in frame.columns if frame[n].null_count()])
+    return frame.with_columns(
+        [pl.col(n).cast(pl.String).fill_null(MISSING) for n in frame.columns if frame[n].null_count()]
+    )
 
 
 def from_suppressed(table: SuppressedTable) -> tuple[pl.DataFrame, list[str]]:
     """A suppressed table's printed values and the footnotes for the reasons it uses."""
-    used = {r for col in table.reason.columns if col not in table.dimensions
-            for r in table.reason[col].drop_nulls().unique().to_list()}
+    used = {
+        r
+        for col in table.reason.columns
+        if col not in table.dimensions
+        for r in table.reason[col].drop_nulls().unique().to_list()
+    }
     notes = [text for reason, text in table.footnotes.items() if reason in used]
     return table.display, notes
 
@@ -71,12 +78,18 @@ def footnote_line(note: str) -> str:
 
 
 def _log_download(ctx: PageContext, stem: str, row_count: int) -> None:
-    audit_log.append("download", user=ctx.user, role=ctx.viewer.role, scope=ctx.viewer.cache_key(),
-                     detail={"file": stem, "row_count": row_count, "filters": ctx.filters.describe()[:200]})
+    audit_log.append(
+        "download",
+        user=ctx.user,
+        role=ctx.viewer.role,
+        scope=ctx.viewer.cache_key(),
+        detail={"file": stem, "row_count": row_count, "filters": ctx.filters.describe()[:200]},
+    )
 
 
-def download_csv(ctx: PageContext, frame: pl.DataFrame, stem: str, *, key: str, row_level: bool = False,
-                 label: str = "Download CSV") -> None:
+def download_csv(
+    ctx: PageContext, frame: pl.DataFrame, stem: str, *, key: str, row_level: bool = False, label: str = "Download CSV"
+) -> None:
     """A CSV download of exactly what is shown, neutralised against formula injection and audited.
 
     Row-level frames are offered only to viewers who may download rows.
@@ -84,9 +97,16 @@ def download_csv(ctx: PageContext, frame: pl.DataFrame, stem: str, *, key: str, 
     if row_level and not may_download_rows(ctx.viewer):
         st.caption("Row-level downloads are not available to this role.")
         return
-    st.download_button(label, data=to_csv_bytes(frame), file_name=safe_filename(stem, "csv"), mime="text/csv",
-                       key=key, icon=":material/download:", on_click=_log_download,
-                       args=(ctx, stem, frame.height))
+    st.download_button(
+        label,
+        data=to_csv_bytes(frame),
+        file_name=safe_filename(stem, "csv"),
+        mime="text/csv",
+        key=key,
+        icon=":material/download:",
+        on_click=_log_download,
+        args=(ctx, stem, frame.height),
+    )
 
 
 @lru_cache(maxsize=32)
@@ -99,7 +119,7 @@ def _doc_section(doc: str, heading: str) -> str | None:
     if not match:
         return None
     level = len(match.group(1))
-    rest = text[match.end():]
+    rest = text[match.end() :]
     end = re.search(rf"^#{{1,{level}}} ", rest, flags=re.MULTILINE)
     return rest[: end.start() if end else len(rest)].strip()
 
@@ -116,9 +136,18 @@ def how_computed(summary: str, *, section: str | None = None, doc: str = "METHOD
             st.caption(f"The full method is written down in `docs/{doc}`.")
 
 
-def chart_with_table(ctx: PageContext, fig: go.Figure, table: pl.DataFrame, *, stem: str, how: str,
-                     section: str | None = None, doc: str = "METHODOLOGY.md",
-                     footnotes: Iterable[str] = (), key: str | None = None) -> None:
+def chart_with_table(
+    ctx: PageContext,
+    fig: go.Figure,
+    table: pl.DataFrame,
+    *,
+    stem: str,
+    how: str,
+    section: str | None = None,
+    doc: str = "METHODOLOGY.md",
+    footnotes: Iterable[str] = (),
+    key: str | None = None,
+) -> None:
     """A chart, then its numbers as a table with a CSV download, footnotes and the method.
 
     `table` holds the printed values (suppressed cells as '<10' or '*'), the same the download carries.
@@ -134,8 +163,15 @@ def chart_with_table(ctx: PageContext, fig: go.Figure, table: pl.DataFrame, *, s
     how_computed(how, section=section, doc=doc)
 
 
-def table_with_download(ctx: PageContext, table: pl.DataFrame, *, stem: str, row_level: bool = False,
-                        key: str | None = None, column_config: dict | None = None) -> None:
+def table_with_download(
+    ctx: PageContext,
+    table: pl.DataFrame,
+    *,
+    stem: str,
+    row_level: bool = False,
+    key: str | None = None,
+    column_config: dict | None = None,
+) -> None:
     """A table on its own, with the same safe download."""
     st.dataframe(display_frame(table), hide_index=True, width="stretch", column_config=column_config)
     download_csv(ctx, table, stem, key=f"download_{key or stem}", row_level=row_level)

@@ -6,6 +6,7 @@ st.cache_data function of a page takes `ctx.cache_key` (viewer scope and
 warehouse version) as its first argument, so no role receives another's
 cached result and a new load is never hidden behind an old one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,12 +26,12 @@ CONTEXT_KEY = "btam_page_context"
 @dataclass(frozen=True)
 class PageContext:
     viewer: Viewer
-    user: str                 # login name, or 'demo' when the synthetic demo runs without login
+    user: str  # login name, or 'demo' when the synthetic demo runs without login
     filters: Filters
-    options: FilterOptions    # already limited to what the viewer may choose
-    version: str              # access.warehouse_reader.WarehouseReader.version
+    options: FilterOptions  # already limited to what the viewer may choose
+    version: str  # access.warehouse_reader.WarehouseReader.version
     synthetic: bool
-    demo: bool                # running without login (synthetic warehouse only)
+    demo: bool  # running without login (synthetic warehouse only)
 
     @property
     def cache_key(self) -> str:
@@ -60,8 +61,7 @@ class PageContext:
 
     def audit(self, event: str, **detail: object) -> None:
         """Write an event to the audit log under this viewer."""
-        audit_log.append(event, user=self.user, role=self.viewer.role, scope=self.viewer.cache_key(),
-                         detail=detail)
+        audit_log.append(event, user=self.user, role=self.viewer.role, scope=self.viewer.cache_key(), detail=detail)
 
 
 def connection() -> duckdb.DuckDBPyConnection:
@@ -85,9 +85,9 @@ def page_context() -> PageContext:
 class AnalyticView(NamedTuple):
     ctx: PageContext
     year: str
-    school_ids: tuple[str, ...] | None   # None: every school the viewer may see
-    suppress: bool                       # small-cell suppression applies to this viewer and scope
-    where: str                           # "2024-25 · all schools · all levels", for titles
+    school_ids: tuple[str, ...] | None  # None: every school the viewer may see
+    suppress: bool  # small-cell suppression applies to this viewer and scope
+    where: str  # "2024-25 · all schools · all levels", for titles
 
 
 def analytic_view(title: str) -> AnalyticView:
@@ -103,8 +103,11 @@ def analytic_view(title: str) -> AnalyticView:
         st.info("Nothing is loaded yet. See *What is loaded*.")
         st.stop()
     if ids is not None and not ids:
-        st.info("No school matches the filters (the school level chosen has none of the schools chosen). "
-                "Widen the school or level filter in the sidebar.")
+        st.info(
+            "No school matches the filters (the school level chosen has none of the schools chosen). "
+            "Widen the school or level filter in the sidebar."
+        )
         st.stop()
-    return AnalyticView(ctx, year, None if ids is None else tuple(ids), must_suppress(ctx.viewer, ctx.scope()),
-                        ctx.describe_filters())
+    return AnalyticView(
+        ctx, year, None if ids is None else tuple(ids), must_suppress(ctx.viewer, ctx.scope()), ctx.describe_filters()
+    )

@@ -3,6 +3,7 @@
 The rules (what a link may ask for, what a viewer may see) live in access.filters, which has no Streamlit;
 this module only draws the widgets and keeps them and the URL in step.
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -46,15 +47,26 @@ def sidebar_filters(options: FilterOptions, viewer: Viewer) -> Filters:
             st.selectbox("School year", allowed.school_years, key=_WIDGET[YEAR])
         if may_choose_schools(viewer):
             names = {s.school_id: s.name for s in allowed.schools}
-            st.multiselect("Schools", list(names), key=_WIDGET[SCHOOLS], format_func=lambda s: names.get(s, s),
-                           placeholder="All schools" if viewer.role != COORDINATOR else "All my schools",
-                           help="Leave empty for every school you may see.")
+            st.multiselect(
+                "Schools",
+                list(names),
+                key=_WIDGET[SCHOOLS],
+                format_func=lambda s: names.get(s, s),
+                placeholder="All schools" if viewer.role != COORDINATOR else "All my schools",
+                help="Leave empty for every school you may see.",
+            )
             levels = (ALL_LEVELS,) + allowed.levels
-            st.selectbox("School level", levels, key=_WIDGET[LEVEL],
-                         format_func=lambda lv: "All levels" if lv == ALL_LEVELS else LEVEL_LABELS.get(lv, lv))
+            st.selectbox(
+                "School level",
+                levels,
+                key=_WIDGET[LEVEL],
+                format_func=lambda lv: "All levels" if lv == ALL_LEVELS else LEVEL_LABELS.get(lv, lv),
+            )
         else:
-            st.caption("The board view covers the whole district: school-by-school selections are kept to "
-                       "restricted roles, so that no small group can be worked out by comparing selections.")
+            st.caption(
+                "The board view covers the whole district: school-by-school selections are kept to "
+                "restricted roles, so that no small group can be worked out by comparing selections."
+            )
 
     chosen = parse(_widget_params(), options, viewer)
     params = chosen.to_params()

@@ -6,6 +6,7 @@ account (access/accounts.py) or, when .streamlit/secrets.toml has an [auth]
 section, an OIDC login through st.login, with roles mapped from the email in
 the secrets' [roles] table ("person@district.org" = "coordinator:S01,S02").
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,12 @@ from access import accounts, audit_log
 from access.filters import FilterOptions
 from access.roles import ADMIN, BOARD, COORDINATOR, DISTRICT, ROLES, Viewer, viewer
 
-ROLE_LABELS = {ADMIN: "Administrator", DISTRICT: "District leader", COORDINATOR: "BTAM coordinator of a school",
-               BOARD: "School board (public summary)"}
+ROLE_LABELS = {
+    ADMIN: "Administrator",
+    DISTRICT: "District leader",
+    COORDINATOR: "BTAM coordinator of a school",
+    BOARD: "School board (public summary)",
+}
 _USER, _VIEWER, _SEEN, _METHOD = "auth_user", "auth_viewer", "auth_last_seen", "auth_method"
 
 
@@ -33,9 +38,14 @@ def demo_viewer(options: FilterOptions) -> Viewer:
     """The sidebar role switcher of the synthetic demo."""
     with st.sidebar:
         st.subheader("Demo: view as")
-        role = st.selectbox("Role", ROLES, key="demo_role", format_func=lambda r: ROLE_LABELS[r],
-                            help="The demo runs without login so the views of each role can be shown. "
-                                 "A warehouse of real data always asks for a login.")
+        role = st.selectbox(
+            "Role",
+            ROLES,
+            key="demo_role",
+            format_func=lambda r: ROLE_LABELS[r],
+            help="The demo runs without login so the views of each role can be shown. "
+            "A warehouse of real data always asks for a login.",
+        )
         if role != COORDINATOR:
             return viewer(role)
         names = {s.school_id: s.name for s in options.schools}
@@ -47,7 +57,7 @@ def demo_viewer(options: FilterOptions) -> Viewer:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _sign_in(user: str, who: Viewer, method: str) -> None:
@@ -58,8 +68,7 @@ def _sign_in(user: str, who: Viewer, method: str) -> None:
 def _sign_out(reason: str | None = None) -> None:
     user, who = st.session_state.get(_USER), st.session_state.get(_VIEWER)
     if user and who:
-        audit_log.append("logout", user=user, role=who.role, scope=who.cache_key(),
-                         detail={"reason": reason or "user"})
+        audit_log.append("logout", user=user, role=who.role, scope=who.cache_key(), detail={"reason": reason or "user"})
     for key in (_USER, _VIEWER, _SEEN, _METHOD):
         st.session_state.pop(key, None)
 
@@ -89,8 +98,10 @@ def current_login() -> tuple[str, Viewer] | None:
             who = _oidc_viewer(email)
             if who is None:
                 audit_log.append("login_failed", user=email, role="", scope="", detail={"reason": "no_role"})
-                st.error(f"{email or 'This identity'} has no role in this dashboard. Ask an administrator "
-                         "to add it to the [roles] table of .streamlit/secrets.toml.")
+                st.error(
+                    f"{email or 'This identity'} has no role in this dashboard. Ask an administrator "
+                    "to add it to the [roles] table of .streamlit/secrets.toml."
+                )
                 st.button("Log out", on_click=st.logout)
                 return None
             audit_log.append("login", user=email, role=who.role, scope=who.cache_key(), detail={"method": "oidc"})
@@ -109,8 +120,7 @@ def current_login() -> tuple[str, Viewer] | None:
 def logout_button() -> None:
     method = st.session_state.get(_METHOD)
     with st.sidebar:
-        st.caption(f"Signed in as **{st.session_state.get(_USER)}** "
-                   f"({ROLE_LABELS[st.session_state[_VIEWER].role]})")
+        st.caption(f"Signed in as **{st.session_state.get(_USER)}** ({ROLE_LABELS[st.session_state[_VIEWER].role]})")
         if st.button("Log out", key="logout"):
             _sign_out()
             if method == "oidc":
@@ -125,8 +135,10 @@ def login_form() -> None:
         st.button("Log in with single sign-on", on_click=st.login, type="primary")
         return
     if not accounts.list_users():
-        st.warning("No account exists yet. An administrator creates the first one on the server with "
-                   "`python -m pipelines users add NAME --role admin`.")
+        st.warning(
+            "No account exists yet. An administrator creates the first one on the server with "
+            "`python -m pipelines users add NAME --role admin`."
+        )
         return
     with st.form("login"):
         name = st.text_input("User name", autocomplete="username")
@@ -135,7 +147,7 @@ def login_form() -> None:
     if not submitted:
         return
     # failures lock this account from this address only, so an outsider cannot lock the admin out
-    address = st.context.ip_address            # None on localhost (and not a str under AppTest)
+    address = st.context.ip_address  # None on localhost (and not a str under AppTest)
     result = accounts.login(name.strip().lower(), password, client=address if isinstance(address, str) else "")
     if result.ok and result.account is not None:
         _sign_in(result.account.name, result.account.viewer(), "local")

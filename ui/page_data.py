@@ -12,11 +12,12 @@ one school year and school scope suppressed together (access.suppression), so a 
 page is hidden on every page that prints it. Statistics (ratios, medians, shares) are shown to such a
 viewer only where every count they are computed from is published.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Sequence
 
 import polars as pl
 import streamlit as st
@@ -69,6 +70,7 @@ def earlier_years(year: str, count: int) -> list[str]:
 
 # -- exact numbers (metric_tables, unchanged) ----------------------------------------------------------------------
 
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def as_of(cache_key: str) -> date:
     return mt.resolve_as_of(_con())
@@ -100,12 +102,13 @@ def concern_level_tests(cache_key: str, year: str, school_ids: Schools) -> pl.Da
 @dataclass(frozen=True)
 class InterventionTimes:
     """What the Time to intervention page shows, for the selection (district rows) of one school year."""
-    summary: pl.DataFrame       # time_to_intervention: 'all' and each level of concern
-    groups: pl.DataFrame        # the same summary per group of the chosen dimension
-    logrank: pl.DataFrame       # log-rank test across those groups
-    curves: pl.DataFrame        # Kaplan-Meier curve of each group
-    timeliness: pl.DataFrame    # first action within each level's target
-    open_cases: pl.DataFrame    # open_cases_at_risk's case rows (callers show them only to who may see them)
+
+    summary: pl.DataFrame  # time_to_intervention: 'all' and each level of concern
+    groups: pl.DataFrame  # the same summary per group of the chosen dimension
+    logrank: pl.DataFrame  # log-rank test across those groups
+    curves: pl.DataFrame  # Kaplan-Meier curve of each group
+    timeliness: pl.DataFrame  # first action within each level's target
+    open_cases: pl.DataFrame  # open_cases_at_risk's case rows (callers show them only to who may see them)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -120,11 +123,13 @@ def intervention_times(cache_key: str, year: str, school_ids: Schools, dimension
     else:
         groups = mt.summary_by_group(cases, dimension, include_district=True, include_schools=False)
     return InterventionTimes(
-        summary=summary, groups=groups,
+        summary=summary,
+        groups=groups,
         logrank=mt.logrank_of(cases, include_district=True, include_schools=False, dimensions=(dimension,)),
         curves=_survival_curves(cases, dimension),
         timeliness=mt.timeliness_of(cases, include_district=True, include_schools=False),
-        open_cases=_open_cases_at_risk(cases))
+        open_cases=_open_cases_at_risk(cases),
+    )
 
 
 def _survival_curves(cases: pl.DataFrame, dimension: str) -> pl.DataFrame:
@@ -137,9 +142,18 @@ def _survival_curves(cases: pl.DataFrame, dimension: str) -> pl.DataFrame:
         curve = kaplan_meier(part["duration_days"].to_list(), part["event"].to_list()).curve
         parts.append(curve.select(pl.lit(str(group)).alias("group"), pl.all()))
     if not parts:
-        return pl.DataFrame(schema={"group": pl.String, "days": pl.Float64, "at_risk": pl.Int64,
-                                    "events": pl.Int64, "censored": pl.Int64, "survival": pl.Float64,
-                                    "ci_low": pl.Float64, "ci_high": pl.Float64})
+        return pl.DataFrame(
+            schema={
+                "group": pl.String,
+                "days": pl.Float64,
+                "at_risk": pl.Int64,
+                "events": pl.Int64,
+                "censored": pl.Int64,
+                "survival": pl.Float64,
+                "ci_low": pl.Float64,
+                "ci_high": pl.Float64,
+            }
+        )
     return pl.concat(parts).sort("group", "days", maintain_order=True)
 
 
@@ -147,30 +161,49 @@ def _open_cases_at_risk(cases: pl.DataFrame, warn_days: int = 2) -> pl.DataFrame
     """Open cases with a level of concern and no first action yet: past their level's target
     (`missed`) or within `warn_days` of it (`due soon`). Case-level: callers show it only to viewers
     who may see case rows of the case's school."""
-    targets = pl.DataFrame({"concern_level": list(DEFAULT_SETTINGS.timeliness_days),
-                            "target_days": list(DEFAULT_SETTINGS.timeliness_days.values())})
+    targets = pl.DataFrame(
+        {
+            "concern_level": list(DEFAULT_SETTINGS.timeliness_days),
+            "target_days": list(DEFAULT_SETTINGS.timeliness_days.values()),
+        }
+    )
     waiting = cases.filter(~pl.col("event") & pl.col("closed_date").is_null() & pl.col("concern_level").is_not_null())
     out = waiting.join(targets, on="concern_level", how="left").with_columns(
-        (pl.col("target_days") - pl.col("duration_days")).alias("days_left"))
+        (pl.col("target_days") - pl.col("duration_days")).alias("days_left")
+    )
     out = out.filter(pl.col("days_left") <= warn_days).with_columns(
-        pl.when(pl.col("days_left") < 0).then(pl.lit("target missed")).otherwise(pl.lit("due soon")).alias("status"))
-    order = pl.col("concern_level").replace_strict({lvl: i for i, lvl in enumerate(CONCERN_LEVELS)},
-                                                   default=9, return_dtype=pl.Int32)
-    return out.with_columns(order.alias("_order")).sort(["_order", "days_left"], descending=[True, False]).select(
-        "case_id", "school_id", "concern_level", "reported_date", "assessed_date", "duration_days", "target_days",
-        "days_left", "status")
+        pl.when(pl.col("days_left") < 0).then(pl.lit("target missed")).otherwise(pl.lit("due soon")).alias("status")
+    )
+    order = pl.col("concern_level").replace_strict(
+        {lvl: i for i, lvl in enumerate(CONCERN_LEVELS)}, default=9, return_dtype=pl.Int32
+    )
+    return (
+        out.with_columns(order.alias("_order"))
+        .sort(["_order", "days_left"], descending=[True, False])
+        .select(
+            "case_id",
+            "school_id",
+            "concern_level",
+            "reported_date",
+            "assessed_date",
+            "duration_days",
+            "target_days",
+            "days_left",
+            "status",
+        )
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def disproportionality(cache_key: str, years: tuple[str, ...], school_ids: Schools) -> pl.DataFrame:
     """District (or selection) rows only; computed once per year set and viewer, reused by every view."""
-    return mt.disproportionality(_con(), list(years), _ids(school_ids), include_district=True,
-                                 include_schools=False)
+    return mt.disproportionality(_con(), list(years), _ids(school_ids), include_district=True, include_schools=False)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def against_reference(cache_key: str, year: str, school_ids: Schools, outcome: str, dimension: str,
-                      reference: str) -> pl.DataFrame:
+def against_reference(
+    cache_key: str, year: str, school_ids: Schools, outcome: str, dimension: str, reference: str
+) -> pl.DataFrame:
     """Each group's risk against one chosen reference group instead of all other students: the same
     metric (metrics.disproportionality: ratio rules, Katz interval, Fisher test) run on the pair."""
     from metrics.disproportionality import disproportionality_table
@@ -180,25 +213,40 @@ def against_reference(cache_key: str, year: str, school_ids: Schools, outcome: s
     groups = [g for g in counts["group"].to_list() if g != reference]
     if reference not in counts["group"].to_list() or not groups:
         return pl.DataFrame()
-    pairs = pl.concat([counts.filter(pl.col("group").is_in([g, reference]))
-                       .with_columns(pl.lit(f"{dimension}|{g}").alias("dimension")) for g in groups])
+    pairs = pl.concat(
+        [
+            counts.filter(pl.col("group").is_in([g, reference])).with_columns(
+                pl.lit(f"{dimension}|{g}").alias("dimension")
+            )
+            for g in groups
+        ]
+    )
     table = disproportionality_table(pairs, None, DEFAULT_SETTINGS)
     return table.filter(pl.col("group") != reference).with_columns(pl.lit(dimension).alias("dimension"))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def conditional_disparities(cache_key: str, year: str, school_ids: Schools) -> pl.DataFrame:
-    return mt.conditional_disparities(_con(), [year], _ids(school_ids), include_district=True,
-                                      include_schools=False, pool_years=False)
+    return mt.conditional_disparities(
+        _con(), [year], _ids(school_ids), include_district=True, include_schools=False, pool_years=False
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def outcome_strata(cache_key: str, year: str, school_ids: Schools) -> pl.DataFrame:
     """Per outcome x dimension x group x level: group cases (a + b) and those with the outcome (a)."""
-    strata = mt.conditional_disparity_strata(_con(), [year], _ids(school_ids), include_district=True,
-                                             include_schools=False)
-    return strata.select("school_year", "outcome", "dimension", "group", "concern_level",
-                         (pl.col("a") + pl.col("b")).alias("cases"), pl.col("a").alias("with_outcome"))
+    strata = mt.conditional_disparity_strata(
+        _con(), [year], _ids(school_ids), include_district=True, include_schools=False
+    )
+    return strata.select(
+        "school_year",
+        "outcome",
+        "dimension",
+        "group",
+        "concern_level",
+        (pl.col("a") + pl.col("b")).alias("cases"),
+        pl.col("a").alias("with_outcome"),
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -209,14 +257,15 @@ def process_audit(cache_key: str, year: str, school_ids: Schools) -> pl.DataFram
 @dataclass(frozen=True)
 class Overview:
     """What the Overview page prints: district (selection) rows only, the school year and the one before."""
-    volumes: pl.DataFrame       # case_volumes, breakdown 'total'
-    levels: pl.DataFrame        # concern_levels, dimension 'all'
+
+    volumes: pl.DataFrame  # case_volumes, breakdown 'total'
+    levels: pl.DataFrame  # concern_levels, dimension 'all'
     time_to_intervention: pl.DataFrame  # concern_level 'all'
-    flags: pl.DataFrame         # disproportionality's flagged rows of the year (p and q values left blank)
-    prior_flags: int | None     # flagged rows of the year before; None when it has no rows at all
+    flags: pl.DataFrame  # disproportionality's flagged rows of the year (p and q values left blank)
+    prior_flags: int | None  # flagged rows of the year before; None when it has no rows at all
     prior_flag_rows: pl.DataFrame  # those rows (a suppressed viewer counts only flags on published counts)
-    audit: pl.DataFrame         # process_audit
-    timeliness: pl.DataFrame    # the year only
+    audit: pl.DataFrame  # process_audit
+    timeliness: pl.DataFrame  # the year only
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -229,8 +278,7 @@ def overview(cache_key: str, year: str, school_ids: Schools) -> Overview:
     with one_check(con):
         as_of = mt.resolve_as_of(con)
         volumes = mt.case_volumes(con, years, ids, include_district=True, include_schools=False)
-        levels = mt.concern_levels(con, years, ids, include_district=True, include_schools=False,
-                                   dimensions=("all",))
+        levels = mt.concern_levels(con, years, ids, include_district=True, include_schools=False, dimensions=("all",))
         cases = mt.case_timeline(con, as_of, years, ids)
         disp = mt.disproportionality(con, years, ids, include_district=True, include_schools=False, tests=False)
         audit = mt.process_audit(con, as_of, years, ids, include_district=True, include_schools=False)
@@ -244,8 +292,10 @@ def overview(cache_key: str, year: str, school_ids: Schools) -> Overview:
         prior_flags=prior_disp.filter(pl.col("flagged")).height if prior_disp.height else None,
         prior_flag_rows=prior_disp.filter(pl.col("flagged")),
         audit=audit.filter(district),
-        timeliness=mt.timeliness_of(cases.filter(pl.col("school_year") == year), include_district=True,
-                                    include_schools=False))
+        timeliness=mt.timeliness_of(
+            cases.filter(pl.col("school_year") == year), include_district=True, include_schools=False
+        ),
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -259,8 +309,10 @@ def crdc_benchmarks(cache_key: str, year: str):
 
 # -- the suppressed release ------------------------------------------------------------------------------------------
 
-def with_total(frame: pl.DataFrame, dims: Sequence[str], measures: Sequence[str],
-               domains: dict[str, Sequence[str]] | None = None) -> pl.DataFrame:
+
+def with_total(
+    frame: pl.DataFrame, dims: Sequence[str], measures: Sequence[str], domains: dict[str, Sequence[str]] | None = None
+) -> pl.DataFrame:
     """Add the margins of a one- or two-way count table as rows labelled 'total'.
 
     `domains` lists every value a dimension takes in the release; missing rows are filled with 0, so every
@@ -274,17 +326,21 @@ def with_total(frame: pl.DataFrame, dims: Sequence[str], measures: Sequence[str]
             column = pl.DataFrame({d: [str(v) for v in values]}, schema={d: pl.String})
             grid = column if grid is None else grid.join(column, how="cross")
         extra = frame.join(grid, on=list(dims), how="anti")
-        frame = pl.concat([grid.join(frame, on=list(dims), how="left"), extra], how="vertical_relaxed") \
-            .with_columns(pl.col(m).fill_null(0) for m in measures)
+        frame = pl.concat([grid.join(frame, on=list(dims), how="left"), extra], how="vertical_relaxed").with_columns(
+            pl.col(m).fill_null(0) for m in measures
+        )
     parts = [frame]
-    for i, dim in enumerate(dims):
+    for dim in dims:
         others = [d for d in dims if d != dim]
         agg = [pl.col(m).sum().cast(pl.Int64) for m in measures]
-        margin = (frame.group_by(others, maintain_order=True).agg(agg) if others else frame.select(agg))
+        margin = frame.group_by(others, maintain_order=True).agg(agg) if others else frame.select(agg)
         parts.append(margin.with_columns(pl.lit(TOTAL).alias(dim)).select(*dims, *measures))
     if len(dims) == 2:
-        parts.append(frame.select([pl.col(m).sum().cast(pl.Int64) for m in measures])
-                     .with_columns(*(pl.lit(TOTAL).alias(d) for d in dims)).select(*dims, *measures))
+        parts.append(
+            frame.select([pl.col(m).sum().cast(pl.Int64) for m in measures])
+            .with_columns(*(pl.lit(TOTAL).alias(d) for d in dims))
+            .select(*dims, *measures)
+        )
     out = pl.concat(parts, how="vertical_relaxed")
     return out.with_columns(pl.col(m).cast(pl.Int64) for m in measures)
 
@@ -307,108 +363,197 @@ def _release_tables(con, year: str, school_ids: Schools) -> list[CountTable]:
     district = vol.filter(pl.col("scope") == "district")
     disp = mt.disproportionality(con, [year], ids, include_district=True, include_schools=False)
     dom: dict[str, list[str]] = {"concern_level": list(CONCERN_LEVELS)}
-    dom["school"] = sorted(vol.filter((pl.col("scope") != "district") & (pl.col("school_year") == year))
-                           ["scope"].unique().to_list())
+    dom["school"] = sorted(
+        vol.filter((pl.col("scope") != "district") & (pl.col("school_year") == year))["scope"].unique().to_list()
+    )
     for dim in (*GROUP_DIMENSIONS,):
-        dom[dim] = sorted(disp.filter((pl.col("outcome") == "btam_referral") & (pl.col("dimension") == dim))
-                          ["group"].unique().to_list())
+        dom[dim] = sorted(
+            disp.filter((pl.col("outcome") == "btam_referral") & (pl.col("dimension") == dim))["group"]
+            .unique()
+            .to_list()
+        )
     total = district.filter((pl.col("school_year") == year) & (pl.col("breakdown") == "total"))
     if total.height:
-        tables.append(CountTable(f"cases_total_{year}", total.select(pl.lit(TOTAL).alias("breakdown"), "cases"),
-                                 ("breakdown",), ("cases",), filters=this))
+        tables.append(
+            CountTable(
+                f"cases_total_{year}",
+                total.select(pl.lit(TOTAL).alias("breakdown"), "cases"),
+                ("breakdown",),
+                ("cases",),
+                filters=this,
+            )
+        )
     now = district.filter(pl.col("school_year") == year)
     for b in VOLUME_BREAKDOWNS:
         part = now.filter(pl.col("breakdown") == b).select(pl.col("category").alias(b), "cases")
         if part.height:
-            tables.append(CountTable(f"cases_by_{b}", with_total(part, (b,), ("cases",), dom), (b,), ("cases",),
-                                     filters=this))
-    schools = vol.filter((pl.col("scope") != "district") & (pl.col("school_year") == year)
-                         & (pl.col("breakdown") == "total")).select(pl.col("scope").alias("school"), "cases",
-                                                                   "enrolled")
+            tables.append(
+                CountTable(f"cases_by_{b}", with_total(part, (b,), ("cases",), dom), (b,), ("cases",), filters=this)
+            )
+    schools = vol.filter(
+        (pl.col("scope") != "district") & (pl.col("school_year") == year) & (pl.col("breakdown") == "total")
+    ).select(pl.col("scope").alias("school"), "cases", "enrolled")
     per_school = len(dom["school"]) <= MAX_PUBLIC_SCHOOLS
     if schools.height and per_school:
         whole = now.filter(pl.col("breakdown") == "total")
-        rest = {"cases": int(whole["cases"].sum()) - int(schools["cases"].sum()),
-                "enrolled": int(whole["enrolled"].sum()) - int(schools["enrolled"].sum())}
-        if rest["cases"] > 0 or rest["enrolled"] > 0:   # cases recorded without a known school
-            schools = pl.concat([schools, pl.DataFrame({"school": ["unknown"], **{k: [max(v, 0)] for k, v in
-                                                                                 rest.items()}})],
-                                how="vertical_relaxed")
+        rest = {
+            "cases": int(whole["cases"].sum()) - int(schools["cases"].sum()),
+            "enrolled": int(whole["enrolled"].sum()) - int(schools["enrolled"].sum()),
+        }
+        if rest["cases"] > 0 or rest["enrolled"] > 0:  # cases recorded without a known school
+            schools = pl.concat(
+                [schools, pl.DataFrame({"school": ["unknown"], **{k: [max(v, 0)] for k, v in rest.items()}})],
+                how="vertical_relaxed",
+            )
         # Not cases among the enrolled: a case may be about a member of staff or a visitor, and be recorded
         # at a site with no students enrolled. Two counts, each suppressed; the page divides only published ones.
-        tables.append(CountTable("cases_by_school", with_total(schools, ("school",), ("cases", "enrolled"), dom),
-                                 ("school",), ("cases", "enrolled"), filters=this))
+        tables.append(
+            CountTable(
+                "cases_by_school",
+                with_total(schools, ("school",), ("cases", "enrolled"), dom),
+                ("school",),
+                ("cases", "enrolled"),
+                filters=this,
+            )
+        )
 
     levels = mt.concern_levels(con, [year], ids, include_district=True)
-    part = levels.filter((pl.col("school_year") == year) & (pl.col("scope") == "district")
-                         & (pl.col("dimension") == "all"))
+    part = levels.filter(
+        (pl.col("school_year") == year) & (pl.col("scope") == "district") & (pl.col("dimension") == "all")
+    )
     if part.height and part["n"].sum():
-        tables.append(CountTable(f"levels_all_{year}", with_total(part, ("concern_level",), ("n",), dom)
-                                 .rename({"n": "assessed_cases"}), ("concern_level",), ("assessed_cases",),
-                                 filters=this))
+        tables.append(
+            CountTable(
+                f"levels_all_{year}",
+                with_total(part, ("concern_level",), ("n",), dom).rename({"n": "assessed_cases"}),
+                ("concern_level",),
+                ("assessed_cases",),
+                filters=this,
+            )
+        )
     cur = levels.filter(pl.col("school_year") == year)
-    by_school = cur.filter((pl.col("scope") != "district") & (pl.col("dimension") == "all")) \
-        .select(pl.col("scope").alias("school"), "concern_level", "n")
+    by_school = cur.filter((pl.col("scope") != "district") & (pl.col("dimension") == "all")).select(
+        pl.col("scope").alias("school"), "concern_level", "n"
+    )
     if by_school.height and by_school["n"].sum() and per_school:
-        tables.append(CountTable("levels_by_school", with_total(by_school, ("school", "concern_level"), ("n",), dom)
-                                 .rename({"n": "assessed_cases"}), ("school", "concern_level"), ("assessed_cases",),
-                                 filters=this))
+        tables.append(
+            CountTable(
+                "levels_by_school",
+                with_total(by_school, ("school", "concern_level"), ("n",), dom).rename({"n": "assessed_cases"}),
+                ("school", "concern_level"),
+                ("assessed_cases",),
+                filters=this,
+            )
+        )
     for dim in GROUP_DIMENSIONS:
-        part = cur.filter((pl.col("scope") == "district") & (pl.col("dimension") == dim)) \
-            .select(pl.col("group").alias(dim), "concern_level", "n")
+        part = cur.filter((pl.col("scope") == "district") & (pl.col("dimension") == dim)).select(
+            pl.col("group").alias(dim), "concern_level", "n"
+        )
         if part.height and part["n"].sum():
-            tables.append(CountTable(f"levels_by_{dim}", with_total(part, (dim, "concern_level"), ("n",), dom)
-                                     .rename({"n": "assessed_student_cases"}), (dim, "concern_level"),
-                                     ("assessed_student_cases",), filters=this))
+            tables.append(
+                CountTable(
+                    f"levels_by_{dim}",
+                    with_total(part, (dim, "concern_level"), ("n",), dom).rename({"n": "assessed_student_cases"}),
+                    (dim, "concern_level"),
+                    ("assessed_student_cases",),
+                    filters=this,
+                )
+            )
 
     tl = mt.timeliness(con, None, [year], ids, include_district=True, include_schools=False)
     if tl.height:
-        tables.append(CountTable("timeliness", with_total(
-            tl.select("concern_level", pl.col("n_met").alias("timely_met"), pl.col("n_missed").alias("timely_missed")),
-            ("concern_level",), ("timely_met", "timely_missed"), dom), ("concern_level",), ("timely_met", "timely_missed"),
-            filters=this))
+        tables.append(
+            CountTable(
+                "timeliness",
+                with_total(
+                    tl.select(
+                        "concern_level", pl.col("n_met").alias("timely_met"), pl.col("n_missed").alias("timely_missed")
+                    ),
+                    ("concern_level",),
+                    ("timely_met", "timely_missed"),
+                    dom,
+                ),
+                ("concern_level",),
+                ("timely_met", "timely_missed"),
+                filters=this,
+            )
+        )
 
-    for (outcome, dim), part in disp.partition_by(["outcome", "dimension"], as_dict=True,
-                                                  maintain_order=True).items():
+    for (outcome, dim), part in disp.partition_by(["outcome", "dimension"], as_dict=True, maintain_order=True).items():
         den = population_measure(outcome)
         if dim == "race_x_disability":
-            split = part.with_columns(pl.col("group").str.split_exact(":", 1).struct.rename_fields(
-                ["race_ethnicity", "disability_status"])).unnest("group")
-            frame = with_total(split.select("race_ethnicity", "disability_status", pl.col("n").alias(den),
-                                            pl.col("k").alias(outcome)),
-                               ("race_ethnicity", "disability_status"), (den, outcome), dom)
-            tables.append(CountTable(f"disp_{outcome}_{dim}", frame, ("race_ethnicity", "disability_status"),
-                                     (outcome,), den, filters=this))
+            split = part.with_columns(
+                pl.col("group").str.split_exact(":", 1).struct.rename_fields(["race_ethnicity", "disability_status"])
+            ).unnest("group")
+            frame = with_total(
+                split.select("race_ethnicity", "disability_status", pl.col("n").alias(den), pl.col("k").alias(outcome)),
+                ("race_ethnicity", "disability_status"),
+                (den, outcome),
+                dom,
+            )
+            tables.append(
+                CountTable(
+                    f"disp_{outcome}_{dim}",
+                    frame,
+                    ("race_ethnicity", "disability_status"),
+                    (outcome,),
+                    den,
+                    filters=this,
+                )
+            )
         else:
-            frame = with_total(part.select(pl.col("group").alias(dim), pl.col("n").alias(den),
-                                           pl.col("k").alias(outcome)), (dim,), (den, outcome), dom)
+            frame = with_total(
+                part.select(pl.col("group").alias(dim), pl.col("n").alias(den), pl.col("k").alias(outcome)),
+                (dim,),
+                (den, outcome),
+                dom,
+            )
             tables.append(CountTable(f"disp_{outcome}_{dim}", frame, (dim,), (outcome,), den, filters=this))
 
     strata = mt.conditional_disparity_strata(con, [year], ids, include_district=True, include_schools=False)
-    for (outcome, dim), part in strata.partition_by(["outcome", "dimension"], as_dict=True,
-                                                    maintain_order=True).items():
+    for (outcome, dim), part in strata.partition_by(
+        ["outcome", "dimension"], as_dict=True, maintain_order=True
+    ).items():
         if dim not in PUBLIC_OUTCOME_DIMENSIONS:
             continue
-        frame = with_total(part.select(pl.col("group").alias(dim), "concern_level",
-                                       (pl.col("a") + pl.col("b")).alias("assessed_student_cases"),
-                                       pl.col("a").alias(f"{outcome}_cases")),
-                           (dim, "concern_level"), ("assessed_student_cases", f"{outcome}_cases"), dom)
-        tables.append(CountTable(f"outcome_{outcome}_{dim}", frame, (dim, "concern_level"), (f"{outcome}_cases",),
-                                 "assessed_student_cases", filters=this))
+        frame = with_total(
+            part.select(
+                pl.col("group").alias(dim),
+                "concern_level",
+                (pl.col("a") + pl.col("b")).alias("assessed_student_cases"),
+                pl.col("a").alias(f"{outcome}_cases"),
+            ),
+            (dim, "concern_level"),
+            ("assessed_student_cases", f"{outcome}_cases"),
+            dom,
+        )
+        tables.append(
+            CountTable(
+                f"outcome_{outcome}_{dim}",
+                frame,
+                (dim, "concern_level"),
+                (f"{outcome}_cases",),
+                "assessed_student_cases",
+                filters=this,
+            )
+        )
 
     audit = mt.process_audit(con, None, [year], ids, include_district=True)
     # The process audit page prints district figures only (per-school rows are for case-level viewers).
     for row in audit.filter(pl.col("scope") == "district").iter_rows(named=True):
         key = row["indicator"] + (f"_{row['concern_level']}" if row["concern_level"] else "")
-        frame = pl.DataFrame({"breakdown": [TOTAL], f"{key}_den": [row["denominator"]],
-                              f"{key}_num": [row["numerator"]]})
-        tables.append(CountTable(f"audit_district_{key}", frame, ("breakdown",), (f"{key}_num",), f"{key}_den",
-                                 filters=this))
+        frame = pl.DataFrame(
+            {"breakdown": [TOTAL], f"{key}_den": [row["denominator"]], f"{key}_num": [row["numerator"]]}
+        )
+        tables.append(
+            CountTable(f"audit_district_{key}", frame, ("breakdown",), (f"{key}_num",), f"{key}_den", filters=this)
+        )
     return tables
 
 
-@st.cache_data(show_spinner="Preparing the published figures of every page (once after each data load)...",
-               max_entries=32)
+@st.cache_data(
+    show_spinner="Preparing the published figures of every page (once after each data load)...", max_entries=32
+)
 def public_release(release_key: str, year: str, school_ids: Schools) -> SuppressedRelease:
     """Every count the analytic pages print for one school year and school scope, suppressed as one
     release (the page set): a cell hidden on one page cannot be worked out from what another prints.
@@ -419,40 +564,76 @@ def public_release(release_key: str, year: str, school_ids: Schools) -> Suppress
     return suppress_release(_release_tables(_con(), year, school_ids))
 
 
-
 def published(table: SuppressedTable, measure: str) -> pl.DataFrame:
     """The table's dimensions with `measure`'s printed text, plottable value (null when hidden) and reason."""
-    return table.display.select(*table.dimensions, pl.col(measure).alias("shown")) \
-        .with_columns(table.published[measure].alias("value"), table.reason[measure].alias("reason"))
+    return table.display.select(*table.dimensions, pl.col(measure).alias("shown")).with_columns(
+        table.published[measure].alias("value"), table.reason[measure].alias("reason")
+    )
 
 
 # -- words for codes -------------------------------------------------------------------------------------------------
 
-DIMENSION_LABELS = {"race_ethnicity": "Race and ethnicity", "disability_status": "Disability status", "sex": "Sex",
-                    "english_learner": "English-learner status", "econ_disadvantaged": "Economic status",
-                    "race_x_disability": "Race and disability", "concern_level": "Level of concern",
-                    "school": "School", "school_level": "School level"}
+DIMENSION_LABELS = {
+    "race_ethnicity": "Race and ethnicity",
+    "disability_status": "Disability status",
+    "sex": "Sex",
+    "english_learner": "English-learner status",
+    "econ_disadvantaged": "Economic status",
+    "race_x_disability": "Race and disability",
+    "concern_level": "Level of concern",
+    "school": "School",
+    "school_level": "School level",
+}
 LEVEL_LABELS = {"low": "Low", "moderate": "Moderate", "high": "High", "imminent": "Imminent", "all": "All cases"}
 OUTCOME_LABELS = {
-    "btam_referral": "Referred to BTAM (subject of a case)", "oss_or_expulsion": "Out-of-school suspension or expulsion",
-    "iss": "In-school suspension", "any_exclusionary": "Any exclusionary discipline",
-    "law_enforcement": "Referred to law enforcement or arrested", "case_high_or_imminent": "Case rated high or imminent",
-    "case_exclusionary": "Case ended in suspension or expulsion", "case_law_enforcement": "Law enforcement in the case",
+    "btam_referral": "Referred to BTAM (subject of a case)",
+    "oss_or_expulsion": "Out-of-school suspension or expulsion",
+    "iss": "In-school suspension",
+    "any_exclusionary": "Any exclusionary discipline",
+    "law_enforcement": "Referred to law enforcement or arrested",
+    "case_high_or_imminent": "Case rated high or imminent",
+    "case_exclusionary": "Case ended in suspension or expulsion",
+    "case_law_enforcement": "Law enforcement in the case",
     "case_placement_change": "Case ended in a change of placement",
-    "idea_total_removals": "Any removal (IDEA students)", "idea_iss_le10": "ISS of 10 days or fewer (IDEA)",
-    "idea_iss_gt10": "ISS of more than 10 days (IDEA)", "idea_oss_exp_le10": "OSS or expulsion, 10 days or fewer (IDEA)",
-    "idea_oss_exp_gt10": "OSS or expulsion, more than 10 days (IDEA)"}
-POPULATION_LABELS = {"enrolled": "enrolled students", "case_students": "students with a BTAM case",
-                     "idea_students": "students with IDEA eligibility"}
+    "idea_total_removals": "Any removal (IDEA students)",
+    "idea_iss_le10": "ISS of 10 days or fewer (IDEA)",
+    "idea_iss_gt10": "ISS of more than 10 days (IDEA)",
+    "idea_oss_exp_le10": "OSS or expulsion, 10 days or fewer (IDEA)",
+    "idea_oss_exp_gt10": "OSS or expulsion, more than 10 days (IDEA)",
+}
+POPULATION_LABELS = {
+    "enrolled": "enrolled students",
+    "case_students": "students with a BTAM case",
+    "idea_students": "students with IDEA eligibility",
+}
 _DISABILITY = {"idea": "IDEA eligibility", "section_504_only": "Section 504 only", "none": "No disability plan"}
-CATEGORY_LABELS = {"staff": "Staff", "student": "Student", "parent": "Parent", "anonymous": "Anonymous",
-                   "law_enforcement": "Law enforcement", "community": "Community", "self": "Self", "other": "Other",
-                   "in_person": "In person", "tip_line": "Tip line", "online_form": "Online form", "app": "App",
-                   "phone": "Phone", "email": "Email", "social_media": "Social media",
-                   "harm_to_others": "Harm to others", "harm_to_self": "Harm to self", "both": "Both",
-                   "verbal_threat": "Verbal threat", "written_threat": "Written threat",
-                   "online_threat": "Online threat", "weapon": "Weapon", "physical_aggression": "Physical aggression",
-                   "behavior_change": "Behavior change", "self_harm": "Self-harm"}
+CATEGORY_LABELS = {
+    "staff": "Staff",
+    "student": "Student",
+    "parent": "Parent",
+    "anonymous": "Anonymous",
+    "law_enforcement": "Law enforcement",
+    "community": "Community",
+    "self": "Self",
+    "other": "Other",
+    "in_person": "In person",
+    "tip_line": "Tip line",
+    "online_form": "Online form",
+    "app": "App",
+    "phone": "Phone",
+    "email": "Email",
+    "social_media": "Social media",
+    "harm_to_others": "Harm to others",
+    "harm_to_self": "Harm to self",
+    "both": "Both",
+    "verbal_threat": "Verbal threat",
+    "written_threat": "Written threat",
+    "online_threat": "Online threat",
+    "weapon": "Weapon",
+    "physical_aggression": "Physical aggression",
+    "behavior_change": "Behavior change",
+    "self_harm": "Self-harm",
+}
 
 
 def group_label(dimension: str, group: str) -> str:
@@ -478,6 +659,9 @@ def students_phrase(dimension: str, group: str) -> str:
     if dimension in YES_NO_NAMES:
         return group_label(dimension, group)
     if dimension == "disability_status":
-        return {"idea": "students with IDEA eligibility", "section_504_only": "students with a Section 504 plan only",
-                "none": "students without a disability plan"}.get(group, group)
+        return {
+            "idea": "students with IDEA eligibility",
+            "section_504_only": "students with a Section 504 plan only",
+            "none": "students without a disability plan",
+        }.get(group, group)
     return f"{group_label(dimension, group)} students"

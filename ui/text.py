@@ -1,4 +1,5 @@
 """Numbers as words on screen: never NaN, None or an empty string."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,8 +7,8 @@ import math
 
 import polars as pl
 
-MISSING = "–"           # shown for a value that does not exist (no load yet, no date)
-SMALL_COUNT = "<10"     # a count of 1-9 shown to a viewer whose aggregates are suppressed
+MISSING = "–"  # shown for a value that does not exist (no load yet, no date)
+SMALL_COUNT = "<10"  # a count of 1-9 shown to a viewer whose aggregates are suppressed
 
 
 def _is_missing(value: object) -> bool:
@@ -117,8 +118,9 @@ def of_count(numerator: int, denominator: int, noun: str, plural_form: str | Non
     return f"{fmt_int(numerator)} of {plural(int(denominator), noun, plural_form)}"
 
 
-def metric_delta(now_value: float | None, prev_value: float | None, fmt, since: str, *,
-                 lower_is_better: bool | None = None) -> dict:
+def metric_delta(
+    now_value: float | None, prev_value: float | None, fmt, since: str, *, lower_is_better: bool | None = None
+) -> dict:
     """Keyword arguments for st.metric's delta: the change from `since` with an ASCII sign and its colour.
 
     Streamlit draws a down arrow only for a delta text that starts with an ASCII '-', so a Unicode minus
@@ -132,5 +134,8 @@ def metric_delta(now_value: float | None, prev_value: float | None, fmt, since: 
     if shown == fmt(0):
         return {"delta": f"no change from {since}", "delta_color": "off", "delta_arrow": "off"}
     colour = "off" if lower_is_better is None else ("inverse" if lower_is_better else "normal")
-    return {"delta": f"{'+' if diff > 0 else '-'}{shown} from {since}", "delta_color": colour,
-            "delta_arrow": "up" if diff > 0 else "down"}
+    return {
+        "delta": f"{'+' if diff > 0 else '-'}{shown} from {since}",
+        "delta_color": colour,
+        "delta_arrow": "up" if diff > 0 else "down",
+    }

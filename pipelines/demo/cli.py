@@ -1,4 +1,5 @@
 """python -m pipelines demo: write the synthetic demo district (and, with --messy, a vendor-style export)."""
+
 from __future__ import annotations
 
 import argparse
@@ -35,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"demo: {exc}", file=sys.stderr)
         return 2
     counts = ", ".join(f"{name} {rows:,}" for name, rows in truth["files"].items())
-    print(f"demo: wrote {out} ({', '.join(truth['school_years'])}; as of {truth['as_of']}) in "
-          f"{time.perf_counter() - started:.1f} s: {counts}" + ("; vendor/ and identifiers/ too" if args.messy else ""))
+    print(
+        f"demo: wrote {out} ({', '.join(truth['school_years'])}; as of {truth['as_of']}) in "
+        f"{time.perf_counter() - started:.1f} s: {counts}" + ("; vendor/ and identifiers/ too" if args.messy else "")
+    )
     return 0

@@ -6,6 +6,7 @@ each student's yearly chance of >= 1 action of a type is exactly the planted
 base x level x risk ratio, whether or not the student had a case: groups with
 more cases do not pick up a hidden discipline effect.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,13 +27,31 @@ from pipelines.demo.draws import (
 )
 from pipelines.demo.population import Enrollment, Schools, Students
 
-KINDS = ("iss", "oss", "expulsion", "alternative_placement", "law_enforcement_referral", "school_related_arrest",
-         "removal_from_class", "other")
-BEHAVIOR_TABLE = {"iss": "suspension", "oss": "suspension", "expulsion": "serious", "alternative_placement": "serious",
-                  "law_enforcement_referral": "serious", "school_related_arrest": "serious",
-                  "removal_from_class": "minor", "other": "minor"}
-CASE_TO_KIND = {ACTION["in_school_suspension"]: "iss", ACTION["out_of_school_suspension"]: "oss",
-                ACTION["expulsion"]: "expulsion"}
+KINDS = (
+    "iss",
+    "oss",
+    "expulsion",
+    "alternative_placement",
+    "law_enforcement_referral",
+    "school_related_arrest",
+    "removal_from_class",
+    "other",
+)
+BEHAVIOR_TABLE = {
+    "iss": "suspension",
+    "oss": "suspension",
+    "expulsion": "serious",
+    "alternative_placement": "serious",
+    "law_enforcement_referral": "serious",
+    "school_related_arrest": "serious",
+    "removal_from_class": "minor",
+    "other": "minor",
+}
+CASE_TO_KIND = {
+    ACTION["in_school_suspension"]: "iss",
+    ACTION["out_of_school_suspension"]: "oss",
+    ACTION["expulsion"]: "expulsion",
+}
 TYPE = {name: i for i, name in enumerate(DISCIPLINE_ACTION_TYPES)}
 
 
@@ -79,8 +98,16 @@ def _action_type(rng: np.random.Generator, kind: str, idea: np.ndarray) -> np.nd
     return np.where(with_services, TYPE["expulsion_with_services"], TYPE["expulsion_without_services"]).astype(np.int8)
 
 
-def make_discipline(rng: np.random.Generator, cfg: DemoConfig, enr: Enrollment, students: Students,
-                    schools: Schools, cases: YearCases, as_of_day: int, year_end_day: int) -> YearDiscipline:
+def make_discipline(
+    rng: np.random.Generator,
+    cfg: DemoConfig,
+    enr: Enrollment,
+    students: Students,
+    schools: Schools,
+    cases: YearCases,
+    as_of_day: int,
+    year_end_day: int,
+) -> YearDiscipline:
     n = len(enr.student)
     row_of_student = np.full(students.count, -1, dtype=np.int64)
     row_of_student[enr.student] = np.arange(n)
@@ -114,8 +141,10 @@ def make_discipline(rng: np.random.Generator, cfg: DemoConfig, enr: Enrollment, 
         lk = np.flatnonzero(linked_kind == k)
         m = len(r)
         rows += [r, linked_row[lk]]
-        days += [calendar[rng.integers(0, max(len(calendar), 1), m)] if m else np.zeros(0, np.int32),
-                 cases.action_day[excl][lk]]
+        days += [
+            calendar[rng.integers(0, max(len(calendar), 1), m)] if m else np.zeros(0, np.int32),
+            cases.action_day[excl][lk],
+        ]
         types += [_action_type(rng, kind, idea[r]), _action_type(rng, kind, idea[linked_row[lk]])]
         table = d.behavior_shares[BEHAVIOR_TABLE[kind]]
         linked_table = d.behavior_shares["case_linked"]
@@ -127,27 +156,37 @@ def make_discipline(rng: np.random.Generator, cfg: DemoConfig, enr: Enrollment, 
 
     row, day = np.concatenate(rows), np.concatenate(days).astype(np.int32)
     order = np.lexsort((row, day))
-    return YearDiscipline(row=row[order], day=day[order], action_type=np.concatenate(types)[order],
-                          behavior=np.concatenate(behaviors).astype(np.int8)[order],
-                          days_removed=np.concatenate(removed)[order], related_case=np.concatenate(related)[order])
+    return YearDiscipline(
+        row=row[order],
+        day=day[order],
+        action_type=np.concatenate(types)[order],
+        behavior=np.concatenate(behaviors).astype(np.int8)[order],
+        days_removed=np.concatenate(removed)[order],
+        related_case=np.concatenate(related)[order],
+    )
 
 
-def discipline_frame(dis: YearDiscipline, enr: Enrollment, schools: Schools, keys: pl.Series, case_ids: pl.Series,
-                     school_year: str) -> pl.DataFrame:
+def discipline_frame(
+    dis: YearDiscipline, enr: Enrollment, schools: Schools, keys: pl.Series, case_ids: pl.Series, school_year: str
+) -> pl.DataFrame:
     n = len(dis.row)
     yy = f"{enr.year_start % 100:02d}"
-    related = (case_ids.gather(np.maximum(dis.related_case, 0)) if len(case_ids)
-               else pl.Series([None] * n, dtype=pl.String))
-    return pl.DataFrame([
-        sequential_ids("action_id", f"DA{yy}-", n),
-        sequential_ids("incident_id", f"IN{yy}-", n),
-        pl.Series("school_year", [school_year] * n, dtype=pl.String),
-        pl.Series("school_id", schools.school_id.tolist(), dtype=pl.String).gather(enr.school[dis.row]),
-        keys.gather(enr.student[dis.row]).alias("student_key"),
-        date_series("incident_date", dis.day),
-        code_series("behavior", DISCIPLINE_BEHAVIORS, dis.behavior),
-        code_series("action_type", DISCIPLINE_ACTION_TYPES, dis.action_type),
-        pl.Series("days_removed", dis.days_removed).fill_nan(None),
-        related.set(pl.Series(dis.related_case < 0), None).alias("related_case_id") if n else
-        pl.Series("related_case_id", [], dtype=pl.String),
-    ])
+    related = (
+        case_ids.gather(np.maximum(dis.related_case, 0)) if len(case_ids) else pl.Series([None] * n, dtype=pl.String)
+    )
+    return pl.DataFrame(
+        [
+            sequential_ids("action_id", f"DA{yy}-", n),
+            sequential_ids("incident_id", f"IN{yy}-", n),
+            pl.Series("school_year", [school_year] * n, dtype=pl.String),
+            pl.Series("school_id", schools.school_id.tolist(), dtype=pl.String).gather(enr.school[dis.row]),
+            keys.gather(enr.student[dis.row]).alias("student_key"),
+            date_series("incident_date", dis.day),
+            code_series("behavior", DISCIPLINE_BEHAVIORS, dis.behavior),
+            code_series("action_type", DISCIPLINE_ACTION_TYPES, dis.action_type),
+            pl.Series("days_removed", dis.days_removed).fill_nan(None),
+            related.set(pl.Series(dis.related_case < 0), None).alias("related_case_id")
+            if n
+            else pl.Series("related_case_id", [], dtype=pl.String),
+        ]
+    )

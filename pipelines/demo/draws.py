@@ -3,6 +3,7 @@
 Dates are int32 days since 1970-01-01 with NA_DAY for missing, so millions of
 rows move through numpy without Python objects.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -72,8 +73,9 @@ def _distinct_new(values: np.ndarray, used_sorted: np.ndarray | None) -> np.ndar
     return values
 
 
-def opaque_keys(rng: np.random.Generator, n: int, prefix: str,
-                used_sorted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def opaque_keys(
+    rng: np.random.Generator, n: int, prefix: str, used_sorted: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """n distinct pseudonyms: prefix + 11 base32 characters of a random 55-bit number (never sequential).
 
     Returns the keys and their numbers; numbers in the sorted array `used_sorted` are never drawn again.
@@ -86,8 +88,8 @@ def opaque_keys(rng: np.random.Generator, n: int, prefix: str,
     shifts = np.arange(50, -1, -5, dtype=np.int64)
     head = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
     chars = np.empty((n, len(head) + len(shifts)), dtype=np.uint8)
-    chars[:, :len(head)] = head
-    chars[:, len(head):] = KEY_ALPHABET[(values[:, None] >> shifts) & 31]
+    chars[:, : len(head)] = head
+    chars[:, len(head) :] = KEY_ALPHABET[(values[:, None] >> shifts) & 31]
     return chars.view(f"S{chars.shape[1]}").ravel(), values
 
 

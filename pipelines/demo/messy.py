@@ -8,6 +8,7 @@ and an XLSX. data_contracts/profiles/vendor_messy.json maps it back exactly
 (profile() below is its source; a test keeps the two equal).
 OUT/identifiers/ holds two files a loader must refuse whole.
 """
+
 from __future__ import annotations
 
 import csv
@@ -45,97 +46,215 @@ FILES = {
 # vendor column -> interchange column, in the vendor's column order
 COLUMNS = {
     "schools": {"School Code": "school_id", "School Name": "school_name", "School Type": "school_level"},
-    "enrollment": {"School Year": "school_year", "Student ID": "student_key", "School Code": "school_id",
-                   "Grade": "grade_level", "Gender": "sex", "Race/Ethnicity": "race_ethnicity",
-                   "SPED Eligible": "idea", "Primary Disability": "idea_disability",
-                   "Section 504 Plan": "section_504", "English Learner": "english_learner",
-                   "Economically Disadvantaged": "econ_disadvantaged"},
-    "btam_cases": {"Case Number": "case_id", "School Year": "school_year", "School Code": "school_id",
-                   "Subject Type": "subject_type", "Student ID": "student_key", "Date Reported": "reported_date",
-                   "Referral Source": "report_source", "Referral Method": "report_channel",
-                   "Threat Type": "concern_type", "Behavior of Concern": "behavior", "Screening Date": "screened_date",
-                   "Assessment Date": "assessed_date", "Threat Level": "concern_level",
-                   "Admin on Team": "team_admin", "Mental Health on Team": "team_mental_health",
-                   "SRO on Team": "team_law_enforcement", "Law Enforcement Involved": "law_enforcement_involved",
-                   "Disability Considered": "disability_factors_considered", "Safety Plan Date": "plan_written_date",
-                   "Monitoring Level": "monitoring", "Date Closed": "closed_date"},
-    "case_actions": {"Intervention ID": "action_id", "Case Number": "case_id", "Intervention Date": "action_date",
-                     "Intervention Type": "action_type"},
-    "case_reviews": {"Review ID": "review_id", "Case Number": "case_id", "Review Date": "review_date",
-                     "Outcome": "review_outcome"},
-    "discipline_actions": {"Action ID": "action_id", "Incident Number": "incident_id", "School Year": "school_year",
-                           "School Code": "school_id", "Student ID": "student_key", "Incident Date": "incident_date",
-                           "Offense": "behavior", "Action Taken": "action_type", "Days Removed": "days_removed",
-                           "Related Case Number": "related_case_id"},
+    "enrollment": {
+        "School Year": "school_year",
+        "Student ID": "student_key",
+        "School Code": "school_id",
+        "Grade": "grade_level",
+        "Gender": "sex",
+        "Race/Ethnicity": "race_ethnicity",
+        "SPED Eligible": "idea",
+        "Primary Disability": "idea_disability",
+        "Section 504 Plan": "section_504",
+        "English Learner": "english_learner",
+        "Economically Disadvantaged": "econ_disadvantaged",
+    },
+    "btam_cases": {
+        "Case Number": "case_id",
+        "School Year": "school_year",
+        "School Code": "school_id",
+        "Subject Type": "subject_type",
+        "Student ID": "student_key",
+        "Date Reported": "reported_date",
+        "Referral Source": "report_source",
+        "Referral Method": "report_channel",
+        "Threat Type": "concern_type",
+        "Behavior of Concern": "behavior",
+        "Screening Date": "screened_date",
+        "Assessment Date": "assessed_date",
+        "Threat Level": "concern_level",
+        "Admin on Team": "team_admin",
+        "Mental Health on Team": "team_mental_health",
+        "SRO on Team": "team_law_enforcement",
+        "Law Enforcement Involved": "law_enforcement_involved",
+        "Disability Considered": "disability_factors_considered",
+        "Safety Plan Date": "plan_written_date",
+        "Monitoring Level": "monitoring",
+        "Date Closed": "closed_date",
+    },
+    "case_actions": {
+        "Intervention ID": "action_id",
+        "Case Number": "case_id",
+        "Intervention Date": "action_date",
+        "Intervention Type": "action_type",
+    },
+    "case_reviews": {
+        "Review ID": "review_id",
+        "Case Number": "case_id",
+        "Review Date": "review_date",
+        "Outcome": "review_outcome",
+    },
+    "discipline_actions": {
+        "Action ID": "action_id",
+        "Incident Number": "incident_id",
+        "School Year": "school_year",
+        "School Code": "school_id",
+        "Student ID": "student_key",
+        "Incident Date": "incident_date",
+        "Offense": "behavior",
+        "Action Taken": "action_type",
+        "Days Removed": "days_removed",
+        "Related Case Number": "related_case_id",
+    },
 }
 EXTRA_COLUMNS = {"btam_cases": {"Record Status": lambda row: "Closed" if row["closed_date"] else "Open"}}
 
 # interchange code -> the vendor's label, for columns of every entity
 LABELS = {
-    "school_level": {"elementary": "Elementary School", "middle": "Middle School", "high": "High School",
-                     "k12": "K-12 School", "other": "Other School"},
+    "school_level": {
+        "elementary": "Elementary School",
+        "middle": "Middle School",
+        "high": "High School",
+        "k12": "K-12 School",
+        "other": "Other School",
+    },
     "grade_level": {"pk": "PK", "kg": "K", **{f"{g:02d}": str(g) for g in range(1, 13)}, "ug": "Ungraded"},
     "sex": {"f": "Female", "m": "Male", "x": "Non-Binary"},
-    "race_ethnicity": {"hi": "Hispanic or Latino", "am": "American Indian or Alaska Native", "as": "Asian",
-                       "bl": "Black or African American", "pi": "Native Hawaiian or Other Pacific Islander",
-                       "wh": "White", "mu": "Two or More Races"},
-    "idea_disability": {"aut": "Autism", "db": "Deaf-Blindness", "dd": "Developmental Delay",
-                        "emn": "Emotional Disturbance", "hi": "Hearing Impairment", "id": "Intellectual Disability",
-                        "md": "Multiple Disabilities", "oi": "Orthopedic Impairment", "ohi": "Other Health Impairment",
-                        "sld": "Specific Learning Disability", "sli": "Speech or Language Impairment",
-                        "tbi": "Traumatic Brain Injury", "vi": "Visual Impairment"},
+    "race_ethnicity": {
+        "hi": "Hispanic or Latino",
+        "am": "American Indian or Alaska Native",
+        "as": "Asian",
+        "bl": "Black or African American",
+        "pi": "Native Hawaiian or Other Pacific Islander",
+        "wh": "White",
+        "mu": "Two or More Races",
+    },
+    "idea_disability": {
+        "aut": "Autism",
+        "db": "Deaf-Blindness",
+        "dd": "Developmental Delay",
+        "emn": "Emotional Disturbance",
+        "hi": "Hearing Impairment",
+        "id": "Intellectual Disability",
+        "md": "Multiple Disabilities",
+        "oi": "Orthopedic Impairment",
+        "ohi": "Other Health Impairment",
+        "sld": "Specific Learning Disability",
+        "sli": "Speech or Language Impairment",
+        "tbi": "Traumatic Brain Injury",
+        "vi": "Visual Impairment",
+    },
     "subject_type": {"student": "Student", "staff": "Staff Member", "other": "Other Person"},
-    "report_source": {"staff": "School Staff", "student": "Student", "parent": "Parent/Guardian",
-                      "anonymous": "Anonymous", "law_enforcement": "Law Enforcement", "community": "Community Member",
-                      "self": "Self-Referral", "other": "Other"},
-    "report_channel": {"in_person": "In Person", "tip_line": "Tip Line", "online_form": "Online Form",
-                       "app": "Mobile App", "phone": "Phone Call", "email": "Email", "social_media": "Social Media",
-                       "other": "Other"},
-    "concern_type": {"harm_to_others": "Harm to Others", "harm_to_self": "Harm to Self",
-                     "both": "Harm to Self and Others"},
-    "concern_level": {"low": "Transient", "moderate": "Serious Substantive", "high": "Very Serious Substantive",
-                      "imminent": "Imminent"},
+    "report_source": {
+        "staff": "School Staff",
+        "student": "Student",
+        "parent": "Parent/Guardian",
+        "anonymous": "Anonymous",
+        "law_enforcement": "Law Enforcement",
+        "community": "Community Member",
+        "self": "Self-Referral",
+        "other": "Other",
+    },
+    "report_channel": {
+        "in_person": "In Person",
+        "tip_line": "Tip Line",
+        "online_form": "Online Form",
+        "app": "Mobile App",
+        "phone": "Phone Call",
+        "email": "Email",
+        "social_media": "Social Media",
+        "other": "Other",
+    },
+    "concern_type": {
+        "harm_to_others": "Harm to Others",
+        "harm_to_self": "Harm to Self",
+        "both": "Harm to Self and Others",
+    },
+    "concern_level": {
+        "low": "Transient",
+        "moderate": "Serious Substantive",
+        "high": "Very Serious Substantive",
+        "imminent": "Imminent",
+    },
     "disability_factors_considered": {"y": "Yes", "n": "No", "na": "N/A"},
     "monitoring": {"none": "No Monitoring", "informal": "Informal Check-ins", "formal": "Formal Monitoring Plan"},
-    "review_outcome": {"continue": "Continue Monitoring", "escalate": "Escalate", "de_escalate": "De-escalate",
-                       "close": "Close Case"},
+    "review_outcome": {
+        "continue": "Continue Monitoring",
+        "escalate": "Escalate",
+        "de_escalate": "De-escalate",
+        "close": "Close Case",
+    },
 }
 # labels for the columns two entities share a name for
 ENTITY_LABELS = {
-    "btam_cases": {"behavior": {"verbal_threat": "Verbal Threat", "written_threat": "Written Threat",
-                                "online_threat": "Online Threat", "weapon": "Weapon",
-                                "physical_aggression": "Physical Aggression",
-                                "behavior_change": "Concerning Behavior Change", "self_harm": "Self-Harm",
-                                "other": "Other Behavior"}},
-    "case_actions": {"action_type": {
-        "counseling": "Counseling", "mental_health_referral": "Mental Health Referral", "safety_plan": "Safety Plan",
-        "parent_conference": "Parent Conference", "supervision": "Increased Supervision",
-        "schedule_change": "Schedule Change", "community_referral": "Community Agency Referral",
-        "special_education_evaluation": "Special Education Evaluation", "section_504_review": "Section 504 Review",
-        "restorative": "Restorative Conference", "other_support": "Other Support",
-        "in_school_suspension": "In-School Suspension", "out_of_school_suspension": "Out-of-School Suspension",
-        "expulsion": "Expulsion", "change_of_placement": "Change of Placement",
-        "law_enforcement_referral": "Referral to Law Enforcement", "arrest": "Arrest"}},
+    "btam_cases": {
+        "behavior": {
+            "verbal_threat": "Verbal Threat",
+            "written_threat": "Written Threat",
+            "online_threat": "Online Threat",
+            "weapon": "Weapon",
+            "physical_aggression": "Physical Aggression",
+            "behavior_change": "Concerning Behavior Change",
+            "self_harm": "Self-Harm",
+            "other": "Other Behavior",
+        }
+    },
+    "case_actions": {
+        "action_type": {
+            "counseling": "Counseling",
+            "mental_health_referral": "Mental Health Referral",
+            "safety_plan": "Safety Plan",
+            "parent_conference": "Parent Conference",
+            "supervision": "Increased Supervision",
+            "schedule_change": "Schedule Change",
+            "community_referral": "Community Agency Referral",
+            "special_education_evaluation": "Special Education Evaluation",
+            "section_504_review": "Section 504 Review",
+            "restorative": "Restorative Conference",
+            "other_support": "Other Support",
+            "in_school_suspension": "In-School Suspension",
+            "out_of_school_suspension": "Out-of-School Suspension",
+            "expulsion": "Expulsion",
+            "change_of_placement": "Change of Placement",
+            "law_enforcement_referral": "Referral to Law Enforcement",
+            "arrest": "Arrest",
+        }
+    },
     "discipline_actions": {
-        "behavior": {"fighting": "Fighting", "threat_intimidation": "Threat/Intimidation",
-                     "school_threat": "Threat Against School", "weapon_possession": "Weapon Possession",
-                     "battery": "Battery", "drugs_alcohol": "Drugs/Alcohol", "tobacco": "Tobacco/Vaping",
-                     "defiance": "Defiance", "disruption": "Disruption",
-                     "harassment_bullying": "Harassment \u2013 Bullying", "other": "Other Offense"},
-        "action_type": {"iss": "In-School Suspension", "oss": "Out-of-School Suspension",
-                        "expulsion_with_services": "Expulsion with Services",
-                        "expulsion_without_services": "Expulsion without Services",
-                        "alternative_placement": "Alternative Placement",
-                        "law_enforcement_referral": "Referral to Law Enforcement",
-                        "school_related_arrest": "School-Related Arrest", "removal_from_class": "Removal from Class",
-                        "other": "Other Action"}},
+        "behavior": {
+            "fighting": "Fighting",
+            "threat_intimidation": "Threat/Intimidation",
+            "school_threat": "Threat Against School",
+            "weapon_possession": "Weapon Possession",
+            "battery": "Battery",
+            "drugs_alcohol": "Drugs/Alcohol",
+            "tobacco": "Tobacco/Vaping",
+            "defiance": "Defiance",
+            "disruption": "Disruption",
+            "harassment_bullying": "Harassment \u2013 Bullying",
+            "other": "Other Offense",
+        },
+        "action_type": {
+            "iss": "In-School Suspension",
+            "oss": "Out-of-School Suspension",
+            "expulsion_with_services": "Expulsion with Services",
+            "expulsion_without_services": "Expulsion without Services",
+            "alternative_placement": "Alternative Placement",
+            "law_enforcement_referral": "Referral to Law Enforcement",
+            "school_related_arrest": "School-Related Arrest",
+            "removal_from_class": "Removal from Class",
+            "other": "Other Action",
+        },
+    },
 }
 # second spellings some rows use
 ALIASES = {"grade_level": {"kg": "Kindergarten", "pk": "Pre-K"}}
 BOOLEANS = {"true": [TRUE, "Yes", "T"], "false": [FALSE, "No", "F"]}
-NOISY_COLUMNS = {"enrollment": ("grade_level", "sex", "race_ethnicity", "idea"),
-                 "btam_cases": ("concern_level", "report_source", "subject_type"),
-                 "discipline_actions": ("action_type",)}
+NOISY_COLUMNS = {
+    "enrollment": ("grade_level", "sex", "race_ethnicity", "idea"),
+    "btam_cases": ("concern_level", "report_source", "subject_type"),
+    "discipline_actions": ("action_type",),
+}
 
 
 def profile() -> dict:
@@ -148,15 +267,18 @@ def profile() -> dict:
     for entity, columns in COLUMNS.items():
         spec: dict = {"rename": dict(columns)}
         if entity in ENTITY_LABELS:
-            spec["values"] = {col: {label: code for code, label in labels.items()}
-                              for col, labels in ENTITY_LABELS[entity].items()}
+            spec["values"] = {
+                col: {label: code for code, label in labels.items()} for col, labels in ENTITY_LABELS[entity].items()
+            }
         entities[entity] = spec
     return {
         "name": "vendor_messy",
-        "description": ("The demo's vendor-style export (python -m pipelines demo --messy, OUT/vendor): a student "
-                        "information system (SIS_*), a threat-assessment case tool (TA_*) and a discipline export. "
-                        "Concern levels use the CSTAG scale; this district's policy maps Transient -> low, Serious "
-                        "Substantive -> moderate, Very Serious Substantive -> high, Imminent -> imminent."),
+        "description": (
+            "The demo's vendor-style export (python -m pipelines demo --messy, OUT/vendor): a student "
+            "information system (SIS_*), a threat-assessment case tool (TA_*) and a discipline export. "
+            "Concern levels use the CSTAG scale; this district's policy maps Transient -> low, Serious "
+            "Substantive -> moderate, Very Serious Substantive -> high, Imminent -> imminent."
+        ),
         "files": {stem: spec[0] for stem, spec in FILES.items()},
         "date_formats": [DATE_FORMAT],
         "booleans": BOOLEANS,
@@ -169,8 +291,10 @@ def check_as_of(cfg: DemoConfig) -> None:
     """Rows dated after the as-of date must still fall inside its school year."""
     year_end = date.fromisoformat(school_year_bounds(school_year_of(cfg.last_year_start))[1])
     if cfg.as_of > year_end - timedelta(days=3) or cfg.as_of < date(cfg.last_year_start, 9, 15):
-        raise ValueError("--messy needs an as-of date between September 15 and June 27 of its school year, "
-                         f"so that broken rows dated after it still fall inside the year (got {cfg.as_of})")
+        raise ValueError(
+            "--messy needs an as-of date between September 15 and June 27 of its school year, "
+            f"so that broken rows dated after it still fall inside the year (got {cfg.as_of})"
+        )
 
 
 def _vendor_value(entity: str, column: str, value, kind: str) -> str:
@@ -254,16 +378,22 @@ class _Broken:
         self.as_of = cfg.as_of
         self.year_start = date.fromisoformat(school_year_bounds(school_year_of(cfg.last_year_start))[0])
         cases = sample["btam_cases"]
-        template = cases.filter(pl.col("subject_type") == "student", pl.col("closed_date").is_not_null(),
-                                pl.col("plan_written_date").is_not_null(),
-                                pl.col("reported_date") >= self.year_start + timedelta(days=7))
+        template = cases.filter(
+            pl.col("subject_type") == "student",
+            pl.col("closed_date").is_not_null(),
+            pl.col("plan_written_date").is_not_null(),
+            pl.col("reported_date") >= self.year_start + timedelta(days=7),
+        )
         acted = cases.filter(pl.col("case_id").is_in(sample["case_actions"]["case_id"]))
         enrollment = sample["enrollment"].filter(pl.col("idea") == "N")
-        discipline = sample["discipline_actions"].filter(pl.col("related_case_id").is_null(),
-                                                         pl.col("action_type") == "oss")
+        discipline = sample["discipline_actions"].filter(
+            pl.col("related_case_id").is_null(), pl.col("action_type") == "oss"
+        )
         if min(template.height, acted.height, enrollment.height, discipline.height) == 0:
-            raise ValueError("--messy: the sample schools hold too few cases, actions or suspensions "
-                             "for the broken rows; use more --students or a later --as-of")
+            raise ValueError(
+                "--messy: the sample schools hold too few cases, actions or suspensions "
+                "for the broken rows; use more --students or a later --as-of"
+            )
         self.case = template.row(0, named=True)
         self.acted_case = acted.row(0, named=True)
         self.enrollment = enrollment.row(0, named=True)
@@ -297,9 +427,14 @@ class _Broken:
 
         def school(sid: str, name: str, level: str) -> dict:
             return {"school_id": sid, "school_name": name, "school_level": level}
+
         self.add("schools", school("ZS001", "x", "high"), "required:school_name", {"School Name": ""})
-        self.add("schools", school("ZS002", "Harbor Academy", "other"), "code:school_level",
-                 {"School Type": "Charter Academy"})
+        self.add(
+            "schools",
+            school("ZS002", "Harbor Academy", "other"),
+            "code:school_level",
+            {"School Type": "Charter Academy"},
+        )
         self.add("schools", school("ZS003", "Twin Oaks Annex", "other"), "duplicate_key", {}, copies=2)
 
         e = self.enrollment
@@ -320,22 +455,47 @@ class _Broken:
 
         c = self.case
         reported = c["reported_date"]
-        cleared = {k: None for k in ("screened_date", "assessed_date", "concern_level", "team_admin",
-                                     "team_mental_health", "team_law_enforcement", "law_enforcement_involved",
-                                     "disability_factors_considered", "plan_written_date", "monitoring",
-                                     "closed_date")}
+        cleared = {
+            k: None
+            for k in (
+                "screened_date",
+                "assessed_date",
+                "concern_level",
+                "team_admin",
+                "team_mental_health",
+                "team_law_enforcement",
+                "law_enforcement_involved",
+                "disability_factors_considered",
+                "plan_written_date",
+                "monitoring",
+                "closed_date",
+            )
+        }
         for rule, base, change in (
             ("required:reported_date", c, {"Date Reported": ""}),
-            ("date:reported_date", {**c, "screened_date": None, "assessed_date": None, "concern_level": None,
-                                    "plan_written_date": None, "closed_date": None}, {"Date Reported": bad_date}),
+            (
+                "date:reported_date",
+                {
+                    **c,
+                    "screened_date": None,
+                    "assessed_date": None,
+                    "concern_level": None,
+                    "plan_written_date": None,
+                    "closed_date": None,
+                },
+                {"Date Reported": bad_date},
+            ),
             ("date:assessed_date", c, {"Assessment Date": f"13/01/{y2}"}),
             ("code:concern_level", c, {"Threat Level": "Moderate Risk"}),
             ("code:subject_type", c, {"Subject Type": "Visitor"}),
             ("required_if:student_key", c, {"Student ID": ""}),
             ("required_if:concern_level", c, {"Threat Level": ""}),
             ("date_order:screened_date", c, {"Screening Date": self.day(reported - timedelta(days=1))}),
-            ("date_order:assessed_date", {**c, "screened_date": reported + timedelta(days=2),
-                                          "assessed_date": reported + timedelta(days=1)}, {}),
+            (
+                "date_order:assessed_date",
+                {**c, "screened_date": reported + timedelta(days=2), "assessed_date": reported + timedelta(days=1)},
+                {},
+            ),
             ("date_order:plan_written_date", c, {"Safety Plan Date": self.day(reported - timedelta(days=1))}),
             ("date_order:closed_date", c, {"Date Closed": self.day(reported - timedelta(days=1))}),
             ("in_school_year:reported_date", {**c, "reported_date": before_year}, {}),
@@ -347,8 +507,11 @@ class _Broken:
             self.add("btam_cases", {**base, "case_id": self.next_id("BTV-")}, rule, change)
         self.add("btam_cases", {**c, "case_id": self.next_id("BTV-")}, "duplicate_key", {}, copies=2)
 
-        a = {"case_id": self.acted_case["case_id"], "action_date": self.acted_case["reported_date"],
-             "action_type": "counseling"}
+        a = {
+            "case_id": self.acted_case["case_id"],
+            "action_date": self.acted_case["reported_date"],
+            "action_type": "counseling",
+        }
         a_reported = self.acted_case["reported_date"]
         for rule, base, change in (
             ("date_order:action_date", {**a, "action_date": a_reported - timedelta(days=1)}, {}),
@@ -386,15 +549,25 @@ class _Broken:
             ("unknown_case", {**d, "related_case_id": MISSING_CASE}, {}),
             ("unknown_school", d, {"School Code": MISSING_SCHOOL}),
         ):
-            self.add("discipline_actions", {**base, "action_id": self.next_id("DAV-"),
-                                            "incident_id": self.next_id("INV-")}, rule, change)
-        self.add("discipline_actions", {**d, "action_id": self.next_id("DAV-"), "incident_id": self.next_id("INV-")},
-                 "duplicate_key", {}, copies=2)
+            self.add(
+                "discipline_actions",
+                {**base, "action_id": self.next_id("DAV-"), "incident_id": self.next_id("INV-")},
+                rule,
+                change,
+            )
+        self.add(
+            "discipline_actions",
+            {**d, "action_id": self.next_id("DAV-"), "incident_id": self.next_id("INV-")},
+            "duplicate_key",
+            {},
+            copies=2,
+        )
         return self.rows
 
 
-def _mix(rng: np.random.Generator, clean: list[dict],
-         broken: list[tuple[dict, str]]) -> tuple[list[dict], list[tuple[int, str]]]:
+def _mix(
+    rng: np.random.Generator, clean: list[dict], broken: list[tuple[dict, str]]
+) -> tuple[list[dict], list[tuple[int, str]]]:
     """Broken rows inserted at random places; returns the rows and (1-based row number, rule) of the broken ones."""
     total = len(clean) + len(broken)
     at = np.sort(rng.choice(total, size=len(broken), replace=False))
@@ -441,7 +614,7 @@ def write_vendor(cfg: DemoConfig, out: Path, last: LastYear, schools: Schools) -
     folder = out / "vendor"
     folder.mkdir(parents=True, exist_ok=True)
     manifest, summary = [], {}
-    for stem, (entity, name, encoding, delimiter) in FILES.items():
+    for entity, name, encoding, delimiter in FILES.values():
         clean = sample[entity].to_dicts()
         rows = [to_vendor(entity, row) for row in clean]
         _add_noise(rng, entity, rows, clean)
@@ -452,12 +625,23 @@ def write_vendor(cfg: DemoConfig, out: Path, last: LastYear, schools: Schools) -
         else:
             _write_csv(folder / name, header, rows, encoding, delimiter)
         manifest += [{"file": name, "row_number": n, "rule": rule} for n, rule in broken_at]
-        summary[name] = {"entity": entity, "encoding": encoding or "xlsx", "delimiter": delimiter,
-                         "rows": len(rows), "rows_quarantined": len(broken_at), "rows_valid": len(clean)}
+        summary[name] = {
+            "entity": entity,
+            "encoding": encoding or "xlsx",
+            "delimiter": delimiter,
+            "rows": len(rows),
+            "rows_quarantined": len(broken_at),
+            "rows_valid": len(clean),
+        }
     (folder / "expected_quarantine.json").write_text(json.dumps(manifest, indent=1) + "\n")
     (folder / "README.md").write_text(_readme(cfg, summary, school_ids))
-    return {"as_of": cfg.as_of.isoformat(), "school_year": last.school_year, "sample_school_ids": school_ids,
-            "profile": "vendor_messy", "files": summary}
+    return {
+        "as_of": cfg.as_of.isoformat(),
+        "school_year": last.school_year,
+        "sample_school_ids": school_ids,
+        "profile": "vendor_messy",
+        "files": summary,
+    }
 
 
 def _readme(cfg: DemoConfig, summary: dict, school_ids: list[str]) -> str:
@@ -477,13 +661,23 @@ def _readme(cfg: DemoConfig, summary: dict, school_ids: list[str]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for name, s in summary.items():
-        lines.append(f"| {name} | {s['entity']} | {s['encoding']} | {s['delimiter'] or '(xlsx)'} | "
-                     f"{s['rows']} | {s['rows_quarantined']} |")
+        lines.append(
+            f"| {name} | {s['entity']} | {s['encoding']} | {s['delimiter'] or '(xlsx)'} | "
+            f"{s['rows']} | {s['rows_quarantined']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
-_NAMES = ("Alex Example", "Jordan Sample", "Casey Placeholder", "Riley Testcase", "Morgan Fictional",
-          "Taylor Madeup", "Jamie Synthetic", "Avery Dummy")
+_NAMES = (
+    "Alex Example",
+    "Jordan Sample",
+    "Casey Placeholder",
+    "Riley Testcase",
+    "Morgan Fictional",
+    "Taylor Madeup",
+    "Jamie Synthetic",
+    "Avery Dummy",
+)
 
 
 def write_identifiers(out: Path, last: LastYear) -> dict:
@@ -495,15 +689,26 @@ def write_identifiers(out: Path, last: LastYear) -> dict:
     enrollment.with_columns(pl.Series("student_name", names)).write_csv(folder / "enrollment_with_names.csv")
     cases = last.frames["btam_cases"].head(20).with_row_index("_i")
     contacts = cases.with_columns(
-        pl.when(pl.col("_i").is_in([2, 9])).then(pl.lit("x.y@example.org"))
-        .otherwise(pl.col("report_source")).alias("report_source"),
-        pl.when(pl.col("_i") == 5).then(pl.lit("555-201-3344"))
-        .otherwise(pl.col("report_channel")).alias("report_channel"),
+        pl.when(pl.col("_i").is_in([2, 9]))
+        .then(pl.lit("x.y@example.org"))
+        .otherwise(pl.col("report_source"))
+        .alias("report_source"),
+        pl.when(pl.col("_i") == 5)
+        .then(pl.lit("555-201-3344"))
+        .otherwise(pl.col("report_channel"))
+        .alias("report_channel"),
     ).drop("_i")
     contacts.write_csv(folder / "btam_cases_with_contacts.csv")
-    return {"enrollment_with_names.csv": {"identifier_columns": ["student_name"], "rows": enrollment.height},
-            "btam_cases_with_contacts.csv": {"email_in": "report_source", "email_rows": [3, 10],
-                                             "phone_in": "report_channel", "phone_rows": [6], "rows": contacts.height}}
+    return {
+        "enrollment_with_names.csv": {"identifier_columns": ["student_name"], "rows": enrollment.height},
+        "btam_cases_with_contacts.csv": {
+            "email_in": "report_source",
+            "email_rows": [3, 10],
+            "phone_in": "report_channel",
+            "phone_rows": [6],
+            "rows": contacts.height,
+        },
+    }
 
 
 def write_messy(cfg: DemoConfig, out: Path, last: LastYear, schools: Schools, truth: dict) -> None:

@@ -4,6 +4,7 @@ Students persist: each year they move up a grade (a few are retained), change
 school when their grade leaves the school's level, some leave the district,
 seniors graduate, and new students fill every grade back to the target size.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,11 +23,61 @@ GRADE_LEVEL_OF = np.array([ELEMENTARY] * 7 + [MIDDLE] * 3 + [HIGH] * 4 + [ELEMEN
 LAST_GRADE = GRADE_INDEX["12"]
 DD, SLD = IDEA_DISABILITIES.index("dd"), IDEA_DISABILITIES.index("sld")
 
-_NAME_A = ("Cedar", "Peñasco", "Maple", "Oak", "Willow", "Pine", "Aspen", "Birch", "Juniper", "Sycamore", "Magnolia",
-           "Hawthorn", "Cypress", "Spruce", "Alder", "Laurel", "Chestnut", "Redwood", "Elm", "Poplar", "Linden",
-           "Sierra", "Mesa", "Cañon", "Prairie", "Harbor", "Meadow", "River", "Summit", "Valley", "Brook")
-_NAME_B = ("Grove", "Park", "Hills", "Creek", "Point", "Springs", "Heights", "Ridge", "Crossing", "Glen",
-           "Hollow", "Trail", "View", "Fields", "Bend", "Landing", "Terrace", "Woods", "Vista", "Station")
+_NAME_A = (
+    "Cedar",
+    "Peñasco",
+    "Maple",
+    "Oak",
+    "Willow",
+    "Pine",
+    "Aspen",
+    "Birch",
+    "Juniper",
+    "Sycamore",
+    "Magnolia",
+    "Hawthorn",
+    "Cypress",
+    "Spruce",
+    "Alder",
+    "Laurel",
+    "Chestnut",
+    "Redwood",
+    "Elm",
+    "Poplar",
+    "Linden",
+    "Sierra",
+    "Mesa",
+    "Cañon",
+    "Prairie",
+    "Harbor",
+    "Meadow",
+    "River",
+    "Summit",
+    "Valley",
+    "Brook",
+)
+_NAME_B = (
+    "Grove",
+    "Park",
+    "Hills",
+    "Creek",
+    "Point",
+    "Springs",
+    "Heights",
+    "Ridge",
+    "Crossing",
+    "Glen",
+    "Hollow",
+    "Trail",
+    "View",
+    "Fields",
+    "Bend",
+    "Landing",
+    "Terrace",
+    "Woods",
+    "Vista",
+    "Station",
+)
 _LEVEL_WORD = {"elementary": "Elementary School", "middle": "Middle School", "high": "High School"}
 
 
@@ -41,16 +92,19 @@ class Schools:
     slow_school: int  # index of the school with missing plans and slow first interventions
 
     def frame(self) -> pl.DataFrame:
-        return pl.DataFrame({
-            "school_id": self.school_id,
-            "school_name": self.name,
-            "school_level": np.array(SCHOOL_LEVELS_USED)[self.level],
-        })
+        return pl.DataFrame(
+            {
+                "school_id": self.school_id,
+                "school_name": self.name,
+                "school_level": np.array(SCHOOL_LEVELS_USED)[self.level],
+            }
+        )
 
 
 @dataclass
 class Students:
     """Attributes that stay with a student, indexed by a running student number."""
+
     key: list  # numpy byte arrays of keys, one per batch
     race: np.ndarray
     sex: np.ndarray
@@ -69,6 +123,7 @@ class Students:
 @dataclass
 class Enrollment:
     """One school year's enrolled students: parallel arrays, one row per student."""
+
     year_start: int
     student: np.ndarray  # index into Students
     grade: np.ndarray  # index into GRADE_LEVELS
@@ -82,8 +137,10 @@ def make_schools(rng: np.random.Generator, cfg: DemoConfig) -> Schools:
     pop = cfg.population
     weights = np.array([pop.grade_weights[g] for g in GRADE_LEVELS[:-1]])
     level_share = np.bincount(GRADE_LEVEL_OF[:-1], weights=weights, minlength=3) / weights.sum()
-    counts = [max(1, round(cfg.students * level_share[lv] / pop.school_size_mean[name]))
-              for lv, name in enumerate(SCHOOL_LEVELS_USED)]
+    counts = [
+        max(1, round(cfg.students * level_share[lv] / pop.school_size_mean[name]))
+        for lv, name in enumerate(SCHOOL_LEVELS_USED)
+    ]
     level = np.repeat(np.arange(3, dtype=np.int8), counts)
     names, ids = [], []
     for lv, name in enumerate(SCHOOL_LEVELS_USED):
@@ -111,14 +168,17 @@ def _new_students(rng: np.random.Generator, n: int, cfg: DemoConfig, students: S
     used = students.key_numbers_sorted if students else None
     keys, numbers = opaque_keys(rng, n, "S", used)
     idea = bernoulli(rng, pop.idea_share, n)
-    disability = np.where(idea, categorical(rng, n, [pop.idea_disability_shares.get(d, 0.0)
-                                                     for d in IDEA_DISABILITIES]), -1).astype(np.int8)
+    disability = np.where(
+        idea, categorical(rng, n, [pop.idea_disability_shares.get(d, 0.0) for d in IDEA_DISABILITIES]), -1
+    ).astype(np.int8)
     s504 = ~idea & bernoulli(rng, pop.section_504_only_share / (1 - pop.idea_share), n)
     batch = Students(
         key=[keys],
         race=categorical(rng, n, [pop.race_shares[r] for r in RACES]),
         sex=categorical(rng, n, [pop.sex_shares[s] for s in SEXES]),
-        idea=idea, disability=disability, section_504=s504,
+        idea=idea,
+        disability=disability,
+        section_504=s504,
         english_learner=bernoulli(rng, pop.english_learner_share, n),
         econ=bernoulli(rng, pop.econ_disadvantaged_share, n),
         key_numbers_sorted=np.sort(numbers),
@@ -159,16 +219,18 @@ def _fill_grades(rng: np.random.Generator, n_new: int, grade_now: np.ndarray, cf
     return categorical(rng, n_new, deficit)
 
 
-def first_year(rng: np.random.Generator, cfg: DemoConfig, schools: Schools,
-               year_start: int) -> tuple[Students, Enrollment]:
+def first_year(
+    rng: np.random.Generator, cfg: DemoConfig, schools: Schools, year_start: int
+) -> tuple[Students, Enrollment]:
     students = _new_students(rng, cfg.students, cfg, None)
     weights = [cfg.population.grade_weights[g] for g in GRADE_LEVELS[:-1]]
     grade = categorical(rng, cfg.students, weights)
     return students, Enrollment(year_start, np.arange(cfg.students), grade, _assign_schools(rng, grade, schools))
 
 
-def next_year(rng: np.random.Generator, cfg: DemoConfig, schools: Schools, students: Students,
-              prev: Enrollment) -> tuple[Students, Enrollment]:
+def next_year(
+    rng: np.random.Generator, cfg: DemoConfig, schools: Schools, students: Students, prev: Enrollment
+) -> tuple[Students, Enrollment]:
     pop = cfg.population
     n = len(prev.student)
     stays = (prev.grade != LAST_GRADE) & ~bernoulli(rng, pop.leave_district_per_year, n)
@@ -176,7 +238,8 @@ def next_year(rng: np.random.Generator, cfg: DemoConfig, schools: Schools, stude
     grade = np.where(retained, prev.grade, prev.grade + 1)[stays].astype(np.int8)
     school = prev.school[stays].copy()
     moves = (GRADE_LEVEL_OF[grade] != schools.level[school]) | bernoulli(
-        rng, pop.change_school_within_level_per_year, len(grade))
+        rng, pop.change_school_within_level_per_year, len(grade)
+    )
     school[moves] = _assign_schools(rng, grade[moves], schools)
     n_new = cfg.students - len(grade)
     new_grade = _fill_grades(rng, n_new, grade, cfg)
@@ -195,22 +258,25 @@ def key_series(students: Students) -> pl.Series:
     return pl.Series("student_key", np.concatenate(students.key)).cast(pl.String)
 
 
-def enrollment_frame(enr: Enrollment, students: Students, schools: Schools, keys: pl.Series,
-                     school_year: str) -> pl.DataFrame:
+def enrollment_frame(
+    enr: Enrollment, students: Students, schools: Schools, keys: pl.Series, school_year: str
+) -> pl.DataFrame:
     s = enr.student
     disability = students.disability[s].copy()
     disability[(disability == DD) & (enr.grade >= GRADE_INDEX["04"])] = SLD  # dd ends at age 9
     idea = students.idea[s]
-    return pl.DataFrame([
-        pl.Series("school_year", [school_year], dtype=pl.String).gather(np.zeros(len(s), dtype=np.int64)),
-        keys.gather(s),
-        pl.Series("school_id", schools.school_id.tolist(), dtype=pl.String).gather(enr.school),
-        code_series("grade_level", GRADE_LEVELS, enr.grade),
-        code_series("sex", SEXES, students.sex[s]),
-        code_series("race_ethnicity", RACES, students.race[s]),
-        yes_no("idea", idea),
-        code_series("idea_disability", IDEA_DISABILITIES, np.maximum(disability, 0), ~idea),
-        yes_no("section_504", students.section_504[s]),
-        yes_no("english_learner", students.english_learner[s]),
-        yes_no("econ_disadvantaged", students.econ[s]),
-    ])
+    return pl.DataFrame(
+        [
+            pl.Series("school_year", [school_year], dtype=pl.String).gather(np.zeros(len(s), dtype=np.int64)),
+            keys.gather(s),
+            pl.Series("school_id", schools.school_id.tolist(), dtype=pl.String).gather(enr.school),
+            code_series("grade_level", GRADE_LEVELS, enr.grade),
+            code_series("sex", SEXES, students.sex[s]),
+            code_series("race_ethnicity", RACES, students.race[s]),
+            yes_no("idea", idea),
+            code_series("idea_disability", IDEA_DISABILITIES, np.maximum(disability, 0), ~idea),
+            yes_no("section_504", students.section_504[s]),
+            yes_no("english_learner", students.english_learner[s]),
+            yes_no("econ_disadvantaged", students.econ[s]),
+        ]
+    )

@@ -6,6 +6,7 @@ Exit codes: 0 imported (findings of the consistency report are printed, not erro
 or profile, 4 a file unreadable or not in the expected layout, 5 the warehouse is busy or cannot be
 written. For 2-5 the warehouse is unchanged.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     crdc.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
     crdc.add_argument("--state", default=None, help="two-letter state code (LEA_STATE) to keep, e.g. WA")
     crdc.add_argument("--year", default=None, help="school year of the files, e.g. 2021-22 (default: from the path)")
-    crdc.add_argument("--district-lea", dest="district_lea", default=None, metavar="LEAID",
-                      help="also record the district's NCES LEA id (7 digits), for the peer benchmarks")
+    crdc.add_argument(
+        "--district-lea",
+        dest="district_lea",
+        default=None,
+        metavar="LEAID",
+        help="also record the district's NCES LEA id (7 digits), for the peer benchmarks",
+    )
 
     district = sub.add_parser("district", help="record the district's NCES LEA id (CRDC LEAID) for the peer benchmarks")
     district.add_argument("--lea-id", dest="lea_id", required=True, help="7 digits, e.g. 5300300 (keep leading zeros)")
@@ -33,20 +39,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     aggregate = sub.add_parser("aggregate", help="a published table of counts by group, through a profile")
     aggregate.add_argument("path", help="the CSV/XLSX file")
-    aggregate.add_argument("--profile", required=True,
-                           help="a profile in data_contracts/profiles/reference/ (e.g. aggregate_wa_2013_14) or a JSON file")
+    aggregate.add_argument(
+        "--profile",
+        required=True,
+        help="a profile in data_contracts/profiles/reference/ (e.g. aggregate_wa_2013_14) or a JSON file",
+    )
     aggregate.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
     aggregate.add_argument("--year", default=None, help="school year (default: the profile's)")
 
-    edfi = sub.add_parser("edfi", help="Ed-Fi ODS/API JSON exports -> interchange CSVs (then: python -m pipelines load OUT)")
-    edfi.add_argument("folder", help="folder of <resource>.json files (schools.json, studentSchoolAssociations.json, ...)")
-    edfi.add_argument("--out", required=True, help="folder to write schools.csv, enrollment.csv, discipline_actions.csv")
-    edfi.add_argument("--school-year", dest="school_year", default=None,
-                      help="only this school year, e.g. 2024-25 (default: every year in the export)")
-    edfi.add_argument("--key-file", dest="key_file", default=None,
-                      help="file holding the district's pseudonym key (default: the BTAM_PSEUDONYM_KEY variable)")
-    edfi.add_argument("--profile", default="edfi",
-                      help="descriptor crosswalk: a name in data_contracts/profiles/reference/ or a JSON file (default edfi)")
+    edfi = sub.add_parser(
+        "edfi", help="Ed-Fi ODS/API JSON exports -> interchange CSVs (then: python -m pipelines load OUT)"
+    )
+    edfi.add_argument(
+        "folder", help="folder of <resource>.json files (schools.json, studentSchoolAssociations.json, ...)"
+    )
+    edfi.add_argument(
+        "--out", required=True, help="folder to write schools.csv, enrollment.csv, discipline_actions.csv"
+    )
+    edfi.add_argument(
+        "--school-year",
+        dest="school_year",
+        default=None,
+        help="only this school year, e.g. 2024-25 (default: every year in the export)",
+    )
+    edfi.add_argument(
+        "--key-file",
+        dest="key_file",
+        default=None,
+        help="file holding the district's pseudonym key (default: the BTAM_PSEUDONYM_KEY variable)",
+    )
+    edfi.add_argument(
+        "--profile",
+        default="edfi",
+        help="descriptor crosswalk: a name in data_contracts/profiles/reference/ or a JSON file (default edfi)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ data_contracts/suites/reference/crdc_cells.json, keeps reserve codes as missing 
 sums the state's students per outcome, dimension and group.
 docs/METHODOLOGY.md ("Reference data (CRDC)") gives the meaning of every column family and rule.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from data_contracts.crdc_profile import Cell, CrdcProfile, load_crdc_profile
 from access.queries import query_text
+from data_contracts.crdc_profile import Cell, CrdcProfile, load_crdc_profile
 from pipelines.contracts import column_values, validate_values
 from pipelines.readers import ReadError, read_into
 from pipelines.reference import store
@@ -39,30 +40,35 @@ class CrdcError(Exception):
 @dataclass
 class CrdcImport:
     """What an import did; `summary()` is what the CLI prints."""
+
     load_id: str
     school_year: str
     state: str | None
     files: list[dict] = field(default_factory=list)
-    reserve_counts: list[tuple[int, str, int]] = field(default_factory=list)   # code, meaning, cells
-    quarantine_counts: list[tuple[str, int]] = field(default_factory=list)     # rule, cells
-    consistency_counts: list[tuple[str, int]] = field(default_factory=list)    # check, findings
+    reserve_counts: list[tuple[int, str, int]] = field(default_factory=list)  # code, meaning, cells
+    quarantine_counts: list[tuple[str, int]] = field(default_factory=list)  # rule, cells
+    consistency_counts: list[tuple[str, int]] = field(default_factory=list)  # check, findings
     slices: list[dict] = field(default_factory=list)
     not_collected: list[dict] = field(default_factory=list)  # outcome, dimension, group, effect, columns
     state_reference_rows: int = 0
     unchanged: bool = False
     schools_with_grades: int = 0
-    district: object | None = None   # pipelines.reference.district.DistrictLea, when --district-lea was given
+    district: object | None = None  # pipelines.reference.district.DistrictLea, when --district-lea was given
 
     def summary(self) -> str:
         if self.unchanged:
-            return (f"CRDC {self.school_year} {self.state or ''}: unchanged (these files were loaded before for "
-                    "this year and state), nothing done"
-                    + (f"\n{self.district.summary()}" if self.district is not None else ""))
+            return (
+                f"CRDC {self.school_year} {self.state or ''}: unchanged (these files were loaded before for "
+                "this year and state), nothing done"
+                + (f"\n{self.district.summary()}" if self.district is not None else "")
+            )
         lines = [f"CRDC {self.school_year}, state {self.state or '(one state in the files)'}, load {self.load_id}"]
         for f in self.files:
-            lines.append(f"  {f['file_name']}: {f['rows_kept']:,} of {f['rows_read']:,} schools kept, "
-                         f"{f['cells_read']:,} cells: {f['cells_loaded']:,} counts, {f['cells_reserved']:,} "
-                         f"reserve codes, {f['cells_quarantined']:,} quarantined")
+            lines.append(
+                f"  {f['file_name']}: {f['rows_kept']:,} of {f['rows_read']:,} schools kept, "
+                f"{f['cells_read']:,} cells: {f['cells_loaded']:,} counts, {f['cells_reserved']:,} "
+                f"reserve codes, {f['cells_quarantined']:,} quarantined"
+            )
         for code, meaning, n in self.reserve_counts:
             lines.append(f"  reserve code {code} ({meaning}): {n:,} cells, treated as missing")
         for rule, n in self.quarantine_counts:
@@ -70,17 +76,21 @@ class CrdcImport:
         for check, n in self.consistency_counts:
             lines.append(f"  consistency {check}: {n:,} findings (table reference_consistency)")
         for s in self.slices:
-            lines.append(f"  state_reference {s['outcome']} x {s['dimension']}: {s['schools_used']:,} schools used, "
-                         f"{s['schools_excluded']:,} left out (reserve code or broken cell)"
-                         + ("" if s["exact"] else "; k is an upper bound (sum over actions)"))
+            lines.append(
+                f"  state_reference {s['outcome']} x {s['dimension']}: {s['schools_used']:,} schools used, "
+                f"{s['schools_excluded']:,} left out (reserve code or broken cell)"
+                + ("" if s["exact"] else "; k is an upper bound (sum over actions)")
+            )
         for nc in self.not_collected:
             where = f"{nc['outcome']} x {nc['dimension']}" + ("" if nc["group"] is None else f" {nc['group']}")
             lines.append(f"  not collected, {where}: {nc['effect']} {nc['columns']}")
         lines.append(f"  {self.state_reference_rows:,} state_reference rows written")
-        lines.append(f"  grades offered (SCH_GRADE_*) read for {self.schools_with_grades:,} schools"
-                     if self.schools_with_grades else
-                     "  no grade columns (SCH_GRADE_*) in the files: peer benchmarks of this year cannot compare "
-                     "school levels (add the School Characteristics file)")
+        lines.append(
+            f"  grades offered (SCH_GRADE_*) read for {self.schools_with_grades:,} schools"
+            if self.schools_with_grades
+            else "  no grade columns (SCH_GRADE_*) in the files: peer benchmarks of this year cannot compare "
+            "school levels (add the School Characteristics file)"
+        )
         if self.district is not None:
             lines.append(self.district.summary())
         return "\n".join(lines)
@@ -111,9 +121,14 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
     return out
 
 
-def import_crdc(db_path: str | Path, paths: list[str | Path], school_year: str | None = None,
-                state: str | None = None, profile: CrdcProfile | None = None,
-                district_lea: str | None = None) -> CrdcImport:
+def import_crdc(
+    db_path: str | Path,
+    paths: list[str | Path],
+    school_year: str | None = None,
+    state: str | None = None,
+    profile: CrdcProfile | None = None,
+    district_lea: str | None = None,
+) -> CrdcImport:
     """Import CRDC school files into the warehouse at `db_path`, atomically. Raises CrdcError for bad input.
 
     `district_lea`: also record the district's NCES LEA id (pipelines.reference.district), in the same swap."""
@@ -150,8 +165,15 @@ def import_crdc(db_path: str | Path, paths: list[str | Path], school_year: str |
     return result
 
 
-def _import_into(con: duckdb.DuckDBPyConnection, files: list[Path], digests: list[str], year: str,
-                 state: str | None, profile: CrdcProfile, result: CrdcImport) -> None:
+def _import_into(
+    con: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    digests: list[str],
+    year: str,
+    state: str | None,
+    profile: CrdcProfile,
+    result: CrdcImport,
+) -> None:
     con.execute("""create or replace temp table crdc_raw_cells (file_name varchar, row_number bigint,
                    school_id varchar, state varchar, lea_id varchar, lea_name varchar, school_name varchar,
                    source_column varchar, value varchar)""")
@@ -162,8 +184,10 @@ def _import_into(con: duckdb.DuckDBPyConnection, files: list[Path], digests: lis
             result.files.append(_read_file(con, path, digest, state, profile, Path(work)))
     states = [r[0] for r in con.sql("select distinct state from crdc_raw_cells where state is not null").fetchall()]
     if state is None and len(states) > 1:
-        raise CrdcError(f"the files hold schools of {len(states)} states ({', '.join(sorted(states)[:8])}...); "
-                        "pass --state XX to import one state's reference counts")
+        raise CrdcError(
+            f"the files hold schools of {len(states)} states ({', '.join(sorted(states)[:8])}...); "
+            "pass --state XX to import one state's reference counts"
+        )
     result.state = state or (states[0] if states else None)
     if result.state is None:
         raise CrdcError("no school rows with a state code (LEA_STATE) in the files; pass --state XX or check the files")
@@ -174,25 +198,44 @@ def _import_into(con: duckdb.DuckDBPyConnection, files: list[Path], digests: lis
     _state_reference(con, year, profile, result)
     _summaries(con, profile, result)
     for f, digest in zip(result.files, digests):
-        counts = con.execute("""select count(*), count(value), count(reserve_code), count(rule)
-                                from crdc_cells where file_name = $f""", {"f": f["file_name"]}).fetchall()[0]
+        counts = con.execute(
+            """select count(*), count(value), count(reserve_code), count(rule)
+                                from crdc_cells where file_name = $f""",
+            {"f": f["file_name"]},
+        ).fetchall()[0]
         f.update(cells_read=counts[0], cells_loaded=counts[1], cells_reserved=counts[2], cells_quarantined=counts[3])
-        con.execute("""insert into reference_loads values ($load_id, 'crdc', $file, $sha, $year, $state, $profile,
+        con.execute(
+            """insert into reference_loads values ($load_id, 'crdc', $file, $sha, $year, $state, $profile,
                        $read, $kept, $cells, $loaded, $reserved, $quarantined, $ignored, now()::timestamp)""",
-                    {"load_id": result.load_id, "file": f["file_name"], "sha": digest, "year": year,
-                     "state": result.state, "profile": profile.name, "read": f["rows_read"], "kept": f["rows_kept"],
-                     "cells": counts[0], "loaded": counts[1], "reserved": counts[2], "quarantined": counts[3],
-                     "ignored": f["columns_not_stored"] or None})
+            {
+                "load_id": result.load_id,
+                "file": f["file_name"],
+                "sha": digest,
+                "year": year,
+                "state": result.state,
+                "profile": profile.name,
+                "read": f["rows_read"],
+                "kept": f["rows_kept"],
+                "cells": counts[0],
+                "loaded": counts[1],
+                "reserved": counts[2],
+                "quarantined": counts[3],
+                "ignored": f["columns_not_stored"] or None,
+            },
+        )
 
 
-def _read_file(con: duckdb.DuckDBPyConnection, path: Path, digest: str, state: str | None,
-               profile: CrdcProfile, work: Path) -> dict:
+def _read_file(
+    con: duckdb.DuckDBPyConnection, path: Path, digest: str, state: str | None, profile: CrdcProfile, work: Path
+) -> dict:
     read = read_into(con, path, "crdc_raw", work)
     header = read.columns
     roles = {role: profile.key_column(role, header) for role in profile.keys}
     if roles["school_id"] is None:
-        raise CrdcError(f"{path.name}: no school key column ({', '.join(profile.keys['school_id'])}); "
-                        "is this a CRDC school-level file?")
+        raise CrdcError(
+            f"{path.name}: no school key column ({', '.join(profile.keys['school_id'])}); "
+            "is this a CRDC school-level file?"
+        )
     if roles["state"] is None and state is None:
         raise CrdcError(f"{path.name}: no state column ({', '.join(profile.keys['state'])}); pass --state XX")
     cells = {h: profile.parse(h) for h in header}
@@ -200,8 +243,10 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, digest: str, state: s
     grade_names = {g.upper() for g in profile.grades}
     grades = [h for h in header if h.strip().upper() in grade_names]
     if not used and not grades:
-        raise CrdcError(f"{path.name}: none of its columns is a CRDC enrollment or discipline count the profile "
-                        "knows (SCH_ENR_*, SCH_DISCWODIS_*, ..., SCH_GRADE_*); is this a CRDC school-level file?")
+        raise CrdcError(
+            f"{path.name}: none of its columns is a CRDC enrollment or discipline count the profile "
+            "knows (SCH_ENR_*, SCH_DISCWODIS_*, ..., SCH_GRADE_*); is this a CRDC school-level file?"
+        )
     ignored = [h for h in header if cells[h] is None and h not in roles.values() and h not in grades]
 
     def q(name: str | None) -> str:
@@ -211,36 +256,50 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, digest: str, state: s
     keep = "true" if state is None else f"{state_expr} = $state"
     if getattr(read, "malformed_rows", 0):  # rows the reader could not split: not counts of a school
         keep += f' and "_row_id" not in (select "_row_id" from {read.malformed_table})'
-    con.execute(f"""
+    con.execute(
+        f"""
         create or replace temp table crdc_kept as
-        select rowid + 1 as row_number, trim({q(roles['school_id'])}) as school_id, {state_expr} as state,
-               trim({q(roles['lea_id'])}) as lea_id, trim({q(roles['lea_name'])}) as lea_name,
-               trim({q(roles['school_name'])}) as school_name, {', '.join(q(h) for h in [*used, *grades])}
-        from crdc_raw where {keep}""", {"state": state} if state else None)
+        select rowid + 1 as row_number, trim({q(roles["school_id"])}) as school_id, {state_expr} as state,
+               trim({q(roles["lea_id"])}) as lea_id, trim({q(roles["lea_name"])}) as lea_name,
+               trim({q(roles["school_name"])}) as school_name, {", ".join(q(h) for h in [*used, *grades])}
+        from crdc_raw where {keep}""",
+        {"state": state} if state else None,
+    )
     if used:
-        con.execute(f"""
+        con.execute(
+            f"""
             insert into crdc_raw_cells
             select $file, row_number, school_id, state, lea_id, lea_name, school_name, source_column, trim(value)
-            from crdc_kept unpivot include nulls (value for source_column in ({', '.join(q(h) for h in used)}))""",
-                    {"file": path.name})
+            from crdc_kept unpivot include nulls (value for source_column in ({", ".join(q(h) for h in used)}))""",
+            {"file": path.name},
+        )
     if grades:
         con.execute(f"""
             insert into crdc_raw_grades
             select school_id, state, lea_id, upper(trim(source_column)), trim(value)
-            from crdc_kept unpivot include nulls (value for source_column in ({', '.join(q(h) for h in grades)}))""")
+            from crdc_kept unpivot include nulls (value for source_column in ({", ".join(q(h) for h in grades)}))""")
     rows_kept = con.sql("select count(*) from crdc_kept").fetchall()[0][0]
     con.execute("drop table crdc_kept")
     con.execute("drop table crdc_raw")
-    spec = pl.DataFrame([{"source_column": h, **cells[h].__dict__} for h in used],
-                        schema={"source_column": pl.String, **{k: pl.String for k in Cell.__dataclass_fields__}})
+    spec = pl.DataFrame(
+        [{"source_column": h, **cells[h].__dict__} for h in used],
+        schema={"source_column": pl.String, **{k: pl.String for k in Cell.__dataclass_fields__}},
+    )
     con.register("_spec", spec.to_arrow())
     con.execute("create temp table if not exists crdc_spec as select * from _spec where false")
-    con.execute("insert into crdc_spec select * from _spec where source_column not in (select source_column from crdc_spec)")
+    con.execute(
+        "insert into crdc_spec select * from _spec where source_column not in (select source_column from crdc_spec)"
+    )
     con.unregister("_spec")
     if getattr(read, "malformed_rows", 0):
         ignored.append(f"({read.malformed_rows} malformed rows not read)")
-    return {"file_name": path.name, "sha256": digest, "rows_read": read.rows_read, "rows_kept": rows_kept,
-            "columns_not_stored": ", ".join(ignored)}
+    return {
+        "file_name": path.name,
+        "sha256": digest,
+        "rows_read": read.rows_read,
+        "rows_kept": rows_kept,
+        "columns_not_stored": ", ".join(ignored),
+    }
 
 
 def _validate(con: duckdb.DuckDBPyConnection, profile: CrdcProfile) -> None:
@@ -251,13 +310,16 @@ def _validate(con: duckdb.DuckDBPyConnection, profile: CrdcProfile) -> None:
         from crdc_raw_cells""")
     values = column_values(con, "crdc_checked", SUITE)
     violations = validate_values(SUITE, values)
-    con.execute("create or replace temp table crdc_violations (column_name varchar, value varchar, rule varchar, "
-                "priority integer)")
-    order = {"required:school_id": 0, "format:state": 1, "required:value": 2, "number:value": 3,
-             "code:reserve_code": 4}
+    con.execute(
+        "create or replace temp table crdc_violations (column_name varchar, value varchar, rule varchar, "
+        "priority integer)"
+    )
+    order = {"required:school_id": 0, "format:state": 1, "required:value": 2, "number:value": 3, "code:reserve_code": 4}
     for v in violations:
-        con.execute("insert into crdc_violations values ($c, $v, $r, $p)",
-                    {"c": v.column, "v": v.value, "r": v.rule, "p": order.get(v.rule, 9)})
+        con.execute(
+            "insert into crdc_violations values ($c, $v, $r, $p)",
+            {"c": v.column, "v": v.value, "r": v.rule, "p": order.get(v.rule, 9)},
+        )
     con.execute("""
         create or replace temp table crdc_cell_rules as
         select c.file_name, c.row_number, c.source_column, arg_min(v.rule, v.priority) as rule
@@ -286,32 +348,37 @@ def _store_cells(con: duckdb.DuckDBPyConnection, year: str, result: CrdcImport) 
                             from crdc_cells group by all having count(*) > 1 limit 1""").fetchall()
     if duplicated and duplicated[0][2] > 1:
         school, column, _ = duplicated[0]
-        raise CrdcError(f"school {school} has two different values of {column} in the files given; give each "
-                        "CRDC column once (one combined extract, or per-topic files that do not overlap)")
-    con.execute("delete from crdc_school_counts where school_year = $y and state = $s",
-                {"y": year, "s": result.state})
-    con.execute("""
+        raise CrdcError(
+            f"school {school} has two different values of {column} in the files given; give each "
+            "CRDC column once (one combined extract, or per-topic files that do not overlap)"
+        )
+    con.execute("delete from crdc_school_counts where school_year = $y and state = $s", {"y": year, "s": result.state})
+    con.execute(
+        """
         insert into crdc_school_counts
         select any_value($year), any_value(state), any_value(lea_id), any_value(lea_name), school_id,
                any_value(school_name), source_column, any_value(measure), any_value(subset), any_value(breakout),
                any_value("group"), any_value(sex), any_value(value), any_value(reserve_code), any_value(rule),
                $load_id
-        from crdc_cells group by school_id, source_column""", {"year": year, "load_id": result.load_id})
+        from crdc_cells group by school_id, source_column""",
+        {"year": year, "load_id": result.load_id},
+    )
 
 
 def _store_grades(con: duckdb.DuckDBPyConnection, year: str, profile: CrdcProfile, result: CrdcImport) -> None:
     """Grades offered per school (Yes/No, case-insensitive; anything else kept as reported, offered blank)."""
-    grade_of = pl.DataFrame({"source_column": [c.upper() for c in profile.grades],
-                             "grade": list(profile.grades.values())})
+    grade_of = pl.DataFrame(
+        {"source_column": [c.upper() for c in profile.grades], "grade": list(profile.grades.values())}
+    )
     con.register("_grade_of", grade_of.to_arrow())
     con.execute("create or replace temp table crdc_grade_of as select * from _grade_of")
     con.unregister("_grade_of")
     present = con.sql("select count(*) from crdc_raw_grades").fetchall()[0][0]
-    con.execute("delete from crdc_school_grades where school_year = $y and state = $s",
-                {"y": year, "s": result.state})
+    con.execute("delete from crdc_school_grades where school_year = $y and state = $s", {"y": year, "s": result.state})
     if not present:
         return
-    con.execute("""
+    con.execute(
+        """
         insert into crdc_school_grades
         select $year, any_value(r.state), any_value(r.lea_id), r.school_id, g.grade,
                case lower(any_value(r.value)) when 'yes' then true when 'no' then false end,
@@ -320,10 +387,14 @@ def _store_grades(con: duckdb.DuckDBPyConnection, year: str, profile: CrdcProfil
         from crdc_raw_grades as r
         join crdc_grade_of as g using (source_column)
         where r.school_id is not null and r.school_id <> '' and coalesce(r.state, $state) = $state
-        group by r.school_id, g.grade""", {"year": year, "load_id": result.load_id, "state": result.state})
+        group by r.school_id, g.grade""",
+        {"year": year, "load_id": result.load_id, "state": result.state},
+    )
     result.schools_with_grades = con.execute(
         "select count(distinct school_id) from crdc_school_grades where school_year = $y and state = $s "
-        "and offered is not null", {"y": year, "s": result.state}).fetchall()[0][0]
+        "and offered is not null",
+        {"y": year, "s": result.state},
+    ).fetchall()[0][0]
 
 
 def _recipe(profile: CrdcProfile, sexes: list[str]) -> pl.DataFrame:
@@ -335,16 +406,30 @@ def _recipe(profile: CrdcProfile, sexes: list[str]) -> pl.DataFrame:
     races = list(profile.races.values())
     rows: list[tuple] = []
 
-    def add(outcome: str, dimension: str, group: str, part: str, sign: int, measure: str, subset: str,
-            breakout: str, cell_group: str, sex: str) -> None:
+    def add(
+        outcome: str,
+        dimension: str,
+        group: str,
+        part: str,
+        sign: int,
+        measure: str,
+        subset: str,
+        breakout: str,
+        cell_group: str,
+        sex: str,
+    ) -> None:
         rows.append((outcome, dimension, group, part, sign, Cell(measure, subset, breakout, cell_group, sex).key))
 
     for outcome, spec in profile.outcomes.items():
         measures = spec["measures"]
         for s in sexes:
             for r in races:
-                for dim, group in (("race_ethnicity", r), ("sex", s), ("disability_status", "none"),
-                                   ("english_learner", "n")):
+                for dim, group in (
+                    ("race_ethnicity", r),
+                    ("sex", s),
+                    ("disability_status", "none"),
+                    ("english_learner", "n"),
+                ):
                     add(outcome, dim, group, "n", 1, "enrollment", "all", "race", r, s)
                 for m in measures:
                     for dim, group in (("race_ethnicity", r), ("sex", s), ("english_learner", "n")):
@@ -382,8 +467,9 @@ def _families(profile: CrdcProfile, keys: set[str], limit: int = 12) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def not_collected_terms(recipe: pl.DataFrame, present: set[str], profile: CrdcProfile
-                        ) -> tuple[pl.DataFrame, list[dict]]:
+def not_collected_terms(
+    recipe: pl.DataFrame, present: set[str], profile: CrdcProfile
+) -> tuple[pl.DataFrame, list[dict]]:
     """The recipe cut to the columns the files have, and what was not collected (docs/METHODOLOGY.md,
     "Breakouts a collection did not have").
 
@@ -405,10 +491,17 @@ def not_collected_terms(recipe: pl.DataFrame, present: set[str], profile: CrdcPr
         counted = {split[k][4] for k in present & split.keys() if split[k][0] in measures}
         if not counted:  # a topic the files lack altogether (e.g. no Referrals and Arrests file)
             actions = "/".join(c for c, v in profile.discipline_actions.items() if v in measures)
-            notes.extend({"outcome": outcome, "dimension": d, "group": None,
-                          "effect": "skipped, every column of a part absent:",
-                          "columns": f"students with the outcome (k): every {actions} column (SCH_DISCWODIS_*, "
-                                     "SCH_DISCWDIS_*)"} for d in profile.dimensions)
+            notes.extend(
+                {
+                    "outcome": outcome,
+                    "dimension": d,
+                    "group": None,
+                    "effect": "skipped, every column of a part absent:",
+                    "columns": f"students with the outcome (k): every {actions} column (SCH_DISCWODIS_*, "
+                    "SCH_DISCWDIS_*)",
+                }
+                for d in profile.dimensions
+            )
             continue
         sexes = enrolled & counted
         for s in sorted(set(profile.sexes.values()) - sexes, key=list(profile.sexes.values()).index):
@@ -416,24 +509,32 @@ def not_collected_terms(recipe: pl.DataFrame, present: set[str], profile: CrdcPr
             if s not in enrolled and s not in counted:
                 why = f"every column of sex {code} (*_{code}): the collection has no such breakout"
             elif s in enrolled:
-                why = (f"{outcome}'s discipline columns of sex {code} (SCH_DISCW*_{code}), though the enrollment "
-                       f"has SCH_ENR_{{race}}_{code}: n and k count students of sex {', '.join(sorted(sexes))}")
+                why = (
+                    f"{outcome}'s discipline columns of sex {code} (SCH_DISCW*_{code}), though the enrollment "
+                    f"has SCH_ENR_{{race}}_{code}: n and k count students of sex {', '.join(sorted(sexes))}"
+                )
             else:
-                why = (f"the enrollment columns of sex {code} (SCH_ENR_{{race}}_{code}), though {outcome}'s "
-                       f"discipline has them: n and k count students of sex {', '.join(sorted(sexes))}")
+                why = (
+                    f"the enrollment columns of sex {code} (SCH_ENR_{{race}}_{code}), though {outcome}'s "
+                    f"discipline has them: n and k count students of sex {', '.join(sorted(sexes))}"
+                )
             if "sex" in profile.dimensions:
-                notes.append({"outcome": outcome, "dimension": "sex", "group": s, "effect": "skipped, absent:",
-                              "columns": why})
+                notes.append(
+                    {"outcome": outcome, "dimension": "sex", "group": s, "effect": "skipped, absent:", "columns": why}
+                )
             if s in enrolled or s in counted:
-                notes.extend({"outcome": outcome, "dimension": d, "group": None, "effect": "not counted:",
-                              "columns": why} for d in profile.dimensions if d != "sex")
+                notes.extend(
+                    {"outcome": outcome, "dimension": d, "group": None, "effect": "not counted:", "columns": why}
+                    for d in profile.dimensions
+                    if d != "sex"
+                )
         rows = recipe.filter(pl.col("outcome") == outcome)
-        keep.append(rows.filter(pl.col("cell_key").map_elements(lambda k: split[k][4] in sexes,
-                                                                return_dtype=pl.Boolean)))
+        keep.append(
+            rows.filter(pl.col("cell_key").map_elements(lambda k: split[k][4] in sexes, return_dtype=pl.Boolean))
+        )
     recipe = pl.concat(keep) if keep else recipe.clear()
     kept_groups, written_without = [], {}
-    for (outcome, dimension, group), terms in recipe.group_by(["outcome", "dimension", "group"],
-                                                               maintain_order=True):
+    for (outcome, dimension, group), terms in recipe.group_by(["outcome", "dimension", "group"], maintain_order=True):
         absent_parts = []
         for (part, sign), cls in terms.group_by(["part", "sign"], maintain_order=True):
             keys = set(cls["cell_key"])
@@ -441,19 +542,34 @@ def not_collected_terms(recipe: pl.DataFrame, present: set[str], profile: CrdcPr
                 what = {"n": "students (n)", "k": "students with the outcome (k)"}[part]
                 absent_parts.append(f"{what}{' subtracted' if sign < 0 else ''}: {_families(profile, keys)}")
         if absent_parts:
-            notes.append({"outcome": outcome, "dimension": dimension, "group": group,
-                          "effect": "skipped, every column of a part absent:", "columns": "; ".join(absent_parts)})
+            notes.append(
+                {
+                    "outcome": outcome,
+                    "dimension": dimension,
+                    "group": group,
+                    "effect": "skipped, every column of a part absent:",
+                    "columns": "; ".join(absent_parts),
+                }
+            )
             continue
         kept_groups.append((outcome, dimension, group))
         missing = set(terms["cell_key"]) - present
         if missing:
             written_without.setdefault((outcome, dimension), set()).update(missing)
     for (outcome, dimension), keys in written_without.items():
-        notes.append({"outcome": outcome, "dimension": dimension, "group": None, "effect": "written without:",
-                      "columns": _families(profile, keys)})
+        notes.append(
+            {
+                "outcome": outcome,
+                "dimension": dimension,
+                "group": None,
+                "effect": "written without:",
+                "columns": _families(profile, keys),
+            }
+        )
     groups = pl.DataFrame(kept_groups, schema=["outcome", "dimension", "group"], orient="row")
     recipe = recipe.join(groups, on=["outcome", "dimension", "group"], how="semi").filter(
-        pl.col("cell_key").is_in(list(present)))
+        pl.col("cell_key").is_in(list(present))
+    )
     return recipe, notes
 
 
@@ -467,53 +583,107 @@ def _state_reference(con: duckdb.DuckDBPyConnection, year: str, profile: CrdcPro
     con.execute(query_text("reference/crdc_not_collected_table"))
     con.execute("delete from crdc_not_collected where school_year = $y and state = $s", {"y": year, "s": result.state})
     if not_collected:
-        rows = pl.DataFrame(not_collected, schema={"outcome": pl.String, "dimension": pl.String, "group": pl.String,
-                                                   "effect": pl.String, "columns": pl.String})
+        rows = pl.DataFrame(
+            not_collected,
+            schema={
+                "outcome": pl.String,
+                "dimension": pl.String,
+                "group": pl.String,
+                "effect": pl.String,
+                "columns": pl.String,
+            },
+        )
         con.register("_nc", rows.to_arrow())
-        con.execute("""insert into crdc_not_collected select $y, $s, outcome, dimension, "group", effect, columns, $l
-                       from _nc""", {"y": year, "s": result.state, "l": result.load_id})
+        con.execute(
+            """insert into crdc_not_collected select $y, $s, outcome, dimension, "group", effect, columns, $l
+                       from _nc""",
+            {"y": year, "s": result.state, "l": result.load_id},
+        )
         con.unregister("_nc")
     slices = run_named(con, "reference/crdc_state_slices")
     groups = slices.filter(pl.col("schools_used") > 0)
     bad = groups.filter((pl.col("n") < 0) | (pl.col("k") < 0) | (pl.col("k") > pl.col("n")))
     for row in bad.iter_rows(named=True):
-        con.execute("""insert into reference_consistency values ($l, 'crdc', $y, 'state', 'state_k_exceeds_n', $s,
+        con.execute(
+            """insert into reference_consistency values ($l, 'crdc', $y, 'state', 'state_k_exceeds_n', $s,
                        $n, $k, 'state students with the outcome exceed the students enrolled (fall snapshot vs '
                        || 'whole-year counts); the group is not written to state_reference')""",
-                    {"l": result.load_id, "y": year, "s": f"{row['outcome']} {row['dimension']} {row['group']}",
-                     "n": row["n"], "k": row["k"]})
+            {
+                "l": result.load_id,
+                "y": year,
+                "s": f"{row['outcome']} {row['dimension']} {row['group']}",
+                "n": row["n"],
+                "k": row["k"],
+            },
+        )
     good = groups.join(bad.select("outcome", "dimension", "group"), on=["outcome", "dimension", "group"], how="anti")
-    out = good.select(pl.lit(year).alias("school_year"), "outcome", "dimension", "group",
-                      pl.col("n").cast(pl.Int64), pl.col("k").cast(pl.Int64))
+    out = good.select(
+        pl.lit(year).alias("school_year"),
+        "outcome",
+        "dimension",
+        "group",
+        pl.col("n").cast(pl.Int64),
+        pl.col("k").cast(pl.Int64),
+    )
     con.register("_out", out.to_arrow())
     con.execute("create or replace temp table crdc_state_rows as select * from _out")
     con.unregister("_out")
     result.state_reference_rows = store.replace_state_reference(con, "crdc_state_rows")
-    per_slice = groups.group_by("outcome", "dimension").agg(pl.col("schools_used").max(),
-                                                            pl.col("schools_excluded").max()).sort("outcome", "dimension")
+    per_slice = (
+        groups.group_by("outcome", "dimension")
+        .agg(pl.col("schools_used").max(), pl.col("schools_excluded").max())
+        .sort("outcome", "dimension")
+    )
     for row in per_slice.iter_rows(named=True):
         exact = bool(profile.outcomes[row["outcome"]]["exact"])
-        absent = "; ".join(f"{'' if nc['group'] is None else nc['group'] + ': '}{nc['effect']} {nc['columns']}"
-                           for nc in result.not_collected
-                           if (nc["outcome"], nc["dimension"]) == (row["outcome"], row["dimension"]))
-        upper = None if exact else ("k sums CRDC student counts of several actions; a student with more than one "
-                                    "of them counts more than once (upper bound)")
+        absent = "; ".join(
+            f"{'' if nc['group'] is None else nc['group'] + ': '}{nc['effect']} {nc['columns']}"
+            for nc in result.not_collected
+            if (nc["outcome"], nc["dimension"]) == (row["outcome"], row["dimension"])
+        )
+        upper = (
+            None
+            if exact
+            else (
+                "k sums CRDC student counts of several actions; a student with more than one "
+                "of them counts more than once (upper bound)"
+            )
+        )
         note = "; ".join(x for x in (upper, absent and f"not collected in these files: {absent}") if x) or None
-        con.execute("""delete from state_reference_sources where school_year = $y and outcome = $o
-                       and dimension = $d""", {"y": year, "o": row["outcome"], "d": row["dimension"]})
-        con.execute("""insert into state_reference_sources values ($y, $o, $d, 'crdc', $s, $e, $u, $x, $l, $note)""",
-                    {"y": year, "o": row["outcome"], "d": row["dimension"], "s": result.state, "e": exact,
-                     "u": row["schools_used"], "x": row["schools_excluded"], "l": result.load_id,
-                     "note": note})
+        con.execute(
+            """delete from state_reference_sources where school_year = $y and outcome = $o
+                       and dimension = $d""",
+            {"y": year, "o": row["outcome"], "d": row["dimension"]},
+        )
+        con.execute(
+            """insert into state_reference_sources values ($y, $o, $d, 'crdc', $s, $e, $u, $x, $l, $note)""",
+            {
+                "y": year,
+                "o": row["outcome"],
+                "d": row["dimension"],
+                "s": result.state,
+                "e": exact,
+                "u": row["schools_used"],
+                "x": row["schools_excluded"],
+                "l": result.load_id,
+                "note": note,
+            },
+        )
         result.slices.append({**row, "exact": exact})
 
 
 def _summaries(con: duckdb.DuckDBPyConnection, profile: CrdcProfile, result: CrdcImport) -> None:
-    result.reserve_counts = [(code, profile.reserve_codes.get(code, "undocumented"), n) for code, n in con.sql(
-        "select reserve_code, count(*) from crdc_cells where reserve_code is not null group by 1 order by 1 desc"
-    ).fetchall()]
-    result.quarantine_counts = con.sql("select rule, count(*) from crdc_cells where rule is not null "
-                                       "group by 1 order by 2 desc, 1").fetchall()
-    result.consistency_counts = con.execute("""select check_name, count(*) from reference_consistency
+    result.reserve_counts = [
+        (code, profile.reserve_codes.get(code, "undocumented"), n)
+        for code, n in con.sql(
+            "select reserve_code, count(*) from crdc_cells where reserve_code is not null group by 1 order by 1 desc"
+        ).fetchall()
+    ]
+    result.quarantine_counts = con.sql(
+        "select rule, count(*) from crdc_cells where rule is not null group by 1 order by 2 desc, 1"
+    ).fetchall()
+    result.consistency_counts = con.execute(
+        """select check_name, count(*) from reference_consistency
                                                where load_id = $l group by 1 order by 1""",
-                                            {"l": result.load_id}).fetchall()
+        {"l": result.load_id},
+    ).fetchall()

@@ -6,6 +6,7 @@ Nothing that names a student (studentUniqueId, names, birth dates, identificatio
 addresses, incident narratives) is written: the reader picks the fields it maps and drops the rest.
 Rules and sources: docs/REFERENCE_DATA.md, "Ed-Fi ODS/API exports".
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,9 +27,17 @@ PROFILE_PATH = REPO_ROOT / "data_contracts" / "profiles" / "reference" / "edfi.j
 KEY_ENV = "BTAM_PSEUDONYM_KEY"
 MIN_KEY_BYTES = 16
 STUDENT_KEY_HEX = 32
-RESOURCES = ("schools", "students", "studentSchoolAssociations", "studentEducationOrganizationAssociations",
-             "studentSection504ProgramAssociations", "studentSpecialEducationProgramAssociations",
-             "disciplineIncidents", "disciplineActions", "studentDisciplineIncidentBehaviorAssociations")
+RESOURCES = (
+    "schools",
+    "students",
+    "studentSchoolAssociations",
+    "studentEducationOrganizationAssociations",
+    "studentSection504ProgramAssociations",
+    "studentSpecialEducationProgramAssociations",
+    "disciplineIncidents",
+    "disciplineActions",
+    "studentDisciplineIncidentBehaviorAssociations",
+)
 REQUIRED_RESOURCES = ("schools", "studentSchoolAssociations")
 REPORT_NAME = "edfi_report.json"
 
@@ -42,6 +51,7 @@ class EdfiError(Exception):
 
 
 # ---------------------------------------------------------------- pseudonyms
+
 
 def load_secret(key_file: str | Path | None = None, environ: dict[str, str] | None = None) -> bytes:
     """The district's pseudonym key, from --key-file or the BTAM_PSEUDONYM_KEY variable; required."""
@@ -61,10 +71,14 @@ def load_secret(key_file: str | Path | None = None, environ: dict[str, str] | No
             "(HMAC-SHA256) of the Ed-Fi studentUniqueId; an unkeyed hash of a short ID could be reversed by "
             "hashing every possible ID, so the key is what keeps student_key a pseudonym. Keep the key outside "
             "the warehouse and use the same one every year, so that a student keeps the same student_key",
-            usage=True)
+            usage=True,
+        )
     if len(secret) < MIN_KEY_BYTES:
-        raise EdfiError(f"the pseudonym key in {where} is {len(secret)} bytes; use at least {MIN_KEY_BYTES} "
-                        "random bytes (e.g. python -c 'import secrets; print(secrets.token_hex(32))')", usage=True)
+        raise EdfiError(
+            f"the pseudonym key in {where} is {len(secret)} bytes; use at least {MIN_KEY_BYTES} "
+            "random bytes (e.g. python -c 'import secrets; print(secrets.token_hex(32))')",
+            usage=True,
+        )
     return secret
 
 
@@ -75,6 +89,7 @@ def student_key(secret: bytes, student_unique_id: str) -> str:
 
 
 # ---------------------------------------------------------------- profile
+
 
 @dataclass(frozen=True)
 class EdfiProfile:
@@ -110,7 +125,8 @@ def load_edfi_profile(path: str | Path = PROFILE_PATH) -> EdfiProfile:
     descriptors = {fld: {_norm(k): v for k, v in table.items()} for fld, table in raw["descriptors"].items()}
     econ, el = raw.get("econ_disadvantaged", {}), raw.get("english_learner_evidence", {})
     return EdfiProfile(
-        name=raw.get("name", path.stem), descriptors=descriptors,
+        name=raw.get("name", path.stem),
+        descriptors=descriptors,
         econ_characteristics=frozenset(map(_norm, econ.get("student_characteristics", []))),
         econ_indicators=frozenset(map(_norm, econ.get("indicator_names", []))),
         el_characteristics=frozenset(map(_norm, el.get("student_characteristics", []))),
@@ -121,10 +137,12 @@ def load_edfi_profile(path: str | Path = PROFILE_PATH) -> EdfiProfile:
         days_removed_for=frozenset(raw.get("days_removed_for", [])),
         expulsion_services_upgrade=bool(raw.get("expulsion_with_services_when_services_received", True)),
         incident_law_enforcement=raw.get("incident_reported_to_law_enforcement"),
-        offender_codes=frozenset(map(_norm, raw.get("offender_participation_codes", []))))
+        offender_codes=frozenset(map(_norm, raw.get("offender_participation_codes", []))),
+    )
 
 
 # ---------------------------------------------------------------- reading
+
 
 def read_resources(folder: str | Path) -> tuple[dict[str, list[dict]], dict[str, list[str]]]:
     """Resource name -> its resources, from FOLDER/<resource>.json (pages: <resource>_2.json ...)."""
@@ -135,28 +153,34 @@ def read_resources(folder: str | Path) -> tuple[dict[str, list[dict]], dict[str,
     files: dict[str, list[str]] = defaultdict(list)
     for path in sorted(folder.glob("*.json")):
         stem = path.stem.lower()
-        resource = next((r for r in RESOURCES if stem == r.lower() or re.fullmatch(rf"{r.lower()}[-_.]\w+", stem)),
-                        None)
+        resource = next(
+            (r for r in RESOURCES if stem == r.lower() or re.fullmatch(rf"{r.lower()}[-_.]\w+", stem)), None
+        )
         if resource is None:
             continue
         try:
             data = json.loads(path.read_text(encoding="utf-8-sig"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise EdfiError(f"{path.name}: not valid JSON ({exc}); export each resource as the JSON array "
-                            "the ODS/API returns") from exc
+            raise EdfiError(
+                f"{path.name}: not valid JSON ({exc}); export each resource as the JSON array the ODS/API returns"
+            ) from exc
         if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-            raise EdfiError(f"{path.name}: expected a JSON array of {resource} resources, as "
-                            f"GET /data/v3/ed-fi/{resource} returns")
+            raise EdfiError(
+                f"{path.name}: expected a JSON array of {resource} resources, as GET /data/v3/ed-fi/{resource} returns"
+            )
         found[resource].extend(data)
         files[resource].append(path.name)
     missing = [r for r in REQUIRED_RESOURCES if not files.get(r)]
     if missing:
-        raise EdfiError(f"{folder}: no {' or '.join(m + '.json' for m in missing)}; the conversion needs at least "
-                        f"schools and studentSchoolAssociations (optional: {', '.join(RESOURCES[2:])})")
+        raise EdfiError(
+            f"{folder}: no {' or '.join(m + '.json' for m in missing)}; the conversion needs at least "
+            f"schools and studentSchoolAssociations (optional: {', '.join(RESOURCES[2:])})"
+        )
     return found, dict(files)
 
 
 # ---------------------------------------------------------------- dates and years
+
 
 def _date(value: object) -> date | None:
     if not value:
@@ -194,39 +218,51 @@ def _years_between(first: str, last: str) -> list[str]:
 
 # ---------------------------------------------------------------- conversion
 
+
 @dataclass
 class EdfiConversion:
     """What a conversion did; counts only, never a student's value."""
+
     out_dir: Path
     school_years: list[str] = field(default_factory=list)
     files: dict[str, list[str]] = field(default_factory=dict)
     resources_read: dict[str, int] = field(default_factory=dict)
     rows_written: dict[str, int] = field(default_factory=dict)
-    unmapped: Counter = field(default_factory=Counter)      # (resource, field, descriptor) -> count
-    notes: Counter = field(default_factory=Counter)         # what was chosen or left out -> count
+    unmapped: Counter = field(default_factory=Counter)  # (resource, field, descriptor) -> count
+    notes: Counter = field(default_factory=Counter)  # what was chosen or left out -> count
 
     def summary(self) -> str:
-        lines = [f"Ed-Fi export -> interchange CSVs in {self.out_dir} (school years: "
-                 f"{', '.join(self.school_years) or 'none found'})"]
+        lines = [
+            f"Ed-Fi export -> interchange CSVs in {self.out_dir} (school years: "
+            f"{', '.join(self.school_years) or 'none found'})"
+        ]
         for resource, n in self.resources_read.items():
             if n:
                 lines.append(f"  read {resource}: {n:,}")
         for entity, n in self.rows_written.items():
             lines.append(f"  wrote {entity}.csv: {n:,} rows")
         for (resource, fld, descriptor), n in sorted(self.unmapped.items()):
-            lines.append(f"  unmapped descriptor {resource}.{fld} {descriptor!r}: {n:,} occurrences; written as is, "
-                         "so the load quarantines those rows (add it to the profile's descriptors to map it)")
+            lines.append(
+                f"  unmapped descriptor {resource}.{fld} {descriptor!r}: {n:,} occurrences; written as is, "
+                "so the load quarantines those rows (add it to the profile's descriptors to map it)"
+            )
         for note, n in sorted(self.notes.items()):
             lines.append(f"  {note}: {n:,}")
         lines.append(f"  next: python -m pipelines load {self.out_dir}")
         return "\n".join(lines)
 
     def as_json(self) -> dict:
-        return {"school_years": self.school_years, "files": self.files, "resources_read": self.resources_read,
-                "rows_written": self.rows_written,
-                "unmapped_descriptors": [{"resource": r, "field": f, "descriptor": d, "count": n}
-                                         for (r, f, d), n in sorted(self.unmapped.items())],
-                "notes": dict(sorted(self.notes.items()))}
+        return {
+            "school_years": self.school_years,
+            "files": self.files,
+            "resources_read": self.resources_read,
+            "rows_written": self.rows_written,
+            "unmapped_descriptors": [
+                {"resource": r, "field": f, "descriptor": d, "count": n}
+                for (r, f, d), n in sorted(self.unmapped.items())
+            ],
+            "notes": dict(sorted(self.notes.items())),
+        }
 
 
 class _Crosswalk:
@@ -255,11 +291,17 @@ def _ref(resource: dict, reference: str, key: str) -> str | None:
     return None if value is None else str(value).strip()
 
 
-def convert_edfi(folder: str | Path, out_dir: str | Path, secret: bytes, school_year: str | None = None,
-                 profile: EdfiProfile | None = None) -> EdfiConversion:
+def convert_edfi(
+    folder: str | Path,
+    out_dir: str | Path,
+    secret: bytes,
+    school_year: str | None = None,
+    profile: EdfiProfile | None = None,
+) -> EdfiConversion:
     """Read an Ed-Fi export folder and write schools.csv, enrollment.csv, discipline_actions.csv into out_dir."""
-    if school_year is not None and not (re.fullmatch(r"\d{4}-\d{2}", school_year)
-                                        and (int(school_year[:4]) + 1) % 100 == int(school_year[5:])):
+    if school_year is not None and not (
+        re.fullmatch(r"\d{4}-\d{2}", school_year) and (int(school_year[:4]) + 1) % 100 == int(school_year[5:])
+    ):
         raise EdfiError(f"--school-year {school_year!r} is not a school year like 2024-25", usage=True)
     profile = profile or load_edfi_profile()
     data, files = read_resources(folder)
@@ -300,6 +342,7 @@ def _yn(flag: bool | None) -> str | None:
 
 # ---------------------------------------------------------------- schools
 
+
 def _schools(resources: list[dict], profile: EdfiProfile, cross: _Crosswalk) -> tuple[list[dict], dict[str, str]]:
     rows, lea_of = [], {}
     for school in resources:
@@ -307,8 +350,13 @@ def _schools(resources: list[dict], profile: EdfiProfile, cross: _Crosswalk) -> 
         lea = _ref(school, "localEducationAgencyReference", "localEducationAgencyId")
         if lea:
             lea_of[school_id] = lea
-        rows.append({"school_id": school_id, "school_name": (school.get("nameOfInstitution") or "").strip(),
-                     "school_level": _school_level(school, profile, cross)})
+        rows.append(
+            {
+                "school_id": school_id,
+                "school_name": (school.get("nameOfInstitution") or "").strip(),
+                "school_level": _school_level(school, profile, cross),
+            }
+        )
     return rows, lea_of
 
 
@@ -318,8 +366,9 @@ def _school_level(school: dict, profile: EdfiProfile, cross: _Crosswalk) -> str 
     levels = {m for m in mapped if m in ("elementary", "middle", "high", "k12", "other")}
     if len(levels) == 1:
         return levels.pop()
-    grades = [cross.code("grade_level", g.get("gradeLevelDescriptor"), "schools")
-              for g in school.get("gradeLevels") or []]
+    grades = [
+        cross.code("grade_level", g.get("gradeLevelDescriptor"), "schools") for g in school.get("gradeLevels") or []
+    ]
     order = [g for g in GRADE_LEVELS if g != "ug"]
     served = sorted({g for g in grades if g in order}, key=order.index)
     if served:
@@ -335,6 +384,7 @@ def _school_level(school: dict, profile: EdfiProfile, cross: _Crosswalk) -> str 
 
 
 # ---------------------------------------------------------------- enrollment
+
 
 def _association_years(assoc: dict, last_year: str) -> list[str]:
     year = (assoc.get("schoolYearTypeReference") or {}).get("schoolYear")
@@ -354,8 +404,11 @@ def _years(data: dict[str, list[dict]], school_year: str | None) -> list[str]:
     dated = [_date(a.get("entryDate")) for a in data["studentSchoolAssociations"]]
     dated += [_date(i.get("incidentDate")) for i in data["disciplineIncidents"]]
     dated += [_date(a.get("disciplineDate")) for a in data["disciplineActions"]]
-    explicit = [year_of_edfi(y) for a in data["studentSchoolAssociations"]
-                if (y := (a.get("schoolYearTypeReference") or {}).get("schoolYear"))]
+    explicit = [
+        year_of_edfi(y)
+        for a in data["studentSchoolAssociations"]
+        if (y := (a.get("schoolYearTypeReference") or {}).get("schoolYear"))
+    ]
     candidates = [year_of_date(d) for d in dated if d] + explicit
     if not candidates:
         return []
@@ -370,8 +423,15 @@ def _days_in_year(assoc: dict, school_year: str) -> int:
     return (end - begin).days + 1
 
 
-def _enrollment(data: dict[str, list[dict]], years: list[str], lea_of: dict[str, str], profile: EdfiProfile,
-                cross: _Crosswalk, report: EdfiConversion, key_of) -> list[dict]:
+def _enrollment(
+    data: dict[str, list[dict]],
+    years: list[str],
+    lea_of: dict[str, str],
+    profile: EdfiProfile,
+    cross: _Crosswalk,
+    report: EdfiConversion,
+    key_of,
+) -> list[dict]:
     last = years[-1] if years else "0000-01"
     by_year_student: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for assoc in data["studentSchoolAssociations"]:
@@ -388,8 +448,10 @@ def _enrollment(data: dict[str, list[dict]], years: list[str], lea_of: dict[str,
         org = _ref(seoa, "educationOrganizationReference", "educationOrganizationId")
         if uid and org:
             seoas[uid][org] = seoa
-    programs = {name: defaultdict(list) for name in ("studentSpecialEducationProgramAssociations",
-                                                      "studentSection504ProgramAssociations")}
+    programs = {
+        name: defaultdict(list)
+        for name in ("studentSpecialEducationProgramAssociations", "studentSection504ProgramAssociations")
+    }
     for name, index in programs.items():
         for assoc in data[name]:
             if uid := _ref(assoc, "studentReference", "studentUniqueId"):
@@ -397,60 +459,99 @@ def _enrollment(data: dict[str, list[dict]], years: list[str], lea_of: dict[str,
     rows = []
     for (year, uid), assocs in sorted(by_year_student.items(), key=lambda kv: (kv[0][0], key_of(kv[0][1]))):
         if len(assocs) > 1:
-            report.notes[f"students with 2+ school associations in {year} (one kept: primarySchool, then "
-                         "longest stay, then latest entryDate)"] += 1
-        assoc = min(assocs, key=lambda a: (a.get("primarySchool") is not True, -_days_in_year(a, year),
-                                           -(_date(a.get("entryDate")) or date.min).toordinal(),
-                                           str(_ref(a, "schoolReference", "schoolId"))))
+            report.notes[
+                f"students with 2+ school associations in {year} (one kept: primarySchool, then "
+                "longest stay, then latest entryDate)"
+            ] += 1
+        assoc = min(
+            assocs,
+            key=lambda a: (
+                a.get("primarySchool") is not True,
+                -_days_in_year(a, year),
+                -(_date(a.get("entryDate")) or date.min).toordinal(),
+                str(_ref(a, "schoolReference", "schoolId")),
+            ),
+        )
         school_id = _ref(assoc, "schoolReference", "schoolId")
-        row = {"school_year": year, "student_key": key_of(uid), "school_id": school_id,
-               "grade_level": cross.code("grade_level", assoc.get("entryGradeLevelDescriptor"),
-                                         "studentSchoolAssociations")}
-        row.update(_demographics(seoas.get(uid, {}), school_id, lea_of.get(school_id or ""), year, profile, cross,
-                                 report))
-        row.update(_programs(programs["studentSpecialEducationProgramAssociations"].get(uid, []),
-                             programs["studentSection504ProgramAssociations"].get(uid, []),
-                             seoas.get(uid, {}), year, cross, report))
+        row = {
+            "school_year": year,
+            "student_key": key_of(uid),
+            "school_id": school_id,
+            "grade_level": cross.code(
+                "grade_level", assoc.get("entryGradeLevelDescriptor"), "studentSchoolAssociations"
+            ),
+        }
+        row.update(
+            _demographics(seoas.get(uid, {}), school_id, lea_of.get(school_id or ""), year, profile, cross, report)
+        )
+        row.update(
+            _programs(
+                programs["studentSpecialEducationProgramAssociations"].get(uid, []),
+                programs["studentSection504ProgramAssociations"].get(uid, []),
+                seoas.get(uid, {}),
+                year,
+                cross,
+                report,
+            )
+        )
         rows.append(row)
     return rows
 
 
 def _applies(entry: dict, school_year: str) -> bool:
     periods = entry.get("periods") or []
-    return not periods or any(overlaps(_date(p.get("beginDate")), _date(p.get("endDate")), school_year)
-                              for p in periods)
+    return not periods or any(
+        overlaps(_date(p.get("beginDate")), _date(p.get("endDate")), school_year) for p in periods
+    )
 
 
-def _evidence(seoa: dict, characteristics: frozenset[str], indicators: frozenset[str], year: str,
-              true_values: frozenset[str]) -> bool:
+def _evidence(
+    seoa: dict, characteristics: frozenset[str], indicators: frozenset[str], year: str, true_values: frozenset[str]
+) -> bool:
     for c in seoa.get("studentCharacteristics") or []:
         if _norm(c.get("studentCharacteristicDescriptor", "")) in characteristics and _applies(c, year):
             return True
     for i in seoa.get("studentIndicators") or []:
-        if (_norm(i.get("indicatorName", "")) in indicators and _norm(i.get("indicator", "")) in true_values
-                and _applies(i, year)):
+        if (
+            _norm(i.get("indicatorName", "")) in indicators
+            and _norm(i.get("indicator", "")) in true_values
+            and _applies(i, year)
+        ):
             return True
     return False
 
 
-def _demographics(by_org: dict[str, dict], school_id: str | None, lea_id: str | None, year: str,
-                  profile: EdfiProfile, cross: _Crosswalk, report: EdfiConversion) -> dict:
+def _demographics(
+    by_org: dict[str, dict],
+    school_id: str | None,
+    lea_id: str | None,
+    year: str,
+    profile: EdfiProfile,
+    cross: _Crosswalk,
+    report: EdfiConversion,
+) -> dict:
     seoa = by_org.get(school_id or "") or by_org.get(lea_id or "")
     if seoa is None and by_org:
         seoa = by_org[min(by_org)]
     if seoa is None:
-        report.notes["enrolled students without a studentEducationOrganizationAssociation (sex, race, EL and "
-                     "economic status blank; the load quarantines them)"] += 1
+        report.notes[
+            "enrolled students without a studentEducationOrganizationAssociation (sex, race, EL and "
+            "economic status blank; the load quarantines them)"
+        ] += 1
         return {"sex": None, "race_ethnicity": None, "english_learner": None, "econ_disadvantaged": None}
     resource = "studentEducationOrganizationAssociations"
     el = cross.code("english_learner", seoa.get("limitedEnglishProficiencyDescriptor"), resource)
-    if el in (None, "N") and _evidence(seoa, profile.el_characteristics, profile.el_indicators, year,
-                                       profile.indicator_true_values):
+    if el in (None, "N") and _evidence(
+        seoa, profile.el_characteristics, profile.el_indicators, year, profile.indicator_true_values
+    ):
         el = "Y"
     econ = _evidence(seoa, profile.econ_characteristics, profile.econ_indicators, year, profile.indicator_true_values)
-    return {"sex": cross.code("sex", seoa.get("sexDescriptor"), resource),
-            "race_ethnicity": _race(seoa, cross, report),
-            "english_learner": el or "N", "econ_disadvantaged": _yn(econ)}
+    return {
+        "sex": cross.code("sex", seoa.get("sexDescriptor"), resource),
+        "race_ethnicity": _race(seoa, cross, report),
+        "english_learner": el or "N",
+        "econ_disadvantaged": _yn(econ),
+    }
 
 
 def _race(seoa: dict, cross: _Crosswalk, report: EdfiConversion) -> str | None:
@@ -472,12 +573,18 @@ def _race(seoa: dict, cross: _Crosswalk, report: EdfiConversion) -> str | None:
     return mapped[0] if len(mapped) == 1 else "mu"
 
 
-def _programs(sped: list[dict], s504: list[dict], by_org: dict[str, dict], year: str, cross: _Crosswalk,
-              report: EdfiConversion) -> dict:
-    idea_assocs = [a for a in sped if a.get("ideaEligibility") is not False
-                   and overlaps(_date(a.get("beginDate")), _date(a.get("endDate")), year)]
-    section_504 = any(a.get("section504Eligibility") is True
-                      and overlaps(_date(a.get("beginDate")), _date(a.get("endDate")), year) for a in s504)
+def _programs(
+    sped: list[dict], s504: list[dict], by_org: dict[str, dict], year: str, cross: _Crosswalk, report: EdfiConversion
+) -> dict:
+    idea_assocs = [
+        a
+        for a in sped
+        if a.get("ideaEligibility") is not False and overlaps(_date(a.get("beginDate")), _date(a.get("endDate")), year)
+    ]
+    section_504 = any(
+        a.get("section504Eligibility") is True and overlaps(_date(a.get("beginDate")), _date(a.get("endDate")), year)
+        for a in s504
+    )
     disability = None
     if idea_assocs:
         resource = "studentSpecialEducationProgramAssociations"
@@ -495,14 +602,25 @@ def _programs(sped: list[dict], s504: list[dict], by_org: dict[str, dict], year:
 
 # ---------------------------------------------------------------- discipline
 
-def _discipline(data: dict[str, list[dict]], years: set[str], profile: EdfiProfile, cross: _Crosswalk,
-                report: EdfiConversion, key_of) -> list[dict]:
-    incidents = {(_ref(i, "schoolReference", "schoolId"), str(i.get("incidentIdentifier", "")).strip()): i
-                 for i in data["disciplineIncidents"]}
+
+def _discipline(
+    data: dict[str, list[dict]],
+    years: set[str],
+    profile: EdfiProfile,
+    cross: _Crosswalk,
+    report: EdfiConversion,
+    key_of,
+) -> list[dict]:
+    incidents = {
+        (_ref(i, "schoolReference", "schoolId"), str(i.get("incidentIdentifier", "")).strip()): i
+        for i in data["disciplineIncidents"]
+    }
     behaviors: dict[tuple, list[dict]] = defaultdict(list)
     for b in data["studentDisciplineIncidentBehaviorAssociations"]:
-        incident = (_ref(b, "disciplineIncidentReference", "schoolId"),
-                    _ref(b, "disciplineIncidentReference", "incidentIdentifier"))
+        incident = (
+            _ref(b, "disciplineIncidentReference", "schoolId"),
+            _ref(b, "disciplineIncidentReference", "incidentIdentifier"),
+        )
         behaviors[(*incident, _ref(b, "studentReference", "studentUniqueId"))].append(b)
     rows: list[dict] = []
     disciplined: set[tuple] = set()
@@ -519,29 +637,44 @@ def _discipline(data: dict[str, list[dict]], years: set[str], profile: EdfiProfi
             continue
         if incident_key:
             disciplined.add((*incident_key, uid))
-        school_id = (incident_key[0] if incident_key else None) or _ref(action, "responsibilitySchoolReference",
-                                                                         "schoolId")
-        behavior = _behavior(refs, behaviors.get((*incident_key, uid), []) if incident_key else [], incident,
-                             profile, cross)
+        school_id = (incident_key[0] if incident_key else None) or _ref(
+            action, "responsibilitySchoolReference", "schoolId"
+        )
+        behavior = _behavior(
+            refs, behaviors.get((*incident_key, uid), []) if incident_key else [], incident, profile, cross
+        )
         length = action.get("actualDisciplineActionLength", action.get("disciplineActionLength"))
         identifier = str(action.get("disciplineActionIdentifier", "")).strip()
-        descriptors = sorted({d.get("disciplineDescriptor", "").strip() for d in action.get("disciplines") or []}
-                             - {""})
+        descriptors = sorted(
+            {d.get("disciplineDescriptor", "").strip() for d in action.get("disciplines") or []} - {""}
+        )
         for n, descriptor in enumerate(descriptors, start=1):
             action_type = cross.code("action_type", descriptor, "disciplineActions")
             if action_type is None:
-                report.notes["disciplines mapped to null by the profile (e.g. No action for incident; not written)"] += 1
+                report.notes[
+                    "disciplines mapped to null by the profile (e.g. No action for incident; not written)"
+                ] += 1
                 continue
-            if (action_type == "expulsion_without_services" and profile.expulsion_services_upgrade
-                    and action.get("receivedEducationServicesDuringExpulsion") is True):
+            if (
+                action_type == "expulsion_without_services"
+                and profile.expulsion_services_upgrade
+                and action.get("receivedEducationServicesDuringExpulsion") is True
+            ):
                 action_type = "expulsion_with_services"
-            rows.append({
-                "action_id": f"{identifier}-{action.get('disciplineDate', '')}-{key_of(uid)[:8]}-{n}",
-                "incident_id": f"{incident_key[0]}-{incident_key[1]}" if incident_key else None,
-                "school_year": year_of_date(day), "school_id": school_id, "student_key": key_of(uid),
-                "incident_date": day.isoformat(), "behavior": behavior, "action_type": action_type,
-                "days_removed": _days(length) if action_type in profile.days_removed_for else None,
-                "related_case_id": None})
+            rows.append(
+                {
+                    "action_id": f"{identifier}-{action.get('disciplineDate', '')}-{key_of(uid)[:8]}-{n}",
+                    "incident_id": f"{incident_key[0]}-{incident_key[1]}" if incident_key else None,
+                    "school_year": year_of_date(day),
+                    "school_id": school_id,
+                    "student_key": key_of(uid),
+                    "incident_date": day.isoformat(),
+                    "behavior": behavior,
+                    "action_type": action_type,
+                    "days_removed": _days(length) if action_type in profile.days_removed_for else None,
+                    "related_case_id": None,
+                }
+            )
     if profile.incident_law_enforcement:
         rows += _law_enforcement_rows(incidents, behaviors, disciplined, years, profile, cross, report, key_of)
     return rows
@@ -554,8 +687,13 @@ def _incident_of(action: dict, incidents: dict, report: EdfiConversion) -> tuple
         refs.append(item.get("studentDisciplineIncidentBehaviorAssociationReference") or {})
     for item in action.get("studentDisciplineIncidentAssociations") or []:
         refs.append(item.get("studentDisciplineIncidentAssociationReference") or {})
-    keys = sorted({(str(r.get("schoolId", "")).strip(), str(r.get("incidentIdentifier", "")).strip())
-                   for r in refs if r.get("incidentIdentifier") is not None})
+    keys = sorted(
+        {
+            (str(r.get("schoolId", "")).strip(), str(r.get("incidentIdentifier", "")).strip())
+            for r in refs
+            if r.get("incidentIdentifier") is not None
+        }
+    )
     if not keys:
         report.notes["disciplineActions with no incident reference (incident_id blank; quarantined)"] += 1
         return None, []
@@ -564,12 +702,14 @@ def _incident_of(action: dict, incidents: dict, report: EdfiConversion) -> tuple
     key = min(keys, key=lambda k: (_date((incidents.get(k) or {}).get("incidentDate")) or date.max, k))
     if key not in incidents:
         report.notes["incident references not found in disciplineIncidents (incident_date from disciplineDate)"] += 1
-    return key, [r for r in refs if (str(r.get("schoolId", "")).strip(), str(r.get("incidentIdentifier", "")).strip())
-                 == key]
+    return key, [
+        r for r in refs if (str(r.get("schoolId", "")).strip(), str(r.get("incidentIdentifier", "")).strip()) == key
+    ]
 
 
-def _behavior(refs: list[dict], associations: list[dict], incident: dict | None, profile: EdfiProfile,
-              cross: _Crosswalk) -> str | None:
+def _behavior(
+    refs: list[dict], associations: list[dict], incident: dict | None, profile: EdfiProfile, cross: _Crosswalk
+) -> str | None:
     """The most serious mapped behavior (profile's behavior_priority) of the student in the incident."""
     sources = [("disciplineActions", r.get("behaviorDescriptor")) for r in refs]
     sources += [("studentDisciplineIncidentBehaviorAssociations", a.get("behaviorDescriptor")) for a in associations]
@@ -596,14 +736,24 @@ def _days(length: object) -> str | None:
     return str(int(value)) if value.is_integer() else str(value)
 
 
-def _law_enforcement_rows(incidents: dict, behaviors: dict, disciplined: set, years: set[str], profile: EdfiProfile,
-                          cross: _Crosswalk, report: EdfiConversion, key_of) -> list[dict]:
+def _law_enforcement_rows(
+    incidents: dict,
+    behaviors: dict,
+    disciplined: set,
+    years: set[str],
+    profile: EdfiProfile,
+    cross: _Crosswalk,
+    report: EdfiConversion,
+    key_of,
+) -> list[dict]:
     """One referral per offender of an incident with reportedToLawEnforcement = true."""
     offenders: dict[tuple, set[str]] = defaultdict(set)
     for (school, identifier, uid), assocs in behaviors.items():
         for a in assocs:
-            codes = {_norm(c.get("disciplineIncidentParticipationCodeDescriptor", ""))
-                     for c in a.get("disciplineIncidentParticipationCodes") or []}
+            codes = {
+                _norm(c.get("disciplineIncidentParticipationCodeDescriptor", ""))
+                for c in a.get("disciplineIncidentParticipationCodes") or []
+            }
             if not codes or codes & profile.offender_codes:
                 offenders[(school, identifier)].add(uid)
     for school, identifier, uid in disciplined:
@@ -619,10 +769,18 @@ def _law_enforcement_rows(incidents: dict, behaviors: dict, disciplined: set, ye
             report.notes["incidents reported to law enforcement with no student offender (no referral row)"] += 1
         for uid in sorted(offenders.get(key, ()), key=key_of):
             report.notes["law_enforcement_referral rows from incidents reported to law enforcement"] += 1
-            rows.append({
-                "action_id": f"le-{key[0]}-{key[1]}-{key_of(uid)[:8]}", "incident_id": f"{key[0]}-{key[1]}",
-                "school_year": year_of_date(day), "school_id": key[0], "student_key": key_of(uid),
-                "incident_date": day.isoformat(),
-                "behavior": _behavior([], behaviors.get((*key, uid), []), incident, profile, cross),
-                "action_type": profile.incident_law_enforcement, "days_removed": None, "related_case_id": None})
+            rows.append(
+                {
+                    "action_id": f"le-{key[0]}-{key[1]}-{key_of(uid)[:8]}",
+                    "incident_id": f"{key[0]}-{key[1]}",
+                    "school_year": year_of_date(day),
+                    "school_id": key[0],
+                    "student_key": key_of(uid),
+                    "incident_date": day.isoformat(),
+                    "behavior": _behavior([], behaviors.get((*key, uid), []), incident, profile, cross),
+                    "action_type": profile.incident_law_enforcement,
+                    "days_removed": None,
+                    "related_case_id": None,
+                }
+            )
     return rows

@@ -1,10 +1,11 @@
 """Writing reference tables into the warehouse with the loader's atomic build-and-swap."""
+
 from __future__ import annotations
 
 import hashlib
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -18,7 +19,7 @@ STATE_REFERENCE_DDL = REPO_ROOT / "sql" / "warehouse" / "state_reference.sql"
 
 
 def new_load_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
 def sha256_of(path: Path) -> str:
@@ -45,16 +46,22 @@ def already_loaded(db_path: Path, source: str, digests: list[str], school_year: 
         present = {r[0] for r in con.sql("select table_name from duckdb_tables()").fetchall()}
         if "reference_loads" not in present:
             return False
-        rows = con.execute("select distinct sha256 from reference_loads where source = $s and school_year = $y "
-                           "and state is not distinct from $st",
-                           {"s": source, "y": school_year, "st": state}).fetchall()
+        rows = con.execute(
+            "select distinct sha256 from reference_loads where source = $s and school_year = $y "
+            "and state is not distinct from $st",
+            {"s": source, "y": school_year, "st": state},
+        ).fetchall()
         return set(digests) <= {r[0] for r in rows}
     finally:
         con.close()
 
 
-def write_atomically(db_path: str | Path, load_id: str, write: Callable[[duckdb.DuckDBPyConnection], None],
-                     lock_wait_seconds: float = 30.0) -> None:
+def write_atomically(
+    db_path: str | Path,
+    load_id: str,
+    write: Callable[[duckdb.DuckDBPyConnection], None],
+    lock_wait_seconds: float = 30.0,
+) -> None:
     """Run `write` on a private copy of the warehouse and swap it in; a failure leaves the old one serving."""
     db_path = Path(db_path)
     with atomic.exclusive_lock(db_path, lock_wait_seconds):
