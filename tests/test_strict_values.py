@@ -182,7 +182,10 @@ def warehouse(base_warehouse, tmp_path, monkeypatch) -> Path:
 def _load_one(warehouse: Path, entity: str, rows: list[dict[str, str]], tmp_path: Path):
     path = write_entity(tmp_path / "in", entity, rows)
     result = load_files(warehouse, [path], as_of=AS_OF_DATE)
-    leftovers = sorted(p.name for p in warehouse.parent.iterdir()) + sorted(os.listdir(tempfile.gettempdir()))
+    # the versions folder holds the previous versions the loader keeps for rollback (pipelines/versions.py)
+    versions = f".{warehouse.name}.versions"
+    leftovers = sorted(p.name for p in warehouse.parent.iterdir() if p.name != versions)
+    leftovers += sorted(os.listdir(tempfile.gettempdir()))
     assert leftovers == [warehouse.name, warehouse.name + ".lock"]
     return result
 
