@@ -35,3 +35,27 @@ def demo_warehouse(tmp_path_factory) -> DemoFactory:
         return built[key]
 
     return get
+
+
+@pytest.fixture
+def start(monkeypatch, tmp_path, demo_db):
+    """Open a page of the app in AppTest on the module's `demo_db` warehouse, with a private audit log and
+    accounts file: start("overview", params={...}, **session_state)."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("BTAM_AUDIT_LOG", str(tmp_path / "audit_log.jsonl"))
+    monkeypatch.setenv("BTAM_ACCOUNTS", str(tmp_path / "accounts.json"))
+    monkeypatch.setenv("BTAM_WAREHOUSE", str(demo_db))
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+
+    def run(page: str, *, params: dict | None = None, **state) -> AppTest:
+        at = AppTest.from_file(app, default_timeout=300)
+        for key, value in state.items():
+            at.session_state[key] = value
+        if params:
+            at.query_params.update(params)
+        at.run()
+        at.switch_page(f"pages/{page}.py").run()
+        return at
+
+    return run

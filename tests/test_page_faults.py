@@ -28,25 +28,6 @@ def demo_db(demo_warehouse) -> Path:
     return demo_warehouse(students=5000)
 
 
-@pytest.fixture
-def start(monkeypatch, tmp_path, demo_db):
-    monkeypatch.setenv("BTAM_AUDIT_LOG", str(tmp_path / "audit_log.jsonl"))
-    monkeypatch.setenv("BTAM_ACCOUNTS", str(tmp_path / "accounts.json"))
-    monkeypatch.setenv("BTAM_WAREHOUSE", str(demo_db))
-
-    def run(page: str, *, params: dict | None = None, **state) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=300)
-        for key, value in state.items():
-            at.session_state[key] = value
-        if params:
-            at.query_params.update(params)
-        at.run()
-        at.switch_page(f"pages/{page}.py").run()
-        return at
-
-    return run
-
-
 def shown_text(at: AppTest) -> str:
     """The page's own words, without the methodology quoted in its expanders (that names settings on purpose)."""
     quoted = {id(e.proto) for x in at.expander for e in x.markdown} | {
