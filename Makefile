@@ -34,7 +34,7 @@ $(DB): $(STAMP)
 demo: $(DB)
 
 run: $(STAMP) $(DB)
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true \
+	$(VENV)/bin/streamlit run ui/serve.py --server.port $(PORT) --server.headless true \
 	  --server.address 127.0.0.1 --browser.gatherUsageStats false
 
 # The house habits (pyproject.toml): ruff's lint and format, and mypy's type check.

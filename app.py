@@ -7,9 +7,11 @@ login, with a role switcher; a warehouse of real data asks for a login.
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from access.filters import FilterOptions, load_options
 from access.queries import run_query
+from access.roles import ADMIN
 from access.session import shared_reader
 from access.warehouse_reader import WarehouseMissing
 from ui.context import PageContext, set_page_context
@@ -17,12 +19,16 @@ from ui.filters_sidebar import sidebar_filters
 from ui.first_run import show_first_run
 from ui.login import current_login, demo_viewer, login_form, logout_button
 
+# True only in a run Streamlit started in its legacy pages/-folder mode (AppTest, or `streamlit run app.py`
+# before any st.navigation): ui/serve.py turns that mode off before the first request
+LEGACY_RUN = bool(PagesManager.uses_pages_directory)
+
 st.set_page_config(page_title="BTAM equity dashboard", page_icon="🛡️", layout="wide")
 
 # The pages, by group, one pages/<name>.py per page; the analytic groups come above "Data".
 ANALYTIC_GROUPS: dict[str, list[st.Page]] = {
     "Summary": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:"),
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page("pages/board_report.py", title="Board report", icon=":material/summarize:"),
     ],
     "Cases": [
@@ -37,10 +43,12 @@ ANALYTIC_GROUPS: dict[str, list[st.Page]] = {
     ],
 }
 DATA_PAGES = [
-    st.Page("pages/warehouse.py", title="What is loaded", icon=":material/database:", default=True),
+    st.Page("pages/warehouse.py", title="What is loaded", icon=":material/database:"),
     st.Page("pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
     st.Page("pages/load_data.py", title="Load data", icon=":material/upload_file:"),
 ]
+# administrators only: the router does not know this page for anyone else
+ADMIN_PAGES = [st.Page("pages/audit_log.py", title="Audit log", icon=":material/policy:")]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -76,11 +84,30 @@ def _run_first_run(state: str) -> None:
 
 
 def _run_login() -> None:
+    """The login form at every page's address, so a shared link keeps its address through the login
+    and the user lands on the linked page."""
+
     def login_page() -> None:
         st.title("Log in")
         login_form()
 
-    st.navigation([st.Page(login_page, title="Log in", icon=":material/login:", url_path="login")]).run()
+    pages = [p for group in ANALYTIC_GROUPS.values() for p in group] + DATA_PAGES + ADMIN_PAGES
+    st.navigation(
+        [
+            st.Page(
+                login_page,
+                title="Log in",
+                icon=":material/login:",
+                url_path=p.url_path or "overview",
+                default=not p.url_path,
+            )
+            for p in pages
+        ]
+        # in a legacy-mode run the page files' own addresses would win over these: one login page only
+        if not LEGACY_RUN
+        else [st.Page(login_page, title="Log in", icon=":material/login:", url_path="login")],
+        position="hidden",
+    ).run()
 
 
 state, synthetic, version = _warehouse_state()
@@ -115,4 +142,5 @@ set_page_context(
     )
 )
 
-st.navigation({**ANALYTIC_GROUPS, "Data": DATA_PAGES}, expanded=True).run()
+data_pages = DATA_PAGES + (ADMIN_PAGES if who.role == ADMIN else [])
+st.navigation({**ANALYTIC_GROUPS, "Data": data_pages}, expanded=True).run()

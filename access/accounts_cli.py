@@ -13,9 +13,13 @@ import getpass
 import os
 import re
 import sys
+from pathlib import Path
 
-from access import accounts, audit_log
-from access.roles import ROLES
+import duckdb
+
+from access import accounts, audit_log, web_sessions
+from access.roles import COORDINATOR, ROLES
+from pipelines.warehouse import DEFAULT_DB
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
@@ -29,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="audit_log",
         default=None,
         help=f"audit log (default ${audit_log.ENV_VAR} or {audit_log.DEFAULT_LOG})",
+    )
+    parser.add_argument(
+        "--db",
+        default=str(DEFAULT_DB),
+        help=f"warehouse whose schools a coordinator's --school ids must be (default {DEFAULT_DB})",
     )
     sub = parser.add_subparsers(dest="users_command", required=True)
 
@@ -90,6 +99,34 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
+def _check_schools(args: argparse.Namespace) -> None:
+    """A coordinator's school ids must be schools of the warehouse: a typo would give an empty, silent view."""
+    if args.role != COORDINATOR or not args.schools:
+        return
+    db = Path(args.db)
+    if not db.exists():
+        raise accounts.AccountError(
+            f"no warehouse at {db} to check the school ids against; load the schools file first or pass --db"
+        )
+    with duckdb.connect(str(db), read_only=True) as con:
+        known = {row[0] for row in con.sql("select school_id from schools").fetchall()}
+    unknown = sorted({s.strip() for s in args.schools} - known)
+    if unknown:
+        raise accounts.AccountError(
+            f"unknown school id {', '.join(unknown)} (not in the schools of {db}); "
+            "`python -m pipelines status` lists the loaded schools"
+        )
+
+
+def _sessions(args: argparse.Namespace) -> Path:
+    """The browser sessions file beside the accounts file in use."""
+    return web_sessions.sessions_path(
+        None
+        if os.environ.get(web_sessions.ENV_VAR)
+        else accounts.accounts_path(args.accounts).with_name("web_sessions.json")
+    )
+
+
 def _audit(args: argparse.Namespace, action: str, name: str, role: str = "", schools=()) -> None:
     audit_log.append(
         "user_admin",
@@ -104,6 +141,11 @@ def _audit(args: argparse.Namespace, action: str, name: str, role: str = "", sch
 def run(args: argparse.Namespace) -> int:
     path = args.accounts
     try:
+        if args.users_command in ("add", "set-role"):
+            _check_schools(args)
+        if args.users_command in ("disable", "set-role", "passwd"):
+            # an account change ends the account's open browser sessions (they resume with the old role)
+            web_sessions.end_user(args.name, path=_sessions(args))
         if args.users_command == "add":
             account = accounts.add_user(args.name, _password(args), args.role, args.schools or None, path=path)
             _audit(args, "add", account.name, account.role, account.school_ids or ())

@@ -121,7 +121,8 @@ def app_env(warehouse: Path, folder: Path) -> dict[str, str]:
 
 @contextmanager
 def serve(warehouse: Path, folder: Path, *, timeout: float = 60.0) -> Iterator[Server]:
-    """`streamlit run app.py` on a free local port, stopped (its own process group only) afterwards."""
+    """`streamlit run ui/serve.py` (as `make run` and the container) on a free local port, stopped
+    (its own process group only) afterwards."""
     port = free_port()
     log = folder / "streamlit.log"
     handle = log.open("w")
@@ -131,7 +132,7 @@ def serve(warehouse: Path, folder: Path, *, timeout: float = 60.0) -> Iterator[S
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            "ui/serve.py",
             "--server.port",
             str(port),
             "--server.headless",

@@ -205,9 +205,12 @@ def cli(tmp_path, *argv):
 
 def test_cli_reads_passwords_from_the_environment_never_argv(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NEW_PASSWORD", GOOD)
+    _schools_warehouse(tmp_path, "a", "b")
     assert (
         cli(
             tmp_path,
+            "--db",
+            str(tmp_path / "warehouse.duckdb"),
             "add",
             "bo",
             "--role",
@@ -355,3 +358,38 @@ def test_an_administrator_finds_the_failures_of_one_typed_name(store, tmp_path, 
     )
     found = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(found) == 3 and {r["detail"]["reason"] for r in found} == {"wrong_password"}
+
+
+def _schools_warehouse(folder, *ids: str) -> None:
+    """A real DuckDB file with a schools table, as a load leaves it (only the column the check reads)."""
+    import duckdb
+
+    with duckdb.connect(str(folder / "warehouse.duckdb")) as con:
+        con.execute("create table schools (school_id varchar)")
+        con.executemany("insert into schools values (?)", [[i] for i in ids])
+
+
+def test_cli_refuses_a_coordinator_for_an_unknown_school(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NEW_PASSWORD", GOOD)
+    db = str(tmp_path / "warehouse.duckdb")
+    base = ["add", "bo", "--role", "coordinator", "--password-env", "NEW_PASSWORD"]
+    assert cli(tmp_path, "--db", db, *base, "--school", "a") == 2  # no warehouse yet
+    assert "no warehouse" in capsys.readouterr().err
+    _schools_warehouse(tmp_path, "a", "b")
+    assert cli(tmp_path, "--db", db, *base, "--school", "a", "--school", "zz") == 2
+    assert "unknown school id zz" in capsys.readouterr().err
+    assert list_users(path=tmp_path / "accounts.json") == []
+    assert cli(tmp_path, "--db", db, *base, "--school", "b") == 0
+    assert cli(tmp_path, "--db", db, "set-role", "bo", "--role", "coordinator", "--school", "c") == 2
+
+
+def test_disabling_an_account_ends_its_browser_sessions(tmp_path, monkeypatch):
+    from access import web_sessions
+
+    monkeypatch.setenv("NEW_PASSWORD", GOOD)
+    assert cli(tmp_path, "add", "cy", "--role", "district", "--password-env", "NEW_PASSWORD") == 0
+    store = tmp_path / "web_sessions.json"
+    session = web_sessions.start("cy", "local", path=store)
+    assert web_sessions.resume_id(session.id, path=store) is not None
+    assert cli(tmp_path, "disable", "cy") == 0
+    assert web_sessions.resume_id(session.id, path=store) is None

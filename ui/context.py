@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import duckdb
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from access import audit_log
 from access.filters import FilterOptions, Filters, query_params, school_scope
@@ -76,6 +77,11 @@ def set_page_context(ctx: PageContext | None) -> None:
 def page_context() -> PageContext:
     """The context app.py set for this run; stops the page with a message if there is none."""
     ctx = st.session_state.get(CONTEXT_KEY)
+    if ctx is None and PagesManager.uses_pages_directory:
+        # Streamlit ran this page file in its legacy pages/-folder mode, without app.py (a deep link to a
+        # server started as `streamlit run app.py`): leave that mode and run app.py, which routes the URL
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     if ctx is None:
         st.info("Log in to see this page.")
         st.stop()
