@@ -34,7 +34,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LOG = REPO_ROOT / "data" / "audit_log.jsonl"
 ENV_VAR = "BTAM_AUDIT_LOG"
 
-EVENTS = ("login", "login_failed", "lockout", "logout", "view_case_rows", "export", "download", "load", "user_admin")
+EVENTS = (
+    "login",
+    "login_failed",
+    "lockout",
+    "logout",
+    "view_case_rows",
+    "export",
+    "download",
+    "load",
+    "user_admin",
+    "marts",
+    "report",
+    "rollback",
+)
 # detail keys that would carry student-level values; refused whatever their value
 FORBIDDEN_DETAIL = frozenset(
     {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from pipelines.warehouse import DEFAULT_DB
@@ -99,11 +100,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# commands that change or release data: each run is an audit event, whether it succeeds or not
+AUDITED = {"load": "load", "marts": "marts", "export": "export", "report": "report", "rollback": "rollback"}
+
+
+def _audit(args: argparse.Namespace, code: int) -> None:
+    """One audit event per data-changing command (the UI writes its own for uploads and downloads)."""
+    from access import audit_log
+
+    detail: dict[str, object] = {"via": "cli", "exit_code": code}
+    for key in ("db", "out", "profile", "as_of", "entity", "synthetic", "format", "year"):
+        value = getattr(args, key, None)
+        if isinstance(value, (str, bool, int)) and value is not None:
+            detail[key] = str(value)[: audit_log.MAX_DETAIL_TEXT]
+    if getattr(args, "paths", None):
+        detail["files"] = len(args.paths)
+    user = os.environ.get("USER") or os.environ.get("LOGNAME") or "cli"
+    db = getattr(args, "db", None)
+    # the dashboard's log ($BTAM_AUDIT_LOG), else the one beside the warehouse the command worked on
+    path = None if os.environ.get(audit_log.ENV_VAR) or not db else audit_log.log_path_for_warehouse(db)
+    audit_log.append(AUDITED[args.command], user=user, role="admin", scope="cli", detail=detail, path=path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module_name, function_name, _ = COMMANDS[args.command]
     handler = getattr(importlib.import_module(module_name), function_name)
-    return int(handler(args) or 0)
+    code = 1
+    try:
+        code = int(handler(args) or 0)
+    finally:
+        if args.command in AUDITED:
+            _audit(args, code)
+    return code
 
 
 if __name__ == "__main__":

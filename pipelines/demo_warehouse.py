@@ -12,13 +12,17 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.loader import load_files, print_summary
+from pipelines.synthetic import write_manifest
 
 
 def run(args) -> int:
     from pipelines.demo.cli import run as write_demo
 
     code = write_demo(args) or 0
-    if code or not args.db:
+    if code:
+        return code
+    write_manifest(args.out)  # these files, and only these, may be loaded with --synthetic
+    if not args.db:
         return code
     truth = json.loads((Path(args.out) / "ground_truth.json").read_text())
     result = load_files(args.db, [args.out], "interchange", as_of=date.fromisoformat(truth["as_of"]), synthetic=True)

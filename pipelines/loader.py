@@ -659,6 +659,18 @@ def run(args) -> int:
     except ValueError:
         print(f"error: --as-of {args.as_of!r} is not a date YYYY-MM-DD", file=sys.stderr)
         return EXIT_USAGE
+    if args.synthetic:
+        from pipelines.synthetic import not_generated
+
+        foreign = not_generated(args.paths)
+        if foreign:
+            print(
+                f"error: --synthetic is only for files made by `python -m pipelines demo`; {foreign[0]} "
+                f"{'and ' + str(len(foreign) - 1) + ' more ' if len(foreign) > 1 else ''}is not one of them "
+                "(a synthetic warehouse runs without login). Load real exports without --synthetic.",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
     progress, close = _progress_bar(args.quiet)
     try:
         result = load_files(
