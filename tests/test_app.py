@@ -211,3 +211,24 @@ def test_a_local_account_logs_in_to_real_data(app_env, real_db, tmp_path):
     assert not at.exception
     assert "Overview" in [t.value for t in at.title]
     assert "Synthetic demo data" not in texts(at)
+
+
+def test_the_audit_log_page_is_for_administrators_only(app_env, demo_db, tmp_path, monkeypatch):
+    from access import audit_log
+
+    log = tmp_path / "audit_log.jsonl"
+    monkeypatch.setenv(audit_log.ENV_VAR, str(log))
+    audit_log.append("export", user="data-office", role="admin", scope="cli", detail={"via": "cli"})
+    audit_log.append("login", user="lead", role="district", scope="district")
+    admin = app_env(demo_db, demo_role="admin")
+    admin.switch_page("pages/audit_log.py").run()
+    assert not admin.exception
+    assert "Audit log" in [t.value for t in admin.title]
+    assert "The chain of 2 events is unbroken" in texts(admin)
+    shown = admin.dataframe[0].value
+    assert list(shown["event"]) == ["login", "export"]  # newest first
+    admin.multiselect(key="audit_events").select("export").run()
+    assert list(admin.dataframe[0].value["user"]) == ["data-office"]
+    district = app_env(demo_db, demo_role="district")
+    district.switch_page("pages/warehouse.py").run()
+    assert "Audit log" not in [t.value for t in district.title]
