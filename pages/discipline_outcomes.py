@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from ui import page_data as data
-from ui.charts import PALETTE, SYMBOLS, chart_with_table, style
+from ui.charts import PALETTE, SYMBOLS, chart_with_table, footnote_line, style, table_with_download
 from ui.context import analytic_view
 from ui.text import first_upper, fmt_int, fmt_pct, python_map
 
@@ -111,17 +111,35 @@ table = part.select(
     pl.col("with_shown").alias("With the outcome"),
     pl.col("share").round(3).alias("Share"),
 )
-chart_with_table(
-    ctx,
-    fig,
-    table,
-    stem=f"case_outcomes_{outcome}_{dimension}_{year}",
-    footnotes=notes,
-    key="discipline_levels",
-    how="Assessed cases about enrolled students, by the student's group and the case's level of concern; "
-    "a case has the outcome when one of its actions is one (e.g. a suspension or expulsion).",
-    section="Pooling within levels of concern (`metrics/stratified.py`)",
+HOW = (
+    "Assessed cases about enrolled students, by the student's group and the case's level of concern; "
+    "a case has the outcome when one of its actions is one (e.g. a suspension or expulsion)."
 )
+if part["share"].is_not_null().any():
+    chart_with_table(
+        ctx,
+        fig,
+        table,
+        stem=f"case_outcomes_{outcome}_{dimension}_{year}",
+        footnotes=notes,
+        key="discipline_levels",
+        how=HOW,
+        section="Pooling within levels of concern (`metrics/stratified.py`)",
+    )
+else:  # an empty chart would draw only an axis: say why there is nothing to draw, and show the counts
+    st.info(
+        "No share can be drawn here: "
+        + (
+            "every group's count of cases, or of cases with this outcome, at a level of concern is hidden for "
+            "this role (a small count could identify a student). The counts that are published are below."
+            if suppress
+            else "no group has an assessed case at any level of concern."
+        ),
+        icon=":material/visibility_off:",
+    )
+    for note in dict.fromkeys(notes):
+        st.caption(footnote_line(note))
+    table_with_download(ctx, table, stem=f"case_outcomes_{outcome}_{dimension}_{year}", key="discipline_levels")
 
 # The same-level comparison, in one sentence per group.
 st.subheader("Comparing students at the same level of concern")

@@ -12,7 +12,7 @@ from access.benchmarks import BENCHMARK_OUTCOMES
 from figures.derived import released_disparities
 from metrics.config import DEFAULT_SETTINGS
 from ui import page_data as data
-from ui.charts import OKABE_ITO, chart_with_table, style
+from ui.charts import OKABE_ITO, chart_with_table, forest_figure, style
 from ui.context import analytic_view
 from ui.text import fmt_pct, python_map
 
@@ -132,42 +132,17 @@ if ratios.height and not flagged.height:
     st.markdown(f"No group is above the threshold of {S.threshold:g} for *{measure_in_text}*.")
 
 if ratios.height:
-    fig = go.Figure()
-    flag = ratios["Flagged"] == "FLAGGED"
-    fig.add_scatter(
-        x=ratios["Risk ratio"].to_list(),
-        y=ratios["Group"].to_list(),
-        mode="markers+text",
-        marker_symbol=["diamond" if f else "circle" for f in flag],
-        marker_size=[14 if f else 9 for f in flag],
-        marker_color=[OKABE_ITO["vermillion"] if f else OKABE_ITO["blue"] for f in flag],
-        text=[f"{v:.2f} ▲ flagged" if f else f"{v:.2f}" for v, f in zip(ratios["Risk ratio"], flag)],
-        textposition="top center",
-        error_x={
-            "type": "data",
-            "symmetric": False,
-            "array": (ratios["CI high"] - ratios["Risk ratio"]).to_list(),
-            "arrayminus": (ratios["Risk ratio"] - ratios["CI low"]).to_list(),
-        },
-        showlegend=False,
-        hovertemplate="%{y}: %{x:.2f}<extra></extra>",
-    )
-    fig.add_vline(x=1, line_color=OKABE_ITO["black"], line_width=1)
-    fig.add_vline(
-        x=S.threshold,
-        line_dash="dash",
-        line_color=OKABE_ITO["vermillion"],
-        annotation_text=f"threshold {S.threshold:g}",
-        annotation_position="top",
-    )
-    fig.update_xaxes(type="log")
-    style(
-        fig,
+    fig = forest_figure(
+        ratios["Group"].to_list(),
+        ratios["Risk ratio"].to_list(),
+        ratios["CI low"].to_list(),
+        ratios["CI high"].to_list(),
+        (ratios["Flagged"] == "FLAGGED").to_list(),
+        threshold=S.threshold,
         title=f"Risk ratio: {measure_in_text}, {population} by {data.DIMENSION_LABELS[dimension].lower()}, "
         f"against {versus}, {where}",
         x_title="Risk ratio (log scale, 95% CI)",
         y_title=data.DIMENSION_LABELS[dimension],
-        height=max(320, 90 + 34 * ratios.height),
     )
     chart_with_table(
         ctx,

@@ -15,6 +15,7 @@ from ui.charts import (
     PALETTE,
     SYMBOLS,
     chart_with_table,
+    mark_hidden,
     style,
     table_with_download,
 )
@@ -220,12 +221,14 @@ else:
     fig = go.Figure(
         go.Bar(
             x=labels,
-            y=timely["plotted"].fill_null(0).to_list(),
+            y=timely["plotted"].to_list(),
             marker_color=OKABE_ITO["blue"],
             text=[fmt_pct(v, decimals=0) if v is not None else "*" for v in timely["plotted"]],
             textposition="outside",
         )
     )
+    if mark_hidden(fig, labels, timely["plotted"].to_list()):
+        notes = notes + ["A level whose share is hidden for this role has no bar: it is marked hidden."]
     fig.update_yaxes(tickformat=".0%", range=[0, 1.1])
     style(
         fig,
