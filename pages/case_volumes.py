@@ -11,6 +11,7 @@ from ui import page_data as data
 from ui.charts import OKABE_ITO, PALETTE, SYMBOLS, chart_with_table, mark_hidden, style
 from ui.context import analytic_view
 from ui.text import fmt_int
+from ui.url_state import url_radio
 
 ctx, year, school_ids, suppress, where = analytic_view("Case volumes")
 volumes = data.case_volumes(ctx.cache_key, year, school_ids).filter(pl.col("school_year") == year)
@@ -224,8 +225,13 @@ TITLES = {
     "concern_type": "type of concern",
     "behavior": "behavior reported",
 }
-chosen = st.radio(
-    "Cases by", list(TITLES), key="volumes_breakdown", horizontal=True, format_func=lambda b: TITLES[b].capitalize()
+chosen = url_radio(
+    "Cases by",
+    list(TITLES),
+    key="volumes_breakdown",
+    param="by",
+    horizontal=True,
+    format_func=lambda b: TITLES[b].capitalize(),
 )
 breakdown, words = chosen, TITLES[chosen]
 part = district.filter(pl.col("breakdown") == breakdown).sort("cases")

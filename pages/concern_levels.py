@@ -11,6 +11,7 @@ from ui import page_data as data
 from ui.charts import ORDERED, chart_with_table, style
 from ui.context import analytic_view
 from ui.text import fmt_int, fmt_p, fmt_pct
+from ui.url_state import url_selectbox
 
 METHODS = {
     "chi_square": "Pearson's chi-square test",
@@ -29,8 +30,12 @@ if overall.is_empty() or not overall["n"].sum():
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 names = {s.school_id: s.name for s in ctx.options.schools}
 options = ["school", *data.GROUP_DIMENSIONS]
-dimension = st.selectbox(
-    "Compare levels of concern by", options, key="levels_dimension", format_func=lambda d: data.DIMENSION_LABELS[d]
+dimension = url_selectbox(
+    "Compare levels of concern by",
+    options,
+    key="levels_dimension",
+    param="by",
+    format_func=lambda d: data.DIMENSION_LABELS[d],
 )
 release = data.public_release(ctx.release_key, year, school_ids) if suppress else None
 

@@ -12,6 +12,7 @@ from ui import page_data as data
 from ui.charts import PALETTE, SYMBOLS, chart_with_table, footnote_line, style, table_with_download
 from ui.context import analytic_view
 from ui.text import first_upper, fmt_int, fmt_pct, python_map
+from ui.url_state import url_selectbox
 
 OUTCOMES = {
     "case_exclusionary": "ended in a suspension or expulsion",
@@ -27,13 +28,20 @@ if strata.is_empty():
     st.stop()
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 c1, c2 = st.columns(2)
-outcome = c1.selectbox(
-    "Outcome of the case", list(OUTCOMES), key="discipline_outcome", format_func=lambda o: data.OUTCOME_LABELS[o]
+outcome = url_selectbox(
+    "Outcome of the case",
+    list(OUTCOMES),
+    key="discipline_outcome",
+    param="outcome",
+    format_func=lambda o: data.OUTCOME_LABELS[o],
+    container=c1,
 )
-dimension = c2.selectbox(
+dimension = url_selectbox(
     "Student groups",
     data.PUBLIC_OUTCOME_DIMENSIONS if suppress else data.GROUP_DIMENSIONS,
     key="discipline_dimension",
+    param="groups",
+    container=c2,
     format_func=data.DIMENSION_LABELS.get,
     help="For this role case outcomes are published by race and by disability only: finer "
     "splits of a year's cases are too small to publish."

@@ -15,6 +15,7 @@ from ui import page_data as data
 from ui.charts import OKABE_ITO, chart_with_table, forest_figure, style
 from ui.context import analytic_view
 from ui.text import fmt_pct, python_map
+from ui.url_state import url_selectbox
 
 S = DEFAULT_SETTINGS
 ALL_OTHERS = "__all_others__"
@@ -29,19 +30,24 @@ if current.is_empty():
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 outcomes = [o for o in data.OUTCOME_LABELS if o in set(current["outcome"].to_list())]
 c1, c2 = st.columns(2)
-outcome = c1.selectbox("Outcome", outcomes, key="equity_outcome", format_func=data.OUTCOME_LABELS.get)
+outcome = url_selectbox(
+    "Outcome", outcomes, key="equity_outcome", param="outcome", format_func=data.OUTCOME_LABELS.get, container=c1
+)
 dims = [
     d
     for d in (*data.GROUP_DIMENSIONS, "race_x_disability")
     if current.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == d)).height
 ]
-dimension = c2.selectbox("Student groups", dims, key="equity_dimension", format_func=data.DIMENSION_LABELS.get)
+dimension = url_selectbox(
+    "Student groups", dims, key="equity_dimension", param="groups", format_func=data.DIMENSION_LABELS.get, container=c2
+)
 rows = current.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == dimension))
 groups = rows["group"].to_list()
-reference = st.selectbox(
+reference = url_selectbox(
     "Compare each group with",
     [ALL_OTHERS, *groups],
     key="equity_reference",
+    param="reference",
     format_func=lambda g: (
         "All other students (34 CFR 300.647)" if g == ALL_OTHERS else data.students_phrase(dimension, g)
     ),

@@ -21,11 +21,14 @@ from ui.charts import (
 )
 from ui.context import analytic_view
 from ui.text import fmt_date, fmt_int, fmt_p, fmt_pct, plural, python_map, within_days
+from ui.url_state import url_selectbox
 
 ctx, year, school_ids, suppress, where = analytic_view("Time to intervention")
 # One call reads the case timeline once for the whole page, so it needs the dimension chosen in the select box
 # below the headline: the box's value from the last run (it keeps it), checked again once the box is drawn.
-chosen = st.session_state.get("tti_dimension", "concern_level")
+CURVES_BY = ["concern_level", *data.GROUP_DIMENSIONS]
+linked = st.query_params.get("by")
+chosen = st.session_state.get("tti_dimension", linked if linked in CURVES_BY else "concern_level")
 times = data.intervention_times(ctx.cache_key, year, school_ids, chosen)
 summary = times.summary
 if summary.is_empty():
@@ -40,10 +43,11 @@ if overall["median_days"] is not None:
         f"{fmt_int(overall['median_ci_high'])} days)."
     )
 
-dimension = st.selectbox(
+dimension = url_selectbox(
     "Curves by",
-    ["concern_level", *data.GROUP_DIMENSIONS],
+    CURVES_BY,
     key="tti_dimension",
+    param="by",
     format_func=lambda d: data.DIMENSION_LABELS[d],
 )
 if dimension != chosen:
