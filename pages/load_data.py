@@ -19,9 +19,9 @@ from access.session import warehouse_path
 from data_contracts.interchange import ENTITIES
 from pipelines.loader import DATA_SUFFIXES, LoadResult, load_files
 from pipelines.profiles import PROFILES_DIR
+from pipelines.upload_checks import unnamed_files
 from ui.context import PageContext, connection, page_context
 from ui.text import fmt_int, plural
-from ui.upload_checks import unnamed_files
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9 ._-]+")
 

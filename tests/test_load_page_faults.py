@@ -11,7 +11,7 @@ import pytest
 
 from access.metric_tables import latest_activity_date
 from data_contracts.interchange import ENTITIES
-from ui.upload_checks import unnamed_files
+from pipelines.upload_checks import unnamed_files
 
 
 @pytest.fixture(scope="module")
