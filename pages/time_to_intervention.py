@@ -218,9 +218,16 @@ else:
             )
         )
         notes = list(pub.footnotes.values())
-    labels = [
-        f"{data.LEVEL_LABELS[r['concern_level']]} (target {within_days(r['target_days'])})"
+    # Each share says its n: the cases met plus missed (for a suppressed viewer only when both are published).
+    sizes = [
+        (fmt_int(r["m"] + r["x"]) if r["m"] is not None and r["x"] is not None else "*")
+        if suppress
+        else fmt_int(r["n_met"] + r["n_missed"])
         for r in timely.iter_rows(named=True)
+    ]
+    labels = [
+        f"{data.LEVEL_LABELS[r['concern_level']]} (target {within_days(r['target_days'])})<br>n = {n}"
+        for r, n in zip(timely.iter_rows(named=True), sizes)
     ]
     fig = go.Figure(
         go.Bar(
@@ -244,7 +251,8 @@ else:
         ctx,
         fig,
         timely.select(
-            pl.Series("Level of concern", labels),
+            pl.Series("Level of concern", [label.split("<br>")[0] for label in labels]),
+            pl.Series("Cases (n)", sizes),
             pl.col("met_shown").alias("Met"),
             pl.col("missed_shown").alias("Missed"),
             pl.col("plotted").round(3).alias("Share met"),

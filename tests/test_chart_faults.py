@@ -244,3 +244,39 @@ def test_the_board_never_sees_an_empty_discipline_chart(start):
             assert any(y is not None for t in shares[0]["data"] for y in t.get("y", [])), outcome
         else:
             assert any("No share can be drawn here" in str(i.value) for i in at.info), outcome
+
+
+def test_every_share_of_the_timeliness_chart_says_its_n(start):
+    at = start("time_to_intervention", demo_role="district")
+    assert not at.exception
+    spec = next(s for s in specs(at) if "within the target" in s["layout"]["title"]["text"])
+    table = next(d.value for d in at.dataframe if "Cases (n)" in d.value.columns)
+    bar = next(t for t in spec["data"] if t["type"] == "bar")
+    for label, row in zip(bar["x"], table.to_dict("records")):
+        n = int(row["Met"]) + int(row["Missed"])
+        assert label.endswith(f"<br>n = {n:,}") and row["Cases (n)"] == f"{n:,}"
+
+
+def test_chart_with_table_keeps_every_footnote():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import plotly.graph_objects as go
+        import polars as pl
+
+        from access.suppression import FOOTNOTES, SuppressionSettings
+        from ui.charts import chart_with_table
+
+        notes = [SuppressionSettings().footnote(r) for r in FOOTNOTES] + ["A note of the page's own."]
+        fig = go.Figure(go.Bar(x=["a"], y=[1]))
+        fig.update_layout(title={"text": "A chart"})
+        chart_with_table(None, fig, pl.DataFrame({"a": [1]}), stem="x", how="h", footnotes=notes + notes[:2])
+
+    at = AppTest.from_function(script, default_timeout=120).run()
+    assert not at.exception
+    shown = [str(c.value) for c in at.caption]
+    from access.suppression import FOOTNOTES, SuppressionSettings
+
+    for reason in FOOTNOTES:  # all eight, the fifth included, each once
+        assert sum(SuppressionSettings().footnote(reason) in line for line in shown) == 1, reason
+    assert "A note of the page's own." in shown

@@ -221,7 +221,7 @@ def describe_figure(fig: go.Figure, *, most: int = 4) -> str:
             continue
         horizontal = getattr(trace, "orientation", None) == "h"
         values = list((trace.x if horizontal else trace.y) or ())
-        labels = list((trace.y if horizontal else trace.x) or ())
+        labels = [re.sub(r"<[^>]+>", " ", str(lab)) for lab in ((trace.y if horizontal else trace.x) or ())]
         if not values or len(labels) != len(values):
             continue
         drawn = [(v, lab, i) for i, (v, lab) in enumerate(zip(values, labels)) if isinstance(v, (int, float))]
