@@ -102,7 +102,8 @@ for i, g in enumerate(groups):
         customdata=list(zip(rows["with_shown"].to_list(), rows["cases_shown"].to_list())),
         hovertemplate="%{y:.1%}: %{customdata[0]} of %{customdata[1]} cases<extra>%{fullData.name}</extra>",
     )
-fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+drawn = [v for v in part["share"].to_list() if v is not None]  # a share is at most 100%: so is the axis
+fig.update_yaxes(tickformat=".0%", range=[0, min(1.05, 1.2 * max(drawn) + 0.02) if drawn else 1.05])
 style(
     fig,
     title=f"Share of assessed BTAM cases that {OUTCOMES[outcome]}, by level of concern and "
@@ -138,10 +139,11 @@ else:  # an empty chart would draw only an axis: say why there is nothing to dra
     st.info(
         "No share can be drawn here: "
         + (
-            "every group's count of cases, or of cases with this outcome, at a level of concern is hidden for "
-            "this role (a small count could identify a student). The counts that are published are below."
+            "too few cases to publish: every group's count of cases, or of cases with this outcome, at a level "
+            "of concern is hidden for this role (a small count could identify a student). The counts that are "
+            "published are below."
             if suppress
-            else "no group has an assessed case at any level of concern."
+            else "too few cases: no group has an assessed case at any level of concern."
         ),
         icon=":material/visibility_off:",
     )

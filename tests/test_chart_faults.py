@@ -280,3 +280,14 @@ def test_chart_with_table_keeps_every_footnote():
     for reason in FOOTNOTES:  # all eight, the fifth included, each once
         assert sum(SuppressionSettings().footnote(reason) in line for line in shown) == 1, reason
     assert "A note of the page's own." in shown
+
+
+@pytest.mark.parametrize("role", ["district", "board"])
+def test_the_discipline_share_axis_never_runs_past_100_percent(start, role):
+    at = start("discipline_outcomes", demo_role=role)
+    assert not at.exception
+    for spec in specs(at):
+        if "Share of assessed BTAM cases" in spec["layout"]["title"]["text"]:
+            low, high = spec["layout"]["yaxis"]["range"]
+            drawn = [y for t in spec["data"] for y in t.get("y", []) if y is not None]
+            assert low == 0 and max(drawn) <= high <= 1.05
