@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -38,18 +38,26 @@ from pipelines.contracts import (
     validate_values,
     warm_up_in_background,
 )
-from pipelines.identifiers import header_findings, value_findings
+from pipelines.identifiers import (
+    header_findings,
+    key_findings,
+    person_columns,
+    unmapped_findings,
+    value_findings,
+    visible,
+)
 from pipelines.mapping import (
     ColumnMap,
     MappingError,
     create_candidate,
     create_mapped,
+    header_row_problem,
     mapped_expressions,
     resolve_columns,
 )
 from pipelines.marts import build_marts
 from pipelines.profiles import Profile, ProfileError, load_profile
-from pipelines.readers import MALFORMED_COLUMN, ReadError, file_kind, read_into, workbook_sheet
+from pipelines.readers import MALFORMED_COLUMN, ReadError, ReadResult, file_kind, read_into, workbook_sheet
 from pipelines.warehouse import REPO_ROOT, create_schema
 
 CONTRACT_SQL = REPO_ROOT / "sql" / "contracts"
@@ -258,13 +266,14 @@ def _build_and_publish(
         create_schema(con)
         _check_synthetic_policy(con, synthetic, db_path)
         marts_were_current = marts_current(con)
+        work = atomic.work_dir(db_path, load_id)  # removed with the build's leftovers, however the build ends
         for index, (item, file_result) in enumerate(todo):
 
             def step(stage: str, fraction: float, _i=index, _name=item.path.name) -> None:
                 if progress:
                     progress(f"{_name}: {stage}", (_i + fraction) / len(todo))
 
-            _load_one(con, item, file_result, load_id, profile, as_of, db_path.parent, step)
+            _load_one(con, item, file_result, load_id, profile, as_of, work, step)
         _record_info(con, load_id, as_of, synthetic)
         # stage "building marts": after the tables and info, before the swap; only the marts this load's
         # tables feed, when the others still describe the warehouse
@@ -315,6 +324,10 @@ def _load_one(
     except ReadError as exc:
         raise LoadRefused(str(exc), EXIT_UNREADABLE) from exc
     result.rows_read = read.rows_read
+    read, dropped = _drop_profile_columns(con, read, profile.drops(item.entity))
+    problem = header_row_problem(item.path.name, read.columns, item.entity, profile)
+    if problem:
+        raise LoadRefused(problem, EXIT_UNREADABLE)
     step("checking for identifiers", 0.3)
     renamed = set(profile.renames(item.entity)) | set(entity.column_names)
     findings = header_findings(read.columns, {h for h in read.columns if h.strip().lower() in renamed})
@@ -324,6 +337,10 @@ def _load_one(
         if not findings:
             raise LoadRefused(str(exc), EXIT_UNREADABLE) from exc
         column_map = None
+    if column_map:
+        findings += unmapped_findings(con, "raw", column_map.ignored)
+        if "student_key" in column_map.sources:
+            findings += key_findings(con, "raw", column_map.sources["student_key"])
     coded = (
         {source for target, source in column_map.sources.items() if entity.column(target).type != "text"}
         if column_map
@@ -339,14 +356,24 @@ def _load_one(
         con.execute("drop table if exists raw")
         for table in distinct_tables.values():
             con.execute(f"drop table if exists {table}")
+        outside = person_columns(findings, column_map.ignored if column_map else list(read.columns))
+        drop_hint = (
+            f" Columns outside the interchange ({', '.join(map(repr, outside))}) would not be stored, but the file "
+            f"still carries them: if they are safe to discard, list them in the profile's "
+            f"entities.{item.entity}.drop to drop them at the door."
+            if outside
+            else ""
+        )
         raise LoadRefused(
             f"{item.path.name} refused: it carries direct identifiers, and nothing of it was stored. "
             + "; ".join(f.describe() for f in findings)
-            + ". Remove these columns or values from the export (the warehouse takes de-identified data only) "
+            + "."
+            + drop_hint
+            + " Remove these columns or values from the export (the warehouse takes de-identified data only) "
             "and load it again",
             EXIT_REFUSED,
         )
-    result.ignored_columns = column_map.ignored
+    result.ignored_columns = column_map.ignored + [f"{c} (dropped by the profile)" for c in dropped]
     step("mapping", 0.4)
     create_mapped(con, "raw", item.entity, column_map, profile)
     step("validating", 0.5)
@@ -375,6 +402,17 @@ def _load_one(
     for table in ("raw", "raw_malformed", "candidate", "violations", "first_violation", *distinct_tables.values()):
         con.execute(f"drop table if exists {table}")
     step("done", 1.0)
+
+
+def _drop_profile_columns(
+    con: duckdb.DuckDBPyConnection, read: ReadResult, drops: set[str]
+) -> tuple[ReadResult, list[str]]:
+    """Remove the columns the profile drops from the table as read, before any check looks at them."""
+    dropped = [c for c in read.columns if visible(c).strip().lower() in drops]
+    for column in dropped:
+        con.execute('alter table raw drop column "' + column.replace('"', '""') + '"')
+    kept = [c for c in read.columns if c not in set(dropped)]
+    return (replace(read, columns=kept) if dropped else read), dropped
 
 
 def _create_distinct_tables(con: duckdb.DuckDBPyConnection, entity: str, column_map: ColumnMap) -> dict[str, str]:
@@ -661,9 +699,10 @@ def run(args) -> int:
         return EXIT_USAGE
     progress, close = _progress_bar(args.quiet)
     try:
-        result = load_files(
-            args.db, args.paths, args.profile, as_of, args.entity, args.synthetic, progress, sheet=args.sheet
-        )
+        with atomic.signals_as_exit():
+            result = load_files(
+                args.db, args.paths, args.profile, as_of, args.entity, args.synthetic, progress, sheet=args.sheet
+            )
     finally:
         close()
     print_summary(result)

@@ -53,6 +53,11 @@ class Profile:
         """The Excel sheet the profile names for an entity's workbooks, if any."""
         return self.entities.get(entity, {}).get("sheet")
 
+    def drops(self, entity: str) -> set[str]:
+        """Source columns (normalised) the profile drops at the door for an entity: read, never checked or
+        stored. For columns a district has judged safe to discard that would otherwise refuse the file."""
+        return {_norm(c) for c in self.entities.get(entity, {}).get("drop", [])}
+
     def crosswalk(self, entity: str, column: str) -> dict[str, str]:
         """Source label (normalised) -> interchange code, entity-specific entries winning."""
         merged = {_norm(k): v for k, v in self.values.get(column, {}).items()}
@@ -79,6 +84,11 @@ def load_profile(name_or_path: str) -> Profile:
         if entity not in ENTITIES:
             raise ProfileError(f"profile {path}: unknown entity {entity!r}; entities are {', '.join(ENTITIES)}")
     for entity, spec in raw.get("entities", {}).items():
+        drop = spec.get("drop", [])
+        if not isinstance(drop, list) or not all(isinstance(c, str) and c.strip() for c in drop):
+            raise ProfileError(f"profile {path}: {entity}.drop must be a list of column names")
+        if set(map(_norm, drop)) & set(ENTITIES[entity].column_names):
+            raise ProfileError(f"profile {path}: {entity}.drop names an interchange column; drop only other columns")
         sheet = spec.get("sheet")
         if sheet is not None and (not isinstance(sheet, str) or not sheet.strip()):
             raise ProfileError(f"profile {path}: {entity}.sheet must be the name of a sheet, as text")
