@@ -14,6 +14,7 @@ from access.suppression import SuppressedRelease, SuppressedTable
 from figures.derived import HIDDEN_COMPARISON, HIDDEN_GROUP, NOT_RELEASED, released_count, released_disparities
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
 from metrics.disproportionality import disproportionality_table
+from metrics.idc import idc_measures
 from metrics.identification import DISCIPLINE_CATEGORIES, identification
 
 TOTAL = "total"
@@ -119,6 +120,34 @@ def released_idc(
     return out.with_columns(shown)
 
 
+def reference_year_for(year: str, reference_years: list[str]) -> str | None:
+    """The reference year a district year is compared with: the latest at or before it, else the latest
+    loaded (as the CRDC benchmarks choose: reference data describe earlier years than the district's)."""
+    if not reference_years:
+        return None
+    earlier = [y for y in reference_years if y <= year]
+    return max(earlier or reference_years)
+
+
+def idc_with_state(
+    counts: pl.DataFrame, state_counts: pl.DataFrame | None, year: str, settings: MetricSettings = DEFAULT_SETTINGS
+) -> pl.DataFrame:
+    """metrics.idc.idc_measures of one year with the state E-formula against the state's enrollment of the
+    reference year `reference_year_for` chooses (named in `state_reference_year`), not only a same-year one:
+    the export keeps the same-year rule; the page says which year it compared with."""
+    counts = counts.filter(pl.col("school_year") == year)
+    years = [] if state_counts is None else sorted(state_counts["school_year"].unique().to_list())
+    reference = reference_year_for(year, years)
+    state = (
+        None
+        if state_counts is None or reference is None
+        else state_counts.filter(pl.col("school_year") == reference).with_columns(pl.lit(year).alias("school_year"))
+    )
+    return idc_measures(counts, state, settings).with_columns(
+        pl.lit(reference, pl.String).alias("state_reference_year")
+    )
+
+
 def measures_beside_ratio(idc_row: Mapping[str, object], ratio_row: Mapping[str, object] | None) -> pl.DataFrame:
     """One group's measures as rows (measure, value, low, high, compared_with, flagged, withheld), the risk
     ratio first: what the Equity page prints beside the ratio for a chosen group. `idc_row` is a row of
@@ -171,14 +200,17 @@ def measures_beside_ratio(idc_row: Mapping[str, object], ratio_row: Mapping[str,
             g,
         ),
     ]
-    state_withheld = g or "no state reference data for this group and year"
+    reference = idc_row.get("state_reference_year")
+    state_withheld = g or (
+        "no state reference data loaded" if reference is None else f"no state figure for this group in {reference}"
+    )
     rows.append(
         row(
             "e_formula_state",
             idc_row.get("outcome_composition") if idc_row.get("e_formula_state_limit") is not None else None,
             None,
             idc_row.get("e_formula_state_limit"),
-            "the state's enrollment",
+            "the state's enrollment" + ("" if reference is None else f", reference data {reference}"),
             idc_row.get("e_formula_state_exceeded"),
             state_withheld,
         )

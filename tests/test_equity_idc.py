@@ -90,9 +90,13 @@ def test_district_sees_every_idc_measure_of_the_flagged_group_equal_to_the_engin
         f"{100 * row['relative_difference_in_composition']:+.1f}%"
     )
     assert shown["E-formula, district enrollment"]["Interval or limit"] == f"E = {100 * row['e_formula_limit']:.1f}%"
-    # The state's composition is of the same school year (metrics/idc.py): the CRDC year here is 2021-22.
-    assert row["e_formula_state_limit"] is None
-    assert shown["E-formula, state enrollment"]["Why not shown"] == "no state reference data for this group and year"
+    # The state E-formula compares with the latest state reference year before 2023-24: CRDC 2021-22, where
+    # Black students are 570 of the 7,520 students of the oss_or_expulsion slice (tests/crdc_files.py).
+    a = 570 / 7520
+    limit = a + (a * (1 - a) / row["total_k"]) ** 0.5
+    state_row = shown["E-formula, state enrollment"]
+    assert state_row["Interval or limit"] == f"E = {100 * limit:.1f}%"
+    assert state_row["Compared with"] == f"the state's enrollment, reference data {STATE_YEAR}"
     assert shown["80% index"]["Value"] == f"{row['index_80']:.2f}"
     assert shown["Percentage point gap"]["Value"] == f"{100 * row['percentage_point_gap']:+.1f} points"
     assert shown["Percentage point gap"]["Reading"] == (

@@ -17,9 +17,11 @@ from figures.derived import HIDDEN_GROUP, released_count
 from figures.idc import (
     HIDDEN_ANY_GROUP,
     HIDDEN_YEAR,
+    idc_with_state,
     identification_status,
     measures_beside_ratio,
     ratio_trend,
+    reference_year_for,
     released_idc,
     state_ratios,
 )
@@ -111,7 +113,7 @@ def test_measures_stand_beside_the_ratio_in_one_table():
     assert e["value"] == idc["outcome_composition"] and e["high"] == idc["e_formula_limit"]
     assert e["flagged"] == idc["e_formula_exceeded"]
     state = table.filter(pl.col("measure") == "e_formula_state").row(0, named=True)
-    assert state["value"] is None and state["withheld"] == "no state reference data for this group and year"
+    assert state["value"] is None and state["withheld"] == "no state reference data loaded"
     gap = table.filter(pl.col("measure") == "percentage_point_gap").row(0, named=True)
     assert gap["high"] - gap["low"] == pytest.approx(2 * idc["ppg_moe"])
 
@@ -196,3 +198,28 @@ def test_the_trend_keeps_a_year_without_a_ratio_with_its_reason_beside_the_state
     assert district["withheld"].to_list() == [None, HIDDEN_GROUP, None, None]
     state = trend.filter(pl.col("series") == "state")
     assert state["school_year"].to_list() == ["2021-22"] and state["risk_ratio"][0] == pytest.approx(4.5)
+
+
+def test_the_state_e_formula_compares_with_the_latest_reference_year_at_or_before_the_districts():
+    assert reference_year_for("2024-25", ["2017-18", "2021-22"]) == "2021-22"
+    assert reference_year_for("2020-21", ["2017-18", "2021-22"]) == "2017-18"
+    assert reference_year_for("2015-16", ["2017-18", "2021-22"]) == "2021-22"  # none before: the latest
+    assert reference_year_for("2024-25", []) is None
+    rows = by_group(idc_with_state(counts(), state_counts(), "2024-25"))
+    bl = rows["bl"]
+    assert bl["state_reference_year"] == "2021-22"
+    # Westat/IDC guide: E = A + sqrt(A (1 - A) / K), A = bl's share of the state's students, K = 37 in the district.
+    a = 1000 / 10000
+    assert bl["state_population_composition"] == pytest.approx(a)
+    assert bl["e_formula_state_limit"] == pytest.approx(a + math.sqrt(a * (1 - a) / 37), abs=1e-12)
+    assert bl["e_formula_state_exceeded"] == (9 / 37 > bl["e_formula_state_limit"])
+    assert rows["mu"]["e_formula_state_limit"] is None  # the state has no row for mu
+    shown = measures_beside_ratio(
+        by_group(released_idc(idc_with_state(counts(), state_counts(), "2024-25"), None, OUTCOME, DEN, DIM, False))[
+            "hi"
+        ],
+        None,
+    )
+    state = shown.filter(pl.col("measure") == "e_formula_state").row(0, named=True)
+    assert state["compared_with"] == "the state's enrollment, reference data 2021-22"
+    assert state["high"] == pytest.approx(0.1 + math.sqrt(0.1 * 0.9 / 37))  # hi is 1,000 of the state's 10,000 too

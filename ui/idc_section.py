@@ -12,6 +12,7 @@ from access import metric_tables as mt
 from access.session import shared_reader
 from access.suppression import SuppressedRelease
 from figures.idc import (
+    idc_with_state,
     identification_status,
     measures_beside_ratio,
     ratio_trend,
@@ -55,9 +56,12 @@ FLAG_WORDS = {
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def idc_rows(cache_key: str, year: str, school_ids: Schools) -> pl.DataFrame:
-    """The district (selection) rows of idc_measures.csv for one year."""
+    """The district (selection) rows of idc_measures.csv for one year, the state E-formula against the
+    latest state reference year at or before it (figures.idc.idc_with_state)."""
     ids = None if school_ids is None else list(school_ids)
-    return mt.idc_measures(shared_reader().connection(), [year], ids, include_district=True, include_schools=False)
+    con = shared_reader().connection()
+    counts = mt.outcome_group_counts(con, [year], ids, include_district=True, include_schools=False)
+    return idc_with_state(counts, mt.state_reference_counts(con), year, S)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
