@@ -25,6 +25,7 @@ from tests.crdc_files import write_level_file
 YEAR, OUTCOME = "2023-24", "oss_or_expulsion"
 STATE_YEAR = "2021-22"
 VIEW = {"equity_outcome": OUTCOME, "equity_dimension": "race_ethnicity"}
+pytestmark = pytest.mark.slow  # a demo warehouse, a CRDC import and AppTest runs (the board's: every year's release)
 
 
 @pytest.fixture(scope="module")
