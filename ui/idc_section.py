@@ -83,9 +83,19 @@ def _releases(ctx: PageContext, years: list[str], school_ids: Schools) -> dict[s
     return {y: data.public_release(ctx.release_key, y, school_ids) for y in years}
 
 
-def shown_years(ctx: PageContext, school_ids: Schools, suppress: bool, years: list[str] | None = None) -> pl.DataFrame:
-    """Every loaded year's ratios as this viewer may see them (each year from its own release)."""
-    disp = every_year(ctx.cache_key, school_ids)
+def shown_years(
+    ctx: PageContext,
+    school_ids: Schools,
+    suppress: bool,
+    outcomes: list[str],
+    dimension: str,
+    years: list[str] | None = None,
+) -> pl.DataFrame:
+    """The loaded years' ratios of some outcomes and one dimension as this viewer may see them (each year
+    from its own release); only the slices a section prints, since each is checked against its release."""
+    disp = every_year(ctx.cache_key, school_ids).filter(
+        pl.col("outcome").is_in(outcomes) & (pl.col("dimension") == dimension)
+    )
     if years is not None:
         disp = disp.filter(pl.col("school_year").is_in(years))
     loaded = sorted(disp["school_year"].unique().to_list())
@@ -154,7 +164,7 @@ def measures_section(
     release = data.public_release(ctx.release_key, year, school_ids) if suppress else None
     table = None if release is None else release.tables.get(f"disp_{outcome}_{dimension}")
     shown = released_idc(rows, table, outcome, den, dimension, suppress, S)
-    ratios = shown_years(ctx, school_ids, suppress, [year]).filter(
+    ratios = shown_years(ctx, school_ids, suppress, [outcome], dimension, [year]).filter(
         (pl.col("outcome") == outcome) & (pl.col("dimension") == dimension)
     )
     groups = shown["group"].to_list()
@@ -223,7 +233,7 @@ def _status_words(r: dict) -> str:
 
 def identification_section(ctx: PageContext, year: str, school_ids: Schools, suppress: bool, where: str) -> None:
     """The 'would be identified' status per IDEA discipline category and race group, with the years behind it."""
-    shown = shown_years(ctx, school_ids, suppress)
+    shown = shown_years(ctx, school_ids, suppress, list(DISCIPLINE_CATEGORIES), "race_ethnicity")
     status = identification_status(shown, year, S)
     st.subheader("Would the state identify the district? (34 CFR 300.647)")
     if status.is_empty():
@@ -301,7 +311,7 @@ def trend_section(
     ctx: PageContext, year: str, school_ids: Schools, suppress: bool, outcome: str, dimension: str, where: str
 ) -> None:
     """Each group flagged this year: its ratio over every loaded year with its interval, and the state's."""
-    shown = shown_years(ctx, school_ids, suppress)
+    shown = shown_years(ctx, school_ids, suppress, [outcome], dimension)
     now = shown.filter(
         (pl.col("school_year") == year)
         & (pl.col("outcome") == outcome)
