@@ -11,6 +11,7 @@ import streamlit as st
 from access.benchmarks import BENCHMARK_OUTCOMES
 from figures.derived import released_disparities
 from metrics.config import DEFAULT_SETTINGS
+from ui import idc_section
 from ui import page_data as data
 from ui.charts import OKABE_ITO, chart_with_table, forest_figure, style
 from ui.context import analytic_view
@@ -180,6 +181,9 @@ if missing.height and ratios.height:
     st.caption(
         "No ratio for " + "; ".join(f"{r['Group']} ({r['Why no ratio']})" for r in missing.iter_rows(named=True)) + "."
     )
+
+if reference == ALL_OTHERS:  # the IDC measures compare with all other students (34 CFR 300.647)
+    idc_section.measures_section(ctx, year, school_ids, suppress, outcome, dimension, where)
 
 
 def benchmarks() -> None:
@@ -462,6 +466,8 @@ if history.height:
         hide_index=True,
         width="stretch",
     )
+idc_section.trend_section(ctx, year, school_ids, suppress, outcome, dimension, where)
+idc_section.identification_section(ctx, year, school_ids, suppress, where)
 st.caption(
     f"Outcome population: {population}. Risk difference = the group's risk minus the comparison's, in "
     f"percentage points; shares such as {fmt_pct(0.021)} are students with the outcome among the group."

@@ -592,6 +592,8 @@ class _Writer:
                     f"a rate more than {s.threshold:.1f} times that of all other students."
                 )
             )
+        if d.trends:
+            blocks.append(self.trend_table())
         if d.withheld_flags:
             blocks.append(
                 Paragraph(
@@ -648,6 +650,46 @@ class _Writer:
                 )
             )
         return Section("equity", "Equity findings", blocks)
+
+    def trend_table(self) -> Table:
+        """Each flagged ratio in every trend year, as that year's report publishes it, beside the state's."""
+        d = self.d
+        state_years = sorted({y for t in d.trends for y, *_ in t.state})
+
+        def ratio(value: float, low: float | None, high: float | None) -> str:
+            return f"{value:.1f} ({low:.1f} to {high:.1f})" if low is not None and high is not None else f"{value:.1f}"
+
+        rows = []
+        for t in d.trends:
+            row = [f"{short_group(t.dimension, t.group)}: {OUTCOME_TITLES[t.outcome].lower()}"]
+            for _, f in t.years:
+                row.append(
+                    "not published"
+                    if f is None
+                    else ratio(f.risk_ratio, f.ci_low, f.ci_high) + (", flagged" if f.flagged else "")
+                )
+            state = {y: (v, lo, hi) for y, v, lo, hi in t.state}
+            row += [ratio(*state[y]) if y in state else "no state figure" for y in state_years]
+            rows.append(row)
+        notes = [
+            "Each year's ratio (95% confidence interval) is the one that year's report publishes; 'not published' "
+            "means too few students or a figure hidden to protect a small group that year."
+        ]
+        if state_years:
+            notes.append(
+                f"State ratios are the state's own groups against its other students, from the state reference data "
+                f"of {', '.join(state_years)} (public counts); they describe those years, not this report's."
+            )
+        else:
+            notes.append("No state reference data is loaded, so the state's ratios are not shown.")
+        columns = ["Flagged group and outcome", *d.trend_years, *(f"State {y} (reference)" for y in state_years)]
+        return Table(
+            columns,
+            rows,
+            f"Flagged ratios over the years, {d.trend_years[0]} to {d.trend_years[-1]}, beside the state's",
+            notes,
+            [2.0] + [1.0] * (len(columns) - 1),
+        )
 
     # how we compare (CRDC) ---------------------------------------------------------------------------------
     def compare(self) -> Section:

@@ -74,6 +74,18 @@ class ConditionalFinding:
     q_value: float  # Benjamini-Hochberg within metrics.significance.FAMILY, at most settings.alpha
 
 
+@dataclass(frozen=True)
+class RatioTrend:
+    """A group flagged in the report's year: its ratio in every trend year as that year's own report publishes
+    it (None: that report does not publish it), and the state's ratio in each reference year (public counts)."""
+
+    outcome: str
+    dimension: str
+    group: str
+    years: tuple[tuple[str, RatioFinding | None], ...]
+    state: tuple[tuple[str, float, float | None, float | None], ...]  # reference year, ratio, 95% interval
+
+
 @dataclass
 class ReportData:
     district_name: str
@@ -96,6 +108,7 @@ class ReportData:
     conditional: list[ConditionalFinding] = field(default_factory=list)
     audit_flags: dict[str, str] = field(default_factory=dict)
     benchmarks: object | None = None  # access.benchmarks.BenchmarkView, None when no CRDC is loaded
+    trends: list[RatioTrend] = field(default_factory=list)  # flagged findings over the trend years
 
     # -- reading the release ------------------------------------------------------------------------
 
@@ -465,8 +478,10 @@ def load_report_data(
     as_of: date | None = None,
     settings: MetricSettings = DEFAULT_SETTINGS,
     suppression: SuppressionSettings | None = None,
+    trends: bool = True,
 ) -> ReportData:
-    """Query, suppress as the board (always suppressed), and keep the statistics the counts allow."""
+    """Query, suppress as the board (always suppressed), and keep the statistics the counts allow.
+    `trends=False` leaves out the flagged ratios' earlier years (each read from that year's own report)."""
     year = check_year(school_year)
     board = viewer("board")
     synthetic, years = warehouse_state(con)
@@ -510,4 +525,44 @@ def load_report_data(
         ),
         settings,
     )
+    if trends:
+        _ratio_trends(data, con, settings, suppression)
     return data
+
+
+# -- flagged ratios over the years ---------------------------------------------------------------------------------
+
+
+def _ratio_trends(data: ReportData, con, settings: MetricSettings, suppression: SuppressionSettings | None) -> None:
+    """Each flagged finding over the trend years, every earlier year's ratio as that year's report publishes
+    it (its own release: a ratio another year's report withholds stays withheld), beside the state's."""
+    from figures.idc import state_ratios
+
+    flagged = [f for f in data.findings if f.flagged]
+    if not flagged:
+        return
+    published: dict[str, dict[tuple[str, str, str], RatioFinding]] = {
+        data.school_year: {(f.outcome, f.dimension, f.group): f for f in data.findings}
+    }
+    for y in data.trend_years:
+        if y != data.school_year:
+            earlier = load_report_data(
+                con, y, data.district_name, data.as_of, settings, suppression, trends=False
+            ).findings
+            published[y] = {(f.outcome, f.dimension, f.group): f for f in earlier}
+    state = state_ratios(mt.state_reference_counts(con), settings)
+    for f in flagged:
+        key = (f.outcome, f.dimension, f.group)
+        rows = state.filter(
+            (pl.col("outcome") == f.outcome) & (pl.col("dimension") == f.dimension) & (pl.col("group") == f.group)
+        ).sort("school_year")
+        data.trends.append(
+            RatioTrend(
+                *key,
+                tuple((y, published[y].get(key)) for y in data.trend_years),
+                tuple(
+                    (r["school_year"], r["risk_ratio"], r["rr_ci_low"], r["rr_ci_high"])
+                    for r in rows.iter_rows(named=True)
+                ),
+            )
+        )
