@@ -1,4 +1,4 @@
-"""Command line: python -m pipelines {demo,load,status,export,users,audit,report,reference,rollback,requarantine} ...
+"""Command line: python -m pipelines {demo,load,status,export,users,audit,report,reference,rollback,requarantine,check} ...
 
 Each command's module is imported only when that command runs, so `status`
 does not pay for great-expectations' import.
@@ -23,6 +23,7 @@ COMMANDS = {
     "report": ("reports.cli", "run", "write the board summary report (PDF or HTML, suppressed)"),
     "marts": ("pipelines.marts", "run", "rebuild the load-time marts of a warehouse (each load does this itself)"),
     "rollback": ("pipelines.versions", "run", "put a previous version of the warehouse back (the last 3 are kept)"),
+    "check": ("pipelines.check", "run", "verify the warehouse file and say in words what is wrong with it"),
     "requarantine": (
         "pipelines.requarantine",
         "run",
@@ -117,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     report_cli.add_arguments(sub.add_parser("report", help=COMMANDS["report"][2]))
     reference_cli.add_arguments(sub.add_parser("reference", help=COMMANDS["reference"][2]))
     versions.add_arguments(sub.add_parser("rollback", help=COMMANDS["rollback"][2]))
+    check = sub.add_parser("check", help=COMMANDS["check"][2])
+    check.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
     retry = sub.add_parser("requarantine", help=COMMANDS["requarantine"][2])
     retry.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
     retry.add_argument(

@@ -180,3 +180,25 @@ def _move_to_quarantine(con: duckdb.DuckDBPyConnection, child: str, load_id: str
     )
     key = ", ".join(entity.key)
     con.execute(f"delete from {child} where ({key}) in (select ({key}) from candidate join broken using (_row_id))")
+
+
+def stored_violations(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
+    """Every stored row that breaks a parent rule, counted per (entity, rule): what `pipelines check` reports.
+    Uses only temp tables, so it runs on a read-only connection."""
+    found: dict[tuple[str, str], int] = {}
+    for child, references in REFERENCES.items():
+        con.execute(f"create or replace temp table candidate as select rowid as _row_id, * from {child}")
+        try:
+            rules = sorted({rule for ref in references for rule in ref.rules})
+            rules_sql = (CONTRACT_SQL / f"{child}.sql").read_text()
+            params = {"rules": rules, **({"as_of": "9999-12-31"} if "$as_of" in rules_sql else {})}
+            counts = con.execute(
+                f"""select rule, count(distinct _row_id) from ({rules_sql}) as r
+                    where rule in (select unnest($rules)) group by rule""",
+                params,
+            ).fetchall()
+        finally:
+            con.execute("drop table if exists candidate")
+        for rule, count in counts:
+            found[(child, rule)] = count
+    return found

@@ -84,6 +84,12 @@ def check_not_older(
 ) -> None:
     """Refuse (OlderExport) a file older than the export that stored rows it would replace or delete.
     Reads the temp table `candidate` (every row of the file, quarantined ones too)."""
+    newer_exists = con.execute(
+        "select count(*) from load_exports where entity = $e and exported_at > $t and load_id <> $l",
+        {"e": entity, "t": when, "l": load_id},
+    ).fetchall()[0][0]
+    if not newer_exists:  # the usual case: no stored row can be newer, and no scan of the rows is needed
+        return
     key = ", ".join(ENTITIES[entity].key)
     replaced = f"select load_id from {entity} where ({key}) in (select ({key}) from candidate)"
     count, newest, newer_file = _stored_newer(con, entity, replaced, when, load_id)
