@@ -125,7 +125,12 @@ def _profile_for(con: duckdb.DuckDBPyConnection, group: Group, fallback: Profile
         "select max(profile) from load_ledger where load_id = $l and file_name = $f",
         {"l": group.load_id, "f": group.file_name},
     ).fetchall()[0][0]
-    return load_profile(recorded) if recorded else fallback
+    if not recorded:
+        return fallback
+    try:
+        return load_profile(recorded)
+    except ProfileError:  # a profile given as a JSON file records its name only: the one given here
+        return fallback
 
 
 def _rerun(
