@@ -33,6 +33,11 @@ class Profile:
     false_words: tuple[str, ...] = ("n",)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     entities: dict[str, dict] = field(default_factory=dict)
+    modes: dict[str, str] = field(default_factory=dict)  # entity -> snapshot or increment ("*": every entity)
+
+    def mode_for(self, entity: str) -> str:
+        """Whether the profile's files of `entity` are full snapshots of their scope or increments (default)."""
+        return self.modes.get(entity, self.modes.get("*", "increment"))
 
     def entity_for(self, file_name: str) -> str | None:
         """Entity of a file from its name stem: interchange names first, then the profile's prefixes."""
@@ -97,6 +102,13 @@ def load_profile(name_or_path: str) -> Profile:
                 raise ProfileError(
                     f"profile {path}: {entity}.rename maps {src!r} to {dst!r}, which is not a column of {entity}"
                 )
+    mode = raw.get("mode", {})
+    modes = {"*": mode} if isinstance(mode, str) else dict(mode)
+    for entity, value in modes.items():
+        if entity != "*" and entity not in ENTITIES or value not in ("snapshot", "increment"):
+            raise ProfileError(
+                f'profile {path}: mode {entity}={value!r}; give "snapshot" or "increment", for every file or per entity'
+            )
     formats = tuple(raw.get("date_formats", [])) + (ISO_DATE,)
     booleans = raw.get("booleans", {})
     return Profile(
@@ -107,4 +119,5 @@ def load_profile(name_or_path: str) -> Profile:
         false_words=tuple(dict.fromkeys([_norm(w) for w in booleans.get("false", [])] + ["n"])),
         values={col: dict(m) for col, m in raw.get("values", {}).items()},
         entities=dict(raw.get("entities", {})),
+        modes=modes,
     )

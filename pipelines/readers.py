@@ -206,7 +206,10 @@ def _header(path: Path, source: Path) -> tuple[list[str], str]:
 def _check_header(path: Path, names: list[str]) -> None:
     if any(not n for n in names):
         blank = [i + 1 for i, n in enumerate(names) if not n]
-        raise ReadError(f"{path.name}: header column(s) {blank} have no name; name every column (the first line must be the header row)")
+        raise ReadError(
+            f"{path.name}: header column(s) {blank} have no name; name every column "
+            "(the first line must be the header row)"
+        )
     seen: dict[str, int] = {}
     for position, n in enumerate(names, start=1):
         if n.lower() in seen:  # positions, not the name: in a file without a header row the "name" is data
