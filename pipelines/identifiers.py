@@ -259,7 +259,9 @@ KEY_SHAPES = (
         r"^(19|20)[0-9]{2}[-/.]?(0[1-9]|1[0-2])[-/.]?(0[1-9]|[12][0-9]|3[01])$"
         r"|^(0[1-9]|1[0-2])[-/.]?(0[1-9]|[12][0-9]|3[01])[-/.]?(19|20)[0-9]{2}$",
     ),
-    ("a person's name", r"^[A-Za-z]{2,}[_.-][A-Za-z]{2,}([_.-][A-Za-z]{2,})?$|^[A-Z][a-z]+([A-Z][a-z]+)+$"),
+    # words of letters joined as names are (jamie_lopez, Lopez.Jamie); a run of letters alone is not a name:
+    # pseudonyms made of letters only (the demo's) look like "SAbcdEfghJk"
+    ("a person's name", r"^[A-Za-z][a-z]+[_.-][A-Za-z][a-z]+([_.-][A-Za-z][a-z]+)?$"),
 )
 
 
