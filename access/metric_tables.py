@@ -25,8 +25,13 @@ from access.marts import mart_query
 from access.queries import run_query
 from data_contracts.interchange import CONCERN_LEVELS
 from metrics.audit import evaluate_audit
+from metrics.competing_risks import SERVED as SERVED_OUTCOME
 from metrics.competing_risks import SUMMARY_COLUMNS as _CI_SUMMARY
-from metrics.competing_risks import cumulative_incidence_table, first_action_outcomes
+from metrics.competing_risks import (
+    cumulative_incidence_curves,
+    cumulative_incidence_table,
+    first_action_outcomes,
+)
 from metrics.concern import concern_distribution, concern_independence_table
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
 from metrics.disproportionality import disproportionality_table
@@ -438,6 +443,45 @@ def ci_summary_by_level(
     )
     order = pl.col("concern_level").replace_strict(_LEVEL_ORDER, default=9, return_dtype=pl.Int32)
     return _scope_order(table, order).select(TIME_TO_INTERVENTION_CI_COLUMNS)
+
+
+def served_outcomes(cases: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Rows of case_timeline re-timed for the cumulative incidence: duration_days and outcome (served,
+    closed unserved: the competing event, open: censored at the as-of date), from first_action_outcomes."""
+    return first_action_outcomes(cases.drop("duration_days", "event"), as_of)
+
+
+def ci_summary_by_group(
+    outcomes: pl.DataFrame, dimension: str, include_district: bool = True, include_schools: bool = True
+) -> pl.DataFrame:
+    """time_to_intervention_ci's columns per school_year x scope x group of `dimension`, from served_outcomes."""
+    grouped = _grouped_cases(outcomes, dimension, include_district, include_schools)
+    table = cumulative_incidence_table(
+        grouped.select("school_year", "scope", "group", "duration_days", "outcome"),
+        by=("school_year", "scope", "group"),
+    )
+    return _scope_order(table, "group").select("school_year", "scope", "group", *_CI_SUMMARY)
+
+
+def ci_curves_by_group(outcomes: pl.DataFrame, dimension: str) -> pl.DataFrame:
+    """The Aalen-Johansen curve of each group of `dimension` over all the rows given (one scope): group, then
+    metrics.competing_risks.CURVE_SCHEMA."""
+    grouped = _grouped_cases(outcomes, dimension, True, False)
+    curves = cumulative_incidence_curves(grouped.select("group", "duration_days", "outcome"), ["group"])
+    return curves.with_columns(pl.col("group").cast(pl.String)).sort("group", "days", maintain_order=True)
+
+
+def served_hazard_logrank_of(
+    outcomes: pl.DataFrame,
+    include_district: bool = True,
+    include_schools: bool = True,
+    dimensions: Sequence[str] = ("concern_level", "school", *SUBGROUP_DIMENSIONS),
+) -> pl.DataFrame:
+    """The group comparison that goes with the cumulative incidence: the log-rank test on the cause-specific
+    hazard of being served (a case closed unserved leaves the risk set at its closing day, an open case at the
+    as-of date). logrank_tests' columns, event 'first_action_served'."""
+    cases = outcomes.with_columns((pl.col("outcome") == SERVED_OUTCOME).alias("event"))
+    return logrank_of(cases, "first_action_served", include_district, include_schools, dimensions)
 
 
 def time_to_assessment(

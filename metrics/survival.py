@@ -300,6 +300,12 @@ def logrank_table(cases: pl.DataFrame, by: Sequence[str], group: str = "group") 
     if many.any():
         which = np.flatnonzero(method == "logrank_k_groups")
         statistic[which], df[which], p[which] = _logrank_many(tid[many], j[many], t[many], e[many], which, k_of[which])
+    # A test whose statistic has no variance (every event at a day only one group was at risk) was not run:
+    # it is labelled so, never as a 1-df test with a blank result.
+    no_result = (method != "not_applicable") & ~np.isfinite(p)
+    method = np.where(no_result, "not_applicable", method)
+    df = np.where(no_result, -1, df)
+    statistic = np.where(no_result, np.nan, statistic)
     named = pl.DataFrame({"t": pair_test, "r": pair[0] % max(len(names), 1)}).with_columns(
         pl.col("r").replace_strict(list(range(len(names))), names, return_dtype=pl.String).alias("name")
     )
@@ -321,6 +327,15 @@ def logrank_table(cases: pl.DataFrame, by: Sequence[str], group: str = "group") 
         ]
     )
     return _beside(frame, by, first, values)
+
+
+def logrank_not_run_reason(groups: Sequence[str], n_events: int) -> str:
+    """Why a log-rank test was not run (method 'not_applicable'), in words for a page or report."""
+    if len(groups) < 2:
+        return "not run: fewer than two groups have cases"
+    if n_events == 0:
+        return "not run: no case had the event in any group"
+    return "not run: the groups were never at risk on the same days, so there is nothing to compare"
 
 
 # K-group tests with more groups than this skip the SVDs (see _logrank_large)

@@ -105,6 +105,10 @@ def test_the_time_to_intervention_call_gives_the_tables_of_the_separate_calls(co
             dimensions=(dimension,),
         )
         _same(times.logrank, logrank, f"{scope_name} logrank")
+        served = mt.time_to_intervention_ci(con, None, [year], ids, include_district=True, include_schools=False)
+        _same(times.served, served, f"{scope_name} cumulative incidence")
+        assert times.served_groups["n_cases"].sum() > 0
+        assert set(times.served_curves["group"].unique()) == set(times.served_groups["group"].unique())
         timely = mt.timeliness(con, None, [year], ids, include_district=True).filter(DISTRICT)
         _same(times.timeliness, timely, f"{scope_name} timeliness")
         if ids is None:  # metric_tables' own curve (one school or the district)
