@@ -207,3 +207,18 @@ def test_timeliness_uses_each_levels_target_and_leaves_unassessed_cases_out():
     assert out["concern_level"].to_list() == ["imminent", "low"]
     assert out["target_days"].to_list() == [0, 10]
     assert out["share_met"].to_list() == [0.5, 1.0]
+
+
+def test_a_log_rank_test_without_variance_is_labelled_not_run():
+    # Group a's only event falls on a day when no case of b is at risk (b's case left on day 0): the
+    # statistic has no variance. It is 'not_applicable' with blank df and p, never a 1-df test with a blank p.
+    from metrics.survival import logrank_not_run_reason, logrank_table
+
+    cases = pl.DataFrame({"duration_days": [1.0, 0.0], "event": [True, False], "group": ["a", "b"]})
+    row = logrank_table(cases, ()).row(0, named=True)
+    assert row["method"] == "not_applicable" and row["df"] is None and row["p_value"] is None
+    assert logrank_not_run_reason(row["groups"], 1).startswith("not run: the groups were never at risk")
+    one = logrank_table(cases.filter(pl.col("group") == "a"), ()).row(0, named=True)
+    assert one["method"] == "not_applicable" and logrank_not_run_reason(one["groups"], 1).startswith(
+        "not run: fewer than two groups"
+    )
