@@ -24,6 +24,7 @@ import polars as pl
 from access.marts import mart_query
 from access.queries import run_query
 from data_contracts.interchange import CONCERN_LEVELS
+from metrics.aggregate_bounds import comparison_bounds
 from metrics.audit import evaluate_audit
 from metrics.competing_risks import SERVED as SERVED_OUTCOME
 from metrics.competing_risks import SUMMARY_COLUMNS as _CI_SUMMARY
@@ -32,7 +33,7 @@ from metrics.competing_risks import (
     cumulative_incidence_table,
     first_action_outcomes,
 )
-from metrics.concern import concern_distribution, concern_independence_table
+from metrics.concern import concern_distribution, concern_independence_table, concern_ordinal_table
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
 from metrics.disproportionality import disproportionality_table
 from metrics.idc import idc_measures as idc_measure_rows
@@ -154,6 +155,31 @@ def state_reference_counts(con: duckdb.DuckDBPyConnection, school_years: Years =
     return run_query(
         con, "marts/state_reference_counts", school_years=None if school_years is None else list(school_years)
     )
+
+
+def aggregate_comparison_bounds(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    school_year: str,
+    n_measure: str,
+    k_measure: str,
+    dimensions: Sequence[str],
+    settings: MetricSettings = DEFAULT_SETTINGS,
+) -> pl.DataFrame:
+    """Risk ratios of a published aggregate table (reference data) with its suppressed groups kept in the
+    comparison group as an interval, never dropped (metrics.aggregate_bounds; a row the totals cannot bound
+    is marked). `source` is the aggregate's profile name; the statewide row's scope is 'state'."""
+    cells = run_query(
+        con,
+        "reference/aggregate_group_cells",
+        source=source,
+        school_year=school_year,
+        n_measure=n_measure,
+        k_measure=k_measure,
+        dimensions=list(dimensions),
+    )
+    totals = cells.select("scope", "n_total", "k_total").unique("scope", maintain_order=True)
+    return comparison_bounds(cells.drop("n_total", "k_total"), totals, settings)
 
 
 def disproportionality(
@@ -294,12 +320,14 @@ def concern_level_tests(
     settings: MetricSettings = DEFAULT_SETTINGS,
 ) -> pl.DataFrame:
     """Group x level independence per school_year x scope x dimension: method, statistic, df, p_value, n,
-    groups, levels (comma-separated, those kept), min_expected."""
+    groups, levels (comma-separated, those kept), min_expected; then the ordinal test beside it
+    (row mean scores of the ordered levels): ordinal_statistic, ordinal_df, ordinal_p_value."""
     counts = concern_level_counts(con, school_years, school_ids, include_district, include_schools, as_of)
     keys = ["school_year", "scope", "dimension"]
-    tests = concern_independence_table(
-        counts.filter(pl.col("dimension") != "all"), keys, group="group", settings=settings
-    )
+    by_group = counts.filter(pl.col("dimension") != "all")
+    tests = concern_independence_table(by_group, keys, group="group", settings=settings)
+    ordinal = concern_ordinal_table(by_group, keys, group="group")
+    tests = tests.join(ordinal, on=keys, how="left", nulls_equal=True, maintain_order="left")
     return tests.with_columns(pl.col("groups").list.join(","), pl.col("levels").list.join(",")).cast(
         {
             "school_year": pl.String,
@@ -313,6 +341,9 @@ def concern_level_tests(
             "groups": pl.String,
             "levels": pl.String,
             "min_expected": pl.Float64,
+            "ordinal_statistic": pl.Float64,
+            "ordinal_df": pl.Int64,
+            "ordinal_p_value": pl.Float64,
         }
     )
 
