@@ -84,6 +84,13 @@ def days_until(days: float | None, n_cases: int, min_cases: int = MIN_CASES) -> 
     return days_text(days)
 
 
+def closed_text(n_closed_unserved: int) -> str:
+    """'5 cases closed without any intervention count as never served' (1 case ... counts)."""
+    if n_closed_unserved == 1:
+        return "1 case closed without any intervention counts as never served"
+    return f"{n_closed_unserved:,} cases closed without any intervention count as never served"
+
+
 def served_headline(row: Mapping[str, object], min_cases: int = MIN_CASES) -> str:
     """The page's sentence on how soon cases were served, from a time_to_intervention_ci row (cumulative
     incidence: a case closed without any intervention is never served)."""
@@ -99,12 +106,12 @@ def served_headline(row: Mapping[str, object], min_cases: int = MIN_CASES) -> st
     if d50 is None:
         lead = "**Half of the cases: never reached.** Fewer than half were ever served"
     else:
-        lead = f"Half of the cases had a first intervention **within {days_text(float(d50))}** of the report"  # type: ignore[arg-type]
-        lead = lead.replace("within the same day", "on the same day")
+        days = float(d50)  # type: ignore[arg-type]
+        when = "on the day of the report" if round(days) == 0 else f"within {days_text(days)}** of the report"
+        lead = f"Half of the cases had a first intervention **{when}" + ("**" if round(days) == 0 else "")
     return (
         f"{lead}. {share} and {100 * ever:.0f}% by the end of the period; "
-        f"{int(row['n_closed_unserved'])} closed without any intervention count as never served "  # type: ignore[call-overload]
-        "(cumulative incidence)."
+        f"{closed_text(int(row['n_closed_unserved']))} (cumulative incidence)."  # type: ignore[call-overload]
     )
 
 

@@ -110,7 +110,7 @@ def disproportionality_table(
 
     Every slice is computed at once over whole columns; the result is the same, row for row, as
     `disproportionality` run on each slice in the order the slices first appear (the regression test
-    keeps that per-slice code as its reference). `tests=False` leaves p_value and q_value blank: Fisher's
+    keeps that per-slice code as its reference). `tests=False` leaves p_value, q_value and ratio_p_value blank: Fisher's
     test is most of the cost, and flags and persistence do not use it.
     """
     require_columns(counts, [*SLICE_KEY, "group", "n", "k"], "disproportionality_table counts")

@@ -99,3 +99,15 @@ def test_the_page_flags_what_the_report_flags(start, report_findings, outcome, d
         assert "times as often" not in line
     said_chance = [line for line in lines if "unlikely to be chance" in line and "lower" not in line]
     assert said_chance == flagged
+
+
+def test_the_served_headline_from_the_cumulative_incidence():
+    from figures.words import served_headline
+
+    row = {"n_cases": 40, "served_by_10": 0.3, "served_by_30": 0.6, "ever_served": 0.8, "n_closed_unserved": 1}
+    assert "**within 12 days** of the report" in served_headline(row | {"days_to_50": 12.0})
+    assert "**on the day of the report**" in served_headline(row | {"days_to_50": 0.0})
+    never = served_headline(row | {"days_to_50": None})
+    assert "never reached" in never and "80% by the end of the period" in never
+    assert "1 case closed without any intervention counts as never served" in never
+    assert served_headline({"n_cases": 9}).startswith("Fewer than 10 cases")

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from access import metric_tables as mt
-from figures.words import days_text
+from figures.words import closed_text, days_text
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +38,10 @@ def test_the_headline_is_the_cumulative_incidence_of_the_export(start, demo_db):
     if row["days_to_50"] is None:
         assert "never reached" in shown
     else:
-        assert f"within {days_text(row['days_to_50'])}**" in shown or "on the same day" in shown
+        assert f"within {days_text(row['days_to_50'])}**" in shown or "on the day of the report" in shown
     assert f"{100 * row['served_by_30']:.0f}% within 30 days" in shown
     assert f"{100 * row['ever_served']:.0f}% by the end of the period" in shown
-    assert f"{row['n_closed_unserved']} closed without any intervention count as never served" in shown
+    assert closed_text(row["n_closed_unserved"]) in shown
     assert "Kaplan-Meier" not in str(at.markdown[0].value)  # the headline is the cumulative incidence
 
 
@@ -70,3 +70,14 @@ def test_kaplan_meier_medians_are_labelled_and_withheld_under_ten_cases(start, d
     small = km.filter(km["Cases"].cast(pl.Int64) < 10)
     assert small.height and set(small["Note"]) == {"withheld: fewer than 10 cases"}
     assert set(small["Median days (Kaplan-Meier)"]) <= {"None", "nan", "–", ""}
+
+
+@pytest.mark.parametrize("role", ["district", "board"])
+def test_the_overview_says_days_until_half_served_from_the_cumulative_incidence(start, demo_db, role):
+    at = start("overview", demo_role=role)
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert "Median days to first intervention" not in metrics
+    row = _all_row(demo_db)
+    expected = days_text(row["days_to_50"]) if row["days_to_50"] is not None else "never reached"
+    assert metrics["Days until half the cases were served"] == expected

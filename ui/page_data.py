@@ -281,6 +281,7 @@ class Overview:
     volumes: pl.DataFrame  # case_volumes, breakdown 'total'
     levels: pl.DataFrame  # concern_levels, dimension 'all'
     time_to_intervention: pl.DataFrame  # concern_level 'all'
+    served: pl.DataFrame  # time_to_intervention_ci, concern_level 'all' (closing unserved competing)
     flags: pl.DataFrame  # disproportionality's flagged rows of the year (p and q values left blank)
     prior_flags: int | None  # flagged rows of the year before; None when it has no rows at all
     prior_flag_rows: pl.DataFrame  # those rows (a suppressed viewer counts only flags on published counts)
@@ -308,6 +309,9 @@ def overview(cache_key: str, year: str, school_ids: Schools) -> Overview:
         volumes=volumes.filter(district & (pl.col("breakdown") == "total")),
         levels=levels.filter(district & (pl.col("dimension") == "all")),
         time_to_intervention=tti.filter(district & (pl.col("concern_level") == "all")),
+        served=mt.ci_summary_by_level(
+            mt.served_outcomes(cases, as_of), include_district=True, include_schools=False
+        ).filter(district & (pl.col("concern_level") == "all")),
         flags=disp.filter(pl.col("flagged") & (pl.col("school_year") == year)),
         prior_flags=prior_disp.filter(pl.col("flagged")).height if prior_disp.height else None,
         prior_flag_rows=prior_disp.filter(pl.col("flagged")),
