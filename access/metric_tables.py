@@ -686,7 +686,7 @@ def timeliness_of(
     """timeliness' table from rows of case_timeline (event first_action) already read."""
     cases = _scoped_cases(cases, include_district, include_schools)
     table = timeliness_by_level(
-        cases.select("school_year", "scope", "concern_level", "duration_days", "event"),
+        cases.select("school_year", "scope", "concern_level", "duration_days", "event", "reported_date", "closed_date"),
         by=("school_year", "scope"),
         settings=settings,
     )

@@ -517,6 +517,7 @@ def timeliness(
     cases: pl.DataFrame, by: Sequence[str] = (), settings: MetricSettings = DEFAULT_SETTINGS
 ) -> pl.DataFrame:
     """timeliness_share per `by` x concern_level, each level against its own target (unassessed left out).
+    With reported_date and closed_date among the columns, a case closed with no action counts as missed.
 
     Output: the `by` columns, concern_level, target_days, n_met, n_missed, n_not_yet_due, share_met.
     """
@@ -536,14 +537,21 @@ def timeliness(
     )
     t, e = pl.col("duration_days").cast(pl.Float64), pl.col("event")
     within = t <= target.cast(pl.Float64)
+    # A case closed with no action can never be served: it missed its target, even if it closed inside it
+    # (it is never "not yet due"). Known when the rows carry the dates the duration was taken from.
+    if {"reported_date", "closed_date"} <= set(assessed.columns):
+        end = pl.col("reported_date") + pl.duration(days=pl.col("duration_days"))
+        closed_unserved = (~e & pl.col("closed_date").is_not_null() & (end == pl.col("closed_date"))).fill_null(False)
+    else:
+        closed_unserved = pl.lit(False)
     out = (
         assessed.with_columns(target.alias("target_days"))
         .group_by(keys, maintain_order=True)
         .agg(
             pl.col("target_days").first(),
             (e & within).sum().cast(pl.Int64).alias("n_met"),
-            (~within).sum().cast(pl.Int64).alias("n_missed"),
-            (~e & within).sum().cast(pl.Int64).alias("n_not_yet_due"),
+            (~within | closed_unserved).sum().cast(pl.Int64).alias("n_missed"),
+            (~e & within & ~closed_unserved).sum().cast(pl.Int64).alias("n_not_yet_due"),
         )
     )
     share = (

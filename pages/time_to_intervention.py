@@ -250,8 +250,9 @@ else:
         stem=f"timeliness_{year}",
         footnotes=notes,
         key="tti_timeliness",
-        how="Met: the first action came within the level's target. Missed: it came later, or none came "
-        "while the case was open past the target. Cases still within their target are left out.",
+        how="Met: the first action came within the level's target. Missed: it came later, none came "
+        "while the case was open past the target, or the case was closed without any. Open cases still "
+        "within their target are left out.",
         section="Time to first intervention (`metrics/survival.py`)",
     )
 

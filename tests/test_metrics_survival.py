@@ -222,3 +222,25 @@ def test_a_log_rank_test_without_variance_is_labelled_not_run():
     assert one["method"] == "not_applicable" and logrank_not_run_reason(one["groups"], 1).startswith(
         "not run: fewer than two groups"
     )
+
+
+def test_a_case_closed_without_action_inside_its_target_missed_it():
+    # Issue 15 item 6: low concern, target 10 days. Case 1 served on day 3 (met); case 2 closed unserved on
+    # day 4 (missed: it can never be served, it is not 'not yet due'); case 3 open, waiting 4 days at the
+    # as-of date (not yet due); case 4 served on day 12 (missed). Share met = 1 / 3.
+    reported = date(2024, 9, 2)
+    frame = pl.DataFrame(
+        {
+            "concern_level": ["low"] * 4,
+            "duration_days": [3, 4, 4, 12],
+            "event": [True, False, False, True],
+            "reported_date": [reported] * 4,
+            "closed_date": [date(2024, 9, 20), date(2024, 9, 6), None, None],
+        }
+    )
+    row = timeliness(frame, settings=MetricSettings()).row(0, named=True)
+    assert (row["n_met"], row["n_missed"], row["n_not_yet_due"]) == (1, 2, 1)
+    assert row["share_met"] == pytest.approx(1 / 3)
+    # without the dates the closing cannot be told from waiting: the old reading (not yet due)
+    old = timeliness(frame.drop("reported_date", "closed_date"), settings=MetricSettings()).row(0, named=True)
+    assert (old["n_met"], old["n_missed"], old["n_not_yet_due"]) == (1, 1, 2)
