@@ -7,10 +7,12 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from figures.words import p_text
+from metrics.config import DEFAULT_SETTINGS
 from ui import page_data as data
 from ui.charts import ORDERED, chart_with_table, style
 from ui.context import analytic_view
-from ui.text import fmt_int, fmt_p, fmt_pct
+from ui.text import fmt_int, fmt_pct
 from ui.url_state import url_selectbox
 
 METHODS = {
@@ -202,25 +204,44 @@ else:
 tests = data.concern_level_tests(ctx.cache_key, year, school_ids)
 test = tests.filter((pl.col("scope") == "district") & (pl.col("dimension") == dimension))
 st.subheader("Does the level of concern differ between groups?")
+what = "schools" if dimension == "school" else data.DIMENSION_LABELS[dimension].lower() + " groups"
+alpha = DEFAULT_SETTINGS.alpha
 if test.is_empty() or test["p_value"][0] is None:
-    st.write("There are too few groups or levels with cases here to test.")
+    st.write("Test not run: there are too few groups or levels with cases here to compare.")
 else:
     r = test.row(0, named=True)
     method = METHODS.get(r["method"], r["method"].replace("_", " "))
-    what = "schools" if dimension == "school" else data.DIMENSION_LABELS[dimension].lower() + " groups"
-    if r["p_value"] < 0.05:
+    if r["p_value"] < alpha:
         st.markdown(
             f"**Yes, probably.** The mix of levels differs between {what} more than chance alone would "
-            f"easily produce ({fmt_p(r['p_value'])}, {method}, {fmt_int(r['n'])} cases). This does not say "
+            f"easily produce ({p_text(r['p_value'])}, {method}, {fmt_int(r['n'])} cases). This does not say "
             "why: look at the groups above and at how the teams rate concern."
         )
     else:
         st.markdown(
             f"**No clear difference.** The mix of levels across {what} is within what chance would produce "
-            f"(p = {r['p_value']:.2f}, {method}, {fmt_int(r['n'])} cases)."
+            f"({p_text(r['p_value'])}, {method}, {fmt_int(r['n'])} cases)."
         )
     why = (
         "Pearson's chi-square is used when every expected count is at least 5; otherwise Fisher's exact test "
-        "(two groups, two levels) or a Monte Carlo test with a fixed seed."
+        "(two groups, two levels) or a Monte Carlo test with a fixed seed. It treats the levels as unordered."
     )
     st.caption(f"Method: {method}. χ² = {r['statistic']:.2f} with {r['df']} degrees of freedom. {why}")
+    # The ordinal test uses the order low < moderate < high < imminent: are some groups rated higher?
+    if r["ordinal_p_value"] is None:
+        st.markdown("**Rated higher or lower?** Ordinal test not run: every case here is at one level.")
+    else:
+        higher = r["ordinal_p_value"] < alpha
+        st.markdown(
+            (
+                f"**Rated higher or lower: yes, probably.** Some {what} are rated further up the scale than others"
+                if higher
+                else f"**Rated higher or lower: no clear difference** in how far up the scale {what} are rated"
+            )
+            + f" ({p_text(r['ordinal_p_value'])}, ordinal test of mean level scores, {fmt_int(r['n'])} cases)."
+        )
+        st.caption(
+            f"Ordinal test: row mean scores (levels scored low 1 to imminent 4; for two groups the "
+            f"linear-by-linear association test), χ² = {r['ordinal_statistic']:.2f} with {r['ordinal_df']} "
+            "degrees of freedom. The unit is the assessed case: a student with two cases counts twice."
+        )

@@ -8,6 +8,9 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from figures.words import p_text, statistic_sentence
+from metrics.config import DEFAULT_SETTINGS
+from metrics.significance import conditional_significance
 from ui import page_data as data
 from ui.charts import PALETTE, SYMBOLS, chart_with_table, footnote_line, style, table_with_download
 from ui.context import analytic_view
@@ -157,34 +160,35 @@ cond = data.conditional_disparities(ctx.cache_key, year, school_ids).filter(
     (pl.col("scope") == "district") & (pl.col("outcome") == outcome) & (pl.col("dimension") == dimension)
 )
 said = 0
-for r in cond.sort("odds_ratio", descending=True, nulls_last=True).iter_rows(named=True):
+for r in conditional_significance(cond).sort("odds_ratio", descending=True, nulls_last=True).iter_rows(named=True):
     who = data.students_phrase(dimension, r["group"])
     enough = r["group_with_outcome"] >= 10 and r["other_with_outcome"] >= 10 if suppress else True
     if r["odds_ratio"] is None or r["ci_low"] is None or not enough:
         continue
     said += 1
-    if r["ci_low"] > 1:
-        st.markdown(
-            f"- Among students at the same level of concern, **{who}**'s cases {OUTCOMES[outcome]} "
-            f"**{r['odds_ratio']:.1f} times as often** as other students' (odds ratio, 95% CI "
-            f"{r['ci_low']:.1f}–{r['ci_high']:.1f})."
-        )
-    elif r["ci_high"] < 1:
-        st.markdown(
-            f"- Among students at the same level of concern, {who}'s cases {OUTCOMES[outcome]} less often "
-            f"than other students' (odds ratio {r['odds_ratio']:.2f}, 95% CI {r['ci_low']:.2f}–"
-            f"{r['ci_high']:.2f})."
-        )
+    odds = statistic_sentence(
+        "odds_ratio", r["odds_ratio"], f"{who}'s cases", OUTCOMES[outcome], "other students' cases at the same level"
+    )
+    interval = f"95% CI {r['ci_low']:.2f}–{r['ci_high']:.2f}; {p_text(r['q_value'], 'q')}"
+    if r["unlikely_to_be_chance"] and r["ci_low"] > 1:
+        st.markdown(f"- **{odds}** ({interval}): a difference unlikely to be chance.")
+    elif r["unlikely_to_be_chance"]:
+        st.markdown(f"- {odds} ({interval}): lower, a difference unlikely to be chance.")
+    elif r["ci_low"] > 1 or r["ci_high"] < 1:
+        st.markdown(f"- {odds} ({interval}): with this many groups compared, or this few cases, it could be chance.")
     else:
         st.markdown(
             f"- {first_upper(who)}: no clear difference from other students at the same level of concern "
-            f"(odds ratio {r['odds_ratio']:.2f}, 95% CI {r['ci_low']:.2f}–{r['ci_high']:.2f})."
+            f"(odds ratio {r['odds_ratio']:.2f}, {interval})."
         )
 if not said:
     st.write("Too few cases with this outcome to compare groups at the same level of concern.")
 st.caption(
     "Mantel-Haenszel odds ratio pooled over the levels of concern (Robins-Breslow-Greenland interval): "
-    "each group against all other students' cases, comparing like with like."
+    "each group against all other students' cases, comparing like with like. An odds ratio is not a rate "
+    "ratio: it compares odds, not shares. Unlikely to be chance: q (the p value adjusted for the groups "
+    f"compared on this outcome) at most {DEFAULT_SETTINGS.alpha:g}, the interval excluding 1 and at least "
+    f"{DEFAULT_SETTINGS.min_cell} cases in each of the four counts, the rule the board report uses."
 )
 
 # Students suspended while their case was open.

@@ -11,6 +11,7 @@ import streamlit as st
 from access.benchmarks import BENCHMARK_OUTCOMES
 from figures.derived import released_disparities
 from metrics.config import DEFAULT_SETTINGS
+from metrics.disproportionality import OTHERS_IN_STATE
 from ui import idc_section
 from ui import page_data as data
 from ui.charts import OKABE_ITO, chart_with_table, forest_figure, style
@@ -58,6 +59,7 @@ if reference != ALL_OTHERS:
     versus = data.students_phrase(dimension, reference)
 else:
     versus = "all other students"
+STATE_OTHERS = "students of the other groups statewide (alternate risk ratio)"
 population = data.POPULATION_LABELS[data.population_measure(outcome)]
 measure = data.OUTCOME_LABELS[outcome]
 measure_in_text = measure[:1].lower() + measure[1:]  # keeps acronyms such as BTAM and IDEA
@@ -115,11 +117,16 @@ for r in rows.iter_rows(named=True):
             "Students": n_text,
             "With the outcome": k_text,
             "Risk": r["risk"] if risk_ok else None,
-            "Comparison risk": r["comparison_risk"] if risk_ok else None,
+            # Every field beside the ratio is against the ratio's own comparison group (for an alternate ratio,
+            # the other groups' students in the state), and the row says which.
+            "Compared with": STATE_OTHERS if r["comparison_group"] == OTHERS_IN_STATE else versus,
+            "Comparison risk": r["ratio_comparison_risk"] if risk_ok else None,
             "Risk ratio": r["risk_ratio"] if ok else None,
             "CI low": r["rr_ci_low"] if ok else None,
             "CI high": r["rr_ci_high"] if ok else None,
-            "Risk difference (points)": 100 * r["risk_difference"] if ok and r["risk_difference"] is not None else None,
+            "Risk difference (points)": 100 * r["ratio_risk_difference"]
+            if ok and r["ratio_risk_difference"] is not None
+            else None,
             "Flagged": "FLAGGED" if r["flagged"] else ("no" if ok else "–"),
             "Why no ratio": "" if ok else why_not(r),
         }
@@ -132,7 +139,7 @@ flagged = ratios.filter(pl.col("Flagged") == "FLAGGED").sort("Risk ratio", desce
 for r in flagged.iter_rows(named=True):
     st.markdown(
         f"- **{data.students_phrase(dimension, r['group'])}** — {measure_in_text}: "
-        f"{r['Risk ratio']:.1f} times as often as {versus} (95% CI {r['CI low']:.1f}–{r['CI high']:.1f}); "
+        f"{r['Risk ratio']:.1f} times as often as {r['Compared with']} (95% CI {r['CI low']:.1f}–{r['CI high']:.1f}); "
         f"a difference of {r['Risk difference (points)']:.1f} percentage points."
     )
 if ratios.height and not flagged.height:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from figures.words import p_text, statistic_sentence
 from metrics.audit import INDICATORS_BY_KEY
+from metrics.competing_risks import MIN_CASES
 from reports.data import AUDIT_TABLE_INDICATORS, CASE_POPULATION, DIMENSIONS, TOTAL, RatioFinding, ReportData
 from reports.labels import (
     AUDIT,
@@ -410,7 +412,8 @@ class _Writer:
                     )
             else:
                 values.append(None)
-                rows.append([LEVEL_NAMES[level], target, "not reported", "too few cases, or none"])
+                why = d.median_withheld.get(level, "not reported")
+                rows.append([LEVEL_NAMES[level], target, "not reached" if why == "not reached" else "not shown", why])
         blocks.append(
             ChartSpec(
                 "time_to_intervention",
@@ -435,7 +438,11 @@ class _Writer:
                 ["Level of concern", "Target", "Median time", "95% interval"],
                 rows,
                 f"Days from report to first intervention, {self.year}",
-                ["A median is shown only for a level whose case count is published."],
+                [
+                    "Kaplan-Meier median (a case closed without any intervention is counted as if it could still be "
+                    f"served): the first day at most half are still waiting. Shown only for a level with a published "
+                    f"count of {MIN_CASES} cases or more."
+                ],
                 [1.3, 1.2, 1, 1.5],
             )
         )
@@ -615,10 +622,14 @@ class _Writer:
             blocks.append(
                 Bullets(
                     [
-                        f"Cases of {group_name(c.dimension, c.group)} {CONDITIONAL_OUTCOMES.get(c.outcome, c.outcome)} "
-                        f"more often: odds {times(c.odds_ratio)} those of other students at the same level "
-                        f"(95% confidence interval {c.ci_low:.1f} to {c.ci_high:.1f}; "
-                        f"{'q < 0.001' if c.q_value < 0.001 else f'q = {c.q_value:.3f}'})."
+                        statistic_sentence(
+                            "odds_ratio",
+                            c.odds_ratio,
+                            f"cases of {group_name(c.dimension, c.group)}",
+                            CONDITIONAL_OUTCOMES.get(c.outcome, c.outcome),
+                            "other students' cases at the same level",
+                        )
+                        + f" (95% confidence interval {c.ci_low:.1f} to {c.ci_high:.1f}; {p_text(c.q_value, 'q')})."
                         for c in cond
                     ]
                 )

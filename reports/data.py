@@ -21,8 +21,9 @@ from access import metric_tables as mt
 from access.queries import run_query
 from access.roles import Viewer, viewer
 from access.suppression import CountTable, SuppressedRelease, SuppressionSettings, suppress_release
+from metrics.competing_risks import MIN_CASES
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
-from metrics.significance import unlikely_to_be_chance, with_q_values
+from metrics.significance import conditional_significance
 from reports.labels import OUTCOMES
 
 TOTAL = "total"
@@ -102,6 +103,8 @@ class ReportData:
     # level -> (days_to_50 or None when never reached, served_by_30, ever_served): Aalen-Johansen, closing
     # unserved competing (time_to_intervention_ci.csv); only levels with a published count of 10 or more
     served: dict[str, tuple[float | None, float, float]] = field(default_factory=dict)
+    # level -> why its Kaplan-Meier median is not printed (no published count, under MIN_CASES, not reached)
+    median_withheld: dict[str, str] = field(default_factory=dict)
     findings: list[RatioFinding] = field(default_factory=list)
     too_small: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     withheld_flags: list[tuple[str, str, str]] = field(default_factory=list)
@@ -349,18 +352,13 @@ def _ratio_findings(data: ReportData, dispro: pl.DataFrame) -> None:
 
 
 def _conditional_findings(data: ReportData, cond: pl.DataFrame, settings: MetricSettings) -> None:
-    """Only where every count behind the ratio is at least the minimum cell and the difference passes the
-    significance rule (metrics.significance: BH q of the Mantel-Haenszel test within its family, interval
-    above 1)."""
-    floor = settings.min_cell
-    for row in with_q_values(cond, "cmh_p").iter_rows(named=True):
+    """The differences that pass the significance rule (metrics.significance.conditional_significance: BH q
+    of the Mantel-Haenszel test within its family, interval above 1, every count behind the ratio at least
+    the minimum cell), the same rule the Discipline outcomes page flags by."""
+    for row in conditional_significance(cond, settings).iter_rows(named=True):
         if row["odds_ratio"] is None or row["ci_low"] is None or row["ci_high"] is None:
             continue
-        group_without = row["group_cases"] - row["group_with_outcome"]
-        other_without = row["other_cases"] - row["other_with_outcome"]
-        if min(row["group_with_outcome"], group_without, row["other_with_outcome"], other_without) < floor:
-            continue
-        if unlikely_to_be_chance(row["q_value"], row["ci_low"], settings) and row["dimension"] in DIMENSIONS:
+        if row["unlikely_to_be_chance"] and row["ci_low"] > 1 and row["dimension"] in DIMENSIONS:
             data.conditional.append(
                 ConditionalFinding(
                     row["outcome"],
@@ -388,14 +386,23 @@ def _served(data: ReportData, tti_ci: pl.DataFrame) -> None:
 
 
 def _medians(data: ReportData, tti: pl.DataFrame) -> None:
-    """Median days of a level only when its case count is published (0 or at least the threshold)."""
+    """Median days of a level only when its case count is published and it has at least MIN_CASES cases
+    (a median of a handful of cases, and its interval, say little); otherwise the reason."""
     for row in tti.iter_rows(named=True):
         level = row["concern_level"]
         if level == "all":
             cases = data.value("volume_trend", "cases", school_year=data.school_year)
         else:
             cases = data.value("concern_outcomes", "leveled_cases", concern_level=level)
-        if cases and row["median_days"] is not None:
+        if cases is None:
+            data.median_withheld[level] = "case count hidden to protect small numbers"
+        elif not cases:
+            data.median_withheld[level] = "no cases"
+        elif row["n_cases"] < MIN_CASES:
+            data.median_withheld[level] = f"withheld: fewer than {MIN_CASES} cases"
+        elif row["median_days"] is None:
+            data.median_withheld[level] = "not reached"
+        else:
             data.median_days[level] = (row["median_days"], row["median_ci_low"], row["median_ci_high"])
 
 
