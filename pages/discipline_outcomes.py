@@ -103,7 +103,10 @@ if part["share"].is_not_null().any():
         section="Pooling within levels of concern (`metrics/stratified.py`)",
     )
 else:  # no share is published: the counts as the release prints them, and why there is no chart
-    st.info(f"No chart of shares: every share here is {HIDDEN_SHARE}.")
+    st.info(
+        f"No chart of shares: too few cases here to publish any share for this role (each is {HIDDEN_SHARE}). "
+        "The counts as published are below."
+    )
     for note in dict.fromkeys(notes):
         st.caption(footnote_line(note))
     table_with_download(ctx, table, stem=f"case_outcomes_{outcome}_{dimension}_{year}", key="discipline_levels")
