@@ -14,10 +14,12 @@ from figures.released_volumes import (
     released_school_rates,
     released_total,
 )
+from metrics.rates import poisson_rate_ci
 from ui import page_data as data
-from ui.charts import OKABE_ITO, PALETTE, SYMBOLS, chart_with_table, style
+from ui.charts import OKABE_ITO, PALETTE, SYMBOLS, chart_with_table, mark_hidden, style
 from ui.context import analytic_view
 from ui.text import fmt_int
+from ui.url_state import url_radio
 
 ctx, year, school_ids, suppress, where = analytic_view("Case volumes")
 volumes = data.case_volumes(ctx.cache_key, year, school_ids).filter(pl.col("school_year") == year)
@@ -124,20 +126,45 @@ elif schools.height:
     else:
         table = table.with_columns(pl.col("cases").cast(pl.String).alias("shown"))
         notes = []
-    table = table.with_columns(pl.col("enrolled").cast(pl.String))
+    # The 95% interval of each rate, from the count and enrolment as shown (a suppressed viewer: only where both
+    # are published exactly, so the interval comes from released figures alone).
+    exact = table.select(
+        pl.col("shown").str.replace_all(",", "").cast(pl.Int64, strict=False).alias("k"),
+        pl.col("enrolled").cast(pl.String).str.replace_all(",", "").cast(pl.Int64, strict=False).alias("e"),
+        "cases_per_1000",
+    )
+    bounds = [
+        poisson_rate_ci(k, e) if k is not None and e is not None and r is not None else None
+        for k, e, r in exact.iter_rows()
+    ]
+    table = table.with_columns(
+        pl.Series("ci_low", [b[0] if b else None for b in bounds], dtype=pl.Float64),
+        pl.Series("ci_high", [b[1] if b else None for b in bounds], dtype=pl.Float64),
+        pl.col("enrolled").cast(pl.String),
+    )
     table = table.with_columns(pl.col("school").replace_strict(names, default=pl.col("school")).alias("name")).sort(
         "cases_per_1000", nulls_last=False
     )
+    values = table["cases_per_1000"].to_list()
     fig = go.Figure(
         go.Bar(
-            x=table["cases_per_1000"].fill_null(0).to_list(),
+            x=values,
             y=table["name"].to_list(),
             orientation="h",
             marker_color=OKABE_ITO["blue"],
-            text=[f"{r:.1f}" if r is not None else "*" for r in table["cases_per_1000"]],
+            text=[f"{r:.1f}" if r is not None else "*" for r in values],
             textposition="outside",
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [h - r if h is not None else None for h, r in zip(table["ci_high"], values)],
+                "arrayminus": [r - lo if lo is not None else None for lo, r in zip(table["ci_low"], values)],
+                "color": "#31333F",
+            },
         )
     )
+    if mark_hidden(fig, table["name"].to_list(), values, horizontal=True):
+        notes = notes + ["A school whose count or enrolment is hidden for this role has no bar: it is marked hidden."]
     if rate is not None:
         fig.add_vline(
             x=rate,
@@ -151,7 +178,7 @@ elif schools.height:
     style(
         fig,
         title=f"BTAM cases per 1,000 students enrolled, by school, {year}",
-        x_title="Cases per 1,000 students",
+        x_title="Cases per 1,000 students (95% interval)",
         y_title="School",
         height=max(320, 60 + 22 * table.height),
     )
@@ -163,12 +190,15 @@ elif schools.height:
             pl.col("shown").alias("Cases"),
             pl.col("enrolled").alias("Students enrolled"),
             pl.col("cases_per_1000").round(1).alias("Cases per 1,000"),
+            pl.col("ci_low").round(1).alias("95% interval, low"),
+            pl.col("ci_high").round(1).alias("95% interval, high"),
         ),
         stem=f"cases_by_school_{year}",
         footnotes=notes,
         key="volumes_schools",
         how="Cases of the school year recorded by each school, divided by the students enrolled at "
-        "that school that year, times 1,000. The dashed line is all chosen schools together.",
+        "that school that year, times 1,000, with the exact (Poisson) 95% interval: a small school's rate "
+        "moves a lot with one case more or less. The dashed line is all chosen schools together.",
         section="Rates (`metrics/rates.py`)",
     )
 
@@ -179,8 +209,13 @@ TITLES = {
     "concern_type": "type of concern",
     "behavior": "behavior reported",
 }
-chosen = st.radio(
-    "Cases by", list(TITLES), key="volumes_breakdown", horizontal=True, format_func=lambda b: TITLES[b].capitalize()
+chosen = url_radio(
+    "Cases by",
+    list(TITLES),
+    key="volumes_breakdown",
+    param="by",
+    horizontal=True,
+    format_func=lambda b: TITLES[b].capitalize(),
 )
 breakdown, words = chosen, TITLES[chosen]
 part = district.filter(pl.col("breakdown") == breakdown).sort("cases")
@@ -196,7 +231,7 @@ else:
 labels = [data.group_label(breakdown, c) for c in part["category"]]
 fig = go.Figure(
     go.Bar(
-        x=part["value"].fill_null(0).to_list(),
+        x=part["value"].to_list(),
         y=labels,
         orientation="h",
         marker_color=OKABE_ITO["bluish_green"],
@@ -204,6 +239,8 @@ fig = go.Figure(
         textposition="outside",
     )
 )
+if mark_hidden(fig, labels, part["value"].to_list(), horizontal=True):
+    notes = notes + ["A category whose count is hidden for this role has no bar: it is marked hidden."]
 style(
     fig,
     title=f"BTAM cases by {words}, {where}",

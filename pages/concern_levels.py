@@ -13,6 +13,7 @@ from ui import page_data as data
 from ui.charts import ORDERED, chart_with_table, style
 from ui.context import analytic_view
 from ui.text import fmt_int, fmt_p, fmt_pct
+from ui.url_state import url_selectbox
 
 METHODS = {
     "chi_square": "Pearson's chi-square test",
@@ -31,8 +32,12 @@ if overall.is_empty() or not overall["n"].sum():
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 names = {s.school_id: s.name for s in ctx.options.schools}
 options = ["school", *data.GROUP_DIMENSIONS]
-dimension = st.selectbox(
-    "Compare levels of concern by", options, key="levels_dimension", format_func=lambda d: data.DIMENSION_LABELS[d]
+dimension = url_selectbox(
+    "Compare levels of concern by",
+    options,
+    key="levels_dimension",
+    param="by",
+    format_func=lambda d: data.DIMENSION_LABELS[d],
 )
 release = data.public_release(ctx.release_key, year, school_ids) if suppress else None
 
@@ -72,12 +77,35 @@ def stacked(
         notes = list(pub.footnotes.values())
         if frame["plotted"].null_count():
             notes.append("A share is shown only where its count and the row's total are published for this role.")
+        printed = data.published(pub, measure)  # each row's total as the release prints it
+        if by not in printed.columns:
+            printed = printed.with_columns(pl.lit("all").alias(by))
+        totals = {
+            r[by]: r["shown"]
+            for r in printed.filter((pl.col("concern_level") == data.TOTAL) & (pl.col(by) != data.TOTAL)).iter_rows(
+                named=True
+            )
+        }
+    else:
+        totals = {g: fmt_int(n) for g, n in frame.group_by(by).agg(pl.col("n").sum()).iter_rows()}
+    # Every bar says how many cases its 100% is, and how many of its levels are hidden.
+    hidden = {g: c for g, c in frame.filter(pl.col("plotted").is_null()).group_by(by).len().iter_rows()}
+    bar_label = {
+        g: f"{labels[g]} (n = {totals.get(g, '*')}"
+        + (f"; {hidden[g]} {'level' if hidden[g] == 1 else 'levels'} hidden)" if g in hidden else ")")
+        for g in frame[by].unique().to_list()
+    }
+    if hidden:
+        notes = notes + [
+            "A level whose count is hidden for this role is left out of its bar, so that bar adds to less "
+            "than 100%; its label says how many levels are hidden."
+        ]
     fig = go.Figure()
     for i, level in enumerate(LEVELS):
         part = frame.filter(pl.col("concern_level") == level)
         fig.add_bar(
             name=data.LEVEL_LABELS[level],
-            y=[labels[g] for g in part[by]],
+            y=[bar_label[g] for g in part[by]],
             x=part["plotted"].to_list(),
             orientation="h",
             marker_color=ORDERED[i],
@@ -98,6 +126,7 @@ def stacked(
     )
     table = frame.select(
         pl.col(by).replace_strict(labels).alias(y_title),
+        pl.col(by).replace_strict(totals, default="*").alias("Assessed cases of the group (n)"),
         pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level of concern"),
         pl.col("shown").alias("Assessed cases"),
         pl.col("plotted").round(3).alias("Share of the group's assessed cases"),

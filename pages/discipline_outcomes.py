@@ -8,11 +8,12 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from figures.released_outcomes import HIDDEN_SHARE, HIDDEN_STRATUM, released_conditional, released_outcome_shares
+from figures.released_outcomes import HIDDEN_STRATUM, released_conditional, released_outcome_shares
 from ui import page_data as data
 from ui.charts import PALETTE, SYMBOLS, chart_with_table, footnote_line, style, table_with_download
 from ui.context import analytic_view
 from ui.text import first_upper, fmt_int, fmt_pct, plural, python_map
+from ui.url_state import url_selectbox
 
 OUTCOMES = {
     "case_exclusionary": "ended in a suspension or expulsion",
@@ -28,13 +29,20 @@ if strata.is_empty():
     st.stop()
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 c1, c2 = st.columns(2)
-outcome = c1.selectbox(
-    "Outcome of the case", list(OUTCOMES), key="discipline_outcome", format_func=lambda o: data.OUTCOME_LABELS[o]
+outcome = url_selectbox(
+    "Outcome of the case",
+    list(OUTCOMES),
+    key="discipline_outcome",
+    param="outcome",
+    format_func=lambda o: data.OUTCOME_LABELS[o],
+    container=c1,
 )
-dimension = c2.selectbox(
+dimension = url_selectbox(
     "Student groups",
     data.PUBLIC_OUTCOME_DIMENSIONS if suppress else data.GROUP_DIMENSIONS,
     key="discipline_dimension",
+    param="groups",
+    container=c2,
     format_func=data.DIMENSION_LABELS.get,
     help="For this role case outcomes are published by race and by disability only: finer "
     "splits of a year's cases are too small to publish."
@@ -70,7 +78,8 @@ for i, g in enumerate(groups):
         customdata=list(zip(rows["with_shown"].to_list(), rows["cases_shown"].to_list())),
         hovertemplate="%{y:.1%}: %{customdata[0]} of %{customdata[1]} cases<extra>%{fullData.name}</extra>",
     )
-fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+drawn = [v for v in part["share"].to_list() if v is not None]  # a share is at most 100%: so is the axis
+fig.update_yaxes(tickformat=".0%", range=[0, min(1.05, 1.2 * max(drawn) + 0.02) if drawn else 1.05])
 style(
     fig,
     title=f"Share of assessed BTAM cases that {OUTCOMES[outcome]}, by level of concern and "
@@ -102,10 +111,17 @@ if part["share"].is_not_null().any():
         how=HOW,
         section="Pooling within levels of concern (`metrics/stratified.py`)",
     )
-else:  # no share is published: the counts as the release prints them, and why there is no chart
+else:  # an empty chart would draw only an axis: say why there is nothing to draw, and show the counts
     st.info(
-        f"No chart of shares: too few cases here to publish any share for this role (each is {HIDDEN_SHARE}). "
-        "The counts as published are below."
+        "No share can be drawn here: "
+        + (
+            "too few cases to publish: every group's count of cases, or of cases with this outcome, at a level "
+            "of concern is hidden for this role (a small count could identify a student). The counts that are "
+            "published are below."
+            if suppress
+            else "too few cases: no group has an assessed case at any level of concern."
+        ),
+        icon=":material/visibility_off:",
     )
     for note in dict.fromkeys(notes):
         st.caption(footnote_line(note))

@@ -12,9 +12,10 @@ from access.benchmarks import BENCHMARK_OUTCOMES
 from figures.derived import released_disparities
 from metrics.config import DEFAULT_SETTINGS
 from ui import page_data as data
-from ui.charts import OKABE_ITO, chart_with_table, style
+from ui.charts import OKABE_ITO, chart_with_table, forest_figure, style
 from ui.context import analytic_view
 from ui.text import fmt_pct, python_map
+from ui.url_state import url_selectbox
 
 S = DEFAULT_SETTINGS
 ALL_OTHERS = "__all_others__"
@@ -29,19 +30,24 @@ if current.is_empty():
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 outcomes = [o for o in data.OUTCOME_LABELS if o in set(current["outcome"].to_list())]
 c1, c2 = st.columns(2)
-outcome = c1.selectbox("Outcome", outcomes, key="equity_outcome", format_func=data.OUTCOME_LABELS.get)
+outcome = url_selectbox(
+    "Outcome", outcomes, key="equity_outcome", param="outcome", format_func=data.OUTCOME_LABELS.get, container=c1
+)
 dims = [
     d
     for d in (*data.GROUP_DIMENSIONS, "race_x_disability")
     if current.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == d)).height
 ]
-dimension = c2.selectbox("Student groups", dims, key="equity_dimension", format_func=data.DIMENSION_LABELS.get)
+dimension = url_selectbox(
+    "Student groups", dims, key="equity_dimension", param="groups", format_func=data.DIMENSION_LABELS.get, container=c2
+)
 rows = current.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == dimension))
 groups = rows["group"].to_list()
-reference = st.selectbox(
+reference = url_selectbox(
     "Compare each group with",
     [ALL_OTHERS, *groups],
     key="equity_reference",
+    param="reference",
     format_func=lambda g: (
         "All other students (34 CFR 300.647)" if g == ALL_OTHERS else data.students_phrase(dimension, g)
     ),
@@ -132,42 +138,17 @@ if ratios.height and not flagged.height:
     st.markdown(f"No group is above the threshold of {S.threshold:g} for *{measure_in_text}*.")
 
 if ratios.height:
-    fig = go.Figure()
-    flag = ratios["Flagged"] == "FLAGGED"
-    fig.add_scatter(
-        x=ratios["Risk ratio"].to_list(),
-        y=ratios["Group"].to_list(),
-        mode="markers+text",
-        marker_symbol=["diamond" if f else "circle" for f in flag],
-        marker_size=[14 if f else 9 for f in flag],
-        marker_color=[OKABE_ITO["vermillion"] if f else OKABE_ITO["blue"] for f in flag],
-        text=[f"{v:.2f} ▲ flagged" if f else f"{v:.2f}" for v, f in zip(ratios["Risk ratio"], flag)],
-        textposition="top center",
-        error_x={
-            "type": "data",
-            "symmetric": False,
-            "array": (ratios["CI high"] - ratios["Risk ratio"]).to_list(),
-            "arrayminus": (ratios["Risk ratio"] - ratios["CI low"]).to_list(),
-        },
-        showlegend=False,
-        hovertemplate="%{y}: %{x:.2f}<extra></extra>",
-    )
-    fig.add_vline(x=1, line_color=OKABE_ITO["black"], line_width=1)
-    fig.add_vline(
-        x=S.threshold,
-        line_dash="dash",
-        line_color=OKABE_ITO["vermillion"],
-        annotation_text=f"threshold {S.threshold:g}",
-        annotation_position="top",
-    )
-    fig.update_xaxes(type="log")
-    style(
-        fig,
+    fig = forest_figure(
+        ratios["Group"].to_list(),
+        ratios["Risk ratio"].to_list(),
+        ratios["CI low"].to_list(),
+        ratios["CI high"].to_list(),
+        (ratios["Flagged"] == "FLAGGED").to_list(),
+        threshold=S.threshold,
         title=f"Risk ratio: {measure_in_text}, {population} by {data.DIMENSION_LABELS[dimension].lower()}, "
         f"against {versus}, {where}",
         x_title="Risk ratio (log scale, 95% CI)",
         y_title=data.DIMENSION_LABELS[dimension],
-        height=max(320, 90 + 34 * ratios.height),
     )
     chart_with_table(
         ctx,

@@ -16,7 +16,7 @@ from figures.derived import (
     released_timeliness,
 )
 from ui import page_data as data
-from ui.charts import ORDERED, chart_with_table, style
+from ui.charts import ORDERED, chart_with_table, mark_hidden, style
 from ui.context import analytic_view
 from ui.text import (
     first_lower,
@@ -248,17 +248,23 @@ if suppress:
 else:
     table = table.with_columns(python_map(table["n"], fmt_int).alias("shown"), pl.col("n").alias("value"))
 fig = go.Figure()
+hidden_note = False
 for i, y in enumerate((prior, year)):
     part = table.filter(pl.col("school_year") == y)
+    x = [data.LEVEL_LABELS[lv] for lv in part["concern_level"]]
     fig.add_bar(
         name=y,
-        x=[data.LEVEL_LABELS[lv] for lv in part["concern_level"]],
-        y=part["value"].fill_null(0).to_list(),
+        x=x,
+        y=part["value"].to_list(),
         text=part["shown"].to_list(),
         textposition="outside",
         marker_color=ORDERED[1 + 2 * i],
         marker_pattern_shape="" if i else "/",
+        offsetgroup=y,
     )
+    if mark_hidden(fig, x, part["value"].to_list(), offsetgroup=y) and not hidden_note:
+        hidden_note = True
+        footnotes.append("A count hidden for this role has no bar: it is marked hidden.")
 style(
     fig,
     title=f"Assessed BTAM cases by level of concern, {ctx.describe_filters()}, {prior} and {year}",

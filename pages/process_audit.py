@@ -12,6 +12,7 @@ from ui import page_data as data
 from ui.charts import OKABE_ITO, chart_with_table, style, table_with_download
 from ui.context import analytic_view
 from ui.text import fmt_int, fmt_pct, of_count, plural, python_map
+from ui.url_state import url_selectbox
 
 STATUS = {
     "on_target": "✓ on target",
@@ -157,9 +158,19 @@ if schools.height and not suppress:
     st.dataframe(card, hide_index=True, width="stretch")
     st.caption("✓ on target · ✗ off target · ○ few: fewer than 10 cases · –: no case the indicator applies to.")
     c1, c2 = st.columns(2)
-    school = c1.selectbox("Drill down: school", sorted(schools["school"].unique().to_list()), key="audit_school")
-    indicator = c2.selectbox(
-        "Indicator", schools["indicator_name"].unique(maintain_order=True).to_list(), key="audit_indicator"
+    school = url_selectbox(
+        "Drill down: school",
+        sorted(schools["school"].unique().to_list()),
+        key="audit_school",
+        param="drill_school",
+        container=c1,
+    )
+    indicator = url_selectbox(
+        "Indicator",
+        schools["indicator_name"].unique(maintain_order=True).to_list(),
+        key="audit_indicator",
+        param="indicator",
+        container=c2,
     )
     row = schools.filter((pl.col("school") == school) & (pl.col("indicator_name") == indicator))
     if row.height:

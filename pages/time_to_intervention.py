@@ -15,16 +15,20 @@ from ui.charts import (
     PALETTE,
     SYMBOLS,
     chart_with_table,
+    mark_hidden,
     style,
     table_with_download,
 )
 from ui.context import analytic_view
 from ui.text import fmt_date, fmt_int, fmt_p, fmt_pct, plural, python_map, within_days
+from ui.url_state import url_selectbox
 
 ctx, year, school_ids, suppress, where = analytic_view("Time to intervention")
 # One call reads the case timeline once for the whole page, so it needs the dimension chosen in the select box
 # below the headline: the box's value from the last run (it keeps it), checked again once the box is drawn.
-chosen = st.session_state.get("tti_dimension", "concern_level")
+CURVES_BY = ["concern_level", *data.GROUP_DIMENSIONS]
+linked = st.query_params.get("by")
+chosen = st.session_state.get("tti_dimension", linked if linked in CURVES_BY else "concern_level")
 times = data.intervention_times(ctx.cache_key, year, school_ids, chosen)
 summary = times.summary
 if summary.is_empty():
@@ -39,10 +43,11 @@ if overall["median_days"] is not None:
         f"{fmt_int(overall['median_ci_high'])} days)."
     )
 
-dimension = st.selectbox(
+dimension = url_selectbox(
     "Curves by",
-    ["concern_level", *data.GROUP_DIMENSIONS],
+    CURVES_BY,
     key="tti_dimension",
+    param="by",
     format_func=lambda d: data.DIMENSION_LABELS[d],
 )
 if dimension != chosen:
@@ -213,19 +218,28 @@ else:
             )
         )
         notes = list(pub.footnotes.values())
-    labels = [
-        f"{data.LEVEL_LABELS[r['concern_level']]} (target {within_days(r['target_days'])})"
+    # Each share says its n: the cases met plus missed (for a suppressed viewer only when both are published).
+    sizes = [
+        (fmt_int(r["m"] + r["x"]) if r["m"] is not None and r["x"] is not None else "*")
+        if suppress
+        else fmt_int(r["n_met"] + r["n_missed"])
         for r in timely.iter_rows(named=True)
+    ]
+    labels = [
+        f"{data.LEVEL_LABELS[r['concern_level']]} (target {within_days(r['target_days'])})<br>n = {n}"
+        for r, n in zip(timely.iter_rows(named=True), sizes)
     ]
     fig = go.Figure(
         go.Bar(
             x=labels,
-            y=timely["plotted"].fill_null(0).to_list(),
+            y=timely["plotted"].to_list(),
             marker_color=OKABE_ITO["blue"],
             text=[fmt_pct(v, decimals=0) if v is not None else "*" for v in timely["plotted"]],
             textposition="outside",
         )
     )
+    if mark_hidden(fig, labels, timely["plotted"].to_list()):
+        notes = notes + ["A level whose share is hidden for this role has no bar: it is marked hidden."]
     fig.update_yaxes(tickformat=".0%", range=[0, 1.1])
     style(
         fig,
@@ -237,7 +251,8 @@ else:
         ctx,
         fig,
         timely.select(
-            pl.Series("Level of concern", labels),
+            pl.Series("Level of concern", [label.split("<br>")[0] for label in labels]),
+            pl.Series("Cases (n)", sizes),
             pl.col("met_shown").alias("Met"),
             pl.col("missed_shown").alias("Missed"),
             pl.col("plotted").round(3).alias("Share met"),

@@ -289,7 +289,7 @@ def test_the_boards_discipline_page(start, board):
         )
         assert set(hidden["Share"].to_list()) <= EMPTY
         if t.filter(~pl.col("Share").is_in(list(EMPTY))).is_empty():
-            assert not at.get("plotly_chart") and "No chart of shares" in words
+            assert not at.get("plotly_chart") and "No share can be drawn here" in words
     bullets = [m.value for m in at.markdown if m.value.startswith("- ") and "odds ratio" in m.value]
     _year, release, _levels, _strata, cond = board
     rows = cond.filter((pl.col("outcome") == "case_exclusionary") & (pl.col("dimension") == "race_ethnicity"))
