@@ -6,6 +6,14 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from figures.released_volumes import (
+    percent_change,
+    rate_per_1000,
+    released_breakdown,
+    released_enrolled,
+    released_school_rates,
+    released_total,
+)
 from metrics.rates import poisson_rate_ci
 from ui import page_data as data
 from ui.charts import OKABE_ITO, PALETTE, SYMBOLS, chart_with_table, mark_hidden, style
@@ -26,32 +34,21 @@ st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if sup
 change = total["cases_percent_change"][0]
 cases_text = fmt_int(cases)
 if suppress:  # the headline's figures as the release publishes them: a hidden total hides its rate and change
-
-    def published_total(rel, y: str) -> tuple[str, int | None]:
-        table = rel.tables.get(f"cases_total_{y}")
-        return (table.display["cases"][0], table.published["cases"][0]) if table is not None else ("*", None)
-
-    cases_text, shown_cases = published_total(release, year)
-    referral = release.tables.get("disp_btam_referral_race_ethnicity")  # its total row: all enrolled students
-    enrolled_shown = (
-        None
-        if referral is None
-        else referral.published.filter(pl.col("race_ethnicity") == data.TOTAL)["enrolled"].first()
-    )
-    if shown_cases is None or enrolled_shown is None:
-        rate = None
-    _, prior_cases = published_total(
+    now = released_total(release, year)
+    cases_text = now.shown
+    rate = rate_per_1000(now.cases, released_enrolled(release))
+    before = released_total(
         data.public_release(ctx.release_key, data.prior_year(year), school_ids), data.prior_year(year)
     )
-    if shown_cases is None or prior_cases is None:
-        change = None
+    change = percent_change(now.cases, before.cases)
 rate_text = f", **{rate:.1f} per 1,000 students** enrolled" if rate is not None else ""
 st.markdown(
     f"**{cases_text} cases** were reported in {year}{rate_text}"
     + (
         f", {abs(change):.0f}% {'more' if change > 0 else 'fewer'} than the year before."
         if change is not None
-        else "; no change from the year before can be shown."
+        else "; no change from the year before is shown: it needs both years' totals, and one is hidden or "
+        "not loaded for this role."
         if suppress
         else "; the year before is not loaded, so there is no change to show."
     )
@@ -121,23 +118,10 @@ if schools.height and suppress and "cases_by_school" not in release.tables:
 elif schools.height:
     names = {s.school_id: s.name for s in ctx.options.schools}
     table = schools.select(pl.col("scope").alias("school"), "cases", "enrolled", "cases_per_1000")
-    if suppress:
+    if suppress:  # a school's rate only from its published count and enrolment
         pub = release["cases_by_school"]
-        shown = data.published(pub, "cases").filter(pl.col("school") != data.TOTAL)
-        enrolled = pub.display.select("school", pl.col("enrolled").alias("enrolled_shown")).with_columns(
-            pub.published["enrolled"].alias("enrolled_pub")
-        )
-        table = (
-            table.join(shown.select("school", "shown", pl.col("value").alias("pub")), on="school", how="left")
-            .join(enrolled, on="school", how="left")
-            .with_columns(pl.col("enrolled_shown").alias("enrolled"))
-            .with_columns(
-                pl.when(pl.col("pub").is_null() | pl.col("enrolled_pub").is_null())
-                .then(None)
-                .otherwise(pl.col("cases_per_1000"))
-                .alias("cases_per_1000")
-            )
-        )
+        table = table.drop("cases_per_1000").join(released_school_rates(pub), on="school", how="left")
+        table = table.with_columns(pl.col("enrolled_shown").alias("enrolled"))
         notes = list(pub.footnotes.values())
     else:
         table = table.with_columns(pl.col("cases").cast(pl.String).alias("shown"))
@@ -235,13 +219,10 @@ chosen = url_radio(
 )
 breakdown, words = chosen, TITLES[chosen]
 part = district.filter(pl.col("breakdown") == breakdown).sort("cases")
-if suppress:
+if suppress:  # a rate only from a published count and the published enrolment
     pub = release[f"cases_by_{breakdown}"]
-    shown = data.published(pub, "cases").filter(pl.col(breakdown) != data.TOTAL)
-    part = part.join(
-        shown.select(pl.col(breakdown).alias("category"), "shown", "value"), on="category", how="left"
-    ).with_columns(
-        pl.when(pl.col("value").is_null()).then(None).otherwise(pl.col("cases_per_1000")).alias("cases_per_1000")
+    part = part.drop("cases_per_1000").join(
+        released_breakdown(pub, breakdown, released_enrolled(release)), on="category", how="left"
     )
     notes = list(pub.footnotes.values())
 else:

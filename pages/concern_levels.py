@@ -7,6 +7,8 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from figures.derived import released_high_share
+from figures.released_levels import released_level_shares, released_level_test
 from figures.words import p_text
 from metrics.config import DEFAULT_SETTINGS
 from ui import page_data as data
@@ -64,20 +66,25 @@ def stacked(
     if release is not None and table_name not in release.tables:
         st.info(NOT_PUBLISHED)
         return
-    if release is not None:
+    if release is not None:  # a share only where the level's count and its row's total are published
         pub = release[table_name]
-        shown = data.published(pub, measure)
+        shown = released_level_shares(pub, by if by in pub.dimensions else None)
         if by not in shown.columns:
             shown = shown.with_columns(pl.lit("all").alias(by))
-        frame = (
-            frame.drop("shown")
-            .join(shown.select(by, "concern_level", "shown", "value"), on=[by, "concern_level"], how="left")
-            .with_columns(pl.when(pl.col("value").is_null()).then(None).otherwise(pl.col("share")).alias("plotted"))
+        frame = frame.drop("shown", "plotted").join(
+            shown.select(by, "concern_level", "shown", pl.col("share").alias("plotted")),
+            on=[by, "concern_level"],
+            how="left",
         )
         notes = list(pub.footnotes.values())
+        if frame["plotted"].null_count():
+            notes.append("A share is shown only where its count and the row's total are published for this role.")
+        printed = data.published(pub, measure)  # each row's total as the release prints it
+        if by not in printed.columns:
+            printed = printed.with_columns(pl.lit("all").alias(by))
         totals = {
             r[by]: r["shown"]
-            for r in shown.filter((pl.col("concern_level") == data.TOTAL) & (pl.col(by) != data.TOTAL)).iter_rows(
+            for r in printed.filter((pl.col("concern_level") == data.TOTAL) & (pl.col(by) != data.TOTAL)).iter_rows(
                 named=True
             )
         }
@@ -141,7 +148,6 @@ def stacked(
 
 # The district (or chosen schools) distribution.
 dist = overall.select(pl.lit("all").alias("group"), "concern_level", "n", "share")
-high = overall.filter(pl.col("concern_level").is_in(data.HIGH_LEVELS))
 st.markdown(
     f"Of **{fmt_int(overall['n'].sum())} assessed cases**, "
     + ", ".join(
@@ -149,8 +155,12 @@ st.markdown(
     )
     + "."
     if not suppress
-    else f"Of the assessed cases, {fmt_pct(high['share'].sum() if high.height else None, decimals=0)} were rated "
-    "high or imminent."
+    else (
+        f"Of the assessed cases, {fmt_pct(high_share, decimals=0)} were rated high or imminent."
+        if (high_share := released_high_share(release, year)) is not None
+        else "The share of assessed cases rated high or imminent is withheld: a count it depends on is hidden "
+        "for this role."
+    )
 )
 stacked(
     dist,
@@ -206,10 +216,19 @@ test = tests.filter((pl.col("scope") == "district") & (pl.col("dimension") == di
 st.subheader("Does the level of concern differ between groups?")
 what = "schools" if dimension == "school" else data.DIMENSION_LABELS[dimension].lower() + " groups"
 alpha = DEFAULT_SETTINGS.alpha
-if test.is_empty() or test["p_value"][0] is None:
+found = None if test.is_empty() or test["p_value"][0] is None else test.row(0, named=True)
+withheld = None
+if release is not None:  # every cell of the group x level table must be published, or the statistic gives it back
+    released = released_level_test(
+        found, release.tables.get("levels_by_school" if dimension == "school" else f"levels_by_{dimension}")
+    )
+    found, withheld = released.row, released.reason
+if withheld:
+    st.write(f"The test is {withheld}.")
+elif found is None:
     st.write("Test not run: there are too few groups or levels with cases here to compare.")
 else:
-    r = test.row(0, named=True)
+    r = found
     method = METHODS.get(r["method"], r["method"].replace("_", " "))
     if r["p_value"] < alpha:
         st.markdown(

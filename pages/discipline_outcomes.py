@@ -8,13 +8,14 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from figures.released_outcomes import HIDDEN_STRATUM, released_conditional, released_outcome_shares
 from figures.words import p_text, statistic_sentence
 from metrics.config import DEFAULT_SETTINGS
 from metrics.significance import conditional_significance
 from ui import page_data as data
 from ui.charts import PALETTE, SYMBOLS, chart_with_table, footnote_line, style, table_with_download
 from ui.context import analytic_view
-from ui.text import first_upper, fmt_int, fmt_pct, python_map
+from ui.text import first_upper, fmt_int, fmt_pct, plural, python_map
 from ui.url_state import url_selectbox
 
 OUTCOMES = {
@@ -57,35 +58,10 @@ part = strata.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == di
     pl.col("with_outcome").cast(pl.String).alias("with_shown"),
 )
 notes: list[str] = []
-if suppress:
+pub = None
+if suppress:  # counts as the release prints them; a share only where both of its counts are published
     pub = data.public_release(ctx.release_key, year, school_ids).tables[f"outcome_{outcome}_{dimension}"]
-    den, num = data.published(pub, "assessed_student_cases"), data.published(pub, f"{outcome}_cases")
-    part = (
-        part.drop("cases_shown", "with_shown")
-        .join(
-            den.select(
-                pl.col(dimension).alias("group"),
-                "concern_level",
-                pl.col("shown").alias("cases_shown"),
-                pl.col("value").alias("d"),
-            ),
-            on=["group", "concern_level"],
-            how="left",
-        )
-        .join(
-            num.select(
-                pl.col(dimension).alias("group"),
-                "concern_level",
-                pl.col("shown").alias("with_shown"),
-                pl.col("value").alias("k"),
-            ),
-            on=["group", "concern_level"],
-            how="left",
-        )
-        .with_columns(
-            pl.when(pl.col("d").is_null() | pl.col("k").is_null()).then(None).otherwise(pl.col("share")).alias("share")
-        )
-    )
+    part = released_outcome_shares(part, pub, outcome, dimension)
     notes = list(pub.footnotes.values())
 
 fig = go.Figure()
@@ -159,9 +135,17 @@ st.subheader("Comparing students at the same level of concern")
 cond = data.conditional_disparities(ctx.cache_key, year, school_ids).filter(
     (pl.col("scope") == "district") & (pl.col("outcome") == outcome) & (pl.col("dimension") == dimension)
 )
+# the q values over the whole family (the report's rule), then withheld where a pooled count is hidden
+cond = conditional_significance(cond)
+if suppress:  # an odds ratio only where every count it pools is published
+    cond = released_conditional(cond, pub, outcome, dimension)
 said = 0
-for r in conditional_significance(cond).sort("odds_ratio", descending=True, nulls_last=True).iter_rows(named=True):
+withheld = 0
+for r in cond.sort("odds_ratio", descending=True, nulls_last=True).iter_rows(named=True):
     who = data.students_phrase(dimension, r["group"])
+    if r.get("withheld"):
+        withheld += 1
+        continue
     enough = r["group_with_outcome"] >= 10 and r["other_with_outcome"] >= 10 if suppress else True
     if r["odds_ratio"] is None or r["ci_low"] is None or not enough:
         continue
@@ -181,7 +165,12 @@ for r in conditional_significance(cond).sort("odds_ratio", descending=True, null
             f"- {first_upper(who)}: no clear difference from other students at the same level of concern "
             f"(odds ratio {r['odds_ratio']:.2f}, {interval})."
         )
-if not said:
+if withheld:
+    st.write(
+        f"For {plural(withheld, 'group')} the comparison is {HIDDEN_STRATUM}: the odds ratio pools every "
+        "level's counts, so it would give a hidden one back."
+    )
+elif not said:
     st.write("Too few cases with this outcome to compare groups at the same level of concern.")
 st.caption(
     "Mantel-Haenszel odds ratio pooled over the levels of concern (Robins-Breslow-Greenland interval): "

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from figures.released_audit import released_audit_rows
 from ui import page_data as data
 from ui.charts import OKABE_ITO, chart_with_table, style, table_with_download
 from ui.context import analytic_view
@@ -37,15 +38,6 @@ if district.is_empty() or not district["denominator"].sum():
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 
 
-def released_status(status: str, denominator: int | None, share: float | None) -> str:
-    """The status a suppressed viewer may see: one that follows from released figures, else withheld.
-
-    On or off target needs the published share; no cases and too few need only the published case count."""
-    if share is not None or (denominator is not None and status in ("not_applicable", "too_few")):
-        return status
-    return "withheld"
-
-
 def name(r: dict) -> str:
     label = r["label"]
     return f"{label} ({r['concern_level']})" if r["concern_level"] else label
@@ -62,21 +54,8 @@ numbers = district.with_columns(
 notes: list[str] = []
 if suppress:
     release = data.public_release(ctx.release_key, year, school_ids)
-    nums, dens, vals, marks = [], [], [], []
-    for r in district.iter_rows(named=True):
-        key = r["indicator"] + (f"_{r['concern_level']}" if r["concern_level"] else "")
-        t = release[f"audit_district_{key}"]
-        nums.append(t.display[f"{key}_num"][0])
-        dens.append(t.display[f"{key}_den"][0])
-        vals.append(t.published[f"{key}_num_rate"][0])
-        marks.append(released_status(r["status"], t.published[f"{key}_den"][0], vals[-1]))
-        notes += list(t.footnotes.values())
-    numbers = numbers.with_columns(
-        pl.Series("num", nums),
-        pl.Series("den", dens),
-        pl.Series("shown_value", vals, dtype=pl.Float64),
-        pl.Series("status", marks),
-    )
+    numbers, notes = released_audit_rows(numbers, release)
+    marks = numbers["status"].to_list()
     if "withheld" in marks:
         notes.insert(
             0,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from figures.released_outcomes import strata_published
 from figures.words import p_text, statistic_sentence
 from metrics.audit import INDICATORS_BY_KEY
 from metrics.competing_risks import MIN_CASES
@@ -182,6 +183,13 @@ def fmt_rate(value: float | None) -> str:
     return "not available" if value is None else f"{value:.1f} per 1,000"
 
 
+def rate_clause(rate: float | None) -> str:
+    """', 12.3 per 1,000 enrolled students', or why there is no rate (its count is hidden)."""
+    if rate is None:
+        return " (the rate per 1,000 students is hidden with its count, to protect small numbers)"
+    return f", {fmt_rate(rate)} enrolled students"
+
+
 def change_words(now: float, before: float, unit: str) -> str:
     if before == 0:
         return f"from none to {unit.format(now)}"
@@ -229,14 +237,14 @@ class _Writer:
             )
         cases, enrolled, students = self.year_counts(self.year)
         blocks: list = []
-        if not cases:
+        if cases == 0:
             blocks.append(Paragraph(f"No BTAM case was recorded for {self.year} as of {d.as_of.isoformat()}."))
         else:
             rate = per_1000(cases, enrolled)
             blocks.append(
                 Paragraph(
                     f"In {self.year}, schools opened {d.display('volume_trend', 'cases', school_year=self.year)} "
-                    f"BTAM cases, {fmt_rate(rate)} enrolled students. "
+                    f"BTAM cases{rate_clause(rate)}. "
                     f"{d.display('volume_trend', 'btam_referral', school_year=self.year)} different students were the "
                     f"subject of a case; the other cases concerned staff members or others."
                 )
@@ -297,7 +305,7 @@ class _Writer:
         d = self.d
         total = d.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
         blocks: list = []
-        if not total:
+        if total == 0:
             blocks.append(
                 Paragraph(
                     f"No case of {self.year} had a level of concern recorded by "
@@ -307,11 +315,16 @@ class _Writer:
             return Section("concern", "Levels of concern", blocks)
         shares = self.level_shares("concern_outcomes")
         words = [f"{LEVEL_NAMES[lvl].lower()} {pct(s)}" for lvl, s in zip(LEVELS, shares) if s is not None]
+        rated = d.display("concern_outcomes", "leveled_cases", concern_level=TOTAL)
         blocks.append(
             Paragraph(
-                f"After assessment, teams rate each case's level of concern. Of the "
-                f"{d.display('concern_outcomes', 'leveled_cases', concern_level=TOTAL)} cases rated in {self.year}: "
-                + ", ".join(words)
+                f"After assessment, teams rate each case's level of concern. Of the {rated} cases rated in "
+                f"{self.year}: "
+                + (
+                    ", ".join(words)
+                    if words
+                    else "the share at each level is hidden this year to protect small numbers"
+                )
                 + ". Most cases are low concern, as expected in a program that catches problems "
                 "early; the level decides the supports and how closely the case is followed."
             )
@@ -352,7 +365,7 @@ class _Writer:
             ]
             for lv, s in zip(LEVELS, shares)
         ]
-        rows.append(["All rated cases", d.display("concern_outcomes", "leveled_cases", concern_level=TOTAL), "100%"])
+        rows.append(["All rated cases", rated, "hidden" if total is None else "100%"])
         blocks.append(
             Table(
                 ["Level of concern", "Cases", "Share"],
@@ -371,10 +384,10 @@ class _Writer:
         blocks: list = []
         met = d.value("timeliness", "leveled_cases", timeliness="met")
         total = d.value("timeliness", "leveled_cases", timeliness=TOTAL)
-        if not total:
+        if total == 0:
             blocks.append(Paragraph("No rated case this year, so there is no timeliness to report."))
             return Section("timeliness", "Timeliness of interventions", blocks)
-        share = None if met is None else met / total
+        share = None if met is None or not total else met / total
         if share is not None:
             blocks.append(
                 Paragraph(
@@ -462,7 +475,7 @@ class _Writer:
                 "many involved law enforcement. A case can appear in more than one column."
             )
         )
-        if not total:
+        if total == 0:
             blocks.append(Paragraph("No rated case this year."))
             return Section("outcomes", "Outcomes of BTAM cases", blocks)
         rows = []
@@ -601,16 +614,9 @@ class _Writer:
             )
         if d.trends:
             blocks.append(self.trend_table())
-        if d.withheld_flags:
-            blocks.append(
-                Paragraph(
-                    "A further flag exceeded the threshold but its figures cannot be published without revealing a small "
-                    "group: "
-                    + "; ".join(f"{group_name(dim, g)} ({OUTCOME_TITLES[o].lower()})" for o, dim, g in d.withheld_flags)
-                    + ". The district team has the details."
-                )
-            )
-        cond = d.conditional
+        # A flag over hidden counts is itself a release of them (it says the ratio, so the count, is high): it is
+        # neither named nor counted here; such groups are listed below only as not compared.
+        cond = [c for c in d.conditional if self.conditional_published(c.outcome, c.dimension, c.group)]
         if cond:
             blocks.append(
                 Paragraph(
@@ -637,6 +643,14 @@ class _Writer:
             self.attention.append(
                 "Some groups' cases ended in harsher consequences than others' at the same level "
                 "of concern (see Equity findings)."
+            )
+        if not self.all_strata_published():
+            blocks.append(
+                Paragraph(
+                    "Some comparisons of like with like (cases at the same level of concern) are not published: they "
+                    "pool counts of each group at each level, and small ones among them are hidden to protect "
+                    "students (a ratio over a hidden count would give it back). The district team has them."
+                )
             )
         rows = []
         for outcome in OUTCOMES:
@@ -701,6 +715,23 @@ class _Writer:
             notes,
             [2.0] + [1.0] * (len(columns) - 1),
         )
+
+    def conditional_published(self, outcome: str, dimension: str, group: str) -> bool:
+        """Every count the same-level odds ratio pools is published: the group's and all cases' at each level."""
+        table = self.d.release.tables.get(f"outcome_{outcome}_{dimension}")
+        return strata_published(table, dimension, group, outcome)
+
+    def all_strata_published(self) -> bool:
+        """Independent of the findings (so its sentence says nothing about them): every outcome x dimension's
+        table of counts by group and level is in the release with no hidden cell."""
+        for outcome in CONDITIONAL_OUTCOMES:
+            for dimension in DIMENSIONS:
+                table = self.d.release.tables.get(f"outcome_{outcome}_{dimension}")
+                if table is None or not all(
+                    table.published[c].null_count() == 0 for c in table.published.columns if c not in table.dimensions
+                ):
+                    return False
+        return True
 
     # how we compare (CRDC) ---------------------------------------------------------------------------------
     def compare(self) -> Section:
@@ -911,7 +942,7 @@ class _Writer:
             )
             for lvl in LEVELS
         ]
-        if all(k is not None for _, k, n in levels if n):
+        if all(k is not None and n is not None for _, k, n in levels if n != 0):
             for level, k, n in levels:
                 label = AUDIT["exclusion_or_placement_change"].format(level=level)
                 rows.append(
@@ -997,16 +1028,18 @@ class _Writer:
         d = self.d
         happened, changed = [], []
         cases, enrolled, students = self.year_counts(self.year)
-        if not cases:
+        if cases == 0:
             happened.append(
                 f"No BTAM case was recorded in {self.year} as of {d.as_of.isoformat()}. The sections "
                 f"below are empty for this year; earlier years are shown where they exist."
             )
         else:
+            rate = per_1000(cases, enrolled)
             happened.append(
-                f"Schools opened {d.display('volume_trend', 'cases', school_year=self.year)} BTAM cases "
-                f"({fmt_rate(per_1000(cases, enrolled))} students) about "
-                f"{d.display('volume_trend', 'btam_referral', school_year=self.year)} students."
+                f"Schools opened {d.display('volume_trend', 'cases', school_year=self.year)} BTAM cases"
+                + (f" ({fmt_rate(rate)} students)" if rate is not None else "")
+                + f"; {d.display('volume_trend', 'btam_referral', school_year=self.year)} different students were "
+                "their subject."
             )
             share = self.high_share("concern_outcomes")
             if share is not None:
