@@ -37,9 +37,10 @@ def one_way(parts: dict[str, str], total: str) -> Program:
 
 def test_a_lone_hidden_cell_of_a_published_total_is_recovered():
     program = one_way({"a": "<10", "b": "20", "c": "31"}, "55")
-    [found] = findings(program, {"a": 4, "b": 20, "c": 31}, ["a"])
+    [found] = findings(program, {"a": 4, "b": 20, "c": 31}, ["a"], explained=True)
     assert found.range.low == found.range.high == 4
     assert "table: total" in found.sources
+    assert set(found.leaks) == {"table: total", "table: b", "table: c"}
 
 
 def test_two_hidden_cells_of_a_relation_keep_their_label_range():
@@ -55,7 +56,8 @@ def test_a_share_over_a_published_denominator_recovers_its_hidden_count():
     program.shown_count({"late": 1}, parse_count("<10"), "cell")
     program.shown_count({"all": 1}, parse_count("16"), "denominator")
     program.shown_share({"late": 1}, {"all": 1}, parse_share("12%"), "bullet: 12% against a target of 10%")
-    [found] = findings(program, {"late": 2, "all": 16}, ["late"])
+    [found] = findings(program, {"late": 2, "all": 16}, ["late"], explained=True)
+    assert found.leaks == ("bullet: 12% against a target of 10%", "denominator")
     assert found.range.low == found.range.high == 2
 
 

@@ -53,11 +53,13 @@ class Finding:
     true: int
     range: Range
     sources: tuple[str, ...]
+    leaks: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         how = "exactly" if self.range.width < 0.5 else f"to {self.range.low:.0f}-{self.range.high:.0f}"
         late = " (solve timed out; relaxation bound)" if self.range.timed_out else ""
-        return f"{self.cell} (true {self.true}) recovered {how}{late}; from: {'; '.join(self.sources[:6])}"
+        why = self.leaks or self.sources[:6]
+        return f"{self.cell} (true {self.true}) recovered {how}{late}; needs: {' + '.join(why)}"
 
 
 class Infeasible(AssertionError):
@@ -188,20 +190,44 @@ class Program:
         return float(res.fun)
 
     def violated_by(self, truth: Mapping[str, float]) -> list[str]:
-        """The sources whose constraints the true counts break: a misread figure, never a property of the release."""
+        """The figures whose constraints the true counts break: a misread figure, never a property of the release.
+        Constraints naming a count without a known true value are not checked."""
         broken = []
         for terms, low, high, source in self.rows:
+            if not all(name in truth for name in terms):
+                continue
             value = sum(coef * truth[name] for name, coef in terms.items())
             if value < low - 1e-6 * max(1.0, abs(low)) or value > high + 1e-6 * max(1.0, abs(high)):
                 broken.append(f"{source}: {value:g} not in [{low:g}, {high:g}]")
         for name in self.lower:
-            if not self.lower[name] - EPS <= truth[name] <= self.upper[name] + EPS:
+            if name in truth and not self.lower[name] - EPS <= truth[name] <= self.upper[name] + EPS:
                 broken.append(f"bounds of {name}: {truth[name]:g} not in [{self.lower[name]:g}, {self.upper[name]:g}]")
         return broken
+
+    def checked_by(self, truth: Mapping[str, float]) -> int:
+        """How many constraints name only counts of known true value (what violated_by can check)."""
+        return sum(all(name in truth for name in terms) for terms, _, _, _ in self.rows)
 
     def sources_of(self, cell: str) -> tuple[str, ...]:
         """The shown figures whose constraints name the cell (what to read when it is recovered)."""
         return tuple(dict.fromkeys(source for terms, _, _, source in self.rows if cell in terms))
+
+
+def explain(program: Program, cell: str, *, min_width: float = 3, time_limit: float = 5.0) -> list[str]:
+    """The figures without any one of which `cell` is no longer narrowed below `min_width` (what leaks it):
+    first whole outputs (the text before a source's first ':', a page or the report), then single figures."""
+
+    def narrowed(keep) -> bool:
+        reduced = Program(dict(program.lower), dict(program.upper), [row for row in program.rows if keep(row[3])])
+        try:
+            return reduced.ranges([cell], time_limit=time_limit)[cell].width < min_width - EPS
+        except Infeasible:
+            return True
+
+    outputs = sorted({source.split(":")[0] for *_, source in program.rows})
+    needed = [o for o in outputs if not narrowed(lambda s, o=o: s.split(":")[0] != o)]
+    figures = sorted({source for *_, source in program.rows if source.split(":")[0] in needed})
+    return [f for f in figures if not narrowed(lambda s, f=f: s != f)] or needed
 
 
 def _minus(num: Terms, den: Terms, p: float) -> dict[str, float]:
@@ -220,13 +246,16 @@ def findings(
     *,
     min_width: float = 3,
     time_limit: float = 10.0,
+    explained: bool = False,
 ) -> list[Finding]:
-    """Every hidden cell whose true value is 1-9 and which the program pins or narrows below `min_width`."""
+    """Every hidden cell whose true value is 1-9 and which the program pins or narrows below `min_width`
+    (with `explained`, each with the figures that leak it)."""
     small = [c for c in hidden if 1 <= truth[c] <= 9]
     found = []
     for cell, got in program.ranges(small, time_limit=time_limit).items():
         if got.low - EPS > truth[cell] or got.high + EPS < truth[cell]:
             raise Infeasible(f"{cell}: true value {truth[cell]} outside the attacker's range {got.low}-{got.high}")
         if got.width < min_width - EPS:
-            found.append(Finding(cell, truth[cell], got, program.sources_of(cell)))
+            leaks = tuple(explain(program, cell, min_width=min_width)) if explained else ()
+            found.append(Finding(cell, truth[cell], got, program.sources_of(cell), leaks))
     return found
