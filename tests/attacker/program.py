@@ -214,20 +214,33 @@ class Program:
 
 
 def explain(program: Program, cell: str, *, min_width: float = 3, time_limit: float = 5.0) -> list[str]:
-    """The figures without any one of which `cell` is no longer narrowed below `min_width` (what leaks it):
-    first whole outputs (the text before a source's first ':', a page or the report), then single figures."""
+    """A smallest set of shown figures that still narrows `cell` below `min_width` (what leaks it): whole outputs
+    (the text before a source's first ':', a page or the report) are dropped while the cell stays narrowed,
+    then single figures of the outputs left. Every figure of the answer is needed: without it the set is safe."""
 
-    def narrowed(keep) -> bool:
-        reduced = Program(dict(program.lower), dict(program.upper), [row for row in program.rows if keep(row[3])])
+    def narrowed(kept: set[str], level) -> bool:
+        rows = [row for row in program.rows if level(row[3]) in kept]
         try:
-            return reduced.ranges([cell], time_limit=time_limit)[cell].width < min_width - EPS
+            got = Program(dict(program.lower), dict(program.upper), rows).ranges([cell], time_limit=time_limit)
         except Infeasible:
             return True
+        return got[cell].width < min_width - EPS
 
-    outputs = sorted({source.split(":")[0] for *_, source in program.rows})
-    needed = [o for o in outputs if not narrowed(lambda s, o=o: s.split(":")[0] != o)]
-    figures = sorted({source for *_, source in program.rows if source.split(":")[0] in needed})
-    return [f for f in figures if not narrowed(lambda s, f=f: s != f)] or needed
+    def output(source: str) -> str:
+        return source.split(":")[0]
+
+    def figure(source: str) -> str:
+        return source
+
+    kept_outputs = {output(r[3]) for r in program.rows}
+    for name in sorted(kept_outputs):
+        if narrowed(kept_outputs - {name}, output):
+            kept_outputs.discard(name)
+    kept = {r[3] for r in program.rows if output(r[3]) in kept_outputs}
+    for name in sorted(kept):
+        if narrowed(kept - {name}, figure):
+            kept.discard(name)
+    return sorted(kept)
 
 
 def _minus(num: Terms, den: Terms, p: float) -> dict[str, float]:
