@@ -14,6 +14,7 @@ import pytest
 
 from tests.attacker.board import (
     READERS,
+    Downloads,
     Page,
     Sight,
     build_program,
@@ -62,13 +63,14 @@ def views(demo_db, tmp_path_factory) -> tuple[Sight, Sight]:
         for role in ("board", "district"):
             seen = Sight()
             for page in PAGES:
-                at = AppTest.from_file(app, default_timeout=600)
-                at.session_state["demo_role"] = role
-                at.query_params["year"] = YEAR
-                at.run()
-                at.switch_page(f"pages/{page}.py").run()
-                assert not at.exception, f"{page} ({role}): {at.exception}"
-                read_page(Page.of(at), page, YEAR, seen)
+                with Downloads() as files:
+                    at = AppTest.from_file(app, default_timeout=600)
+                    at.session_state["demo_role"] = role
+                    at.query_params["year"] = YEAR
+                    at.run()
+                    at.switch_page(f"pages/{page}.py").run()
+                    assert not at.exception, f"{page} ({role}): {at.exception}"
+                    read_page(Page.of(at), page, YEAR, seen, files.csv(at))
             out.append(seen)
     finally:
         for k, v in saved.items():
@@ -106,3 +108,10 @@ def test_a_count_hidden_on_one_output_is_hidden_on_every_output(views):
     board, _ = views
     both = hidden_here_printed_there(board)
     assert not both, f"{len(both)} counts hidden in one place and printed in another:\n" + "\n".join(both)
+
+
+def test_the_board_pages_downloads_repeat_the_page_and_add_nothing(views):
+    board, _ = views
+    assert not board.export_extras, "numbers in the board's CSV downloads that the page does not print:\n" + "\n".join(
+        board.export_extras[:30]
+    )

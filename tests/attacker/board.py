@@ -55,6 +55,7 @@ class Sight:
     sources: dict[str, str] = field(default_factory=dict)  # key -> where it was first seen
     figures: list[tuple[str, Any]] = field(default_factory=list)  # (source, constraint builder input)
     texts: list[str] = field(default_factory=list)  # every visible string, for the record
+    export_extras: list[str] = field(default_factory=list)  # numbers of a download its page does not print
     hidden: dict[str, str] = field(default_factory=dict)  # key -> the first output that hides it
     published: dict[str, str] = field(default_factory=dict)  # key -> the first output that prints it exactly
 
@@ -400,12 +401,16 @@ READERS = {
 }
 
 
-def read_page(at: Page, page: str, year: str, seen: Sight) -> None:
-    seen.texts += at.sentences + [f"{label}: {value} ({help_text})" for label, (value, help_text) in at.metrics.items()]
+def read_page(at: Page, page: str, year: str, seen: Sight, downloads: Iterable[tuple[str, str]] = ()) -> None:
+    """Read one page into `seen`; each downloaded CSV may only repeat numbers the page prints."""
+    texts = at.sentences + [f"{label}: {value} ({help_text})" for label, (value, help_text) in at.metrics.items()]
     for frame in at.frames:
-        seen.texts += [" | ".join(map(str, row)) for row in frame.itertuples(index=False)]
+        texts += [" | ".join(map(str, row)) for row in frame.itertuples(index=False)]
     for spec in at.charts:
-        seen.texts.append(json.dumps(spec["data"]))
+        texts.append(json.dumps(spec["data"]))
+    seen.texts += texts
+    for label, csv_text in downloads:
+        seen.export_extras += [f"{page}, {label}: {extra}" for extra in unexplained_numbers(csv_text, texts)]
     READERS[page](at, year, seen)
 
 
