@@ -15,12 +15,11 @@ import pytest
 from tests.attacker.board import (
     READERS,
     Downloads,
-    Page,
     Sight,
     build_program,
     hidden_cells,
     hidden_here_printed_there,
-    read_page,
+    read_every_view,
     read_report,
     schools_seen,
     sentence_numbers,
@@ -45,45 +44,34 @@ def demo_db(demo_warehouse) -> Path:
     return demo_warehouse(students=5000)
 
 
-@pytest.fixture(scope="module")
-def views(demo_db, tmp_path_factory) -> tuple[Sight, Sight]:
-    """What the board and the district see on every analytic page of YEAR."""
-    import os
+_SEEN: dict[Path, tuple[Sight, Sight]] = {}
 
-    from streamlit.testing.v1 import AppTest
 
-    folder = tmp_path_factory.mktemp("attack")
-    saved = {k: os.environ.get(k) for k in ("BTAM_AUDIT_LOG", "BTAM_ACCOUNTS", "BTAM_WAREHOUSE")}
-    os.environ.update(
-        BTAM_AUDIT_LOG=str(folder / "audit.jsonl"), BTAM_ACCOUNTS=str(folder / "a.json"), BTAM_WAREHOUSE=str(demo_db)
-    )
-    app = str(Path(__file__).resolve().parent.parent / "app.py")
-    try:
+@pytest.fixture
+def views(start, demo_db) -> tuple[Sight, Sight]:
+    """What the board (pages, downloads, report) and the district (pages) see for YEAR; read once per module
+    through conftest's `start` page opener and kept for the module's other tests."""
+    if demo_db not in _SEEN:
         out = []
         for role in ("board", "district"):
             seen = Sight()
             for page in PAGES:
                 with Downloads() as files:
-                    at = AppTest.from_file(app, default_timeout=600)
-                    at.session_state["demo_role"] = role
-                    at.query_params["year"] = YEAR
-                    at.run()
-                    at.switch_page(f"pages/{page}.py").run()
-                    assert not at.exception, f"{page} ({role}): {at.exception}"
-                    read_page(Page.of(at), page, YEAR, seen, files.csv(at))
-            out.append(seen)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    from reports.build import generate
 
-    board = out[0]
-    report = generate(demo_db, YEAR, fmt="html", use_kaleido=False).data.decode("utf-8")
-    read_report(report, YEAR, board, schools_seen(board))
-    return board, out[1]
+                    def open_page(role=role, page=page, **state):
+                        at = start(page, params={"year": YEAR}, demo_role=role, **state)
+                        assert not at.exception, f"{page} ({role}, {state}): {at.exception}"
+                        return at
+
+                    read_every_view(open_page, page, YEAR, seen, files)
+            out.append(seen)
+        from reports.build import generate
+
+        board = out[0]
+        report = generate(demo_db, YEAR, fmt="html", use_kaleido=False).data.decode("utf-8")
+        read_report(report, YEAR, board, schools_seen(board))
+        _SEEN[demo_db] = (board, out[1])
+    return _SEEN[demo_db]
 
 
 def test_the_attacker_reads_the_board_pages_as_the_district_sees_them(views):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +96,7 @@ class Page:
     charts: list[dict]
     sentences: list[str]
     metrics: dict[str, tuple[str, str]]
+    choices: dict[str, str] = field(default_factory=dict)  # selectbox key -> chosen value
 
     @classmethod
     def of(cls, at) -> Page:
@@ -107,6 +108,7 @@ class Page:
             charts=[json.loads(c.proto.spec) for c in at.get("plotly_chart")],
             sentences=said,
             metrics={m.label: (str(m.value), str(m.proto.help)) for m in at.metric},
+            choices={str(b.key): str(b.value) for b in at.selectbox if b.key},
         )
 
     def frame_with(self, *columns: str) -> Iterable[Any]:
@@ -257,14 +259,19 @@ def read_concern_levels(at: Page, year: str, seen: Sight) -> None:
         if test and "across schools" in text:
             seen.total(assessed(year, ALL), test.group(1), f"{src}: cases of the test of independence")
     schools: set[str] = set()
+    dimension = at.choices.get("levels_dimension", "school")
+    groups: set[str] = set()
     for frame in at.frames:
-        population = "School" if "School" in frame.columns else "Population" if "Population" in frame.columns else None
-        if population is None or "Level of concern" not in frame.columns or "Assessed cases" not in frame.columns:
+        if "Level of concern" not in frame.columns or "Assessed cases" not in frame.columns:
             continue
+        population = frame.columns[0]
         for row in frame.to_dict("records"):
             lv, pop = level_of(row["Level of concern"]), row[population]
             if not lv:
                 continue
+            if population not in ("School", "Population"):
+                pop = f"{dimension}={pop}"
+                groups.add(pop)
             if population == "School":
                 schools.add(pop)
             seen.count(L(year, pop, lv), row["Assessed cases"], f"{src}: levels table ({pop})")
@@ -277,9 +284,18 @@ def read_concern_levels(at: Page, year: str, seen: Sight) -> None:
             if not lv or "customdata" not in trace:
                 continue
             for pop, x in zip(trace["y"], trace["x"], strict=False):
+                if pop != ALL and pop not in schools and dimension != "school":
+                    pop = f"{dimension}={pop}"
                 if x is not None:
                     seen.share({L(year, pop, lv): 1.0}, assessed(year, pop), precise(float(x)), f"{src}: bar of {pop}")
     for lv in LEVELS:
+        if groups:  # cases about students of each group: at most all assessed cases (staff cases have no group)
+            seen.relation(
+                {L(year, g, lv): 1.0 for g in groups},
+                {L(year, ALL, lv): 1.0},
+                f"{src}: groups within all",
+                at_most=True,
+            )
         if schools:
             seen.relation({L(year, s, lv): 1.0 for s in schools}, {L(year, ALL, lv): 1.0}, f"{src}: schools add to all")
 
@@ -379,7 +395,8 @@ def read_discipline_outcomes(at: Page, year: str, seen: Sight) -> None:
     for frame in at.frame_with("Group", "Level of concern", "Assessed cases", "With the outcome"):
         for row in frame.to_dict("records"):
             lv = level_of(row["Level of concern"])
-            n, k = f"DN|{year}|{row['Group']}|{lv}", f"DK|{year}|{row['Group']}|{lv}"
+            view = f"{at.choices.get('discipline_outcome', '')}|{at.choices.get('discipline_dimension', '')}"
+            n, k = f"DN|{year}|{view}|{row['Group']}|{lv}", f"DK|{year}|{view}|{row['Group']}|{lv}"
             seen.count(n, row["Assessed cases"], f"{src}: assessed cases of {row['Group']}")
             seen.count(k, row["With the outcome"], f"{src}: with the outcome, {row['Group']}")
             seen.relation({k: 1.0}, {n: 1.0}, f"{src}: with the outcome within its cases", at_most=True)
@@ -389,6 +406,38 @@ def read_discipline_outcomes(at: Page, year: str, seen: Sight) -> None:
                 seen.share({k: 1.0}, {n: 1.0}, got, f"{src}: share of {row['Group']}")
 
 
+def read_equity(at: Page, year: str, seen: Sight) -> None:
+    """The risk table of the chosen outcome and student groups: sizes, counts, risks and the comparison's risk
+    (all other students: the groups' totals minus the group, both unknown to the attacker unless printed)."""
+    outcome = at.choices.get("equity_outcome", "")
+    dimension = at.choices.get("equity_dimension", "")
+    if at.choices.get("equity_reference", "__all_others__") != "__all_others__":
+        return
+    src = f"Equity ({outcome} by {dimension})"
+    total_n, total_k = f"EN|{year}|{outcome}|{dimension}|all", f"EK|{year}|{outcome}|{dimension}|all"
+    for frame in at.frame_with("Group", "Students", "With the outcome"):
+        ns, ks = {}, {}
+        for row in frame.to_dict("records"):
+            group = row["Group"]
+            n, k = f"EN|{year}|{outcome}|{dimension}|{group}", f"EK|{year}|{outcome}|{dimension}|{group}"
+            seen.count(n, row["Students"], f"{src}: students of {group}")
+            seen.count(k, row["With the outcome"], f"{src}: with the outcome, {group}")
+            seen.relation({k: 1.0}, {n: 1.0}, f"{src}: with the outcome within the group", at_most=True)
+            ns[n], ks[k] = 1.0, 1.0
+            risk, other = row.get("Risk", "nan"), row.get("Comparison risk", "nan")
+            if re.fullmatch(r"\d+(?:\.\d+)?", risk):
+                seen.share({k: 1.0}, {n: 1.0}, parse_decimal(risk), f"{src}: risk of {group}")
+            if re.fullmatch(r"\d+(?:\.\d+)?", other):
+                seen.share(
+                    {total_k: 1.0, k: -1.0},
+                    {total_n: 1.0, n: -1.0},
+                    parse_decimal(other),
+                    f"{src}: comparison of {group}",
+                )
+        seen.relation(ns, {total_n: 1.0}, f"{src}: groups add to all students")
+        seen.relation(ks, {total_k: 1.0}, f"{src}: groups add to all with the outcome")
+
+
 READERS = {
     "overview": read_overview,
     "case_volumes": read_case_volumes,
@@ -396,8 +445,14 @@ READERS = {
     "time_to_intervention": read_time_to_intervention,
     "process_audit": read_process_audit,
     "discipline_outcomes": read_discipline_outcomes,
-    # The Equity page is read for its text only (every default table of a small district is withheld).
-    "equity": lambda at, year, seen: None,
+    "equity": read_equity,
+}
+
+# The choices each page offers (selectbox keys): every combination is read, not only the default view.
+VIEWS = {
+    "concern_levels": ("levels_dimension",),
+    "equity": ("equity_outcome", "equity_dimension"),
+    "discipline_outcomes": ("discipline_outcome", "discipline_dimension"),
 }
 
 
@@ -412,6 +467,52 @@ def read_page(at: Page, page: str, year: str, seen: Sight, downloads: Iterable[t
     for label, csv_text in downloads:
         seen.export_extras += [f"{page}, {label}: {extra}" for extra in unexplained_numbers(csv_text, texts)]
     READERS[page](at, year, seen)
+
+
+def option_values(box) -> list[Any]:
+    """The values behind a selectbox's shown labels. AppTest's select_index passes the label itself through the
+    page's format function, which breaks for label lookups (`LABELS.get`), so the values are found by formatting
+    every known code (the dashboard's outcome and group codes) with the widget's own format function."""
+    from ui import page_data
+
+    fmt = box.format_func
+    known = [*page_data.DIMENSION_LABELS, *page_data.OUTCOME_LABELS, "school"]
+    values = []
+    for label in box.options:
+        for code in known:
+            try:
+                if str(fmt(code)) == label:
+                    values.append(code)
+                    break
+            except (KeyError, TypeError):
+                continue
+        else:
+            raise AssertionError(f"no value behind the option {label!r} of {box.key}")
+    return values
+
+
+def read_every_view(open_page: Callable[..., Any], page: str, year: str, seen: Sight, files: Downloads) -> int:
+    """Read the page as opened, then under every combination of its choices (VIEWS), each combination in a fresh
+    session (`open_page(**state)` opens the page with those session values); returns the views read."""
+    read_page(Page.of(at := open_page()), page, year, seen, files.csv(at))
+    done = 1
+
+    def walk(keys: tuple[str, ...], preset: dict[str, Any]) -> None:
+        nonlocal done
+        for value in option_values(open_page(**preset).selectbox(key=keys[0])):
+            at = open_page(**preset)
+            at.selectbox(key=keys[0]).set_value(value).run()
+            if at.exception:
+                raise AssertionError(f"{page} with {keys[0]} = {value}: {at.exception}")
+            if len(keys) > 1:
+                walk(keys[1:], {**preset, keys[0]: value})
+            else:
+                read_page(Page.of(at), page, year, seen, files.csv(at))
+                done += 1
+
+    if page in VIEWS:
+        walk(VIEWS[page], {})
+    return done
 
 
 # ---------------------------------------------------------------------- the program
