@@ -125,3 +125,30 @@ def test_a_solve_that_runs_out_of_time_falls_back_on_its_relaxation():
     program.add({f"x{i}": w for i, w in enumerate(weights)}, 3001, 3001, "sum")
     got = program.ranges(["x0"], time_limit=1e-4)["x0"]
     assert got.low <= 0 + 1e-6 and got.high >= 9 - 1e-6
+
+
+def test_a_download_may_repeat_its_page_but_not_add_to_it():
+    from tests.attacker.board import unexplained_numbers
+
+    csv_text = 'School,Cases,Students enrolled,"Cases per 1,000"\r\nLakeside Middle School,14,"1,120",12.5\r\n'
+    assert unexplained_numbers(csv_text, ["Lakeside Middle School | 14 | 1,120 | 12.5"]) == []
+    assert unexplained_numbers("School,Cases\r\nLakeside,15\r\n", ["Lakeside | <10"]) == ["15 in 'Lakeside,15'"]
+
+
+def test_the_report_reader_finds_tables_and_counts_with_shares():
+    from tests.attacker.board import count_and_share, report_tables
+
+    html = (
+        "<table><caption>Rated cases by level of concern, 2024-25</caption><thead><tr><th>Level of concern</th>"
+        "<th>Cases</th></tr></thead><tbody><tr><td>Low</td><td>24</td></tr><tr><td>High</td><td>*</td></tr>"
+        "</tbody></table>"
+    )
+    assert report_tables(html) == {
+        "Rated cases by level of concern, 2024-25": [
+            {"Level of concern": "Low", "Cases": "24"},
+            {"Level of concern": "High", "Cases": "*"},
+        ]
+    }
+    shown, share = count_and_share("10 (23.3%)")
+    assert shown == "10" and share is not None and share.low == pytest.approx(0.2325)
+    assert count_and_share("<10") == ("<10", None)

@@ -158,11 +158,14 @@ def unexplained_numbers(csv_text: str, shown: Iterable[str]) -> list[str]:
     """Numbers of a downloaded CSV that the page does not print anywhere (an export may repeat a page, not add)."""
     printed = {n.value for text in shown for n in numbers_in(text)}
     printed |= {round(n.value, 6) for text in shown for n in numbers_in(text)}
+    import csv
+    import io
+
     extra = []
-    for line in csv_text.splitlines()[1:]:
-        for number in numbers_in(line.replace(",", ";")):
+    for row in list(csv.reader(io.StringIO(csv_text)))[1:]:
+        for number in (n for value in row for n in numbers_in(value)):
             if number.value not in printed and round(number.value, 6) not in printed:
-                extra.append(f"{number.value:g} in '{line[:80]}'")
+                extra.append(f"{number.value:g} in '{','.join(row)[:80]}'")
     return extra
 
 
