@@ -44,7 +44,7 @@ def demo_db(demo_warehouse) -> Path:
     return demo_warehouse(students=5000)
 
 
-_SEEN: dict[Path, tuple[Sight, Sight]] = {}
+_SEEN: dict[Path, tuple[Sight, Sight] | BaseException] = {}
 
 
 @pytest.fixture
@@ -52,26 +52,37 @@ def views(start, demo_db) -> tuple[Sight, Sight]:
     """What the board (pages, downloads, report) and the district (pages) see for YEAR; read once per module
     through conftest's `start` page opener and kept for the module's other tests."""
     if demo_db not in _SEEN:
-        out = []
-        for role in ("board", "district"):
-            seen = Sight()
-            for page in PAGES:
-                with Downloads() as files:
+        try:
+            _SEEN[demo_db] = read_everything(start, demo_db)
+        except Exception as error:  # noqa: BLE001 - kept, so the module's other tests fail fast with it
+            _SEEN[demo_db] = error
+    seen = _SEEN[demo_db]
+    if isinstance(seen, BaseException):
+        raise AssertionError(f"reading what the board sees failed: {seen!r}") from seen
+    return seen
 
-                    def open_page(role=role, page=page, **state):
-                        at = start(page, params={"year": YEAR}, demo_role=role, **state)
-                        assert not at.exception, f"{page} ({role}, {state}): {at.exception}"
-                        return at
 
-                    read_every_view(open_page, page, YEAR, seen, files)
-            out.append(seen)
-        from reports.build import generate
+def read_everything(start, demo_db: Path) -> tuple[Sight, Sight]:
+    """Every view of every page for the board and the district, then the board report."""
+    out = []
+    for role in ("board", "district"):
+        seen = Sight()
+        for page in PAGES:
+            with Downloads() as files:
 
-        board = out[0]
-        report = generate(demo_db, YEAR, fmt="html", use_kaleido=False).data.decode("utf-8")
-        read_report(report, YEAR, board, schools_seen(board))
-        _SEEN[demo_db] = (board, out[1])
-    return _SEEN[demo_db]
+                def open_page(role=role, page=page, **state):
+                    at = start(page, params={"year": YEAR}, demo_role=role, **state)
+                    assert not at.exception, f"{page} ({role}, {state}): {at.exception}"
+                    return at
+
+                read_every_view(open_page, page, YEAR, seen, files)
+        out.append(seen)
+    from reports.build import generate
+
+    board = out[0]
+    report = generate(demo_db, YEAR, fmt="html", use_kaleido=False).data.decode("utf-8")
+    read_report(report, YEAR, board, schools_seen(board))
+    return board, out[1]
 
 
 def test_the_attacker_reads_the_board_pages_as_the_district_sees_them(views):
