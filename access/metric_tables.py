@@ -24,10 +24,16 @@ import polars as pl
 from access.marts import mart_query
 from access.queries import run_query
 from data_contracts.interchange import CONCERN_LEVELS
+from metrics.aggregate_bounds import comparison_bounds
 from metrics.audit import evaluate_audit
+from metrics.competing_risks import SERVED as SERVED_OUTCOME
 from metrics.competing_risks import SUMMARY_COLUMNS as _CI_SUMMARY
-from metrics.competing_risks import cumulative_incidence_table, first_action_outcomes
-from metrics.concern import concern_distribution, concern_independence_table
+from metrics.competing_risks import (
+    cumulative_incidence_curves,
+    cumulative_incidence_table,
+    first_action_outcomes,
+)
+from metrics.concern import concern_distribution, concern_independence_table, concern_ordinal_table
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
 from metrics.disproportionality import disproportionality_table
 from metrics.idc import idc_measures as idc_measure_rows
@@ -149,6 +155,31 @@ def state_reference_counts(con: duckdb.DuckDBPyConnection, school_years: Years =
     return run_query(
         con, "marts/state_reference_counts", school_years=None if school_years is None else list(school_years)
     )
+
+
+def aggregate_comparison_bounds(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    school_year: str,
+    n_measure: str,
+    k_measure: str,
+    dimensions: Sequence[str],
+    settings: MetricSettings = DEFAULT_SETTINGS,
+) -> pl.DataFrame:
+    """Risk ratios of a published aggregate table (reference data) with its suppressed groups kept in the
+    comparison group as an interval, never dropped (metrics.aggregate_bounds; a row the totals cannot bound
+    is marked). `source` is the aggregate's profile name; the statewide row's scope is 'state'."""
+    cells = run_query(
+        con,
+        "reference/aggregate_group_cells",
+        source=source,
+        school_year=school_year,
+        n_measure=n_measure,
+        k_measure=k_measure,
+        dimensions=list(dimensions),
+    )
+    totals = cells.select("scope", "n_total", "k_total").unique("scope", maintain_order=True)
+    return comparison_bounds(cells.drop("n_total", "k_total"), totals, settings)
 
 
 def disproportionality(
@@ -289,12 +320,14 @@ def concern_level_tests(
     settings: MetricSettings = DEFAULT_SETTINGS,
 ) -> pl.DataFrame:
     """Group x level independence per school_year x scope x dimension: method, statistic, df, p_value, n,
-    groups, levels (comma-separated, those kept), min_expected."""
+    groups, levels (comma-separated, those kept), min_expected; then the ordinal test beside it
+    (row mean scores of the ordered levels): ordinal_statistic, ordinal_df, ordinal_p_value."""
     counts = concern_level_counts(con, school_years, school_ids, include_district, include_schools, as_of)
     keys = ["school_year", "scope", "dimension"]
-    tests = concern_independence_table(
-        counts.filter(pl.col("dimension") != "all"), keys, group="group", settings=settings
-    )
+    by_group = counts.filter(pl.col("dimension") != "all")
+    tests = concern_independence_table(by_group, keys, group="group", settings=settings)
+    ordinal = concern_ordinal_table(by_group, keys, group="group")
+    tests = tests.join(ordinal, on=keys, how="left", nulls_equal=True, maintain_order="left")
     return tests.with_columns(pl.col("groups").list.join(","), pl.col("levels").list.join(",")).cast(
         {
             "school_year": pl.String,
@@ -308,6 +341,9 @@ def concern_level_tests(
             "groups": pl.String,
             "levels": pl.String,
             "min_expected": pl.Float64,
+            "ordinal_statistic": pl.Float64,
+            "ordinal_df": pl.Int64,
+            "ordinal_p_value": pl.Float64,
         }
     )
 
@@ -438,6 +474,45 @@ def ci_summary_by_level(
     )
     order = pl.col("concern_level").replace_strict(_LEVEL_ORDER, default=9, return_dtype=pl.Int32)
     return _scope_order(table, order).select(TIME_TO_INTERVENTION_CI_COLUMNS)
+
+
+def served_outcomes(cases: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Rows of case_timeline re-timed for the cumulative incidence: duration_days and outcome (served,
+    closed unserved: the competing event, open: censored at the as-of date), from first_action_outcomes."""
+    return first_action_outcomes(cases.drop("duration_days", "event"), as_of)
+
+
+def ci_summary_by_group(
+    outcomes: pl.DataFrame, dimension: str, include_district: bool = True, include_schools: bool = True
+) -> pl.DataFrame:
+    """time_to_intervention_ci's columns per school_year x scope x group of `dimension`, from served_outcomes."""
+    grouped = _grouped_cases(outcomes, dimension, include_district, include_schools)
+    table = cumulative_incidence_table(
+        grouped.select("school_year", "scope", "group", "duration_days", "outcome"),
+        by=("school_year", "scope", "group"),
+    )
+    return _scope_order(table, "group").select("school_year", "scope", "group", *_CI_SUMMARY)
+
+
+def ci_curves_by_group(outcomes: pl.DataFrame, dimension: str) -> pl.DataFrame:
+    """The Aalen-Johansen curve of each group of `dimension` over all the rows given (one scope): group, then
+    metrics.competing_risks.CURVE_SCHEMA."""
+    grouped = _grouped_cases(outcomes, dimension, True, False)
+    curves = cumulative_incidence_curves(grouped.select("group", "duration_days", "outcome"), ["group"])
+    return curves.with_columns(pl.col("group").cast(pl.String)).sort("group", "days", maintain_order=True)
+
+
+def served_hazard_logrank_of(
+    outcomes: pl.DataFrame,
+    include_district: bool = True,
+    include_schools: bool = True,
+    dimensions: Sequence[str] = ("concern_level", "school", *SUBGROUP_DIMENSIONS),
+) -> pl.DataFrame:
+    """The group comparison that goes with the cumulative incidence: the log-rank test on the cause-specific
+    hazard of being served (a case closed unserved leaves the risk set at its closing day, an open case at the
+    as-of date). logrank_tests' columns, event 'first_action_served'."""
+    cases = outcomes.with_columns((pl.col("outcome") == SERVED_OUTCOME).alias("event"))
+    return logrank_of(cases, "first_action_served", include_district, include_schools, dimensions)
 
 
 def time_to_assessment(
@@ -611,7 +686,7 @@ def timeliness_of(
     """timeliness' table from rows of case_timeline (event first_action) already read."""
     cases = _scoped_cases(cases, include_district, include_schools)
     table = timeliness_by_level(
-        cases.select("school_year", "scope", "concern_level", "duration_days", "event"),
+        cases.select("school_year", "scope", "concern_level", "duration_days", "event", "reported_date", "closed_date"),
         by=("school_year", "scope"),
         settings=settings,
     )

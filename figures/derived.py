@@ -29,6 +29,11 @@ DISPARITY_STATISTICS = (
     "outcome_share",
     "population_share",
     "weighted_risk_ratio",
+    "ratio_comparison_n",
+    "ratio_comparison_k",
+    "ratio_comparison_risk",
+    "ratio_risk_difference",
+    "ratio_p_value",
 )
 HIDDEN_GROUP = "withheld: the group's counts are hidden for this role"
 HIDDEN_COMPARISON = "withheld: the comparison group's counts are hidden for this role"

@@ -36,7 +36,19 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "outcome_share": pl.Float64,
     "population_share": pl.Float64,
     "weighted_risk_ratio": pl.Float64,
+    # The comparison the risk ratio and its interval are against, and every field of the row against it
+    # (for an alternate ratio the spec's comparison_* fields stay local: these say what the ratio compares).
+    "comparison_group": pl.String,
+    "ratio_comparison_n": pl.Int64,
+    "ratio_comparison_k": pl.Int64,
+    "ratio_comparison_risk": pl.Float64,
+    "ratio_risk_difference": pl.Float64,
+    "ratio_p_value": pl.Float64,
 }
+# comparison_group values: all other students of the population in the scope, or, for an alternate risk
+# ratio, the other groups' students in the state reference.
+OTHERS_IN_SCOPE = "others_in_scope"
+OTHERS_IN_STATE = "others_in_state"
 # disproportionality.csv: the spec's columns in the spec's order, then the extras.
 EXPORT_COLUMNS = (
     *SLICE_KEY,
@@ -59,6 +71,12 @@ EXPORT_COLUMNS = (
     "population_share",
     "weighted_risk_ratio",
     "persistent",
+    "comparison_group",
+    "ratio_comparison_n",
+    "ratio_comparison_k",
+    "ratio_comparison_risk",
+    "ratio_risk_difference",
+    "ratio_p_value",
 )
 
 
@@ -92,7 +110,7 @@ def disproportionality_table(
 
     Every slice is computed at once over whole columns; the result is the same, row for row, as
     `disproportionality` run on each slice in the order the slices first appear (the regression test
-    keeps that per-slice code as its reference). `tests=False` leaves p_value and q_value blank: Fisher's
+    keeps that per-slice code as its reference). `tests=False` leaves p_value, q_value and ratio_p_value blank: Fisher's
     test is most of the cost, and flags and persistence do not use it.
     """
     require_columns(counts, [*SLICE_KEY, "group", "n", "k"], "disproportionality_table counts")
@@ -288,6 +306,12 @@ def _slice_rows(
         p_value = np.full(n.size, np.nan)
         tested = (cn > 0) & tests
         p_value[tested] = _fisher_p(k[tested], n[tested], ck[tested], cn[tested])
+        rcn = np.where(alternate, ref_n, cn)
+        rck = np.where(alternate, ref_k, ck)
+        ratio_comparison_risk = np.where(rcn > 0, rck.astype(np.float64) / rcn.astype(np.float64), np.nan)
+        ratio_p_value = p_value.copy()
+        alt_tested = alternate & tests
+        ratio_p_value[alt_tested] = _fisher_p(k[alt_tested], n[alt_tested], rck[alt_tested], rcn[alt_tested])
         outcome_share = np.where(total_k > 0, kf / total_k.astype(np.float64), np.nan)
         population_share = nf / total_n.astype(np.float64)
     method = pl.select(
@@ -308,12 +332,18 @@ def _slice_rows(
         "outcome_share": outcome_share,
         "population_share": population_share,
         "weighted_risk_ratio": weighted,
+        "ratio_comparison_risk": ratio_comparison_risk,
+        "ratio_risk_difference": risk - ratio_comparison_risk,
+        "ratio_p_value": ratio_p_value,
     }
     out = rows.select(*SLICE_KEY, "group", "n", "k", "_slice").with_columns(
         pl.Series("comparison_n", cn, dtype=pl.Int64),
         pl.Series("comparison_k", ck, dtype=pl.Int64),
         pl.Series("ratio_method", method, dtype=pl.String),
         pl.Series("flagged", flagged, dtype=pl.Boolean),
+        pl.Series("comparison_group", np.where(alternate, OTHERS_IN_STATE, OTHERS_IN_SCOPE), dtype=pl.String),
+        pl.Series("ratio_comparison_n", rcn, dtype=pl.Int64),
+        pl.Series("ratio_comparison_k", rck, dtype=pl.Int64),
         *(_finite_series(name, values) for name, values in floats.items()),
     )
     return out.select(*SLICE_KEY, *ROW_SCHEMA.keys(), "_slice")

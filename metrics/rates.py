@@ -23,6 +23,19 @@ def rate_per_1000(k: int | float, n: int | float) -> float | None:
     return None if r is None else 1000 * r
 
 
+def poisson_rate_ci(k: int, n: int | float, per: float = 1000.0, level: float = 0.95) -> tuple[float, float] | None:
+    """The exact (Garwood) interval of a rate of k events among n, per `per`: events such as BTAM cases are
+    counts that may exceed the students, so the count is treated as Poisson. None when n is 0 or missing."""
+    from scipy.stats import chi2
+
+    if k is None or n is None or n <= 0 or k < 0:
+        return None
+    alpha = 1.0 - level
+    low = 0.0 if k == 0 else chi2.ppf(alpha / 2, 2 * k) / 2
+    high = chi2.ppf(1 - alpha / 2, 2 * (k + 1)) / 2
+    return float(per * low / n), float(per * high / n)
+
+
 def _safe_ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(den > 0).then(num / den).otherwise(None)
 

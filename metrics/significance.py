@@ -42,3 +42,28 @@ def unlikely_to_be_chance(
 ) -> bool:
     """The rule: q at most settings.alpha and the ratio's interval entirely above 1."""
     return q_value is not None and ci_low is not None and q_value <= settings.alpha and ci_low > 1
+
+
+# The Mantel-Haenszel rows' four cells: group with and without the outcome, other students with and without.
+CONDITIONAL_CELLS = ("group_with_outcome", "group_without_outcome", "other_with_outcome", "other_without_outcome")
+
+
+def conditional_significance(cond: pl.DataFrame, settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+    """conditional_disparities rows with `q_value` (BH of cmh_p within FAMILY) and the rule's verdict
+    `unlikely_to_be_chance` (q at most alpha, the interval excluding 1, every one of the four cells at least
+    settings.min_cell). Those with the interval above 1 are what the Discipline outcomes page and the board
+    report both flag."""
+    require_columns(
+        cond, ["cmh_p", "ci_low", "ci_high", "group_cases", "group_with_outcome", "other_cases"], "conditional"
+    )
+    cells = cond.with_columns(
+        (pl.col("group_cases") - pl.col("group_with_outcome")).alias("group_without_outcome"),
+        (pl.col("other_cases") - pl.col("other_with_outcome")).alias("other_without_outcome"),
+    )
+    table = with_q_values(cells, "cmh_p")
+    big_enough = pl.min_horizontal(*CONDITIONAL_CELLS) >= settings.min_cell
+    excludes_one = (pl.col("ci_low") > 1) | (pl.col("ci_high") < 1)
+    passes = (pl.col("q_value") <= settings.alpha) & excludes_one & big_enough
+    return table.with_columns(passes.fill_null(False).alias("unlikely_to_be_chance")).drop(
+        "group_without_outcome", "other_without_outcome"
+    )

@@ -300,6 +300,12 @@ def logrank_table(cases: pl.DataFrame, by: Sequence[str], group: str = "group") 
     if many.any():
         which = np.flatnonzero(method == "logrank_k_groups")
         statistic[which], df[which], p[which] = _logrank_many(tid[many], j[many], t[many], e[many], which, k_of[which])
+    # A test whose statistic has no variance (every event at a day only one group was at risk) was not run:
+    # it is labelled so, never as a 1-df test with a blank result.
+    no_result = (method != "not_applicable") & ~np.isfinite(p)
+    method = np.where(no_result, "not_applicable", method)
+    df = np.where(no_result, -1, df)
+    statistic = np.where(no_result, np.nan, statistic)
     named = pl.DataFrame({"t": pair_test, "r": pair[0] % max(len(names), 1)}).with_columns(
         pl.col("r").replace_strict(list(range(len(names))), names, return_dtype=pl.String).alias("name")
     )
@@ -321,6 +327,15 @@ def logrank_table(cases: pl.DataFrame, by: Sequence[str], group: str = "group") 
         ]
     )
     return _beside(frame, by, first, values)
+
+
+def logrank_not_run_reason(groups: Sequence[str], n_events: int) -> str:
+    """Why a log-rank test was not run (method 'not_applicable'), in words for a page or report."""
+    if len(groups) < 2:
+        return "not run: fewer than two groups have cases"
+    if n_events == 0:
+        return "not run: no case had the event in any group"
+    return "not run: the groups were never at risk on the same days, so there is nothing to compare"
 
 
 # K-group tests with more groups than this skip the SVDs (see _logrank_large)
@@ -502,6 +517,7 @@ def timeliness(
     cases: pl.DataFrame, by: Sequence[str] = (), settings: MetricSettings = DEFAULT_SETTINGS
 ) -> pl.DataFrame:
     """timeliness_share per `by` x concern_level, each level against its own target (unassessed left out).
+    With reported_date and closed_date among the columns, a case closed with no action counts as missed.
 
     Output: the `by` columns, concern_level, target_days, n_met, n_missed, n_not_yet_due, share_met.
     """
@@ -521,14 +537,21 @@ def timeliness(
     )
     t, e = pl.col("duration_days").cast(pl.Float64), pl.col("event")
     within = t <= target.cast(pl.Float64)
+    # A case closed with no action can never be served: it missed its target, even if it closed inside it
+    # (it is never "not yet due"). Known when the rows carry the dates the duration was taken from.
+    if {"reported_date", "closed_date"} <= set(assessed.columns):
+        end = pl.col("reported_date") + pl.duration(days=pl.col("duration_days"))
+        closed_unserved = (~e & pl.col("closed_date").is_not_null() & (end == pl.col("closed_date"))).fill_null(False)
+    else:
+        closed_unserved = pl.lit(False)
     out = (
         assessed.with_columns(target.alias("target_days"))
         .group_by(keys, maintain_order=True)
         .agg(
             pl.col("target_days").first(),
             (e & within).sum().cast(pl.Int64).alias("n_met"),
-            (~within).sum().cast(pl.Int64).alias("n_missed"),
-            (~e & within).sum().cast(pl.Int64).alias("n_not_yet_due"),
+            (~within | closed_unserved).sum().cast(pl.Int64).alias("n_missed"),
+            (~e & within & ~closed_unserved).sum().cast(pl.Int64).alias("n_not_yet_due"),
         )
     )
     share = (

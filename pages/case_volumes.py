@@ -6,10 +6,20 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from figures.released_volumes import (
+    percent_change,
+    rate_per_1000,
+    released_breakdown,
+    released_enrolled,
+    released_school_rates,
+    released_total,
+)
+from metrics.rates import poisson_rate_ci
 from ui import page_data as data
-from ui.charts import OKABE_ITO, PALETTE, SYMBOLS, chart_with_table, style
+from ui.charts import OKABE_ITO, PALETTE, SYMBOLS, chart_with_table, mark_hidden, style
 from ui.context import analytic_view
 from ui.text import fmt_int
+from ui.url_state import url_radio
 
 ctx, year, school_ids, suppress, where = analytic_view("Case volumes")
 volumes = data.case_volumes(ctx.cache_key, year, school_ids).filter(pl.col("school_year") == year)
@@ -24,32 +34,21 @@ st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if sup
 change = total["cases_percent_change"][0]
 cases_text = fmt_int(cases)
 if suppress:  # the headline's figures as the release publishes them: a hidden total hides its rate and change
-
-    def published_total(rel, y: str) -> tuple[str, int | None]:
-        table = rel.tables.get(f"cases_total_{y}")
-        return (table.display["cases"][0], table.published["cases"][0]) if table is not None else ("*", None)
-
-    cases_text, shown_cases = published_total(release, year)
-    referral = release.tables.get("disp_btam_referral_race_ethnicity")  # its total row: all enrolled students
-    enrolled_shown = (
-        None
-        if referral is None
-        else referral.published.filter(pl.col("race_ethnicity") == data.TOTAL)["enrolled"].first()
-    )
-    if shown_cases is None or enrolled_shown is None:
-        rate = None
-    _, prior_cases = published_total(
+    now = released_total(release, year)
+    cases_text = now.shown
+    rate = rate_per_1000(now.cases, released_enrolled(release))
+    before = released_total(
         data.public_release(ctx.release_key, data.prior_year(year), school_ids), data.prior_year(year)
     )
-    if shown_cases is None or prior_cases is None:
-        change = None
+    change = percent_change(now.cases, before.cases)
 rate_text = f", **{rate:.1f} per 1,000 students** enrolled" if rate is not None else ""
 st.markdown(
     f"**{cases_text} cases** were reported in {year}{rate_text}"
     + (
         f", {abs(change):.0f}% {'more' if change > 0 else 'fewer'} than the year before."
         if change is not None
-        else "; no change from the year before can be shown."
+        else "; no change from the year before is shown: it needs both years' totals, and one is hidden or "
+        "not loaded for this role."
         if suppress
         else "; the year before is not loaded, so there is no change to show."
     )
@@ -119,41 +118,53 @@ if schools.height and suppress and "cases_by_school" not in release.tables:
 elif schools.height:
     names = {s.school_id: s.name for s in ctx.options.schools}
     table = schools.select(pl.col("scope").alias("school"), "cases", "enrolled", "cases_per_1000")
-    if suppress:
+    if suppress:  # a school's rate only from its published count and enrolment
         pub = release["cases_by_school"]
-        shown = data.published(pub, "cases").filter(pl.col("school") != data.TOTAL)
-        enrolled = pub.display.select("school", pl.col("enrolled").alias("enrolled_shown")).with_columns(
-            pub.published["enrolled"].alias("enrolled_pub")
-        )
-        table = (
-            table.join(shown.select("school", "shown", pl.col("value").alias("pub")), on="school", how="left")
-            .join(enrolled, on="school", how="left")
-            .with_columns(pl.col("enrolled_shown").alias("enrolled"))
-            .with_columns(
-                pl.when(pl.col("pub").is_null() | pl.col("enrolled_pub").is_null())
-                .then(None)
-                .otherwise(pl.col("cases_per_1000"))
-                .alias("cases_per_1000")
-            )
-        )
+        table = table.drop("cases_per_1000").join(released_school_rates(pub), on="school", how="left")
+        table = table.with_columns(pl.col("enrolled_shown").alias("enrolled"))
         notes = list(pub.footnotes.values())
     else:
         table = table.with_columns(pl.col("cases").cast(pl.String).alias("shown"))
         notes = []
-    table = table.with_columns(pl.col("enrolled").cast(pl.String))
+    # The 95% interval of each rate, from the count and enrolment as shown (a suppressed viewer: only where both
+    # are published exactly, so the interval comes from released figures alone).
+    exact = table.select(
+        pl.col("shown").str.replace_all(",", "").cast(pl.Int64, strict=False).alias("k"),
+        pl.col("enrolled").cast(pl.String).str.replace_all(",", "").cast(pl.Int64, strict=False).alias("e"),
+        "cases_per_1000",
+    )
+    bounds = [
+        poisson_rate_ci(k, e) if k is not None and e is not None and r is not None else None
+        for k, e, r in exact.iter_rows()
+    ]
+    table = table.with_columns(
+        pl.Series("ci_low", [b[0] if b else None for b in bounds], dtype=pl.Float64),
+        pl.Series("ci_high", [b[1] if b else None for b in bounds], dtype=pl.Float64),
+        pl.col("enrolled").cast(pl.String),
+    )
     table = table.with_columns(pl.col("school").replace_strict(names, default=pl.col("school")).alias("name")).sort(
         "cases_per_1000", nulls_last=False
     )
+    values = table["cases_per_1000"].to_list()
     fig = go.Figure(
         go.Bar(
-            x=table["cases_per_1000"].fill_null(0).to_list(),
+            x=values,
             y=table["name"].to_list(),
             orientation="h",
             marker_color=OKABE_ITO["blue"],
-            text=[f"{r:.1f}" if r is not None else "*" for r in table["cases_per_1000"]],
+            text=[f"{r:.1f}" if r is not None else "*" for r in values],
             textposition="outside",
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [h - r if h is not None else None for h, r in zip(table["ci_high"], values)],
+                "arrayminus": [r - lo if lo is not None else None for lo, r in zip(table["ci_low"], values)],
+                "color": "#31333F",
+            },
         )
     )
+    if mark_hidden(fig, table["name"].to_list(), values, horizontal=True):
+        notes = notes + ["A school whose count or enrolment is hidden for this role has no bar: it is marked hidden."]
     if rate is not None:
         fig.add_vline(
             x=rate,
@@ -167,7 +178,7 @@ elif schools.height:
     style(
         fig,
         title=f"BTAM cases per 1,000 students enrolled, by school, {year}",
-        x_title="Cases per 1,000 students",
+        x_title="Cases per 1,000 students (95% interval)",
         y_title="School",
         height=max(320, 60 + 22 * table.height),
     )
@@ -179,12 +190,15 @@ elif schools.height:
             pl.col("shown").alias("Cases"),
             pl.col("enrolled").alias("Students enrolled"),
             pl.col("cases_per_1000").round(1).alias("Cases per 1,000"),
+            pl.col("ci_low").round(1).alias("95% interval, low"),
+            pl.col("ci_high").round(1).alias("95% interval, high"),
         ),
         stem=f"cases_by_school_{year}",
         footnotes=notes,
         key="volumes_schools",
         how="Cases of the school year recorded by each school, divided by the students enrolled at "
-        "that school that year, times 1,000. The dashed line is all chosen schools together.",
+        "that school that year, times 1,000, with the exact (Poisson) 95% interval: a small school's rate "
+        "moves a lot with one case more or less. The dashed line is all chosen schools together.",
         section="Rates (`metrics/rates.py`)",
     )
 
@@ -195,18 +209,20 @@ TITLES = {
     "concern_type": "type of concern",
     "behavior": "behavior reported",
 }
-chosen = st.radio(
-    "Cases by", list(TITLES), key="volumes_breakdown", horizontal=True, format_func=lambda b: TITLES[b].capitalize()
+chosen = url_radio(
+    "Cases by",
+    list(TITLES),
+    key="volumes_breakdown",
+    param="by",
+    horizontal=True,
+    format_func=lambda b: TITLES[b].capitalize(),
 )
 breakdown, words = chosen, TITLES[chosen]
 part = district.filter(pl.col("breakdown") == breakdown).sort("cases")
-if suppress:
+if suppress:  # a rate only from a published count and the published enrolment
     pub = release[f"cases_by_{breakdown}"]
-    shown = data.published(pub, "cases").filter(pl.col(breakdown) != data.TOTAL)
-    part = part.join(
-        shown.select(pl.col(breakdown).alias("category"), "shown", "value"), on="category", how="left"
-    ).with_columns(
-        pl.when(pl.col("value").is_null()).then(None).otherwise(pl.col("cases_per_1000")).alias("cases_per_1000")
+    part = part.drop("cases_per_1000").join(
+        released_breakdown(pub, breakdown, released_enrolled(release)), on="category", how="left"
     )
     notes = list(pub.footnotes.values())
 else:
@@ -215,7 +231,7 @@ else:
 labels = [data.group_label(breakdown, c) for c in part["category"]]
 fig = go.Figure(
     go.Bar(
-        x=part["value"].fill_null(0).to_list(),
+        x=part["value"].to_list(),
         y=labels,
         orientation="h",
         marker_color=OKABE_ITO["bluish_green"],
@@ -223,6 +239,8 @@ fig = go.Figure(
         textposition="outside",
     )
 )
+if mark_hidden(fig, labels, part["value"].to_list(), horizontal=True):
+    notes = notes + ["A category whose count is hidden for this role has no bar: it is marked hidden."]
 style(
     fig,
     title=f"BTAM cases by {words}, {where}",

@@ -7,10 +7,15 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from figures.derived import released_high_share
+from figures.released_levels import released_level_shares, released_level_test
+from figures.words import p_text
+from metrics.config import DEFAULT_SETTINGS
 from ui import page_data as data
 from ui.charts import ORDERED, chart_with_table, style
 from ui.context import analytic_view
-from ui.text import fmt_int, fmt_p, fmt_pct
+from ui.text import fmt_int, fmt_pct
+from ui.url_state import url_selectbox
 
 METHODS = {
     "chi_square": "Pearson's chi-square test",
@@ -29,8 +34,12 @@ if overall.is_empty() or not overall["n"].sum():
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 names = {s.school_id: s.name for s in ctx.options.schools}
 options = ["school", *data.GROUP_DIMENSIONS]
-dimension = st.selectbox(
-    "Compare levels of concern by", options, key="levels_dimension", format_func=lambda d: data.DIMENSION_LABELS[d]
+dimension = url_selectbox(
+    "Compare levels of concern by",
+    options,
+    key="levels_dimension",
+    param="by",
+    format_func=lambda d: data.DIMENSION_LABELS[d],
 )
 release = data.public_release(ctx.release_key, year, school_ids) if suppress else None
 
@@ -57,23 +66,48 @@ def stacked(
     if release is not None and table_name not in release.tables:
         st.info(NOT_PUBLISHED)
         return
-    if release is not None:
+    if release is not None:  # a share only where the level's count and its row's total are published
         pub = release[table_name]
-        shown = data.published(pub, measure)
+        shown = released_level_shares(pub, by if by in pub.dimensions else None)
         if by not in shown.columns:
             shown = shown.with_columns(pl.lit("all").alias(by))
-        frame = (
-            frame.drop("shown")
-            .join(shown.select(by, "concern_level", "shown", "value"), on=[by, "concern_level"], how="left")
-            .with_columns(pl.when(pl.col("value").is_null()).then(None).otherwise(pl.col("share")).alias("plotted"))
+        frame = frame.drop("shown", "plotted").join(
+            shown.select(by, "concern_level", "shown", pl.col("share").alias("plotted")),
+            on=[by, "concern_level"],
+            how="left",
         )
         notes = list(pub.footnotes.values())
+        if frame["plotted"].null_count():
+            notes.append("A share is shown only where its count and the row's total are published for this role.")
+        printed = data.published(pub, measure)  # each row's total as the release prints it
+        if by not in printed.columns:
+            printed = printed.with_columns(pl.lit("all").alias(by))
+        totals = {
+            r[by]: r["shown"]
+            for r in printed.filter((pl.col("concern_level") == data.TOTAL) & (pl.col(by) != data.TOTAL)).iter_rows(
+                named=True
+            )
+        }
+    else:
+        totals = {g: fmt_int(n) for g, n in frame.group_by(by).agg(pl.col("n").sum()).iter_rows()}
+    # Every bar says how many cases its 100% is, and how many of its levels are hidden.
+    hidden = {g: c for g, c in frame.filter(pl.col("plotted").is_null()).group_by(by).len().iter_rows()}
+    bar_label = {
+        g: f"{labels[g]} (n = {totals.get(g, '*')}"
+        + (f"; {hidden[g]} {'level' if hidden[g] == 1 else 'levels'} hidden)" if g in hidden else ")")
+        for g in frame[by].unique().to_list()
+    }
+    if hidden:
+        notes = notes + [
+            "A level whose count is hidden for this role is left out of its bar, so that bar adds to less "
+            "than 100%; its label says how many levels are hidden."
+        ]
     fig = go.Figure()
     for i, level in enumerate(LEVELS):
         part = frame.filter(pl.col("concern_level") == level)
         fig.add_bar(
             name=data.LEVEL_LABELS[level],
-            y=[labels[g] for g in part[by]],
+            y=[bar_label[g] for g in part[by]],
             x=part["plotted"].to_list(),
             orientation="h",
             marker_color=ORDERED[i],
@@ -94,6 +128,7 @@ def stacked(
     )
     table = frame.select(
         pl.col(by).replace_strict(labels).alias(y_title),
+        pl.col(by).replace_strict(totals, default="*").alias("Assessed cases of the group (n)"),
         pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level of concern"),
         pl.col("shown").alias("Assessed cases"),
         pl.col("plotted").round(3).alias("Share of the group's assessed cases"),
@@ -113,7 +148,6 @@ def stacked(
 
 # The district (or chosen schools) distribution.
 dist = overall.select(pl.lit("all").alias("group"), "concern_level", "n", "share")
-high = overall.filter(pl.col("concern_level").is_in(data.HIGH_LEVELS))
 st.markdown(
     f"Of **{fmt_int(overall['n'].sum())} assessed cases**, "
     + ", ".join(
@@ -121,8 +155,12 @@ st.markdown(
     )
     + "."
     if not suppress
-    else f"Of the assessed cases, {fmt_pct(high['share'].sum() if high.height else None, decimals=0)} were rated "
-    "high or imminent."
+    else (
+        f"Of the assessed cases, {fmt_pct(high_share, decimals=0)} were rated high or imminent."
+        if (high_share := released_high_share(release, year)) is not None
+        else "The share of assessed cases rated high or imminent is withheld: a count it depends on is hidden "
+        "for this role."
+    )
 )
 stacked(
     dist,
@@ -176,25 +214,53 @@ else:
 tests = data.concern_level_tests(ctx.cache_key, year, school_ids)
 test = tests.filter((pl.col("scope") == "district") & (pl.col("dimension") == dimension))
 st.subheader("Does the level of concern differ between groups?")
-if test.is_empty() or test["p_value"][0] is None:
-    st.write("There are too few groups or levels with cases here to test.")
+what = "schools" if dimension == "school" else data.DIMENSION_LABELS[dimension].lower() + " groups"
+alpha = DEFAULT_SETTINGS.alpha
+found = None if test.is_empty() or test["p_value"][0] is None else test.row(0, named=True)
+withheld = None
+if release is not None:  # every cell of the group x level table must be published, or the statistic gives it back
+    released = released_level_test(
+        found, release.tables.get("levels_by_school" if dimension == "school" else f"levels_by_{dimension}")
+    )
+    found, withheld = released.row, released.reason
+if withheld:
+    st.write(f"The test is {withheld}.")
+elif found is None:
+    st.write("Test not run: there are too few groups or levels with cases here to compare.")
 else:
-    r = test.row(0, named=True)
+    r = found
     method = METHODS.get(r["method"], r["method"].replace("_", " "))
-    what = "schools" if dimension == "school" else data.DIMENSION_LABELS[dimension].lower() + " groups"
-    if r["p_value"] < 0.05:
+    if r["p_value"] < alpha:
         st.markdown(
             f"**Yes, probably.** The mix of levels differs between {what} more than chance alone would "
-            f"easily produce ({fmt_p(r['p_value'])}, {method}, {fmt_int(r['n'])} cases). This does not say "
+            f"easily produce ({p_text(r['p_value'])}, {method}, {fmt_int(r['n'])} cases). This does not say "
             "why: look at the groups above and at how the teams rate concern."
         )
     else:
         st.markdown(
             f"**No clear difference.** The mix of levels across {what} is within what chance would produce "
-            f"(p = {r['p_value']:.2f}, {method}, {fmt_int(r['n'])} cases)."
+            f"({p_text(r['p_value'])}, {method}, {fmt_int(r['n'])} cases)."
         )
     why = (
         "Pearson's chi-square is used when every expected count is at least 5; otherwise Fisher's exact test "
-        "(two groups, two levels) or a Monte Carlo test with a fixed seed."
+        "(two groups, two levels) or a Monte Carlo test with a fixed seed. It treats the levels as unordered."
     )
     st.caption(f"Method: {method}. χ² = {r['statistic']:.2f} with {r['df']} degrees of freedom. {why}")
+    # The ordinal test uses the order low < moderate < high < imminent: are some groups rated higher?
+    if r["ordinal_p_value"] is None:
+        st.markdown("**Rated higher or lower?** Ordinal test not run: every case here is at one level.")
+    else:
+        higher = r["ordinal_p_value"] < alpha
+        st.markdown(
+            (
+                f"**Rated higher or lower: yes, probably.** Some {what} are rated further up the scale than others"
+                if higher
+                else f"**Rated higher or lower: no clear difference** in how far up the scale {what} are rated"
+            )
+            + f" ({p_text(r['ordinal_p_value'])}, ordinal test of mean level scores, {fmt_int(r['n'])} cases)."
+        )
+        st.caption(
+            f"Ordinal test: row mean scores (levels scored low 1 to imminent 4; for two groups the "
+            f"linear-by-linear association test), χ² = {r['ordinal_statistic']:.2f} with {r['ordinal_df']} "
+            "degrees of freedom. The unit is the assessed case: a student with two cases counts twice."
+        )

@@ -8,10 +8,15 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from figures.released_outcomes import HIDDEN_STRATUM, released_conditional, released_outcome_shares
+from figures.words import p_text, statistic_sentence
+from metrics.config import DEFAULT_SETTINGS
+from metrics.significance import conditional_significance
 from ui import page_data as data
-from ui.charts import PALETTE, SYMBOLS, chart_with_table, style
+from ui.charts import PALETTE, SYMBOLS, chart_with_table, footnote_line, style, table_with_download
 from ui.context import analytic_view
-from ui.text import first_upper, fmt_int, fmt_pct, python_map
+from ui.text import first_upper, fmt_int, fmt_pct, plural, python_map
+from ui.url_state import url_selectbox
 
 OUTCOMES = {
     "case_exclusionary": "ended in a suspension or expulsion",
@@ -27,13 +32,20 @@ if strata.is_empty():
     st.stop()
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 c1, c2 = st.columns(2)
-outcome = c1.selectbox(
-    "Outcome of the case", list(OUTCOMES), key="discipline_outcome", format_func=lambda o: data.OUTCOME_LABELS[o]
+outcome = url_selectbox(
+    "Outcome of the case",
+    list(OUTCOMES),
+    key="discipline_outcome",
+    param="outcome",
+    format_func=lambda o: data.OUTCOME_LABELS[o],
+    container=c1,
 )
-dimension = c2.selectbox(
+dimension = url_selectbox(
     "Student groups",
     data.PUBLIC_OUTCOME_DIMENSIONS if suppress else data.GROUP_DIMENSIONS,
     key="discipline_dimension",
+    param="groups",
+    container=c2,
     format_func=data.DIMENSION_LABELS.get,
     help="For this role case outcomes are published by race and by disability only: finer "
     "splits of a year's cases are too small to publish."
@@ -46,35 +58,10 @@ part = strata.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == di
     pl.col("with_outcome").cast(pl.String).alias("with_shown"),
 )
 notes: list[str] = []
-if suppress:
+pub = None
+if suppress:  # counts as the release prints them; a share only where both of its counts are published
     pub = data.public_release(ctx.release_key, year, school_ids).tables[f"outcome_{outcome}_{dimension}"]
-    den, num = data.published(pub, "assessed_student_cases"), data.published(pub, f"{outcome}_cases")
-    part = (
-        part.drop("cases_shown", "with_shown")
-        .join(
-            den.select(
-                pl.col(dimension).alias("group"),
-                "concern_level",
-                pl.col("shown").alias("cases_shown"),
-                pl.col("value").alias("d"),
-            ),
-            on=["group", "concern_level"],
-            how="left",
-        )
-        .join(
-            num.select(
-                pl.col(dimension).alias("group"),
-                "concern_level",
-                pl.col("shown").alias("with_shown"),
-                pl.col("value").alias("k"),
-            ),
-            on=["group", "concern_level"],
-            how="left",
-        )
-        .with_columns(
-            pl.when(pl.col("d").is_null() | pl.col("k").is_null()).then(None).otherwise(pl.col("share")).alias("share")
-        )
-    )
+    part = released_outcome_shares(part, pub, outcome, dimension)
     notes = list(pub.footnotes.values())
 
 fig = go.Figure()
@@ -94,7 +81,8 @@ for i, g in enumerate(groups):
         customdata=list(zip(rows["with_shown"].to_list(), rows["cases_shown"].to_list())),
         hovertemplate="%{y:.1%}: %{customdata[0]} of %{customdata[1]} cases<extra>%{fullData.name}</extra>",
     )
-fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+drawn = [v for v in part["share"].to_list() if v is not None]  # a share is at most 100%: so is the axis
+fig.update_yaxes(tickformat=".0%", range=[0, min(1.05, 1.2 * max(drawn) + 0.02) if drawn else 1.05])
 style(
     fig,
     title=f"Share of assessed BTAM cases that {OUTCOMES[outcome]}, by level of concern and "
@@ -111,52 +99,85 @@ table = part.select(
     pl.col("with_shown").alias("With the outcome"),
     pl.col("share").round(3).alias("Share"),
 )
-chart_with_table(
-    ctx,
-    fig,
-    table,
-    stem=f"case_outcomes_{outcome}_{dimension}_{year}",
-    footnotes=notes,
-    key="discipline_levels",
-    how="Assessed cases about enrolled students, by the student's group and the case's level of concern; "
-    "a case has the outcome when one of its actions is one (e.g. a suspension or expulsion).",
-    section="Pooling within levels of concern (`metrics/stratified.py`)",
+HOW = (
+    "Assessed cases about enrolled students, by the student's group and the case's level of concern; "
+    "a case has the outcome when one of its actions is one (e.g. a suspension or expulsion)."
 )
+if part["share"].is_not_null().any():
+    chart_with_table(
+        ctx,
+        fig,
+        table,
+        stem=f"case_outcomes_{outcome}_{dimension}_{year}",
+        footnotes=notes,
+        key="discipline_levels",
+        how=HOW,
+        section="Pooling within levels of concern (`metrics/stratified.py`)",
+    )
+else:  # an empty chart would draw only an axis: say why there is nothing to draw, and show the counts
+    st.info(
+        "No share can be drawn here: "
+        + (
+            "too few cases to publish: every group's count of cases, or of cases with this outcome, at a level "
+            "of concern is hidden for this role (a small count could identify a student). The counts that are "
+            "published are below."
+            if suppress
+            else "too few cases: no group has an assessed case at any level of concern."
+        ),
+        icon=":material/visibility_off:",
+    )
+    for note in dict.fromkeys(notes):
+        st.caption(footnote_line(note))
+    table_with_download(ctx, table, stem=f"case_outcomes_{outcome}_{dimension}_{year}", key="discipline_levels")
 
 # The same-level comparison, in one sentence per group.
 st.subheader("Comparing students at the same level of concern")
 cond = data.conditional_disparities(ctx.cache_key, year, school_ids).filter(
     (pl.col("scope") == "district") & (pl.col("outcome") == outcome) & (pl.col("dimension") == dimension)
 )
+# the q values over the whole family (the report's rule), then withheld where a pooled count is hidden
+cond = conditional_significance(cond)
+if suppress:  # an odds ratio only where every count it pools is published
+    cond = released_conditional(cond, pub, outcome, dimension)
 said = 0
+withheld = 0
 for r in cond.sort("odds_ratio", descending=True, nulls_last=True).iter_rows(named=True):
     who = data.students_phrase(dimension, r["group"])
+    if r.get("withheld"):
+        withheld += 1
+        continue
     enough = r["group_with_outcome"] >= 10 and r["other_with_outcome"] >= 10 if suppress else True
     if r["odds_ratio"] is None or r["ci_low"] is None or not enough:
         continue
     said += 1
-    if r["ci_low"] > 1:
-        st.markdown(
-            f"- Among students at the same level of concern, **{who}**'s cases {OUTCOMES[outcome]} "
-            f"**{r['odds_ratio']:.1f} times as often** as other students' (odds ratio, 95% CI "
-            f"{r['ci_low']:.1f}–{r['ci_high']:.1f})."
-        )
-    elif r["ci_high"] < 1:
-        st.markdown(
-            f"- Among students at the same level of concern, {who}'s cases {OUTCOMES[outcome]} less often "
-            f"than other students' (odds ratio {r['odds_ratio']:.2f}, 95% CI {r['ci_low']:.2f}–"
-            f"{r['ci_high']:.2f})."
-        )
+    odds = statistic_sentence(
+        "odds_ratio", r["odds_ratio"], f"{who}'s cases", OUTCOMES[outcome], "other students' cases at the same level"
+    )
+    interval = f"95% CI {r['ci_low']:.2f}–{r['ci_high']:.2f}; {p_text(r['q_value'], 'q')}"
+    if r["unlikely_to_be_chance"] and r["ci_low"] > 1:
+        st.markdown(f"- **{odds}** ({interval}): a difference unlikely to be chance.")
+    elif r["unlikely_to_be_chance"]:
+        st.markdown(f"- {odds} ({interval}): lower, a difference unlikely to be chance.")
+    elif r["ci_low"] > 1 or r["ci_high"] < 1:
+        st.markdown(f"- {odds} ({interval}): with this many groups compared, or this few cases, it could be chance.")
     else:
         st.markdown(
             f"- {first_upper(who)}: no clear difference from other students at the same level of concern "
-            f"(odds ratio {r['odds_ratio']:.2f}, 95% CI {r['ci_low']:.2f}–{r['ci_high']:.2f})."
+            f"(odds ratio {r['odds_ratio']:.2f}, {interval})."
         )
-if not said:
+if withheld:
+    st.write(
+        f"For {plural(withheld, 'group')} the comparison is {HIDDEN_STRATUM}: the odds ratio pools every "
+        "level's counts, so it would give a hidden one back."
+    )
+elif not said:
     st.write("Too few cases with this outcome to compare groups at the same level of concern.")
 st.caption(
     "Mantel-Haenszel odds ratio pooled over the levels of concern (Robins-Breslow-Greenland interval): "
-    "each group against all other students' cases, comparing like with like."
+    "each group against all other students' cases, comparing like with like. An odds ratio is not a rate "
+    "ratio: it compares odds, not shares. Unlikely to be chance: q (the p value adjusted for the groups "
+    f"compared on this outcome) at most {DEFAULT_SETTINGS.alpha:g}, the interval excluding 1 and at least "
+    f"{DEFAULT_SETTINGS.min_cell} cases in each of the four counts, the rule the board report uses."
 )
 
 # Students suspended while their case was open.

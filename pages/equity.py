@@ -11,10 +11,13 @@ import streamlit as st
 from access.benchmarks import BENCHMARK_OUTCOMES
 from figures.derived import released_disparities
 from metrics.config import DEFAULT_SETTINGS
+from metrics.disproportionality import OTHERS_IN_STATE
+from ui import idc_section
 from ui import page_data as data
-from ui.charts import OKABE_ITO, chart_with_table, style
+from ui.charts import OKABE_ITO, chart_with_table, forest_figure, style
 from ui.context import analytic_view
 from ui.text import fmt_pct, python_map
+from ui.url_state import url_selectbox
 
 S = DEFAULT_SETTINGS
 ALL_OTHERS = "__all_others__"
@@ -29,19 +32,24 @@ if current.is_empty():
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 outcomes = [o for o in data.OUTCOME_LABELS if o in set(current["outcome"].to_list())]
 c1, c2 = st.columns(2)
-outcome = c1.selectbox("Outcome", outcomes, key="equity_outcome", format_func=data.OUTCOME_LABELS.get)
+outcome = url_selectbox(
+    "Outcome", outcomes, key="equity_outcome", param="outcome", format_func=data.OUTCOME_LABELS.get, container=c1
+)
 dims = [
     d
     for d in (*data.GROUP_DIMENSIONS, "race_x_disability")
     if current.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == d)).height
 ]
-dimension = c2.selectbox("Student groups", dims, key="equity_dimension", format_func=data.DIMENSION_LABELS.get)
+dimension = url_selectbox(
+    "Student groups", dims, key="equity_dimension", param="groups", format_func=data.DIMENSION_LABELS.get, container=c2
+)
 rows = current.filter((pl.col("outcome") == outcome) & (pl.col("dimension") == dimension))
 groups = rows["group"].to_list()
-reference = st.selectbox(
+reference = url_selectbox(
     "Compare each group with",
     [ALL_OTHERS, *groups],
     key="equity_reference",
+    param="reference",
     format_func=lambda g: (
         "All other students (34 CFR 300.647)" if g == ALL_OTHERS else data.students_phrase(dimension, g)
     ),
@@ -51,6 +59,7 @@ if reference != ALL_OTHERS:
     versus = data.students_phrase(dimension, reference)
 else:
     versus = "all other students"
+STATE_OTHERS = "students of the other groups statewide (alternate risk ratio)"
 population = data.POPULATION_LABELS[data.population_measure(outcome)]
 measure = data.OUTCOME_LABELS[outcome]
 measure_in_text = measure[:1].lower() + measure[1:]  # keeps acronyms such as BTAM and IDEA
@@ -108,11 +117,16 @@ for r in rows.iter_rows(named=True):
             "Students": n_text,
             "With the outcome": k_text,
             "Risk": r["risk"] if risk_ok else None,
-            "Comparison risk": r["comparison_risk"] if risk_ok else None,
+            # Every field beside the ratio is against the ratio's own comparison group (for an alternate ratio,
+            # the other groups' students in the state), and the row says which.
+            "Compared with": STATE_OTHERS if r["comparison_group"] == OTHERS_IN_STATE else versus,
+            "Comparison risk": r["ratio_comparison_risk"] if risk_ok else None,
             "Risk ratio": r["risk_ratio"] if ok else None,
             "CI low": r["rr_ci_low"] if ok else None,
             "CI high": r["rr_ci_high"] if ok else None,
-            "Risk difference (points)": 100 * r["risk_difference"] if ok and r["risk_difference"] is not None else None,
+            "Risk difference (points)": 100 * r["ratio_risk_difference"]
+            if ok and r["ratio_risk_difference"] is not None
+            else None,
             "Flagged": "FLAGGED" if r["flagged"] else ("no" if ok else "–"),
             "Why no ratio": "" if ok else why_not(r),
         }
@@ -125,49 +139,24 @@ flagged = ratios.filter(pl.col("Flagged") == "FLAGGED").sort("Risk ratio", desce
 for r in flagged.iter_rows(named=True):
     st.markdown(
         f"- **{data.students_phrase(dimension, r['group'])}** — {measure_in_text}: "
-        f"{r['Risk ratio']:.1f} times as often as {versus} (95% CI {r['CI low']:.1f}–{r['CI high']:.1f}); "
+        f"{r['Risk ratio']:.1f} times as often as {r['Compared with']} (95% CI {r['CI low']:.1f}–{r['CI high']:.1f}); "
         f"a difference of {r['Risk difference (points)']:.1f} percentage points."
     )
 if ratios.height and not flagged.height:
     st.markdown(f"No group is above the threshold of {S.threshold:g} for *{measure_in_text}*.")
 
 if ratios.height:
-    fig = go.Figure()
-    flag = ratios["Flagged"] == "FLAGGED"
-    fig.add_scatter(
-        x=ratios["Risk ratio"].to_list(),
-        y=ratios["Group"].to_list(),
-        mode="markers+text",
-        marker_symbol=["diamond" if f else "circle" for f in flag],
-        marker_size=[14 if f else 9 for f in flag],
-        marker_color=[OKABE_ITO["vermillion"] if f else OKABE_ITO["blue"] for f in flag],
-        text=[f"{v:.2f} ▲ flagged" if f else f"{v:.2f}" for v, f in zip(ratios["Risk ratio"], flag)],
-        textposition="top center",
-        error_x={
-            "type": "data",
-            "symmetric": False,
-            "array": (ratios["CI high"] - ratios["Risk ratio"]).to_list(),
-            "arrayminus": (ratios["Risk ratio"] - ratios["CI low"]).to_list(),
-        },
-        showlegend=False,
-        hovertemplate="%{y}: %{x:.2f}<extra></extra>",
-    )
-    fig.add_vline(x=1, line_color=OKABE_ITO["black"], line_width=1)
-    fig.add_vline(
-        x=S.threshold,
-        line_dash="dash",
-        line_color=OKABE_ITO["vermillion"],
-        annotation_text=f"threshold {S.threshold:g}",
-        annotation_position="top",
-    )
-    fig.update_xaxes(type="log")
-    style(
-        fig,
+    fig = forest_figure(
+        ratios["Group"].to_list(),
+        ratios["Risk ratio"].to_list(),
+        ratios["CI low"].to_list(),
+        ratios["CI high"].to_list(),
+        (ratios["Flagged"] == "FLAGGED").to_list(),
+        threshold=S.threshold,
         title=f"Risk ratio: {measure_in_text}, {population} by {data.DIMENSION_LABELS[dimension].lower()}, "
         f"against {versus}, {where}",
         x_title="Risk ratio (log scale, 95% CI)",
         y_title=data.DIMENSION_LABELS[dimension],
-        height=max(320, 90 + 34 * ratios.height),
     )
     chart_with_table(
         ctx,
@@ -199,6 +188,9 @@ if missing.height and ratios.height:
     st.caption(
         "No ratio for " + "; ".join(f"{r['Group']} ({r['Why no ratio']})" for r in missing.iter_rows(named=True)) + "."
     )
+
+if reference == ALL_OTHERS:  # the IDC measures compare with all other students (34 CFR 300.647)
+    idc_section.measures_section(ctx, year, school_ids, suppress, outcome, dimension, where)
 
 
 def benchmarks() -> None:
@@ -481,6 +473,8 @@ if history.height:
         hide_index=True,
         width="stretch",
     )
+idc_section.trend_section(ctx, year, school_ids, suppress, outcome, dimension, where)
+idc_section.identification_section(ctx, year, school_ids, suppress, where)
 st.caption(
     f"Outcome population: {population}. Risk difference = the group's risk minus the comparison's, in "
     f"percentage points; shares such as {fmt_pct(0.021)} are students with the outcome among the group."

@@ -13,11 +13,14 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from access.metric_tables import latest_activity_date
 from access.roles import may_load
 from access.session import warehouse_path
+from data_contracts.interchange import ENTITIES
 from pipelines.loader import DATA_SUFFIXES, LoadResult, load_files
 from pipelines.profiles import PROFILES_DIR
-from ui.context import PageContext, page_context
+from pipelines.upload_checks import unnamed_files
+from ui.context import PageContext, connection, page_context
 from ui.text import fmt_int, plural
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9 ._-]+")
@@ -68,7 +71,21 @@ def write_uploads(uploads: list, folder: Path) -> tuple[list[Path], list[str]]:
     return paths, skipped
 
 
-def run_load(ctx: PageContext, uploads: list, profile: str, as_of: dt.date, synthetic: bool) -> LoadResult:
+BY_NAME = "by_name"
+
+
+def default_as_of() -> dt.date | None:
+    """The as-of date a load starts from: the latest date the warehouse's data holds, not today, so that loading
+    one small file (a schools list) does not move every entity's as-of date and flag them all stale."""
+    try:
+        return latest_activity_date(connection())
+    except Exception:  # no warehouse yet, or one without the activity tables: no date to start from
+        return None
+
+
+def run_load(
+    ctx: PageContext, uploads: list, profile: str, as_of: dt.date, synthetic: bool, entity: str | None = None
+) -> LoadResult:
     folder = Path(tempfile.mkdtemp(prefix="btam-upload-"))
     try:
         paths, skipped = write_uploads(uploads, folder)
@@ -82,7 +99,7 @@ def run_load(ctx: PageContext, uploads: list, profile: str, as_of: dt.date, synt
         if not paths:
             bar.empty()
             return LoadResult("", warehouse_path(), [], error="No file of a loadable type was uploaded.", exit_code=4)
-        result = load_files(warehouse_path(), paths, profile, as_of, None, synthetic, progress)
+        result = load_files(warehouse_path(), paths, profile, as_of, entity, synthetic, progress)
         bar.progress(1.0, text="Done" if not result.error else "Stopped")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -164,12 +181,22 @@ with st.form("load_form"):
         format_func=lambda p: p,
         help="How the source system's columns and codes map to the interchange format (data_contracts/profiles/).",
     )
+    start_date = min(default_as_of() or dt.date.today(), dt.date.today())
     as_of = c2.date_input(
         "As-of date",
-        value=dt.date.today(),
+        value=start_date,
         max_value=dt.date.today(),
-        help="The date the exports describe; later dates are quarantined.",
+        help="The date the exports describe; later dates are quarantined. It starts at the latest date the "
+        "warehouse holds, not today: set it to the day the exports were taken.",
     )
+    entity_choice = st.selectbox(
+        "What the files hold",
+        [BY_NAME, *ENTITIES],
+        format_func=lambda e: "Tell from each file's name" if e == BY_NAME else e,
+        help="Each file's entity is told from its name (students.csv, cases.xlsx ...). Choose one only when "
+        "every file uploaded holds that entity.",
+    )
+    entity = None if entity_choice == BY_NAME else entity_choice
     synthetic = False
     if ctx.synthetic:
         synthetic = st.checkbox(
@@ -192,8 +219,10 @@ if submitted:
             "ask for a login.",
             icon=":material/block:",
         )
+    elif problem := unnamed_files([u.name for u in uploads], profile, entity):
+        st.error(problem, icon=":material/block:")
     else:
-        st.session_state["last_load_result"] = run_load(ctx, uploads, profile, as_of, synthetic)
+        st.session_state["last_load_result"] = run_load(ctx, uploads, profile, as_of, synthetic, entity)
         st.caption(f"{plural(len(uploads), 'file')} uploaded; the upload folder has been deleted.")
 
 if "last_load_result" in st.session_state:

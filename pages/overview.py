@@ -15,8 +15,9 @@ from figures.derived import (
     released_high_share,
     released_timeliness,
 )
+from figures.words import days_until
 from ui import page_data as data
-from ui.charts import ORDERED, chart_with_table, style
+from ui.charts import ORDERED, chart_with_table, mark_hidden, style
 from ui.context import analytic_view
 from ui.text import (
     first_lower,
@@ -76,11 +77,16 @@ _, prev_assessed, prev_share = high_share(prior)
 if suppress:
     share, prev_share = released_high_share(release, year), released_high_share(prior_release, prior)
 
-tti_all = view.time_to_intervention
-median_now = tti_all.filter(pl.col("school_year") == year)["median_days"]
-median_prev = tti_all.filter(pl.col("school_year") == prior)["median_days"]
-median_now = median_now[0] if median_now.len() else None
-median_prev = median_prev[0] if median_prev.len() else None
+
+def served_row(school_year: str) -> dict | None:
+    rows = view.served.filter(pl.col("school_year") == school_year)
+    return rows.row(0, named=True) if rows.height else None
+
+
+# Days until half the cases were served: the cumulative incidence (a case closed unserved is never served).
+served_now, served_prev = served_row(year), served_row(prior)
+half_now = served_now["days_to_50"] if served_now else None
+half_prev = served_prev["days_to_50"] if served_prev else None
 
 flags, prev_flags = view.flags, view.prior_flags
 district_audit = view.audit
@@ -137,11 +143,12 @@ c[2].metric(
 )
 c = st.columns(3)
 c[0].metric(
-    "Median days to first intervention",
-    fmt_int(median_now) if median_now is not None else "–",
-    **delta(median_now, median_prev, fmt_int, lower_is_better=True),
-    help="Kaplan-Meier median: days from report to the first action of any kind; cases without one yet "
-    "are counted as still waiting.",
+    "Days until half the cases were served",
+    days_until(half_now, served_now["n_cases"]) if served_now else "–",
+    **delta(half_now, half_prev, fmt_int, lower_is_better=True),
+    help="Days from report to the first action of any kind, by which half the cases had one (cumulative "
+    "incidence: a case closed without any intervention counts as never served, an open case as still "
+    "waiting). 'Never reached': fewer than half were ever served. See *Time to intervention*.",
 )
 c[1].metric(
     "Flagged disparities",
@@ -248,17 +255,23 @@ if suppress:
 else:
     table = table.with_columns(python_map(table["n"], fmt_int).alias("shown"), pl.col("n").alias("value"))
 fig = go.Figure()
+hidden_note = False
 for i, y in enumerate((prior, year)):
     part = table.filter(pl.col("school_year") == y)
+    x = [data.LEVEL_LABELS[lv] for lv in part["concern_level"]]
     fig.add_bar(
         name=y,
-        x=[data.LEVEL_LABELS[lv] for lv in part["concern_level"]],
-        y=part["value"].fill_null(0).to_list(),
+        x=x,
+        y=part["value"].to_list(),
         text=part["shown"].to_list(),
         textposition="outside",
         marker_color=ORDERED[1 + 2 * i],
         marker_pattern_shape="" if i else "/",
+        offsetgroup=y,
     )
+    if mark_hidden(fig, x, part["value"].to_list(), offsetgroup=y) and not hidden_note:
+        hidden_note = True
+        footnotes.append("A count hidden for this role has no bar: it is marked hidden.")
 style(
     fig,
     title=f"Assessed BTAM cases by level of concern, {ctx.describe_filters()}, {prior} and {year}",
@@ -277,7 +290,8 @@ chart_with_table(
     footnotes=footnotes,
     how="Assessed cases are those with a level of concern recorded by the as-of date. The headline "
     "rate is cases per 1,000 students enrolled in the chosen schools; the change compares the "
-    "school year just before. The median is a Kaplan-Meier estimate.",
+    "school year just before. Days until half were served come from the cumulative incidence of a first "
+    "intervention (closing unserved competing).",
     section="Levels of concern (`metrics/concern.py`)",
     key="overview_levels",
 )

@@ -7,10 +7,12 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from figures.released_audit import released_audit_rows
 from ui import page_data as data
 from ui.charts import OKABE_ITO, chart_with_table, style, table_with_download
 from ui.context import analytic_view
 from ui.text import fmt_int, fmt_pct, of_count, plural, python_map
+from ui.url_state import url_selectbox
 
 STATUS = {
     "on_target": "✓ on target",
@@ -36,15 +38,6 @@ if district.is_empty() or not district["denominator"].sum():
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
 
 
-def released_status(status: str, denominator: int | None, share: float | None) -> str:
-    """The status a suppressed viewer may see: one that follows from released figures, else withheld.
-
-    On or off target needs the published share; no cases and too few need only the published case count."""
-    if share is not None or (denominator is not None and status in ("not_applicable", "too_few")):
-        return status
-    return "withheld"
-
-
 def name(r: dict) -> str:
     label = r["label"]
     return f"{label} ({r['concern_level']})" if r["concern_level"] else label
@@ -61,21 +54,8 @@ numbers = district.with_columns(
 notes: list[str] = []
 if suppress:
     release = data.public_release(ctx.release_key, year, school_ids)
-    nums, dens, vals, marks = [], [], [], []
-    for r in district.iter_rows(named=True):
-        key = r["indicator"] + (f"_{r['concern_level']}" if r["concern_level"] else "")
-        t = release[f"audit_district_{key}"]
-        nums.append(t.display[f"{key}_num"][0])
-        dens.append(t.display[f"{key}_den"][0])
-        vals.append(t.published[f"{key}_num_rate"][0])
-        marks.append(released_status(r["status"], t.published[f"{key}_den"][0], vals[-1]))
-        notes += list(t.footnotes.values())
-    numbers = numbers.with_columns(
-        pl.Series("num", nums),
-        pl.Series("den", dens),
-        pl.Series("shown_value", vals, dtype=pl.Float64),
-        pl.Series("status", marks),
-    )
+    numbers, notes = released_audit_rows(numbers, release)
+    marks = numbers["status"].to_list()
     if "withheld" in marks:
         notes.insert(
             0,
@@ -178,9 +158,19 @@ if schools.height and not suppress:
     st.dataframe(card, hide_index=True, width="stretch")
     st.caption("✓ on target · ✗ off target · ○ few: fewer than 10 cases · –: no case the indicator applies to.")
     c1, c2 = st.columns(2)
-    school = c1.selectbox("Drill down: school", sorted(schools["school"].unique().to_list()), key="audit_school")
-    indicator = c2.selectbox(
-        "Indicator", schools["indicator_name"].unique(maintain_order=True).to_list(), key="audit_indicator"
+    school = url_selectbox(
+        "Drill down: school",
+        sorted(schools["school"].unique().to_list()),
+        key="audit_school",
+        param="drill_school",
+        container=c1,
+    )
+    indicator = url_selectbox(
+        "Indicator",
+        schools["indicator_name"].unique(maintain_order=True).to_list(),
+        key="audit_indicator",
+        param="indicator",
+        container=c2,
     )
     row = schools.filter((pl.col("school") == school) & (pl.col("indicator_name") == indicator))
     if row.height:

@@ -1,4 +1,5 @@
-"""Time to intervention: Kaplan-Meier curves by level of concern and by group, timeliness against the
+"""Time to intervention: the share of cases served day by day (cumulative incidence, closing unserved
+competing) by level of concern and by group, Kaplan-Meier medians labelled as such, timeliness against the
 targets, and the open cases at risk of missing them (case ids only for roles that may see case rows)."""
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ import polars as pl
 import streamlit as st
 
 from access.roles import may_see_case_rows
+from figures.words import days_until, served_headline, served_test_sentence
+from metrics.competing_risks import HORIZON_DAYS, MIN_CASES
 from metrics.config import DEFAULT_SETTINGS
 from ui import page_data as data
 from ui.charts import (
@@ -15,146 +18,139 @@ from ui.charts import (
     PALETTE,
     SYMBOLS,
     chart_with_table,
+    display_frame,
+    mark_hidden,
     style,
     table_with_download,
 )
 from ui.context import analytic_view
-from ui.text import fmt_date, fmt_int, fmt_p, fmt_pct, plural, python_map, within_days
+from ui.text import fmt_date, fmt_int, fmt_pct, plural, python_map, within_days
+from ui.url_state import url_selectbox
 
 ctx, year, school_ids, suppress, where = analytic_view("Time to intervention")
 # One call reads the case timeline once for the whole page, so it needs the dimension chosen in the select box
 # below the headline: the box's value from the last run (it keeps it), checked again once the box is drawn.
-chosen = st.session_state.get("tti_dimension", "concern_level")
+CURVES_BY = ["concern_level", *data.GROUP_DIMENSIONS]
+linked = st.query_params.get("by")
+chosen = st.session_state.get("tti_dimension", linked if linked in CURVES_BY else "concern_level")
 times = data.intervention_times(ctx.cache_key, year, school_ids, chosen)
 summary = times.summary
 if summary.is_empty():
     st.info(f"No BTAM case was reported in {where}. Choose another year or more schools in the sidebar.")
     st.stop()
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
-overall = summary.filter(pl.col("concern_level") == "all").row(0, named=True)
-if overall["median_days"] is not None:
-    st.markdown(
-        f"Half of the cases had a first intervention **{within_days(int(overall['median_days']))}** "
-        f"{'as' if int(overall['median_days']) == 0 else 'of'} the report (Kaplan-Meier median; 95% CI {fmt_int(overall['median_ci_low'])}–"
-        f"{fmt_int(overall['median_ci_high'])} days)."
-    )
+served_all = times.served.filter(pl.col("concern_level") == "all").row(0, named=True)
+st.markdown(served_headline(served_all))
 
-dimension = st.selectbox(
+dimension = url_selectbox(
     "Curves by",
-    ["concern_level", *data.GROUP_DIMENSIONS],
+    CURVES_BY,
     key="tti_dimension",
+    param="by",
     format_func=lambda d: data.DIMENSION_LABELS[d],
 )
 if dimension != chosen:
     times = data.intervention_times(ctx.cache_key, year, school_ids, dimension)
-groups = times.groups
-small = set(groups.filter(pl.col("n_cases") < 10)["group"].to_list())
-
+served = times.served_groups
+label = data.DIMENSION_LABELS[dimension]
+table = served.select(
+    python_map(served["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
+    *(
+        []
+        if suppress
+        else [
+            pl.col("n_cases").alias("Cases"),
+            pl.col("n_served").alias("Served"),
+            pl.col("n_closed_unserved").alias("Closed without any intervention"),
+            pl.col("n_open").alias("Still open, not yet served"),
+        ]
+    ),
+    *[pl.col(f"served_by_{n}").round(3).alias(f"Served within {n} days") for n in HORIZON_DAYS],
+    pl.col("ever_served").round(3).alias("Ever served"),
+    pl.col("n_cases").alias("_n"),
+    pl.col("days_to_50").alias("_d50"),
+    pl.col("days_to_90").alias("_d90"),
+)
+table = table.with_columns(
+    pl.struct("_n", "_d50")
+    .map_elements(lambda r: days_until(r["_d50"], r["_n"]), pl.String)
+    .alias("Days until 50% served"),
+    pl.struct("_n", "_d90")
+    .map_elements(lambda r: days_until(r["_d90"], r["_n"]), pl.String)
+    .alias("Days until 90% served"),
+).drop("_n", "_d50", "_d90")
+small = served.filter(pl.col("n_cases") < MIN_CASES).height
+notes = (
+    [f"Groups with fewer than {MIN_CASES} cases: shares and days withheld (too few cases for a stable estimate)."]
+    if small
+    else []
+)
+if served["days_to_50"].null_count() or served["days_to_90"].null_count():
+    notes.append(
+        "Never reached: the share served stays below that level by the end of the period (cases closed without "
+        "any intervention are never served)."
+    )
+how = (
+    "Cumulative incidence (Aalen-Johansen) of a first case action, day by day: a case closed without any "
+    "intervention is a competing event (never served), a case still open is counted until the as-of date."
+)
+section = "Cumulative incidence of a first intervention (`metrics/competing_risks.py`)"
 if suppress:
-    # A step curve shows every single first action; the board sees the medians only, for groups of 10 or more.
-    shown = groups.filter(pl.col("n_cases") >= 10)
-    fig = go.Figure()
-    for i, r in enumerate(shown.iter_rows(named=True)):
-        if r["median_days"] is None:
-            continue
-        low, high = r["median_ci_low"], r["median_ci_high"]
-        fig.add_scatter(
-            x=[r["median_days"]],
-            y=[data.group_label(dimension, r["group"])],
-            mode="markers",
-            marker_symbol=SYMBOLS[i % len(SYMBOLS)],
-            marker_size=11,
-            marker_color=PALETTE[i % len(PALETTE)],
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": [(high - r["median_days"]) if high is not None else 0],
-                "arrayminus": [(r["median_days"] - low) if low is not None else 0],
-            },
-            showlegend=False,
+    # A step curve shows every single first action; the board sees the shares by 30 days of groups of 10 or more.
+    shown = served.filter((pl.col("n_cases") >= MIN_CASES) & pl.col("served_by_30").is_not_null())
+    names = [data.group_label(dimension, g) for g in shown["group"]]
+    fig = go.Figure(
+        go.Bar(
+            x=shown["served_by_30"].to_list(),
+            y=names,
+            orientation="h",
+            marker_color=OKABE_ITO["blue"],
+            text=[fmt_pct(v, decimals=0) for v in shown["served_by_30"]],
+            textposition="outside",
         )
+    )
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.1])
     style(
         fig,
-        title=f"Median days from report to first intervention, by {data.DIMENSION_LABELS[dimension].lower()}, {where}",
-        x_title="Days (median, 95% CI)",
-        y_title=data.DIMENSION_LABELS[dimension],
+        title=f"Share of cases with a first intervention within 30 days, by {label.lower()}, {where}",
+        x_title="Cases served within 30 days of the report (%)",
+        y_title=label,
     )
-    table = groups.select(
-        python_map(groups["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
-        pl.when(pl.col("n_cases") >= 10).then(pl.col("median_days")).alias("Median days"),
-        pl.when(pl.col("n_cases") >= 10).then(pl.col("median_ci_low")).alias("CI low"),
-        pl.when(pl.col("n_cases") >= 10).then(pl.col("median_ci_high")).alias("CI high"),
-    )
-    notes = ["Groups with fewer than 10 cases: no figures shown."] if small else []
     chart_with_table(
         ctx,
         fig,
         table,
-        stem=f"median_days_by_{dimension}_{year}",
+        stem=f"served_by_{dimension}_{year}",
         footnotes=notes,
-        key="tti_medians",
-        how="Kaplan-Meier median of the days from report to the first case action; cases without an "
-        "action yet count as still waiting until they close or until the as-of date.",
-        section="Time to first intervention (`metrics/survival.py`)",
+        key="tti_served",
+        how=how,
+        section=section,
     )
 else:
-    curves = times.curves
+    curves = times.served_curves
     order = list(data.LEVEL_LABELS) if dimension == "concern_level" else sorted(curves["group"].unique().to_list())
     fig = go.Figure()
     for i, group in enumerate(g for g in order if g in set(curves["group"].to_list())):
         part = curves.filter(pl.col("group") == group)
-        days = [0.0, *part["days"].to_list()]
-        surv = [1.0, *part["survival"].to_list()]
-        colour = PALETTE[i % len(PALETTE)]
-        name = data.group_label(dimension, group)
-        band = part.filter(pl.col("ci_low").is_not_null())
-        if band.height > 1:
-            fig.add_scatter(
-                x=band["days"].to_list() + band["days"].to_list()[::-1],
-                y=band["ci_high"].to_list() + band["ci_low"].to_list()[::-1],
-                fill="toself",
-                line_width=0,
-                fillcolor=colour,
-                opacity=0.15,
-                hoverinfo="skip",
-                showlegend=False,
-                line_shape="hv",
-                legendgroup=name,
-            )
         fig.add_scatter(
-            x=days,
-            y=surv,
-            name=name,
+            x=[0.0, *part["days"].to_list()],
+            y=[0.0, *part["cumulative_incidence"].to_list()],
+            name=data.group_label(dimension, group),
             mode="lines+markers",
             line_shape="hv",
-            line_color=colour,
+            line_color=PALETTE[i % len(PALETTE)],
             marker_symbol=SYMBOLS[i % len(SYMBOLS)],
             marker_size=5,
-            legendgroup=name,
             line_dash=["solid", "dash", "dot", "dashdot"][i % 4],
         )
     fig.add_hline(y=0.5, line_dash="dot", line_color=OKABE_ITO["black"], annotation_text="half the cases")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
     style(
         fig,
-        title=f"Cases still waiting for a first intervention, by {data.DIMENSION_LABELS[dimension].lower()}, {where}",
+        title=f"Cases with a first intervention, by days since the report and {label.lower()}, {where}",
         x_title="Days since the report",
-        y_title="Share of cases still waiting (%)",
+        y_title="Cases served (cumulative %)",
         height=440,
-    )
-    table = groups.select(
-        python_map(groups["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
-        pl.col("n_cases").alias("Cases"),
-        pl.col("n_events").alias("With a first action"),
-        pl.col("median_days").alias("Median days"),
-        pl.col("median_ci_low").alias("CI low"),
-        pl.col("median_ci_high").alias("CI high"),
-        pl.col("p90_days").alias("Days until 90% served"),
-    )
-    notes = (
-        ["A blank median or 90% day: the curve never falls that far within the follow-up."]
-        if groups["median_days"].null_count() or groups["p90_days"].null_count()
-        else []
     )
     chart_with_table(
         ctx,
@@ -163,21 +159,35 @@ else:
         stem=f"time_to_intervention_by_{dimension}_{year}",
         footnotes=notes,
         key="tti_curves",
-        how="Kaplan-Meier estimate of the share of cases still without a first action, day by day; "
-        "shaded bands are 95% confidence bands (log-log). Cases without an action are counted until "
-        "they close or until the as-of date (censored).",
-        section="Time to first intervention (`metrics/survival.py`)",
+        how=how,
+        section=section,
     )
-test = times.logrank
-if test.height and test["p_value"][0] is not None:
-    p = test["p_value"][0]
-    st.markdown(
-        (
-            "**The groups differ in how fast cases are served**"
-            if p < 0.05
-            else "**No clear difference between the groups** in how fast cases are served"
-        )
-        + f" (log-rank test, {fmt_p(p)})."
+st.markdown(served_test_sentence(times.served_test, int(served["n_served"].sum())))
+
+with st.expander("Kaplan-Meier medians (closing censored)", icon=":material/functions:"):
+    st.caption(
+        "Kaplan-Meier counts a case closed without any intervention as if it could still be served later, so "
+        "its median is the time to a first intervention had no case been closed unserved, not what happened. "
+        "It is kept for comparison with time_to_intervention.csv."
+    )
+    km = times.groups
+    km_ok = pl.col("n_cases") >= MIN_CASES
+    st.dataframe(
+        display_frame(
+            km.select(
+                python_map(km["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
+                *([] if suppress else [pl.col("n_cases").alias("Cases")]),
+                pl.when(km_ok).then(pl.col("median_days")).alias("Median days (Kaplan-Meier)"),
+                pl.when(km_ok).then(pl.col("median_ci_low")).alias("95% CI low"),
+                pl.when(km_ok).then(pl.col("median_ci_high")).alias("95% CI high"),
+                pl.when(km_ok)
+                .then(pl.lit("first day S(t) <= 0.5; blank: not reached"))
+                .otherwise(pl.lit(f"withheld: fewer than {MIN_CASES} cases"))
+                .alias("Note"),
+            )
+        ),
+        hide_index=True,
+        width="stretch",
     )
 
 # Timeliness against the targets.
@@ -213,19 +223,28 @@ else:
             )
         )
         notes = list(pub.footnotes.values())
-    labels = [
-        f"{data.LEVEL_LABELS[r['concern_level']]} (target {within_days(r['target_days'])})"
+    # Each share says its n: the cases met plus missed (for a suppressed viewer only when both are published).
+    sizes = [
+        (fmt_int(r["m"] + r["x"]) if r["m"] is not None and r["x"] is not None else "*")
+        if suppress
+        else fmt_int(r["n_met"] + r["n_missed"])
         for r in timely.iter_rows(named=True)
+    ]
+    labels = [
+        f"{data.LEVEL_LABELS[r['concern_level']]} (target {within_days(r['target_days'])})<br>n = {n}"
+        for r, n in zip(timely.iter_rows(named=True), sizes)
     ]
     fig = go.Figure(
         go.Bar(
             x=labels,
-            y=timely["plotted"].fill_null(0).to_list(),
+            y=timely["plotted"].to_list(),
             marker_color=OKABE_ITO["blue"],
             text=[fmt_pct(v, decimals=0) if v is not None else "*" for v in timely["plotted"]],
             textposition="outside",
         )
     )
+    if mark_hidden(fig, labels, timely["plotted"].to_list()):
+        notes = notes + ["A level whose share is hidden for this role has no bar: it is marked hidden."]
     fig.update_yaxes(tickformat=".0%", range=[0, 1.1])
     style(
         fig,
@@ -237,7 +256,8 @@ else:
         ctx,
         fig,
         timely.select(
-            pl.Series("Level of concern", labels),
+            pl.Series("Level of concern", [label.split("<br>")[0] for label in labels]),
+            pl.Series("Cases (n)", sizes),
             pl.col("met_shown").alias("Met"),
             pl.col("missed_shown").alias("Missed"),
             pl.col("plotted").round(3).alias("Share met"),
@@ -245,8 +265,9 @@ else:
         stem=f"timeliness_{year}",
         footnotes=notes,
         key="tti_timeliness",
-        how="Met: the first action came within the level's target. Missed: it came later, or none came "
-        "while the case was open past the target. Cases still within their target are left out.",
+        how="Met: the first action came within the level's target. Missed: it came later, none came "
+        "while the case was open past the target, or the case was closed without any. Open cases still "
+        "within their target are left out.",
         section="Time to first intervention (`metrics/survival.py`)",
     )
 

@@ -1,4 +1,4 @@
-"""Command line: python -m pipelines {demo,load,status,export,users,audit,report,reference,rollback} ...
+"""Command line: python -m pipelines {demo,load,status,export,users,audit,report,reference,rollback,requarantine,check} ...
 
 Each command's module is imported only when that command runs, so `status`
 does not pay for great-expectations' import.
@@ -23,6 +23,12 @@ COMMANDS = {
     "report": ("reports.cli", "run", "write the board summary report (PDF or HTML, suppressed)"),
     "marts": ("pipelines.marts", "run", "rebuild the load-time marts of a warehouse (each load does this itself)"),
     "rollback": ("pipelines.versions", "run", "put a previous version of the warehouse back (the last 3 are kept)"),
+    "check": ("pipelines.check", "run", "verify the warehouse file and say in words what is wrong with it"),
+    "requarantine": (
+        "pipelines.requarantine",
+        "run",
+        "re-run the quarantined rows that were waiting for a parent (after the parent's file is loaded)",
+    ),
     "reference": (
         "pipelines.reference.cli",
         "run",
@@ -73,6 +79,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="mark the warehouse as synthetic demo data (refused on a warehouse holding real data)",
     )
     load.add_argument("--quiet", action="store_true", help="no progress bar")
+    kind = load.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--snapshot",
+        dest="mode",
+        action="store_const",
+        const="snapshot",
+        help="each file is the whole of its school years: stored rows absent from it are deleted (counts shown)",
+    )
+    kind.add_argument(
+        "--increment",
+        dest="mode",
+        action="store_const",
+        const="increment",
+        help="each file adds and replaces rows by key, deleting none (the default unless the profile says)",
+    )
+    load.add_argument(
+        "--exported-on",
+        dest="exported_on",
+        default=None,
+        help="the date the files were exported YYYY-MM-DD (default: each file's modified time)",
+    )
+    load.add_argument("--force", action="store_true", help="load an export older than the one that stored its rows")
 
     status = sub.add_parser("status", help=COMMANDS["status"][2])
     status.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
@@ -96,6 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
     report_cli.add_arguments(sub.add_parser("report", help=COMMANDS["report"][2]))
     reference_cli.add_arguments(sub.add_parser("reference", help=COMMANDS["reference"][2]))
     versions.add_arguments(sub.add_parser("rollback", help=COMMANDS["rollback"][2]))
+    check = sub.add_parser("check", help=COMMANDS["check"][2])
+    check.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
+    retry = sub.add_parser("requarantine", help=COMMANDS["requarantine"][2])
+    retry.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
+    retry.add_argument(
+        "--profile",
+        default="interchange",
+        help="profile of the quarantined rows' files when the ledger names none (default interchange)",
+    )
+    retry.add_argument(
+        "--as-of", dest="as_of", default=None, help="as-of date YYYY-MM-DD (default: the last load's as-of date)"
+    )
     return parser
 
 

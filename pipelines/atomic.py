@@ -12,7 +12,10 @@ import errno
 import fcntl
 import os
 import shutil
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from pipelines.warehouse import create_empty
 
 TEMP_MARK = ".building-"
 PRIVATE_MODE = 0o600  # the warehouse holds student-level records: its owner alone reads it
+PRIVATE_DIR_MODE = 0o700
 
 
 @contextmanager
@@ -87,6 +91,34 @@ def start_build(db_path: Path, load_id: str) -> Path:
     else:
         create_empty(build)
     return build
+
+
+def work_dir(db_path: Path, build_id: str) -> Path:
+    """A private folder for a load's working files (transcoded text, split rows), beside its build: removed
+    with the build's leftovers when the build ends however it ends, and by remove_stale_builds after a kill."""
+    folder = db_path.with_name(f".{db_path.name}{TEMP_MARK}{build_id}.work")
+    folder.mkdir(mode=PRIVATE_DIR_MODE)
+    return folder
+
+
+@contextmanager
+def signals_as_exit() -> Iterator[None]:
+    """SIGTERM and SIGHUP end the process through SystemExit, so every `finally` runs and no build, work
+    file or transcoded copy is left behind (the default action kills without cleanup). Main thread only:
+    elsewhere (the dashboard's script thread) the host process owns its signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def publish(build: Path, db_path: Path) -> None:

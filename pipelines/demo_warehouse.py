@@ -1,7 +1,9 @@
-"""python -m pipelines demo [--db FILE]: write the synthetic district, and load it when asked.
+"""python -m pipelines demo [--db FILE] [--messy]: write the synthetic district, and load it when asked.
 
 The demo goes through the same loader as a district's files, marked synthetic,
-with the as-of date the generator used, so `make run` shows a real load.
+with the as-of date the generator used, so `make run` shows a real load. With
+--messy the vendor-style export is loaded after it (profile vendor_messy), so
+the quarantine holds rows of every kind of rule, as in the README's screenshots.
 """
 
 from __future__ import annotations
@@ -21,8 +23,12 @@ def run(args) -> int:
     if code or not args.db:
         return code
     truth = json.loads((Path(args.out) / "ground_truth.json").read_text())
-    result = load_files(args.db, [args.out], "interchange", as_of=date.fromisoformat(truth["as_of"]), synthetic=True)
+    as_of = date.fromisoformat(truth["as_of"])
+    result = load_files(args.db, [args.out], "interchange", as_of=as_of, synthetic=True)
     print_summary(result)
+    if not result.exit_code and getattr(args, "messy", False):
+        result = load_files(args.db, [Path(args.out) / "vendor"], "vendor_messy", as_of=as_of, synthetic=True)
+        print_summary(result)
     if result.exit_code:
         print("the demo did not load: this is a bug, please report it", file=sys.stderr)
     return result.exit_code

@@ -33,6 +33,12 @@ DISPROPORTIONALITY_DETAIL_COLUMNS = (
     "population_share",
     "weighted_risk_ratio",
     "persistent",
+    "comparison_group",
+    "ratio_comparison_n",
+    "ratio_comparison_k",
+    "ratio_comparison_risk",
+    "ratio_risk_difference",
+    "ratio_p_value",
 )
 
 EXPORT_FILES = (

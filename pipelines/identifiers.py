@@ -9,6 +9,7 @@ numbers, never the values.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import duckdb
@@ -41,9 +42,38 @@ IDENTIFIER_HEADER_WORDS = {
     "description": "free text",
     "summary": "free text",
     "details": "free text",
+    "guardian": "a guardian's name",
+    "guardians": "a guardian's name",
+    "mother": "a guardian's name",
+    "father": "a guardian's name",
 }
-# Organisation names are not personal identifiers.
+# Words run together in one token (`fname`, `studentname`, `bday`, `soc_sec_no`): a token matching one of
+# these is the kind named, whatever the words around it.
+COMPOUND_TOKENS = (
+    (
+        re.compile(
+            r"^(f|l|m|first|last|middle|full|given|sur|nick|pref|preferred|legal|maiden|student|stu|child|pupil|"
+            r"teacher|staff|guardian|parent|mother|father|person|contact)names?$"
+        ),
+        "a name",
+    ),
+    (re.compile(r"^(b|birth)(day|date|dt)$|^dob[a-z]*$"), "a birth date"),
+    (re.compile(r"^ssn[a-z0-9]*$|^socsec[a-z]*$"), "an SSN"),
+    (re.compile(r"^e?mail(addr|address)?$"), "an e-mail address"),
+    (re.compile(r"^(phone|tel)(no|num|number)?$"), "a phone number"),
+)
+# Word pairs that say the same across two tokens (`soc_sec_no`, `social security`).
+WORD_PAIRS = ((frozenset({"soc", "sec"}), "an SSN"), (frozenset({"social", "security"}), "an SSN"))
+# Organisation names are not personal identifiers ("school name", "team notes") ...
 ORGANISATION_WORDS = {"school", "district", "team", "agency", "vendor"}
+# ... unless the header also says a person ("school_student_name", "team_lead_name").
+PERSON_WORDS = {
+    "student", "stu", "pupil", "child", "guardian", "parent", "mother", "father", "staff", "teacher",
+    "counselor", "counsellor", "principal", "lead", "member", "coordinator", "assessor", "reporter", "author",
+    "contact", "emergency", "first", "last", "middle", "full", "given", "legal", "preferred", "person",
+}  # fmt: skip
+# Invisible characters (zero-width space, joiners, BOMs inside a name) that would hide a word from the match.
+_INVISIBLE = {"Cf", "Cc"}
 
 # (kind, cheap prefilter, RE2 pattern); the prefilter keeps the regex off most values. A prefilter
 # only tests what its pattern requires anyway (a length, a character the pattern cannot match
@@ -82,9 +112,37 @@ class Finding:
         return f"column {self.column!r} holds {self.kind} in row(s) {rows}{more}"
 
 
+def person_columns(findings: list[Finding], unmapped: list[str]) -> list[str]:
+    """The columns of `findings` that are outside the interchange: a profile may drop those by name."""
+    return sorted({f.column for f in findings if f.column in set(unmapped)})
+
+
+def visible(text: str) -> str:
+    """`text` in NFKC form without invisible characters: what a reader of the header sees."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if unicodedata.category(ch) not in _INVISIBLE)
+
+
 def _words(header: str) -> set[str]:
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", header)
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", visible(header))
     return set(re.split(r"[^a-z0-9]+", spaced.lower())) - {""}
+
+
+def header_kind(header: str) -> str | None:
+    """The kind of direct identifier a column's name says it holds, or None."""
+    words = _words(header)
+    if words & ORGANISATION_WORDS and not words & PERSON_WORDS:
+        return None
+    for word in sorted(words):
+        if word in IDENTIFIER_HEADER_WORDS:
+            return IDENTIFIER_HEADER_WORDS[word]
+    for pair, kind in WORD_PAIRS:
+        if pair <= words:
+            return kind
+    for word in sorted(words):
+        for pattern, kind in COMPOUND_TOKENS:
+            if pattern.match(word):
+                return kind
+    return None
 
 
 def header_findings(headers: list[str], interchange_columns: set[str]) -> list[Finding]:
@@ -93,12 +151,9 @@ def header_findings(headers: list[str], interchange_columns: set[str]) -> list[F
     for header in headers:
         if header in interchange_columns:
             continue
-        words = _words(header)
-        if words & ORGANISATION_WORDS:
-            continue
-        kinds = [IDENTIFIER_HEADER_WORDS[w] for w in words if w in IDENTIFIER_HEADER_WORDS]
-        if kinds:
-            findings.append(Finding(header, kinds[0], (), 0))
+        kind = header_kind(header)
+        if kind:
+            findings.append(Finding(header, kind, (), 0))
     return findings
 
 
@@ -162,3 +217,68 @@ def _sql_text(text: str) -> str:
 def _any_identifier(quoted_column: str) -> str:
     """True for a value that one of the patterns finds (the same test as the per-kind scan)."""
     return " or ".join(_kind_predicate(quoted_column, prefilter, pattern) for _, prefilter, pattern in VALUE_PATTERNS)
+
+
+# A person's name as exports write it: "Maria Lopez", "Lopez, Maria", "Maria J. Lopez", "O'Neil-Barros, Ann".
+NAME_SHAPE = r"^\s*[A-Z][a-z'’-]+,?(\s+[A-Z][a-z'’.-]*){1,3}\s*$"
+# An unmapped column is a list of names when most values are name-shaped and they vary as names do (a
+# category such as "Teacher Report" repeats); free text when its values run to several words and vary.
+NAME_SHARE, DISTINCT_SHARE, FREE_TEXT_WORDS = 0.8, 0.5, 4.0
+
+
+def unmapped_findings(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> list[Finding]:
+    """Columns outside the interchange whose values look like people's names or narratives. They would
+    not be stored, but a file that carries them is an export of identifiers: refused like the others,
+    unless the profile drops the column by name (`entities.<entity>.drop`)."""
+    findings = []
+    for column in columns:
+        q = '"' + column.replace('"', '""') + '"'
+        v = f"nullif(trim({q}), '')"
+        filled, distinct, names, words = con.sql(
+            f"select count({v}), count(distinct {v}), count(*) filter (regexp_matches({v}, {_sql_text(NAME_SHAPE)})), "
+            f"avg(length(regexp_split_to_array({v}, '\\s+'))) from {table}"
+        ).fetchall()[0]
+        if not filled or distinct < DISTINCT_SHARE * filled:
+            continue
+        if names >= NAME_SHARE * filled:
+            kind, predicate = "what look like people's names", f"regexp_matches({v}, {_sql_text(NAME_SHAPE)})"
+        elif (words or 0) >= FREE_TEXT_WORDS:
+            kind, predicate = "free text", f"length(regexp_split_to_array({v}, '\\s+')) >= {int(FREE_TEXT_WORDS)}"
+        else:
+            continue
+        count, rows = _rows_where(con, table, predicate)
+        findings.append(Finding(column, kind, rows, count))
+    return findings
+
+
+# student_key must be an opaque pseudonym; these shapes are a person's identifier instead.
+KEY_SHAPES = (
+    ("an SSN (nine digits)", r"^[0-9]{9}$"),
+    (
+        "a date (a birth date?)",
+        r"^(19|20)[0-9]{2}[-/.]?(0[1-9]|1[0-2])[-/.]?(0[1-9]|[12][0-9]|3[01])$"
+        r"|^(0[1-9]|1[0-2])[-/.]?(0[1-9]|[12][0-9]|3[01])[-/.]?(19|20)[0-9]{2}$",
+    ),
+    # words of letters joined as names are (jamie_lopez, Lopez.Jamie); a run of letters alone is not a name:
+    # pseudonyms made of letters only (the demo's) look like "SAbcdEfghJk"
+    ("a person's name", r"^[A-Za-z][a-z]+[_.-][A-Za-z][a-z]+([_.-][A-Za-z][a-z]+)?$"),
+)
+
+
+def key_findings(con: duckdb.DuckDBPyConnection, table: str, column: str) -> list[Finding]:
+    """Values of a key column shaped like an SSN, a date or a name: a pseudonym never looks like those."""
+    q = '"' + column.replace('"', '""') + '"'
+    findings = []
+    for kind, pattern in KEY_SHAPES:
+        count, rows = _rows_where(con, table, f"regexp_matches(trim({q}), {_sql_text(pattern)})")
+        if count:
+            findings.append(Finding(column, f"values shaped like {kind}", rows, count))
+    return findings
+
+
+def _rows_where(con: duckdb.DuckDBPyConnection, table: str, predicate: str) -> tuple[int, tuple[int, ...]]:
+    count = con.sql(f"select count(*) from {table} where {predicate}").fetchall()[0][0]
+    if not count:
+        return 0, ()
+    rows = con.sql(f"select rowid + 1 as r from {table} where {predicate} order by r limit {MAX_ROWS_NAMED}").fetchall()
+    return count, tuple(r[0] for r in rows)

@@ -9,7 +9,8 @@ warehouse as it will stand after the load.
 Exit codes (python -m pipelines load): 0 loaded (quarantined rows are shown in
 the summary), 2 bad options or profile, 3 a file refused for direct
 identifiers, 4 a file unreadable or not mappable, 5 the warehouse is busy or
-cannot be written. For codes 3-5 the warehouse is unchanged.
+cannot be written, 6 a file exported before rows a newer export stored (--force loads it). For codes
+3-6 the warehouse is unchanged.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -30,7 +31,7 @@ import duckdb
 
 from data_contracts.interchange import ENTITIES, LOAD_ORDER, SPEC_VERSION
 from data_contracts.marts import marts_current
-from pipelines import atomic, sessions
+from pipelines import atomic, crosschecks, sessions, snapshots
 from pipelines.contracts import (
     column_values,
     distinct_value_columns,
@@ -38,23 +39,31 @@ from pipelines.contracts import (
     validate_values,
     warm_up_in_background,
 )
-from pipelines.identifiers import header_findings, value_findings
+from pipelines.identifiers import (
+    header_findings,
+    key_findings,
+    person_columns,
+    unmapped_findings,
+    value_findings,
+    visible,
+)
 from pipelines.mapping import (
     ColumnMap,
     MappingError,
     create_candidate,
     create_mapped,
+    header_row_problem,
     mapped_expressions,
     resolve_columns,
 )
 from pipelines.marts import build_marts
 from pipelines.profiles import Profile, ProfileError, load_profile
-from pipelines.readers import MALFORMED_COLUMN, ReadError, file_kind, read_into, workbook_sheet
+from pipelines.readers import MALFORMED_COLUMN, ReadError, ReadResult, file_kind, read_into, workbook_sheet
 from pipelines.warehouse import REPO_ROOT, create_schema
 
 CONTRACT_SQL = REPO_ROOT / "sql" / "contracts"
 DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".parquet"}
-EXIT_OK, EXIT_USAGE, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_WAREHOUSE = 0, 2, 3, 4, 5
+EXIT_OK, EXIT_USAGE, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_WAREHOUSE, EXIT_OLDER = 0, 2, 3, 4, 5, 6
 ROW_RULE_PRIORITY, KEY_RULE_PRIORITY = 1000, 2000
 MAX_VALUE_SHOWN = 60
 # DuckDB spills to disk past this, so a state-size or 2 GB file loads in bounded memory.
@@ -82,6 +91,9 @@ class FileResult:
     rows_quarantined: int = 0
     top_rules: list[tuple[str, int]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    mode: str = snapshots.INCREMENT
+    rows_deleted: int = 0  # a snapshot's stored rows absent from the file
+    scope: list[str] = field(default_factory=list)  # a snapshot's school years
     sheet: str | None = None  # the workbook sheet read, for .xlsx files
 
 
@@ -101,14 +113,22 @@ class InputFile:
     path: Path
     entity: str
     sheet: str | None = None  # for a workbook: the sheet to read, chosen before anything is loaded
+    exported_at: datetime | None = None  # None: rows not from an export (requarantine); never compared
+    mode: str = snapshots.INCREMENT
 
 
 def discover(
-    paths: list[str | Path], profile: Profile, entity: str | None = None, sheet: str | None = None
+    paths: list[str | Path],
+    profile: Profile,
+    entity: str | None = None,
+    sheet: str | None = None,
+    mode: str | None = None,
+    exported_on: date | None = None,
 ) -> list[InputFile]:
-    """The files of one load in dependency order; folders contribute their data files. A workbook's sheet
-    (`sheet`, else the profile's for the entity, else the rule of `readers.read_into`) is settled here, so an
-    ambiguous workbook stops the load before anything is read."""
+    """The files of one load in dependency order, each entity's files oldest export first (snapshots), so
+    the newest export wins; folders contribute their data files. A workbook's sheet (`sheet`, else the
+    profile's for the entity, else the rule of `readers.read_into`) is settled here, so an ambiguous
+    workbook stops the load before anything is read."""
     files: list[Path] = []
     for given in map(Path, paths):
         if given.is_dir():
@@ -130,8 +150,16 @@ def discover(
                 f"({', '.join(ENTITIES)}), pass --entity, or add its name to the profile's 'files'",
                 EXIT_UNREADABLE,
             )
-        inputs.append(InputFile(path, found, _sheet_of(path, found, sheet or profile.sheet_for(found))))
-    return sorted(inputs, key=lambda f: (LOAD_ORDER.index(f.entity), f.path.name))
+        inputs.append(
+            InputFile(
+                path,
+                found,
+                _sheet_of(path, found, sheet or profile.sheet_for(found)),
+                exported_at=snapshots.exported_at(path, exported_on),
+                mode=mode or profile.mode_for(found),
+            )
+        )
+    return sorted(inputs, key=lambda f: (LOAD_ORDER.index(f.entity), f.exported_at, snapshots.natural_key(f.path.name)))
 
 
 def _sheet_of(path: Path, entity: str, wanted: str | None) -> str | None:
@@ -178,14 +206,22 @@ def load_files(
     progress: Progress | None = None,
     lock_wait_seconds: float = 30.0,
     sheet: str | None = None,
+    mode: str | None = None,
+    exported_on: date | None = None,
+    force: bool = False,
 ) -> LoadResult:
-    """Load the files of one load into the warehouse at `db_path`, atomically. Never raises for bad input."""
+    """Load the files of one load into the warehouse at `db_path`, atomically. Never raises for bad input.
+
+    `mode` (snapshot or increment) overrides the profile's for every file; `exported_on` is every file's
+    export date (default: its modified time); `force` loads an export older than stored rows (snapshots)."""
     db_path = Path(db_path)
     load_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     result = LoadResult(load_id, db_path, [])
     try:
         profile = load_profile(profile) if isinstance(profile, str) else profile
-        inputs = discover(paths, profile, entity, sheet)
+        if mode is not None and mode not in snapshots.MODES:
+            raise LoadRefused(f"mode {mode!r} is not one of {', '.join(snapshots.MODES)}", EXIT_USAGE)
+        inputs = discover(paths, profile, entity, sheet, mode, exported_on)
         with atomic.exclusive_lock(db_path, lock_wait_seconds):
             atomic.remove_stale_builds(db_path)
             sessions.check_readable(db_path)
@@ -209,7 +245,9 @@ def load_files(
                         f"{stale_wal.name}: writes of a session that ended without a checkpoint "
                         "were folded into this version"
                     )
-                _build_and_publish(db_path, load_id, todo, profile, as_of or date.today(), synthetic, progress)
+                result.notes += _build_and_publish(
+                    db_path, load_id, todo, profile, as_of or date.today(), synthetic, progress, force
+                )
                 result.published = True
     except LoadRefused as exc:
         result.error, result.exit_code = str(exc), exc.exit_code
@@ -252,23 +290,31 @@ def _build_and_publish(
     as_of: date,
     synthetic: bool,
     progress: Progress | None,
-) -> None:
+    force: bool = False,
+) -> list[str]:
+    """Build the next version and publish it; the notes to print (what the re-check moved)."""
     # umask 077: the build, its WAL, spill and the readers' work files are the owner's alone (PRIVACY.md)
     with atomic.private_files(), atomic.building(db_path, load_id, memory_limit=LOAD_MEMORY_LIMIT) as con:
         create_schema(con)
+        snapshots.create_table(con)
         _check_synthetic_policy(con, synthetic, db_path)
         marts_were_current = marts_current(con)
+        work = atomic.work_dir(db_path, load_id)  # removed with the build's leftovers, however the build ends
         for index, (item, file_result) in enumerate(todo):
 
             def step(stage: str, fraction: float, _i=index, _name=item.path.name) -> None:
                 if progress:
                     progress(f"{_name}: {stage}", (_i + fraction) / len(todo))
 
-            _load_one(con, item, file_result, load_id, profile, as_of, db_path.parent, step)
+            _load_one(con, item, file_result, load_id, profile, as_of, work, step, force)
+        shrunk = {file_result.entity for _, file_result in todo if file_result.rows_deleted}
+        rechecked = crosschecks.recheck(con, load_id, as_of, shrunk)
         _record_info(con, load_id, as_of, synthetic)
         # stage "building marts": after the tables and info, before the swap; only the marts this load's
         # tables feed, when the others still describe the warehouse
-        build_marts(con, progress, {item.entity for item, _ in todo} if marts_were_current else None)
+        touched = {item.entity for item, _ in todo} | set(rechecked.checked)
+        build_marts(con, progress, touched if marts_were_current else None)
+    return rechecked.describe()
 
 
 def _check_synthetic_policy(con: duckdb.DuckDBPyConnection, synthetic: bool, db_path: Path) -> None:
@@ -307,14 +353,35 @@ def _load_one(
     as_of: date,
     work_dir: Path,
     step: Callable[[str, float], None],
+    force: bool = False,
 ) -> None:
-    entity = ENTITIES[item.entity]
     step("reading", 0.0)
     try:
         read = read_into(con, item.path, "raw", work_dir, item.entity, item.sheet)
     except ReadError as exc:
         raise LoadRefused(str(exc), EXIT_UNREADABLE) from exc
+    load_read(con, item, result, read, load_id, profile, as_of, step, force)
+
+
+def load_read(
+    con: duckdb.DuckDBPyConnection,
+    item: InputFile,
+    result: FileResult,
+    read: ReadResult,
+    load_id: str,
+    profile: Profile,
+    as_of: date,
+    step: Callable[[str, float], None],
+    force: bool = False,
+) -> None:
+    """The rows of one file already in the temp table `raw` (read_into's form): identifier guard, mapping,
+    contracts, quarantine and upsert. Shared by the load and requarantine's re-run of quarantined rows."""
+    entity = ENTITIES[item.entity]
     result.rows_read = read.rows_read
+    read, dropped = _drop_profile_columns(con, read, profile.drops(item.entity))
+    problem = header_row_problem(item.path.name, read.columns, item.entity, profile)
+    if problem:
+        raise LoadRefused(problem, EXIT_UNREADABLE)
     step("checking for identifiers", 0.3)
     renamed = set(profile.renames(item.entity)) | set(entity.column_names)
     findings = header_findings(read.columns, {h for h in read.columns if h.strip().lower() in renamed})
@@ -324,6 +391,10 @@ def _load_one(
         if not findings:
             raise LoadRefused(str(exc), EXIT_UNREADABLE) from exc
         column_map = None
+    if column_map:
+        findings += unmapped_findings(con, "raw", column_map.ignored)
+        if "student_key" in column_map.sources:
+            findings += key_findings(con, "raw", column_map.sources["student_key"])
     coded = (
         {source for target, source in column_map.sources.items() if entity.column(target).type != "text"}
         if column_map
@@ -339,14 +410,24 @@ def _load_one(
         con.execute("drop table if exists raw")
         for table in distinct_tables.values():
             con.execute(f"drop table if exists {table}")
+        outside = person_columns(findings, column_map.ignored if column_map else list(read.columns))
+        drop_hint = (
+            f" Columns outside the interchange ({', '.join(map(repr, outside))}) would not be stored, but the file "
+            f"still carries them: if they are safe to discard, list them in the profile's "
+            f"entities.{item.entity}.drop to drop them at the door."
+            if outside
+            else ""
+        )
         raise LoadRefused(
             f"{item.path.name} refused: it carries direct identifiers, and nothing of it was stored. "
             + "; ".join(f.describe() for f in findings)
-            + ". Remove these columns or values from the export (the warehouse takes de-identified data only) "
+            + "."
+            + drop_hint
+            + " Remove these columns or values from the export (the warehouse takes de-identified data only) "
             "and load it again",
             EXIT_REFUSED,
         )
-    result.ignored_columns = column_map.ignored
+    result.ignored_columns = column_map.ignored + [f"{c} (dropped by the profile)" for c in dropped]
     step("mapping", 0.4)
     create_mapped(con, "raw", item.entity, column_map, profile)
     step("validating", 0.5)
@@ -368,13 +449,30 @@ def _load_one(
         con.execute(
             f"insert into violations select distinct _row_id, 'malformed_row', detail, -1 from {read.malformed_table}"
         )
+    if item.exported_at is not None and not force:
+        try:
+            snapshots.check_not_older(con, item.entity, item.path.name, item.exported_at, item.mode, load_id)
+        except snapshots.OlderExport as exc:
+            raise LoadRefused(str(exc), EXIT_OLDER) from exc
     step("writing", 0.8)
     mapped_headers = [h for h in read.columns if h in set(column_map.sources.values())]
     _write(con, item, result, load_id, mapped_headers, profile.name, as_of)
+    _apply_snapshot(con, item, result, load_id)
     con.execute("drop view if exists mapped")
     for table in ("raw", "raw_malformed", "candidate", "violations", "first_violation", *distinct_tables.values()):
         con.execute(f"drop table if exists {table}")
     step("done", 1.0)
+
+
+def _drop_profile_columns(
+    con: duckdb.DuckDBPyConnection, read: ReadResult, drops: set[str]
+) -> tuple[ReadResult, list[str]]:
+    """Remove the columns the profile drops from the table as read, before any check looks at them."""
+    dropped = [c for c in read.columns if visible(c).strip().lower() in drops]
+    for column in dropped:
+        con.execute('alter table raw drop column "' + column.replace('"', '""') + '"')
+    kept = [c for c in read.columns if c not in set(dropped)]
+    return (replace(read, columns=kept) if dropped else read), dropped
 
 
 def _create_distinct_tables(con: duckdb.DuckDBPyConnection, entity: str, column_map: ColumnMap) -> dict[str, str]:
@@ -426,6 +524,9 @@ def _row_and_key_violations(
     con: duckdb.DuckDBPyConnection, entity: str, column_map: ColumnMap, profile: Profile, as_of: date
 ) -> None:
     create_candidate(con, "raw", entity, column_map, profile)
+    snapshots.keep_absent_columns(
+        con, entity, [c for c in ENTITIES[entity].column_names if c not in column_map.sources]
+    )
     rules_sql = (CONTRACT_SQL / f"{entity}.sql").read_text()
     with _parents_as_build_side(con, rules_sql):
         con.execute(
@@ -584,6 +685,24 @@ def _write(
     )
 
 
+def _apply_snapshot(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, load_id: str) -> None:
+    """A snapshot deletes the stored rows of its scope that it does not hold; the export date is recorded."""
+    result.mode = item.mode
+    if item.mode == snapshots.SNAPSHOT:
+        result.rows_deleted, result.scope = snapshots.delete_absent(con, item.entity)
+        scope = ", ".join(result.scope) if result.scope else "all years"
+        con.execute(
+            "update load_ledger set message = $m where load_id = $l and file_name = $f",
+            {
+                "m": f"snapshot of {scope}: {result.rows_deleted:,} stored row(s) absent from the file deleted",
+                "l": load_id,
+                "f": item.path.name,
+            },
+        )
+    if item.exported_at is not None:
+        snapshots.record(con, load_id, item.path.name, item.entity, item.exported_at, item.mode)
+
+
 def _derived(entity: str) -> tuple[str, str]:
     """Derived columns stored with an entity: (column list, select expressions), each with a leading comma."""
     if entity == "enrollment":
@@ -626,6 +745,11 @@ def print_summary(result: LoadResult) -> None:
             line += " - top rules: " + ", ".join(f"{rule} {count:,}" for rule, count in f.top_rules)
         if f.ignored_columns:
             line += f" - columns not stored: {', '.join(f.ignored_columns)}"
+        if f.mode == snapshots.SNAPSHOT:
+            line += (
+                f" - snapshot of {', '.join(f.scope) if f.scope else 'all years'}: deleted {f.rows_deleted:,} "
+                "stored row(s) absent from the file"
+            )
         print(line)
     if result.error:
         print(f"error: {result.error}", file=sys.stderr)
@@ -659,11 +783,27 @@ def run(args) -> int:
     except ValueError:
         print(f"error: --as-of {args.as_of!r} is not a date YYYY-MM-DD", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        exported_on = date.fromisoformat(args.exported_on) if args.exported_on else None
+    except ValueError:
+        print(f"error: --exported-on {args.exported_on!r} is not a date YYYY-MM-DD", file=sys.stderr)
+        return EXIT_USAGE
     progress, close = _progress_bar(args.quiet)
     try:
-        result = load_files(
-            args.db, args.paths, args.profile, as_of, args.entity, args.synthetic, progress, sheet=args.sheet
-        )
+        with atomic.signals_as_exit():
+            result = load_files(
+                args.db,
+                args.paths,
+                args.profile,
+                as_of,
+                args.entity,
+                args.synthetic,
+                progress,
+                sheet=args.sheet,
+                mode=args.mode,
+                exported_on=exported_on,
+                force=args.force,
+            )
     finally:
         close()
     print_summary(result)

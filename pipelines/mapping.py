@@ -34,6 +34,21 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def header_row_problem(file_name: str, headers: list[str], entity: str, profile: Profile) -> str | None:
+    """A first row of which no field is a column of `entity` (nor renamed to one): no header row, or the
+    wrong profile. The message never repeats that row: in a file without a header row it is data."""
+    spec, renames = ENTITIES[entity], profile.renames(entity)
+    keys = [h.strip().lower() for h in headers]
+    if any(k in renames or k.replace(" ", "_") in spec.column_names for k in keys):
+        return None
+    return (
+        f"{file_name}: none of the {len(headers)} fields of the first row is a column of {entity} "
+        f"(nor renamed to one by profile {profile.name!r}). The file must start with a header row naming the "
+        "columns (docs/INTERCHANGE.md); if it has one, map its names with a profile (--profile). The first "
+        "row's values are not shown, as they may be data"
+    )
+
+
 def resolve_columns(file_name: str, headers: list[str], entity: str, profile: Profile) -> ColumnMap:
     """Which source header feeds which interchange column; refuse when required columns are missing."""
     spec = ENTITIES[entity]

@@ -33,6 +33,11 @@ class Profile:
     false_words: tuple[str, ...] = ("n",)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     entities: dict[str, dict] = field(default_factory=dict)
+    modes: dict[str, str] = field(default_factory=dict)  # entity -> snapshot or increment ("*": every entity)
+
+    def mode_for(self, entity: str) -> str:
+        """Whether the profile's files of `entity` are full snapshots of their scope or increments (default)."""
+        return self.modes.get(entity, self.modes.get("*", "increment"))
 
     def entity_for(self, file_name: str) -> str | None:
         """Entity of a file from its name stem: interchange names first, then the profile's prefixes."""
@@ -52,6 +57,11 @@ class Profile:
     def sheet_for(self, entity: str) -> str | None:
         """The Excel sheet the profile names for an entity's workbooks, if any."""
         return self.entities.get(entity, {}).get("sheet")
+
+    def drops(self, entity: str) -> set[str]:
+        """Source columns (normalised) the profile drops at the door for an entity: read, never checked or
+        stored. For columns a district has judged safe to discard that would otherwise refuse the file."""
+        return {_norm(c) for c in self.entities.get(entity, {}).get("drop", [])}
 
     def crosswalk(self, entity: str, column: str) -> dict[str, str]:
         """Source label (normalised) -> interchange code, entity-specific entries winning."""
@@ -79,6 +89,11 @@ def load_profile(name_or_path: str) -> Profile:
         if entity not in ENTITIES:
             raise ProfileError(f"profile {path}: unknown entity {entity!r}; entities are {', '.join(ENTITIES)}")
     for entity, spec in raw.get("entities", {}).items():
+        drop = spec.get("drop", [])
+        if not isinstance(drop, list) or not all(isinstance(c, str) and c.strip() for c in drop):
+            raise ProfileError(f"profile {path}: {entity}.drop must be a list of column names")
+        if set(map(_norm, drop)) & set(ENTITIES[entity].column_names):
+            raise ProfileError(f"profile {path}: {entity}.drop names an interchange column; drop only other columns")
         sheet = spec.get("sheet")
         if sheet is not None and (not isinstance(sheet, str) or not sheet.strip()):
             raise ProfileError(f"profile {path}: {entity}.sheet must be the name of a sheet, as text")
@@ -87,6 +102,13 @@ def load_profile(name_or_path: str) -> Profile:
                 raise ProfileError(
                     f"profile {path}: {entity}.rename maps {src!r} to {dst!r}, which is not a column of {entity}"
                 )
+    mode = raw.get("mode", {})
+    modes = {"*": mode} if isinstance(mode, str) else dict(mode)
+    for entity, value in modes.items():
+        if entity != "*" and entity not in ENTITIES or value not in ("snapshot", "increment"):
+            raise ProfileError(
+                f'profile {path}: mode {entity}={value!r}; give "snapshot" or "increment", for every file or per entity'
+            )
     formats = tuple(raw.get("date_formats", [])) + (ISO_DATE,)
     booleans = raw.get("booleans", {})
     return Profile(
@@ -97,4 +119,5 @@ def load_profile(name_or_path: str) -> Profile:
         false_words=tuple(dict.fromkeys([_norm(w) for w in booleans.get("false", [])] + ["n"])),
         values={col: dict(m) for col, m in raw.get("values", {}).items()},
         entities=dict(raw.get("entities", {})),
+        modes=modes,
     )

@@ -205,13 +205,19 @@ def _header(path: Path, source: Path) -> tuple[list[str], str]:
 
 def _check_header(path: Path, names: list[str]) -> None:
     if any(not n for n in names):
-        position = [i + 1 for i, n in enumerate(names) if not n]
-        raise ReadError(f"{path.name}: header column(s) {position} have no name; name every column")
-    seen: set[str] = set()
-    for n in names:
-        if n.lower() in seen:
-            raise ReadError(f"{path.name}: the header has column {n!r} twice; keep one and load again")
-        seen.add(n.lower())
+        blank = [i + 1 for i, n in enumerate(names) if not n]
+        raise ReadError(
+            f"{path.name}: header column(s) {blank} have no name; name every column "
+            "(the first line must be the header row)"
+        )
+    seen: dict[str, int] = {}
+    for position, n in enumerate(names, start=1):
+        if n.lower() in seen:  # positions, not the name: in a file without a header row the "name" is data
+            raise ReadError(
+                f"{path.name}: header columns {seen[n.lower()]} and {position} have the same name; "
+                "keep one and load again (the first line must be the header row)"
+            )
+        seen[n.lower()] = position
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, work_dir: Path) -> ReadResult:

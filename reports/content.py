@@ -11,7 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from figures.released_outcomes import strata_published
+from figures.words import p_text, statistic_sentence
 from metrics.audit import INDICATORS_BY_KEY
+from metrics.competing_risks import MIN_CASES
 from reports.data import AUDIT_TABLE_INDICATORS, CASE_POPULATION, DIMENSIONS, TOTAL, RatioFinding, ReportData
 from reports.labels import (
     AUDIT,
@@ -180,6 +183,13 @@ def fmt_rate(value: float | None) -> str:
     return "not available" if value is None else f"{value:.1f} per 1,000"
 
 
+def rate_clause(rate: float | None) -> str:
+    """', 12.3 per 1,000 enrolled students', or why there is no rate (its count is hidden)."""
+    if rate is None:
+        return " (the rate per 1,000 students is hidden with its count, to protect small numbers)"
+    return f", {fmt_rate(rate)} enrolled students"
+
+
 def change_words(now: float, before: float, unit: str) -> str:
     if before == 0:
         return f"from none to {unit.format(now)}"
@@ -227,14 +237,14 @@ class _Writer:
             )
         cases, enrolled, students = self.year_counts(self.year)
         blocks: list = []
-        if not cases:
+        if cases == 0:
             blocks.append(Paragraph(f"No BTAM case was recorded for {self.year} as of {d.as_of.isoformat()}."))
         else:
             rate = per_1000(cases, enrolled)
             blocks.append(
                 Paragraph(
                     f"In {self.year}, schools opened {d.display('volume_trend', 'cases', school_year=self.year)} "
-                    f"BTAM cases, {fmt_rate(rate)} enrolled students. "
+                    f"BTAM cases{rate_clause(rate)}. "
                     f"{d.display('volume_trend', 'btam_referral', school_year=self.year)} different students were the "
                     f"subject of a case; the other cases concerned staff members or others."
                 )
@@ -295,7 +305,7 @@ class _Writer:
         d = self.d
         total = d.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
         blocks: list = []
-        if not total:
+        if total == 0:
             blocks.append(
                 Paragraph(
                     f"No case of {self.year} had a level of concern recorded by "
@@ -305,11 +315,16 @@ class _Writer:
             return Section("concern", "Levels of concern", blocks)
         shares = self.level_shares("concern_outcomes")
         words = [f"{LEVEL_NAMES[lvl].lower()} {pct(s)}" for lvl, s in zip(LEVELS, shares) if s is not None]
+        rated = d.display("concern_outcomes", "leveled_cases", concern_level=TOTAL)
         blocks.append(
             Paragraph(
-                f"After assessment, teams rate each case's level of concern. Of the "
-                f"{d.display('concern_outcomes', 'leveled_cases', concern_level=TOTAL)} cases rated in {self.year}: "
-                + ", ".join(words)
+                f"After assessment, teams rate each case's level of concern. Of the {rated} cases rated in "
+                f"{self.year}: "
+                + (
+                    ", ".join(words)
+                    if words
+                    else "the share at each level is hidden this year to protect small numbers"
+                )
                 + ". Most cases are low concern, as expected in a program that catches problems "
                 "early; the level decides the supports and how closely the case is followed."
             )
@@ -350,7 +365,7 @@ class _Writer:
             ]
             for lv, s in zip(LEVELS, shares)
         ]
-        rows.append(["All rated cases", d.display("concern_outcomes", "leveled_cases", concern_level=TOTAL), "100%"])
+        rows.append(["All rated cases", rated, "hidden" if total is None else "100%"])
         blocks.append(
             Table(
                 ["Level of concern", "Cases", "Share"],
@@ -369,10 +384,10 @@ class _Writer:
         blocks: list = []
         met = d.value("timeliness", "leveled_cases", timeliness="met")
         total = d.value("timeliness", "leveled_cases", timeliness=TOTAL)
-        if not total:
+        if total == 0:
             blocks.append(Paragraph("No rated case this year, so there is no timeliness to report."))
             return Section("timeliness", "Timeliness of interventions", blocks)
-        share = None if met is None else met / total
+        share = None if met is None or not total else met / total
         if share is not None:
             blocks.append(
                 Paragraph(
@@ -410,7 +425,8 @@ class _Writer:
                     )
             else:
                 values.append(None)
-                rows.append([LEVEL_NAMES[level], target, "not reported", "too few cases, or none"])
+                why = d.median_withheld.get(level, "not reported")
+                rows.append([LEVEL_NAMES[level], target, "not reached" if why == "not reached" else "not shown", why])
         blocks.append(
             ChartSpec(
                 "time_to_intervention",
@@ -435,7 +451,11 @@ class _Writer:
                 ["Level of concern", "Target", "Median time", "95% interval"],
                 rows,
                 f"Days from report to first intervention, {self.year}",
-                ["A median is shown only for a level whose case count is published."],
+                [
+                    "Kaplan-Meier median (a case closed without any intervention is counted as if it could still be "
+                    f"served): the first day at most half are still waiting. Shown only for a level with a published "
+                    f"count of {MIN_CASES} cases or more."
+                ],
                 [1.3, 1.2, 1, 1.5],
             )
         )
@@ -455,7 +475,7 @@ class _Writer:
                 "many involved law enforcement. A case can appear in more than one column."
             )
         )
-        if not total:
+        if total == 0:
             blocks.append(Paragraph("No rated case this year."))
             return Section("outcomes", "Outcomes of BTAM cases", blocks)
         rows = []
@@ -592,16 +612,11 @@ class _Writer:
                     f"a rate more than {s.threshold:.1f} times that of all other students."
                 )
             )
-        if d.withheld_flags:
-            blocks.append(
-                Paragraph(
-                    "A further flag exceeded the threshold but its figures cannot be published without revealing a small "
-                    "group: "
-                    + "; ".join(f"{group_name(dim, g)} ({OUTCOME_TITLES[o].lower()})" for o, dim, g in d.withheld_flags)
-                    + ". The district team has the details."
-                )
-            )
-        cond = d.conditional
+        if d.trends:
+            blocks.append(self.trend_table())
+        # A flag over hidden counts is itself a release of them (it says the ratio, so the count, is high): it is
+        # neither named nor counted here; such groups are listed below only as not compared.
+        cond = [c for c in d.conditional if self.conditional_published(c.outcome, c.dimension, c.group)]
         if cond:
             blocks.append(
                 Paragraph(
@@ -613,10 +628,14 @@ class _Writer:
             blocks.append(
                 Bullets(
                     [
-                        f"Cases of {group_name(c.dimension, c.group)} {CONDITIONAL_OUTCOMES.get(c.outcome, c.outcome)} "
-                        f"more often: odds {times(c.odds_ratio)} those of other students at the same level "
-                        f"(95% confidence interval {c.ci_low:.1f} to {c.ci_high:.1f}; "
-                        f"{'q < 0.001' if c.q_value < 0.001 else f'q = {c.q_value:.3f}'})."
+                        statistic_sentence(
+                            "odds_ratio",
+                            c.odds_ratio,
+                            f"cases of {group_name(c.dimension, c.group)}",
+                            CONDITIONAL_OUTCOMES.get(c.outcome, c.outcome),
+                            "other students' cases at the same level",
+                        )
+                        + f" (95% confidence interval {c.ci_low:.1f} to {c.ci_high:.1f}; {p_text(c.q_value, 'q')})."
                         for c in cond
                     ]
                 )
@@ -624,6 +643,14 @@ class _Writer:
             self.attention.append(
                 "Some groups' cases ended in harsher consequences than others' at the same level "
                 "of concern (see Equity findings)."
+            )
+        if not self.all_strata_published():
+            blocks.append(
+                Paragraph(
+                    "Some comparisons of like with like (cases at the same level of concern) are not published: they "
+                    "pool counts of each group at each level, and small ones among them are hidden to protect "
+                    "students (a ratio over a hidden count would give it back). The district team has them."
+                )
             )
         rows = []
         for outcome in OUTCOMES:
@@ -648,6 +675,63 @@ class _Writer:
                 )
             )
         return Section("equity", "Equity findings", blocks)
+
+    def trend_table(self) -> Table:
+        """Each flagged ratio in every trend year, as that year's report publishes it, beside the state's."""
+        d = self.d
+        state_years = sorted({y for t in d.trends for y, *_ in t.state})
+
+        def ratio(value: float, low: float | None, high: float | None) -> str:
+            return f"{value:.1f} ({low:.1f} to {high:.1f})" if low is not None and high is not None else f"{value:.1f}"
+
+        rows = []
+        for t in d.trends:
+            row = [f"{short_group(t.dimension, t.group)}: {OUTCOME_TITLES[t.outcome].lower()}"]
+            for _, f in t.years:
+                row.append(
+                    "not published"
+                    if f is None
+                    else ratio(f.risk_ratio, f.ci_low, f.ci_high) + (", flagged" if f.flagged else "")
+                )
+            state = {y: (v, lo, hi) for y, v, lo, hi in t.state}
+            row += [ratio(*state[y]) if y in state else "no state figure" for y in state_years]
+            rows.append(row)
+        notes = [
+            "Each year's ratio (95% confidence interval) is the one that year's report publishes; 'not published' "
+            "means too few students or a figure hidden to protect a small group that year."
+        ]
+        if state_years:
+            notes.append(
+                f"State ratios are the state's own groups against its other students, from the state reference data "
+                f"of {', '.join(state_years)} (public counts); they describe those years, not this report's."
+            )
+        else:
+            notes.append("No state reference data is loaded, so the state's ratios are not shown.")
+        columns = ["Flagged group and outcome", *d.trend_years, *(f"State {y} (reference)" for y in state_years)]
+        return Table(
+            columns,
+            rows,
+            f"Flagged ratios over the years, {d.trend_years[0]} to {d.trend_years[-1]}, beside the state's",
+            notes,
+            [2.0] + [1.0] * (len(columns) - 1),
+        )
+
+    def conditional_published(self, outcome: str, dimension: str, group: str) -> bool:
+        """Every count the same-level odds ratio pools is published: the group's and all cases' at each level."""
+        table = self.d.release.tables.get(f"outcome_{outcome}_{dimension}")
+        return strata_published(table, dimension, group, outcome)
+
+    def all_strata_published(self) -> bool:
+        """Independent of the findings (so its sentence says nothing about them): every outcome x dimension's
+        table of counts by group and level is in the release with no hidden cell."""
+        for outcome in CONDITIONAL_OUTCOMES:
+            for dimension in DIMENSIONS:
+                table = self.d.release.tables.get(f"outcome_{outcome}_{dimension}")
+                if table is None or not all(
+                    table.published[c].null_count() == 0 for c in table.published.columns if c not in table.dimensions
+                ):
+                    return False
+        return True
 
     # how we compare (CRDC) ---------------------------------------------------------------------------------
     def compare(self) -> Section:
@@ -858,7 +942,7 @@ class _Writer:
             )
             for lvl in LEVELS
         ]
-        if all(k is not None for _, k, n in levels if n):
+        if all(k is not None and n is not None for _, k, n in levels if n != 0):
             for level, k, n in levels:
                 label = AUDIT["exclusion_or_placement_change"].format(level=level)
                 rows.append(
@@ -944,16 +1028,18 @@ class _Writer:
         d = self.d
         happened, changed = [], []
         cases, enrolled, students = self.year_counts(self.year)
-        if not cases:
+        if cases == 0:
             happened.append(
                 f"No BTAM case was recorded in {self.year} as of {d.as_of.isoformat()}. The sections "
                 f"below are empty for this year; earlier years are shown where they exist."
             )
         else:
+            rate = per_1000(cases, enrolled)
             happened.append(
-                f"Schools opened {d.display('volume_trend', 'cases', school_year=self.year)} BTAM cases "
-                f"({fmt_rate(per_1000(cases, enrolled))} students) about "
-                f"{d.display('volume_trend', 'btam_referral', school_year=self.year)} students."
+                f"Schools opened {d.display('volume_trend', 'cases', school_year=self.year)} BTAM cases"
+                + (f" ({fmt_rate(rate)} students)" if rate is not None else "")
+                + f"; {d.display('volume_trend', 'btam_referral', school_year=self.year)} different students were "
+                "their subject."
             )
             share = self.high_share("concern_outcomes")
             if share is not None:

@@ -21,8 +21,9 @@ from access import metric_tables as mt
 from access.queries import run_query
 from access.roles import Viewer, viewer
 from access.suppression import CountTable, SuppressedRelease, SuppressionSettings, suppress_release
+from metrics.competing_risks import MIN_CASES
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
-from metrics.significance import unlikely_to_be_chance, with_q_values
+from metrics.significance import conditional_significance
 from reports.labels import OUTCOMES
 
 TOTAL = "total"
@@ -74,6 +75,18 @@ class ConditionalFinding:
     q_value: float  # Benjamini-Hochberg within metrics.significance.FAMILY, at most settings.alpha
 
 
+@dataclass(frozen=True)
+class RatioTrend:
+    """A group flagged in the report's year: its ratio in every trend year as that year's own report publishes
+    it (None: that report does not publish it), and the state's ratio in each reference year (public counts)."""
+
+    outcome: str
+    dimension: str
+    group: str
+    years: tuple[tuple[str, RatioFinding | None], ...]
+    state: tuple[tuple[str, float, float | None, float | None], ...]  # reference year, ratio, 95% interval
+
+
 @dataclass
 class ReportData:
     district_name: str
@@ -90,12 +103,15 @@ class ReportData:
     # level -> (days_to_50 or None when never reached, served_by_30, ever_served): Aalen-Johansen, closing
     # unserved competing (time_to_intervention_ci.csv); only levels with a published count of 10 or more
     served: dict[str, tuple[float | None, float, float]] = field(default_factory=dict)
+    # level -> why its Kaplan-Meier median is not printed (no published count, under MIN_CASES, not reached)
+    median_withheld: dict[str, str] = field(default_factory=dict)
     findings: list[RatioFinding] = field(default_factory=list)
     too_small: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     withheld_flags: list[tuple[str, str, str]] = field(default_factory=list)
     conditional: list[ConditionalFinding] = field(default_factory=list)
     audit_flags: dict[str, str] = field(default_factory=dict)
     benchmarks: object | None = None  # access.benchmarks.BenchmarkView, None when no CRDC is loaded
+    trends: list[RatioTrend] = field(default_factory=list)  # flagged findings over the trend years
 
     # -- reading the release ------------------------------------------------------------------------
 
@@ -336,18 +352,13 @@ def _ratio_findings(data: ReportData, dispro: pl.DataFrame) -> None:
 
 
 def _conditional_findings(data: ReportData, cond: pl.DataFrame, settings: MetricSettings) -> None:
-    """Only where every count behind the ratio is at least the minimum cell and the difference passes the
-    significance rule (metrics.significance: BH q of the Mantel-Haenszel test within its family, interval
-    above 1)."""
-    floor = settings.min_cell
-    for row in with_q_values(cond, "cmh_p").iter_rows(named=True):
+    """The differences that pass the significance rule (metrics.significance.conditional_significance: BH q
+    of the Mantel-Haenszel test within its family, interval above 1, every count behind the ratio at least
+    the minimum cell), the same rule the Discipline outcomes page flags by."""
+    for row in conditional_significance(cond, settings).iter_rows(named=True):
         if row["odds_ratio"] is None or row["ci_low"] is None or row["ci_high"] is None:
             continue
-        group_without = row["group_cases"] - row["group_with_outcome"]
-        other_without = row["other_cases"] - row["other_with_outcome"]
-        if min(row["group_with_outcome"], group_without, row["other_with_outcome"], other_without) < floor:
-            continue
-        if unlikely_to_be_chance(row["q_value"], row["ci_low"], settings) and row["dimension"] in DIMENSIONS:
+        if row["unlikely_to_be_chance"] and row["ci_low"] > 1 and row["dimension"] in DIMENSIONS:
             data.conditional.append(
                 ConditionalFinding(
                     row["outcome"],
@@ -375,14 +386,23 @@ def _served(data: ReportData, tti_ci: pl.DataFrame) -> None:
 
 
 def _medians(data: ReportData, tti: pl.DataFrame) -> None:
-    """Median days of a level only when its case count is published (0 or at least the threshold)."""
+    """Median days of a level only when its case count is published and it has at least MIN_CASES cases
+    (a median of a handful of cases, and its interval, say little); otherwise the reason."""
     for row in tti.iter_rows(named=True):
         level = row["concern_level"]
         if level == "all":
             cases = data.value("volume_trend", "cases", school_year=data.school_year)
         else:
             cases = data.value("concern_outcomes", "leveled_cases", concern_level=level)
-        if cases and row["median_days"] is not None:
+        if cases is None:
+            data.median_withheld[level] = "case count hidden to protect small numbers"
+        elif not cases:
+            data.median_withheld[level] = "no cases"
+        elif row["n_cases"] < MIN_CASES:
+            data.median_withheld[level] = f"withheld: fewer than {MIN_CASES} cases"
+        elif row["median_days"] is None:
+            data.median_withheld[level] = "not reached"
+        else:
             data.median_days[level] = (row["median_days"], row["median_ci_low"], row["median_ci_high"])
 
 
@@ -465,8 +485,10 @@ def load_report_data(
     as_of: date | None = None,
     settings: MetricSettings = DEFAULT_SETTINGS,
     suppression: SuppressionSettings | None = None,
+    trends: bool = True,
 ) -> ReportData:
-    """Query, suppress as the board (always suppressed), and keep the statistics the counts allow."""
+    """Query, suppress as the board (always suppressed), and keep the statistics the counts allow.
+    `trends=False` leaves out the flagged ratios' earlier years (each read from that year's own report)."""
     year = check_year(school_year)
     board = viewer("board")
     synthetic, years = warehouse_state(con)
@@ -510,4 +532,44 @@ def load_report_data(
         ),
         settings,
     )
+    if trends:
+        _ratio_trends(data, con, settings, suppression)
     return data
+
+
+# -- flagged ratios over the years ---------------------------------------------------------------------------------
+
+
+def _ratio_trends(data: ReportData, con, settings: MetricSettings, suppression: SuppressionSettings | None) -> None:
+    """Each flagged finding over the trend years, every earlier year's ratio as that year's report publishes
+    it (its own release: a ratio another year's report withholds stays withheld), beside the state's."""
+    from figures.idc import state_ratios
+
+    flagged = [f for f in data.findings if f.flagged]
+    if not flagged:
+        return
+    published: dict[str, dict[tuple[str, str, str], RatioFinding]] = {
+        data.school_year: {(f.outcome, f.dimension, f.group): f for f in data.findings}
+    }
+    for y in data.trend_years:
+        if y != data.school_year:
+            earlier = load_report_data(
+                con, y, data.district_name, data.as_of, settings, suppression, trends=False
+            ).findings
+            published[y] = {(f.outcome, f.dimension, f.group): f for f in earlier}
+    state = state_ratios(mt.state_reference_counts(con), settings)
+    for f in flagged:
+        key = (f.outcome, f.dimension, f.group)
+        rows = state.filter(
+            (pl.col("outcome") == f.outcome) & (pl.col("dimension") == f.dimension) & (pl.col("group") == f.group)
+        ).sort("school_year")
+        data.trends.append(
+            RatioTrend(
+                *key,
+                tuple((y, published[y].get(key)) for y in data.trend_years),
+                tuple(
+                    (r["school_year"], r["risk_ratio"], r["rr_ci_low"], r["rr_ci_high"])
+                    for r in rows.iter_rows(named=True)
+                ),
+            )
+        )

@@ -91,3 +91,26 @@ def test_a_profile_column_missing_from_the_file_is_refused(tmp_path):
     bad.write_text("county,code,district,population\nstatewide,wa,Washington,10\n", encoding="utf-8")
     with pytest.raises(AggregateError, match="black_pop"):
         import_aggregate(tmp_path / "w.duckdb", bad, "aggregate_wa_2013_14")
+
+
+def test_the_imported_table_keeps_suppressed_groups_in_the_comparison_as_an_interval(imported):
+    # The same numbers as metrics.aggregate_bounds on the CSV itself (tests/test_aggregate_bounds.py):
+    # the warehouse read loses no blank cell and no total.
+    from access.metric_tables import aggregate_comparison_bounds
+    from metrics.aggregate_bounds import comparison_bounds
+    from tests.test_aggregate_bounds import wa_tables
+
+    _, con = imported
+    got = aggregate_comparison_bounds(
+        con, "aggregate_wa_2013_14", "2013-14", "population", "disciplined", ["race_ethnicity"]
+    ).filter(pl.col("scope") != "state")
+    cells, totals, _ = wa_tables()
+    race = {"native": "am", "asian": "as", "black": "bl", "hispanic": "hi", "api": "pi", "multi": "mu", "white": "wh"}
+    cells = cells.with_columns(pl.col("group").replace_strict(race))
+    expected = comparison_bounds(cells.filter(pl.col("scope") != "wa"), totals)
+    key = ["scope", "group"]
+    joined = expected.join(got, on=key, how="full", suffix="_db", nulls_equal=True)
+    assert joined.height == expected.height == got.height
+    for column in ("status", "comparison_k_low", "comparison_k_high", "comparison_n_high", "flag"):
+        assert joined[column].to_list() == joined[f"{column}_db"].to_list(), column
+    assert (got["status"] == "interval").sum() > 50

@@ -255,7 +255,7 @@ CASES: list[Case] = [
         "case_actions.csv",
         "action_id,case_id,action_date,action_type,Case_ID\nA9,CASE1,2024-10-03,counseling,CASE1\n",
         EXIT_UNREADABLE,
-        ("case_actions.csv", "twice", "keep one"),
+        ("case_actions.csv", "header columns 2 and 5 have the same name", "keep one"),
     ),
     Case(
         "blank-header-name",

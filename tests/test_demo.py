@@ -607,3 +607,25 @@ def test_planted_ratios_are_recovered_at_a_large_size(tmp_path: Path):
     idea = _referral_risk(tables, "idea")
     assert 1.95 <= idea["Y"] / idea["N"] <= 2.45  # planted 2.2
     assert np.isclose(sum(1 for _ in open(tmp_path / "enrollment.csv")) - 1, 400_000)
+
+
+def test_the_make_run_demo_holds_quarantined_rows(tmp_path: Path):
+    """`make run` builds the demo with --messy, and one demo command then loads the vendor export too, so Data
+    quality shows quarantined rows as the README's screenshots do."""
+    import re
+
+    import duckdb
+
+    from access.warehouse_status import read_status
+    from pipelines.__main__ import main
+
+    recipe = (Path(__file__).resolve().parent.parent / "Makefile").read_text(encoding="utf-8")
+    demo_line = next(line for line in recipe.splitlines() if re.search(r"-m pipelines demo .*--db", line))
+    assert "--messy" in demo_line
+    db = tmp_path / "warehouse.duckdb"
+    code = main(["demo", "--out", str(tmp_path / "demo"), "--db", str(db), "--students", "3000", "--messy"])
+    assert code == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        status = read_status(con)
+    assert status.synthetic
+    assert status.quarantine.height and int(status.quarantine["rows_quarantined"].sum()) > 0

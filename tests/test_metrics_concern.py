@@ -1,6 +1,7 @@
 """Levels of concern by group. The 2x2 oracle is the project's shared worked example
 (worked-examples.md): 8 of 50 vs 10 of 200, Pearson chi-square 7.2438, Fisher p 0.012896."""
 
+import numpy as np
 import polars as pl
 import pytest
 from scipy import stats
@@ -87,3 +88,52 @@ def test_one_group_or_one_level_is_not_applicable():
     assert (one_level.method, one_level.p_value, one_level.n) == ("not_applicable", None, 8)
     empty = concern_independence(pl.DataFrame(schema={"group": pl.String, "concern_level": pl.String, "n": pl.Int64}))
     assert empty.method == "not_applicable" and empty.n == 0
+
+
+def test_the_ordinal_test_against_agrestis_published_linear_by_linear_example():
+    # Agresti (2007), An Introduction to Categorical Data Analysis, 2nd ed., section 2.5.1 and Table 2.7:
+    # infant malformation by maternal alcohol consumption, scores 0, 0.5, 1.5, 4.0, 7.0: M^2 = 6.57, p = 0.01;
+    # with midrank scores M^2 = 0.35.
+    from metrics.concern import row_mean_scores
+
+    table = np.array([[17066, 14464, 788, 126, 37], [48, 38, 5, 1, 1]])
+    test = row_mean_scores(table, [0, 0.5, 1.5, 4.0, 7.0])
+    assert test.df == 1 and round(test.statistic, 2) == 6.57 and round(test.p_value, 2) == 0.01
+    column = table.sum(axis=0)
+    midranks = np.cumsum(column) - (column - 1) / 2
+    assert round(row_mean_scores(table, midranks).statistic, 2) == 0.35
+
+
+def test_the_ordinal_test_with_midranks_is_kruskal_wallis_for_many_groups():
+    # Independent computation: scipy's Kruskal-Wallis (tie-corrected) on the cases' midranks equals the
+    # row-mean-scores statistic with midrank scores, K - 1 df.
+    from metrics.concern import row_mean_scores
+
+    table = np.array([[30, 12, 6, 1], [18, 15, 9, 3], [25, 5, 2, 0], [8, 9, 10, 4]])
+    column = table.sum(axis=0)
+    midranks = np.cumsum(column) - (column - 1) / 2
+    expected = stats.kruskal(*[np.repeat(midranks, row) for row in table])
+    got = row_mean_scores(table, midranks)
+    assert got.df == 3
+    assert got.statistic == pytest.approx(expected.statistic, rel=1e-10)
+    assert got.p_value == pytest.approx(expected.pvalue, rel=1e-8)
+
+
+def test_the_ordinal_table_equals_the_one_table_test_and_is_blank_when_nothing_to_order():
+    from metrics.concern import LEVEL_SCORES, concern_ordinal_table, row_mean_scores
+
+    levels = ["low", "moderate", "high", "imminent"]
+    cells = {("x", "a"): [10, 5, 3, 1], ("x", "b"): [4, 6, 8, 2], ("x", "c"): [7, 7, 0, 0], ("y", "a"): [5, 0, 0, 0]}
+    cells[("y", "b")] = [9, 0, 0, 0]  # every case of y is low: nothing to order
+    counts = pl.DataFrame(
+        [(d, g, lvl, n) for (d, g), ns in cells.items() for lvl, n in zip(levels, ns)],
+        schema=["dimension", "group", "concern_level", "n"],
+        orient="row",
+    )
+    out = concern_ordinal_table(counts, ["dimension"])
+    x = out.filter(pl.col("dimension") == "x").row(0, named=True)
+    one = row_mean_scores(np.array([cells[("x", g)] for g in "abc"]), list(LEVEL_SCORES.values()))
+    assert x["ordinal_df"] == 2 and x["ordinal_statistic"] == pytest.approx(one.statistic, rel=1e-12)
+    assert x["ordinal_p_value"] == pytest.approx(one.p_value, rel=1e-10)
+    y = out.filter(pl.col("dimension") == "y").row(0, named=True)
+    assert y["ordinal_statistic"] is None and y["ordinal_df"] is None and y["ordinal_p_value"] is None

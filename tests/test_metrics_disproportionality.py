@@ -6,6 +6,7 @@ import math
 
 import polars as pl
 import pytest
+from scipy import stats
 from scipy.stats.contingency import relative_risk
 
 from metrics.config import MetricSettings
@@ -110,6 +111,29 @@ def test_comparison_below_sizes_uses_the_alternate_risk_ratio_with_state_rates()
     # the comparison columns and the p value still describe the local comparison
     assert (big["comparison_n"], big["comparison_k"]) == (20, 1)
     assert row(disproportionality(local), "big")["ratio_method"] == "none"
+
+
+def test_an_alternate_ratio_row_gives_every_ratio_field_against_the_state_and_says_so():
+    # Issue 15 item 4: the ratio is against the state's other students (8,000 of 100,000: 0.08), so its
+    # comparison risk, difference and p value are too: 0.3 - 0.08 = 0.22 points, same sign as the ratio,
+    # where the local comparison (1 of 20: 0.05) would give a different difference and p.
+    local = counts(big=(40, 12), small=(20, 1))
+    state = counts(big=(400, 20), small=(80_000, 6_000), other=(20_000, 2_000))
+    big = row(disproportionality(local, state), "big")
+    assert big["comparison_group"] == "others_in_state"
+    assert (big["ratio_comparison_n"], big["ratio_comparison_k"]) == (100_000, 8_000)
+    assert big["ratio_comparison_risk"] == pytest.approx(0.08)
+    assert big["ratio_risk_difference"] == pytest.approx(0.22) and big["ratio_risk_difference"] > 0
+    fisher = stats.fisher_exact([[12, 28], [8_000, 92_000]]).pvalue
+    assert big["ratio_p_value"] == pytest.approx(fisher, rel=1e-9)
+    assert big["p_value"] == pytest.approx(stats.fisher_exact([[12, 28], [1, 19]]).pvalue, rel=1e-9)
+    # a local ratio's row: the ratio fields are the local comparison itself
+    plain = row(disproportionality(counts(a=(100, 30), b=(300, 30))), "a")
+    assert plain["comparison_group"] == "others_in_scope"
+    assert (plain["ratio_comparison_n"], plain["ratio_comparison_k"]) == (plain["comparison_n"], plain["comparison_k"])
+    assert plain["ratio_comparison_risk"] == plain["comparison_risk"]
+    assert plain["ratio_risk_difference"] == plain["risk_difference"]
+    assert plain["ratio_p_value"] == plain["p_value"]
 
 
 def test_weighted_risk_ratio_weights_other_groups_by_state_shares():

@@ -36,3 +36,16 @@ def test_year_over_year_refuses_bad_years_and_repeated_keys():
         year_over_year(pl.DataFrame({"school_year": ["2024"], "g": "a", "v": [1]}), ["g"], "v")
     with pytest.raises(ValueError, match="repeats"):
         year_over_year(pl.DataFrame({"school_year": ["2024-25"] * 2, "g": "a", "v": [1, 2]}), ["g"], "v")
+
+
+def test_poisson_rate_interval_matches_the_published_exact_limits():
+    # Exact Poisson 95% limits for a count of 0, 1 and 10 (Garwood 1936; e.g. the table in Ulm, Am J Epidemiol
+    # 1990;131:373): 0 -> (0, 3.689), 1 -> (0.0253, 5.572), 10 -> (4.795, 18.390). Per 1,000 of 1,000 students.
+    from metrics.rates import poisson_rate_ci
+
+    for k, (low, high) in {0: (0.0, 3.689), 1: (0.0253, 5.572), 10: (4.795, 18.390)}.items():
+        got = poisson_rate_ci(k, 1000)
+        assert got is not None
+        assert abs(got[0] - low) < 1e-3 and abs(got[1] - high) < 1e-3, k
+    assert poisson_rate_ci(10, 500, per=1000) == pytest.approx((9.5908, 36.7807), abs=1e-3)
+    assert poisson_rate_ci(3, 0) is None and poisson_rate_ci(3, None) is None

@@ -293,6 +293,16 @@ def _ref_slice(rows, state, s):
                 outcome_share=k / total_k if total_k > 0 else None,
                 population_share=n / total_n,
                 weighted_risk_ratio=weighted,
+                comparison_group="others_in_state" if method == "alternate_risk_ratio" else "others_in_scope",
+                ratio_comparison_n=ref_n if method == "alternate_risk_ratio" else cn,
+                ratio_comparison_k=ref_k if method == "alternate_risk_ratio" else ck,
+                ratio_comparison_risk=ref_k / ref_n if method == "alternate_risk_ratio" else comp,
+                ratio_risk_difference=(risk - ref_k / ref_n)
+                if method == "alternate_risk_ratio"
+                else (None if comp is None else risk - comp),
+                ratio_p_value=_ref_fisher(k, n, ref_k, ref_n)
+                if method == "alternate_risk_ratio"
+                else (_ref_fisher(k, n, ck, cn) if cn > 0 else None),
             )
         )
     return out

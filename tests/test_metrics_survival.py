@@ -207,3 +207,40 @@ def test_timeliness_uses_each_levels_target_and_leaves_unassessed_cases_out():
     assert out["concern_level"].to_list() == ["imminent", "low"]
     assert out["target_days"].to_list() == [0, 10]
     assert out["share_met"].to_list() == [0.5, 1.0]
+
+
+def test_a_log_rank_test_without_variance_is_labelled_not_run():
+    # Group a's only event falls on a day when no case of b is at risk (b's case left on day 0): the
+    # statistic has no variance. It is 'not_applicable' with blank df and p, never a 1-df test with a blank p.
+    from metrics.survival import logrank_not_run_reason, logrank_table
+
+    cases = pl.DataFrame({"duration_days": [1.0, 0.0], "event": [True, False], "group": ["a", "b"]})
+    row = logrank_table(cases, ()).row(0, named=True)
+    assert row["method"] == "not_applicable" and row["df"] is None and row["p_value"] is None
+    assert logrank_not_run_reason(row["groups"], 1).startswith("not run: the groups were never at risk")
+    one = logrank_table(cases.filter(pl.col("group") == "a"), ()).row(0, named=True)
+    assert one["method"] == "not_applicable" and logrank_not_run_reason(one["groups"], 1).startswith(
+        "not run: fewer than two groups"
+    )
+
+
+def test_a_case_closed_without_action_inside_its_target_missed_it():
+    # Issue 15 item 6: low concern, target 10 days. Case 1 served on day 3 (met); case 2 closed unserved on
+    # day 4 (missed: it can never be served, it is not 'not yet due'); case 3 open, waiting 4 days at the
+    # as-of date (not yet due); case 4 served on day 12 (missed). Share met = 1 / 3.
+    reported = date(2024, 9, 2)
+    frame = pl.DataFrame(
+        {
+            "concern_level": ["low"] * 4,
+            "duration_days": [3, 4, 4, 12],
+            "event": [True, False, False, True],
+            "reported_date": [reported] * 4,
+            "closed_date": [date(2024, 9, 20), date(2024, 9, 6), None, None],
+        }
+    )
+    row = timeliness(frame, settings=MetricSettings()).row(0, named=True)
+    assert (row["n_met"], row["n_missed"], row["n_not_yet_due"]) == (1, 2, 1)
+    assert row["share_met"] == pytest.approx(1 / 3)
+    # without the dates the closing cannot be told from waiting: the old reading (not yet due)
+    old = timeliness(frame.drop("reported_date", "closed_date"), settings=MetricSettings()).row(0, named=True)
+    assert (old["n_met"], old["n_missed"], old["n_not_yet_due"]) == (1, 1, 2)

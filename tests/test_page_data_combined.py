@@ -66,9 +66,15 @@ def test_the_overview_call_gives_the_figures_of_the_separate_calls(con, scope_na
         _same(view.levels, levels.filter(DISTRICT & (pl.col("dimension") == "all")), f"{year} levels")
         tti = mt.time_to_intervention(con, None, [prior, year], ids, include_district=True, include_schools=False)
         _same(view.time_to_intervention, tti.filter(DISTRICT & (pl.col("concern_level") == "all")), f"{year} tti")
+        served = mt.time_to_intervention_ci(con, None, [prior, year], ids, include_district=True, include_schools=False)
+        _same(view.served, served.filter(DISTRICT & (pl.col("concern_level") == "all")), f"{year} served")
         disp = page_data.disproportionality.__wrapped__("test", (year,), ids)
         flags = disp.filter(pl.col("flagged") & (pl.col("school_year") == year))
-        _same(view.flags.drop("p_value", "q_value"), flags.drop("p_value", "q_value"), f"{year} flags")
+        _same(
+            view.flags.drop("p_value", "q_value", "ratio_p_value"),
+            flags.drop("p_value", "q_value", "ratio_p_value"),
+            f"{year} flags",
+        )
         prior_disp = page_data.disproportionality.__wrapped__("test", (prior,), ids)
         assert view.prior_flags == (prior_disp.filter(pl.col("flagged")).height if prior_disp.height else None)
         audit = page_data.process_audit.__wrapped__("test", year, ids)
@@ -105,6 +111,10 @@ def test_the_time_to_intervention_call_gives_the_tables_of_the_separate_calls(co
             dimensions=(dimension,),
         )
         _same(times.logrank, logrank, f"{scope_name} logrank")
+        served = mt.time_to_intervention_ci(con, None, [year], ids, include_district=True, include_schools=False)
+        _same(times.served, served, f"{scope_name} cumulative incidence")
+        assert times.served_groups["n_cases"].sum() > 0
+        assert set(times.served_curves["group"].unique()) == set(times.served_groups["group"].unique())
         timely = mt.timeliness(con, None, [year], ids, include_district=True).filter(DISTRICT)
         _same(times.timeliness, timely, f"{scope_name} timeliness")
         if ids is None:  # metric_tables' own curve (one school or the district)
@@ -127,7 +137,11 @@ def test_flags_without_the_tests_are_the_flags_with_them(con):
     years = mt.school_years(con)
     with_tests = mt.disproportionality(con, years, None, include_district=True, include_schools=False)
     without = mt.disproportionality(con, years, None, include_district=True, include_schools=False, tests=False)
-    _same(without.drop("p_value", "q_value"), with_tests.drop("p_value", "q_value"), "disproportionality")
+    _same(
+        without.drop("p_value", "q_value", "ratio_p_value"),
+        with_tests.drop("p_value", "q_value", "ratio_p_value"),
+        "disproportionality",
+    )
     assert without["p_value"].null_count() == without.height and with_tests["p_value"].null_count() < with_tests.height
     assert with_tests["flagged"].any()
 

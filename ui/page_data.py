@@ -109,6 +109,10 @@ class InterventionTimes:
     curves: pl.DataFrame  # Kaplan-Meier curve of each group
     timeliness: pl.DataFrame  # first action within each level's target
     open_cases: pl.DataFrame  # open_cases_at_risk's case rows (callers show them only to who may see them)
+    served: pl.DataFrame  # time_to_intervention_ci: 'all' and each level (closing unserved competing)
+    served_groups: pl.DataFrame  # the same per group of the chosen dimension
+    served_curves: pl.DataFrame  # Aalen-Johansen curve of each group
+    served_test: pl.DataFrame  # log-rank on the cause-specific hazard of being served, across those groups
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -116,8 +120,18 @@ def intervention_times(cache_key: str, year: str, school_ids: Schools, dimension
     """The page's tables from one read of the case timeline (six reads of the same rows cost most of it)."""
     con = _con()
     with one_check(con):
-        cases = mt.case_timeline(con, None, [year], _ids(school_ids))
+        as_of = mt.resolve_as_of(con)
+        cases = mt.case_timeline(con, as_of, [year], _ids(school_ids))
     summary = mt.summary_by_level(cases, include_district=True, include_schools=False)
+    outcomes = mt.served_outcomes(cases, as_of)
+    if dimension == "concern_level":
+        served_groups = (
+            mt.ci_summary_by_level(outcomes, include_district=True, include_schools=False)
+            .filter(pl.col("concern_level") != "all")
+            .rename({"concern_level": "group"})
+        )
+    else:
+        served_groups = mt.ci_summary_by_group(outcomes, dimension, include_district=True, include_schools=False)
     if dimension == "concern_level":
         groups = summary.filter(pl.col("concern_level") != "all").rename({"concern_level": "group"})
     else:
@@ -129,6 +143,12 @@ def intervention_times(cache_key: str, year: str, school_ids: Schools, dimension
         curves=_survival_curves(cases, dimension),
         timeliness=mt.timeliness_of(cases, include_district=True, include_schools=False),
         open_cases=_open_cases_at_risk(cases),
+        served=mt.ci_summary_by_level(outcomes, include_district=True, include_schools=False),
+        served_groups=served_groups,
+        served_curves=mt.ci_curves_by_group(outcomes, dimension),
+        served_test=mt.served_hazard_logrank_of(
+            outcomes, include_district=True, include_schools=False, dimensions=(dimension,)
+        ),
     )
 
 
@@ -261,6 +281,7 @@ class Overview:
     volumes: pl.DataFrame  # case_volumes, breakdown 'total'
     levels: pl.DataFrame  # concern_levels, dimension 'all'
     time_to_intervention: pl.DataFrame  # concern_level 'all'
+    served: pl.DataFrame  # time_to_intervention_ci, concern_level 'all' (closing unserved competing)
     flags: pl.DataFrame  # disproportionality's flagged rows of the year (p and q values left blank)
     prior_flags: int | None  # flagged rows of the year before; None when it has no rows at all
     prior_flag_rows: pl.DataFrame  # those rows (a suppressed viewer counts only flags on published counts)
@@ -288,6 +309,9 @@ def overview(cache_key: str, year: str, school_ids: Schools) -> Overview:
         volumes=volumes.filter(district & (pl.col("breakdown") == "total")),
         levels=levels.filter(district & (pl.col("dimension") == "all")),
         time_to_intervention=tti.filter(district & (pl.col("concern_level") == "all")),
+        served=mt.ci_summary_by_level(
+            mt.served_outcomes(cases, as_of), include_district=True, include_schools=False
+        ).filter(district & (pl.col("concern_level") == "all")),
         flags=disp.filter(pl.col("flagged") & (pl.col("school_year") == year)),
         prior_flags=prior_disp.filter(pl.col("flagged")).height if prior_disp.height else None,
         prior_flag_rows=prior_disp.filter(pl.col("flagged")),

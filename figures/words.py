@@ -1,0 +1,133 @@
+"""The words each statistic is said in, written once for the pages and the board report.
+
+An odds ratio is not a rate ratio: "2.9 times the odds" where the rates differ 2.5 times is a different
+claim from "2.5 times as often". A risk difference is in percentage points, never in percent. A p value
+is rounded for reading (exports keep it exact), and a test that could not be run says why
+(docs/METHODOLOGY.md "Words per statistic").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import polars as pl
+
+from metrics.competing_risks import MIN_CASES
+from metrics.survival import logrank_not_run_reason
+
+# One template per statistic. {subject} is who it is about ("Black students' cases"), {outcome} a verb phrase
+# ("involved law enforcement"), {comparison} the comparison group, {value} the statistic as printed.
+# tests/test_statistic_words.py reads each against its statistic.
+TEMPLATES: dict[str, str] = {
+    "risk_ratio": "{subject} {outcome} {value} times as often as {comparison}",
+    "rate_ratio": "{subject} {outcome} {value} times as often as {comparison}",
+    "odds_ratio": "the odds that {subject} {outcome} were {value} times those of {comparison}",
+    "risk_difference": "the share of {subject} that {outcome} was {value} percentage points {direction} than that of "
+    "{comparison}",
+}
+# The words that name each statistic's scale; no other statistic's template may use them.
+SCALE_WORDS: dict[str, str] = {
+    "risk_ratio": "times as often",
+    "rate_ratio": "times as often",
+    "odds_ratio": "odds that",
+    "risk_difference": "percentage points",
+}
+
+
+def times(value: float, decimals: int = 1) -> str:
+    """A ratio as printed: 2.45 -> '2.5'."""
+    return f"{value:.{decimals}f}"
+
+
+def statistic_sentence(statistic: str, value: float, subject: str, outcome: str, comparison: str) -> str:
+    """The sentence for `statistic` (a key of TEMPLATES); a risk difference `value` is a difference of shares
+    (0.042 = 4.2 percentage points)."""
+    if statistic not in TEMPLATES:
+        raise ValueError(f"statistic_sentence: no words for {statistic!r}; one of {sorted(TEMPLATES)}")
+    if statistic == "risk_difference":
+        points = 100 * value
+        direction = "higher" if points > 0 else "lower" if points < 0 else "different"
+        shown = f"{abs(points):.1f}"
+    else:
+        direction, shown = "", times(value)
+    sentence = TEMPLATES[statistic].format(
+        subject=subject, outcome=outcome, value=shown, comparison=comparison, direction=direction
+    )
+    return sentence[0].upper() + sentence[1:]
+
+
+def p_text(p: float | None, name: str = "p") -> str:
+    """A p (or q) value for reading: 'p < 0.001' below a thousandth, else three decimals ('p = 0.042');
+    a value that rounds to 1 prints 'p > 0.999'. Exports keep the exact value."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return f"{name} not available"
+    if p < 0.001:
+        return f"{name} < 0.001"
+    if p > 0.999:
+        return f"{name} > 0.999"
+    return f"{name} = {p:.3f}"
+
+
+def days_text(days: float) -> str:
+    """0 -> 'the same day', 1 -> '1 day', 12 -> '12 days'."""
+    n = int(round(days))
+    return "the same day" if n == 0 else f"{n} day" if n == 1 else f"{n} days"
+
+
+def days_until(days: float | None, n_cases: int, min_cases: int = MIN_CASES) -> str:
+    """A 'days until X% served' cell: the days, 'never reached', or withheld with the reason."""
+    if n_cases < min_cases:
+        return f"withheld: fewer than {min_cases} cases"
+    if days is None:
+        return "never reached"
+    return days_text(days)
+
+
+def closed_text(n_closed_unserved: int) -> str:
+    """'5 cases closed without any intervention count as never served' (1 case ... counts)."""
+    if n_closed_unserved == 1:
+        return "1 case closed without any intervention counts as never served"
+    return f"{n_closed_unserved:,} cases closed without any intervention count as never served"
+
+
+def served_headline(row: Mapping[str, object], min_cases: int = MIN_CASES) -> str:
+    """The page's sentence on how soon cases were served, from a time_to_intervention_ci row (cumulative
+    incidence: a case closed without any intervention is never served)."""
+    n = int(row["n_cases"])  # type: ignore[call-overload]
+    if n < min_cases:
+        return (
+            f"Fewer than {min_cases} cases: the shares served and the days until half were served are withheld "
+            "(too few cases for a stable estimate)."
+        )
+    by10, by30, ever = (float(row[c]) for c in ("served_by_10", "served_by_30", "ever_served"))  # type: ignore[arg-type]
+    d50 = row["days_to_50"]
+    share = f"{100 * by10:.0f}% of cases were served within 10 days of the report, {100 * by30:.0f}% within 30 days"
+    if d50 is None:
+        lead = "**Half of the cases: never reached.** Fewer than half were ever served"
+    else:
+        days = float(d50)  # type: ignore[arg-type]
+        when = "on the day of the report" if round(days) == 0 else f"within {days_text(days)}** of the report"
+        lead = f"Half of the cases had a first intervention **{when}" + ("**" if round(days) == 0 else "")
+    return (
+        f"{lead}. {share} and {100 * ever:.0f}% by the end of the period; "
+        f"{closed_text(int(row['n_closed_unserved']))} (cumulative incidence)."  # type: ignore[call-overload]
+    )
+
+
+def served_test_sentence(test: pl.DataFrame, n_served: int) -> str:
+    """The group comparison of a page: the log-rank test on the cause-specific hazard of being served, or
+    'not run' with the reason (`n_served`: the cases served across the groups compared)."""
+    if test.is_empty():
+        return "Group comparison not run: no cases in this selection."
+    r = test.row(0, named=True)
+    groups = [g for g in (r["groups"] or "").split(",") if g]
+    method = "log-rank test on the cause-specific hazard of being served"
+    if r["method"] == "not_applicable" or r["p_value"] is None:
+        return f"Group comparison ({method}) {logrank_not_run_reason(groups, n_served)}."
+    differ = (
+        "**The groups differ in how fast cases are served**"
+        if r["p_value"] < 0.05
+        else "**No clear difference between the groups** in how fast cases are served"
+    )
+    return f"{differ} ({method}: chi-square {r['statistic']:.2f}, {r['df']} df, {p_text(r['p_value'])})."

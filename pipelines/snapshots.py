@@ -1,0 +1,157 @@
+"""What a file says about the rows it does not hold, and which of two exports is the newer.
+
+Snapshot or increment. A file is an increment unless declared a snapshot (the profile's "mode", or
+`load --snapshot`): an increment adds and replaces rows by key and never removes one. A snapshot is the
+whole of its scope, so stored rows of that scope whose key is absent from the file are deleted, and
+the count is reported. The scope is the school years the file holds for its entity (enrollment,
+btam_cases, discipline_actions); for case_actions and case_reviews, the school years of the cases
+their rows name; for schools, every school. A row of the file that is quarantined still counts as
+present: its stored version is kept, never deleted for a bad value.
+
+Export dates. Each file has the date it was exported: `load --exported-on`, else the file's modified
+time. Files of one entity in one load are taken oldest export first (then by name, v9 before v10),
+so the newest wins. An older export never overwrites (or, as a snapshot, deletes) rows a newer export
+stored: the load is refused, naming both files, unless `--force`. Export dates are kept in the table
+load_exports (load_id, file_name, entity, exported_at).
+
+A column absent from a file leaves the stored values of that column alone (keep_absent_columns).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from data_contracts.interchange import ENTITIES
+
+SNAPSHOT, INCREMENT = "snapshot", "increment"
+MODES = (SNAPSHOT, INCREMENT)
+YEAR_SCOPED = ("enrollment", "btam_cases", "discipline_actions")
+CASE_SCOPED = ("case_actions", "case_reviews")
+
+
+class OlderExport(Exception):
+    """A file exported before the rows it would replace; the message names both exports."""
+
+
+def exported_at(path: Path, exported_on: date | None) -> datetime:
+    """The export's own date: the one given, else the file's modified time (UTC, naive, as DuckDB stores it)."""
+    if exported_on is not None:
+        return datetime(exported_on.year, exported_on.month, exported_on.day)
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
+
+
+def natural_key(name: str) -> tuple:
+    """File names with their numbers compared as numbers: v9 before v10."""
+    return tuple(int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name))
+
+
+def create_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """create table if not exists load_exports (
+               load_id varchar not null, file_name varchar not null, entity varchar not null,
+               exported_at timestamp not null, mode varchar not null)"""
+    )
+
+
+def record(
+    con: duckdb.DuckDBPyConnection, load_id: str, file_name: str, entity: str, when: datetime, mode: str
+) -> None:
+    con.execute(
+        "insert into load_exports values ($l, $f, $e, $t, $m)",
+        {"l": load_id, "f": file_name, "e": entity, "t": when, "m": mode},
+    )
+
+
+def _stored_newer(con: duckdb.DuckDBPyConnection, entity: str, rows_sql: str, when: datetime, load_id: str):
+    """(count, newest export date, its file) of the stored rows in `rows_sql` (rows of `entity`) that a
+    newer export than `when` stored."""
+    return con.execute(
+        f"""select count(*), max(x.exported_at), arg_max(x.file_name, x.exported_at)
+            from ({rows_sql}) as s
+            join (select load_id, max(exported_at) as exported_at, arg_max(file_name, exported_at) as file_name
+                  from load_exports where entity = $entity group by load_id) as x using (load_id)
+            where x.exported_at > $when and s.load_id <> $load_id""",
+        {"entity": entity, "when": when, "load_id": load_id},
+    ).fetchall()[0]
+
+
+def check_not_older(
+    con: duckdb.DuckDBPyConnection, entity: str, file_name: str, when: datetime, mode: str, load_id: str
+) -> None:
+    """Refuse (OlderExport) a file older than the export that stored rows it would replace or delete.
+    Reads the temp table `candidate` (every row of the file, quarantined ones too)."""
+    newer_exists = con.execute(
+        "select count(*) from load_exports where entity = $e and exported_at > $t and load_id <> $l",
+        {"e": entity, "t": when, "l": load_id},
+    ).fetchall()[0][0]
+    if not newer_exists:  # the usual case: no stored row can be newer, and no scan of the rows is needed
+        return
+    key = ", ".join(ENTITIES[entity].key)
+    replaced = f"select load_id from {entity} where ({key}) in (select ({key}) from candidate)"
+    count, newest, newer_file = _stored_newer(con, entity, replaced, when, load_id)
+    verb = "replace"
+    if not count and mode == SNAPSHOT:
+        count, newest, newer_file = _stored_newer(con, entity, _absent_sql(entity, "load_id"), when, load_id)
+        verb = "delete"
+    if count:
+        raise OlderExport(
+            f"{file_name} (exported {when:%Y-%m-%d %H:%M}) is older than {newer_file} (exported "
+            f"{newest:%Y-%m-%d %H:%M}), and would {verb} {count:,} of the {entity} rows that newer export "
+            "stored; an older export never overwrites a newer one. Load the newer export again, or pass "
+            "--force to load this one over it"
+        )
+
+
+def _absent_sql(entity: str, columns: str) -> str:
+    """SQL selecting `columns` of the stored rows of the file's scope whose key the file does not hold."""
+    key = ", ".join(ENTITIES[entity].key)
+    absent = f"({key}) not in (select ({key}) from candidate where {' and '.join(f'{k} is not null' for k in ENTITIES[entity].key)})"
+    if entity in YEAR_SCOPED:
+        scope = "school_year in (select distinct school_year from candidate where school_year is not null)"
+    elif entity in CASE_SCOPED:
+        scope = (
+            "case_id in (select case_id from btam_cases where school_year in "
+            "(select distinct k.school_year from candidate as c join btam_cases as k using (case_id)))"
+        )
+    else:
+        scope = "true"
+    return f"select {columns} from {entity} where {scope} and {absent}"
+
+
+def delete_absent(con: duckdb.DuckDBPyConnection, entity: str) -> tuple[int, list[str]]:
+    """A snapshot's deletions: the stored rows of its scope absent from the file (temp table `candidate`).
+    Returns the rows deleted and the scope in words."""
+    if entity in YEAR_SCOPED:
+        years = [
+            r[0]
+            for r in con.sql(
+                "select distinct school_year from candidate where school_year is not null order by 1"
+            ).fetchall()
+        ]
+    elif entity in CASE_SCOPED:
+        years = [
+            r[0]
+            for r in con.sql(
+                "select distinct k.school_year from candidate as c join btam_cases as k using (case_id) order by 1"
+            ).fetchall()
+        ]
+    else:
+        years = []
+    key = ", ".join(ENTITIES[entity].key)
+    deleted = con.execute(f"delete from {entity} where ({key}) in ({_absent_sql(entity, f'({key})')})").fetchall()[0][0]
+    return deleted, years
+
+
+def keep_absent_columns(con: duckdb.DuckDBPyConnection, entity: str, absent: list[str]) -> None:
+    """Columns the file does not have take their stored values (temp table `candidate`, matched by key),
+    so a later file without an optional column never blanks it. Before the rules run, so they judge the
+    row as it will be stored."""
+    if not absent:
+        return
+    keys = " and ".join(f"c.{k} = s.{k}" for k in ENTITIES[entity].key)
+    sets = ", ".join(f"{column} = s.{column}" for column in absent)
+    con.execute(f"update candidate as c set {sets} from {entity} as s where {keys}")

@@ -1,0 +1,191 @@
+"""Issue 18 item 3: snapshot or increment, stated; export dates order versions; absent columns keep values."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+
+import duckdb
+
+from pipelines.__main__ import main
+from pipelines.loader import EXIT_OLDER, load_files
+from tests.interchange_files import AS_OF, valid_rows, write_district, write_entity
+
+AS_OF_DATE = date.fromisoformat(AS_OF)
+
+
+def load(db, *paths, **kwargs):
+    return load_files(db, list(paths), as_of=AS_OF_DATE, **kwargs)
+
+
+def query(db, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _dated(path, day: str):
+    stamp = datetime.fromisoformat(day + "T12:00:00").timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def _leftovers(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and "versions" not in p.name)
+
+
+def test_a_snapshot_deletes_the_rows_it_no_longer_holds_and_says_how_many(tmp_path, capsys):
+    db = tmp_path / "w.duckdb"
+    rows = valid_rows()
+    load(db, write_district(tmp_path / "in", rows))
+    actions = [r for r in rows["case_actions"] if r["action_id"] != "ACT3"]
+    path = write_entity(tmp_path / "full", "case_actions", actions, "case_actions_full.csv")
+    assert main(["load", str(path), "--db", str(db), "--as-of", AS_OF, "--snapshot", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "snapshot of 2024-25: deleted 1 stored row(s) absent from the file" in out
+    assert query(db, "select action_id from case_actions order by 1") == [("ACT1",), ("ACT2",)]
+    assert query(db, "select message from load_ledger where file_name = 'case_actions_full.csv'") == [
+        ("snapshot of 2024-25: 1 stored row(s) absent from the file deleted",)
+    ]
+    assert _leftovers(tmp_path) == []
+
+
+def test_an_increment_deletes_nothing(tmp_path):
+    db = tmp_path / "w.duckdb"
+    rows = valid_rows()
+    load(db, write_district(tmp_path / "in", rows))
+    actions = [r for r in rows["case_actions"] if r["action_id"] != "ACT3"]
+    result = load(db, write_entity(tmp_path / "inc", "case_actions", actions, "case_actions_inc.csv"))
+    assert result.exit_code == 0 and result.files[0].rows_deleted == 0
+    assert query(db, "select count(*) from case_actions")[0][0] == 3
+
+
+def test_a_snapshot_only_deletes_within_its_school_years(tmp_path):
+    db = tmp_path / "w.duckdb"
+    rows = valid_rows()
+    old_year = [dict(r, school_year="2023-24") for r in rows["enrollment"][:2]]
+    rows["enrollment"] = rows["enrollment"] + old_year
+    load(db, write_district(tmp_path / "in", rows))
+    # the 2024-25 snapshot drops stu0008 (no case names it); 2023-24 is outside its scope and stays
+    current = [r for r in valid_rows()["enrollment"] if r["student_key"] != "stu0008"]
+    result = load(db, write_entity(tmp_path / "snap", "enrollment", current, "enrollment_snap.csv"), mode="snapshot")
+    assert result.exit_code == 0
+    assert (result.files[0].rows_deleted, result.files[0].scope) == (1, ["2024-25"])
+    assert query(db, "select school_year, count(*) from enrollment group by 1 order by 1") == [
+        ("2023-24", 2),
+        ("2024-25", 7),
+    ]
+
+
+def test_a_snapshot_that_drops_a_parent_moves_its_children_to_quarantine(tmp_path):
+    """A snapshot of enrollment without stu0006: the student's case moves to quarantine (not_enrolled),
+    and with it the case's actions and review, and the student's discipline row."""
+    db = tmp_path / "w.duckdb"
+    rows = valid_rows()
+    load(db, write_district(tmp_path / "in", rows))
+    enrollment = [r for r in rows["enrollment"] if r["student_key"] != "stu0006"]
+    result = load(db, write_entity(tmp_path / "fix", "enrollment", enrollment, "enrollment_fix.csv"), mode="snapshot")
+    assert result.exit_code == 0
+    assert query(db, "select entity, rule, count(*) from load_quarantine group by all order by 1, 2") == [
+        ("btam_cases", "not_enrolled", 1),
+        ("case_actions", "unknown_case", 2),
+        ("case_reviews", "unknown_case", 1),
+        ("discipline_actions", "not_enrolled", 1),
+    ]
+    assert query(db, "select case_id from btam_cases order by 1") == [("CASE1",), ("CASE3",)]
+    assert query(db, "select action_id from discipline_actions") == [("DIS2",)]
+
+
+def test_a_profile_declares_snapshots(tmp_path):
+    import json
+
+    profile = tmp_path / "district.json"
+    profile.write_text(json.dumps({"name": "district", "mode": {"case_actions": "snapshot"}}))
+    db = tmp_path / "w.duckdb"
+    rows = valid_rows()
+    load(db, write_district(tmp_path / "in", rows))
+    actions = rows["case_actions"][:1]
+    result = load(db, write_entity(tmp_path / "p", "case_actions", actions, "case_actions_p.csv"), profile=str(profile))
+    assert result.exit_code == 0 and result.files[0].mode == "snapshot" and result.files[0].rows_deleted == 2
+
+
+def test_an_older_export_never_overwrites_a_newer_one_unless_forced(tmp_path, capsys):
+    db = tmp_path / "w.duckdb"
+    rows = valid_rows()
+    load(db, write_district(tmp_path / "in", rows), exported_on=date(2024, 9, 1))
+    newer = [dict(rows["case_actions"][0], action_type="restorative")]
+    older = [dict(rows["case_actions"][0], action_type="supervision")]
+    new_path = _dated(write_entity(tmp_path / "n", "case_actions", newer, "case_actions_03-31-2025.csv"), "2025-03-31")
+    old_path = _dated(write_entity(tmp_path / "o", "case_actions", older, "case_actions_12-31-2024.csv"), "2024-12-31")
+    assert load(db, new_path).exit_code == 0
+    before = db.read_bytes()
+    refused = load(db, old_path)
+    assert refused.exit_code == EXIT_OLDER and not refused.published
+    assert "case_actions_12-31-2024.csv (exported 2024-12-31 12:00) is older than case_actions_03-31-2025.csv" in (
+        refused.error or ""
+    )
+    assert "--force" in refused.error
+    assert db.read_bytes() == before
+    assert query(db, "select action_type from case_actions where action_id = 'ACT1'") == [("restorative",)]
+    forced = load(db, old_path, force=True)
+    assert forced.exit_code == 0
+    assert query(db, "select action_type from case_actions where action_id = 'ACT1'") == [("supervision",)]
+    assert _leftovers(tmp_path) == []
+
+
+def test_exported_on_orders_versions_too(tmp_path):
+    db = tmp_path / "w.duckdb"
+    rows = valid_rows()
+    load(db, write_district(tmp_path / "in", rows), exported_on=date(2025, 5, 1))
+    older = write_entity(tmp_path / "o", "case_actions", rows["case_actions"][:1], "case_actions_old.csv")
+    result = load(db, older, exported_on=date(2025, 4, 1))
+    assert result.exit_code == EXIT_OLDER and "case_actions.csv (exported 2025-05-01 00:00)" in (result.error or "")
+
+
+def test_a_folder_takes_files_by_export_date_not_by_name(tmp_path):
+    db = tmp_path / "w.duckdb"
+    rows = valid_rows()
+    load(db, write_district(tmp_path / "in", rows), exported_on=date(2024, 9, 1))
+    folder = tmp_path / "drop"
+    base = rows["case_actions"][0]
+    # by name 12-31-2024 sorts after 03-31-2025 and v9 after v10; by export date the March file is newest
+    _dated(
+        write_entity(folder, "case_actions", [dict(base, action_type="supervision")], "case_actions_12-31-2024.csv"),
+        "2024-12-31",
+    )
+    _dated(
+        write_entity(folder, "case_actions", [dict(base, action_type="restorative")], "case_actions_03-31-2025.csv"),
+        "2025-03-31",
+    )
+    result = load(db, folder)
+    assert result.exit_code == 0
+    assert [f.file_name for f in result.files] == ["case_actions_12-31-2024.csv", "case_actions_03-31-2025.csv"]
+    assert query(db, "select action_type from case_actions where action_id = 'ACT1'") == [("restorative",)]
+    versions = tmp_path / "v"
+    for name, kind in (("case_actions_v10.csv", "parent_conference"), ("case_actions_v9.csv", "schedule_change")):
+        _dated(write_entity(versions, "case_actions", [dict(base, action_type=kind)], name), "2025-04-01")
+    load(db, versions)  # same export date: v9 before v10, so v10 wins
+    assert query(db, "select action_type from case_actions where action_id = 'ACT1'") == [("parent_conference",)]
+
+
+def test_a_column_absent_from_a_later_file_keeps_its_stored_values(tmp_path):
+    db = tmp_path / "w.duckdb"
+    rows = valid_rows()
+    load(db, write_district(tmp_path / "in", rows))
+    without = [
+        {k: v for k, v in r.items() if k not in ("closed_date", "plan_written_date")} for r in rows["btam_cases"]
+    ]
+    without[0]["behavior"] = "weapon"
+    result = load(db, write_entity(tmp_path / "later", "btam_cases", without, "btam_cases_later.csv"))
+    assert result.exit_code == 0 and result.files[0].rows_quarantined == 0
+    assert query(
+        db,
+        "select case_id, behavior, cast(closed_date as varchar), cast(plan_written_date as varchar) "
+        "from btam_cases order by 1",
+    ) == [
+        ("CASE1", "weapon", "2024-10-30", None),
+        ("CASE2", "verbal_threat", None, "2025-01-17"),
+        ("CASE3", "verbal_threat", "2025-03-04", None),
+    ]
