@@ -59,3 +59,16 @@ def start(monkeypatch, tmp_path, demo_db):
         return at
 
     return run
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test marked known_leak(reason=...) is a privacy check that still fails on main: it is skipped with its
+    reason printed (never xfailed silently) unless BTAM_RUN_KNOWN_LEAKS=1 asks to see the leaks."""
+    import os
+
+    if os.environ.get("BTAM_RUN_KNOWN_LEAKS") == "1":
+        return
+    for item in items:
+        marker = item.get_closest_marker("known_leak")
+        if marker is not None:
+            item.add_marker(pytest.mark.skip(reason=f"known leak: {marker.kwargs.get('reason', '')}"))
