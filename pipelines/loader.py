@@ -30,7 +30,7 @@ import duckdb
 
 from data_contracts.interchange import ENTITIES, LOAD_ORDER, SPEC_VERSION
 from data_contracts.marts import marts_current
-from pipelines import atomic, sessions
+from pipelines import atomic, finish_steps, sessions
 from pipelines.contracts import (
     column_values,
     distinct_value_columns,
@@ -249,6 +249,7 @@ def _build_and_publish(
         # stage "building marts": after the tables and info, before the swap; only the marts this load's
         # tables feed, when the others still describe the warehouse
         build_marts(con, progress, {item.entity for item, _ in todo} if marts_were_current else None)
+        finish_steps.run_all(con, progress)  # e.g. the published figures (registered by pipelines/__main__.py)
 
 
 def _check_synthetic_policy(con: duckdb.DuckDBPyConnection, synthetic: bool, db_path: Path) -> None:
