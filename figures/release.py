@@ -42,6 +42,20 @@ MAX_PUBLIC_SCHOOLS = 50
 CASE_OUTCOME_MEASURES = ("without_support", "with_exclusion_or_placement", "with_law_enforcement")
 
 
+def prior_year(year: str) -> str:
+    """'2024-25' -> '2023-24'."""
+    start = int(year[:4]) - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def earlier_years(year: str, count: int) -> list[str]:
+    """The `count` school years ending with `year`, oldest first."""
+    years = [year]
+    for _ in range(count - 1):
+        years.insert(0, prior_year(years[0]))
+    return years
+
+
 def with_total(
     frame: pl.DataFrame,
     dims: Sequence[str],

@@ -36,7 +36,9 @@ def board(demo):
     """The 2024-25 board report's data and content, and the pages' release of each year it prints."""
     with duckdb.connect(str(demo), read_only=True) as con:
         data = load_report_data(con, "2024-25", "Demo Unified")
-        pages = {year: page_data.public_release("test", year, None) for year in data.trend_years}
+    with pytest.MonkeyPatch.context() as patch:  # the pages' own read: their warehouse reader and release call
+        patch.setenv("BTAM_WAREHOUSE", str(demo))
+        pages = {year: page_data.public_release(f"test-{demo}", year, None) for year in data.trend_years}
     return data, build_content(data), pages
 
 

@@ -33,7 +33,9 @@ from figures.release import (  # noqa: F401  (names pages and tests read from he
     PUBLIC_OUTCOME_DIMENSIONS,
     TOTAL,
     VOLUME_BREAKDOWNS,
+    earlier_years,
     population_measure,
+    prior_year,
     release_tables,
     with_total,
 )
@@ -51,20 +53,6 @@ def _con():
 
 def _ids(school_ids: Schools) -> list[str] | None:
     return None if school_ids is None else list(school_ids)
-
-
-def prior_year(year: str) -> str:
-    """'2024-25' -> '2023-24'."""
-    start = int(year[:4]) - 1
-    return f"{start}-{(start + 1) % 100:02d}"
-
-
-def earlier_years(year: str, count: int) -> list[str]:
-    """The `count` school years ending with `year`, oldest first."""
-    years = [year]
-    for _ in range(count - 1):
-        years.insert(0, prior_year(years[0]))
-    return years
 
 
 # -- exact numbers (metric_tables, unchanged) ----------------------------------------------------------------------
