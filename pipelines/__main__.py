@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--as-of", dest="as_of", default=None, help="as-of date YYYY-MM-DD (default today)")
     load.add_argument("--entity", default=None, help="entity of every file given, when names do not say")
     load.add_argument(
+        "--sheet",
+        default=None,
+        help="the sheet of every .xlsx file given (default: the sheet named after the entity, else the only "
+        "sheet holding data)",
+    )
+    load.add_argument(
         "--synthetic",
         action="store_true",
         help="mark the warehouse as synthetic demo data (refused on a warehouse holding real data)",

@@ -49,7 +49,7 @@ from pipelines.mapping import (
 )
 from pipelines.marts import build_marts
 from pipelines.profiles import Profile, ProfileError, load_profile
-from pipelines.readers import MALFORMED_COLUMN, ReadError, read_into
+from pipelines.readers import MALFORMED_COLUMN, ReadError, file_kind, read_into, workbook_sheet
 from pipelines.warehouse import REPO_ROOT, create_schema
 
 CONTRACT_SQL = REPO_ROOT / "sql" / "contracts"
@@ -82,6 +82,7 @@ class FileResult:
     rows_quarantined: int = 0
     top_rules: list[tuple[str, int]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    sheet: str | None = None  # the workbook sheet read, for .xlsx files
 
 
 @dataclass
@@ -99,10 +100,15 @@ class LoadResult:
 class InputFile:
     path: Path
     entity: str
+    sheet: str | None = None  # for a workbook: the sheet to read, chosen before anything is loaded
 
 
-def discover(paths: list[str | Path], profile: Profile, entity: str | None = None) -> list[InputFile]:
-    """The files of one load in dependency order; folders contribute their data files."""
+def discover(
+    paths: list[str | Path], profile: Profile, entity: str | None = None, sheet: str | None = None
+) -> list[InputFile]:
+    """The files of one load in dependency order; folders contribute their data files. A workbook's sheet
+    (`sheet`, else the profile's for the entity, else the rule of `readers.read_into`) is settled here, so an
+    ambiguous workbook stops the load before anything is read."""
     files: list[Path] = []
     for given in map(Path, paths):
         if given.is_dir():
@@ -124,8 +130,17 @@ def discover(paths: list[str | Path], profile: Profile, entity: str | None = Non
                 f"({', '.join(ENTITIES)}), pass --entity, or add its name to the profile's 'files'",
                 EXIT_UNREADABLE,
             )
-        inputs.append(InputFile(path, found))
+        inputs.append(InputFile(path, found, _sheet_of(path, found, sheet or profile.sheet_for(found))))
     return sorted(inputs, key=lambda f: (LOAD_ORDER.index(f.entity), f.path.name))
+
+
+def _sheet_of(path: Path, entity: str, wanted: str | None) -> str | None:
+    try:
+        if path.suffix.lower() != ".xlsx" or file_kind(path) != "xlsx":
+            return None  # a misnamed file is refused by the reader, with its own message
+        return workbook_sheet(path, entity, wanted)
+    except ReadError as exc:
+        raise LoadRefused(str(exc), EXIT_UNREADABLE) from exc
 
 
 HASH_CHUNK = 16 << 20  # few, large reads: each one waits for the GIL, which the great-expectations import holds
@@ -139,12 +154,16 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _loaded_hashes(db_path: Path) -> set[str]:
+def _loaded_sources(db_path: Path) -> set[tuple[str, str | None]]:
+    """(sha256, sheet) of every file loaded: each sheet of a workbook is a source of its own. Ledgers from
+    before the sheet was recorded give None, which stands for any sheet of that file."""
     if not db_path.exists():
         return set()
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        return {r[0] for r in con.sql("select sha256 from load_ledger where status = 'loaded'").fetchall()}
+        columns = {row[0] for row in con.sql("describe load_ledger").fetchall()}
+        sheet = "sheet" if "sheet" in columns else "null"
+        return set(con.sql(f"select sha256, {sheet} from load_ledger where status = 'loaded'").fetchall())
     finally:
         con.close()
 
@@ -158,6 +177,7 @@ def load_files(
     synthetic: bool = False,
     progress: Progress | None = None,
     lock_wait_seconds: float = 30.0,
+    sheet: str | None = None,
 ) -> LoadResult:
     """Load the files of one load into the warehouse at `db_path`, atomically. Never raises for bad input."""
     db_path = Path(db_path)
@@ -165,22 +185,22 @@ def load_files(
     result = LoadResult(load_id, db_path, [])
     try:
         profile = load_profile(profile) if isinstance(profile, str) else profile
-        inputs = discover(paths, profile, entity)
+        inputs = discover(paths, profile, entity, sheet)
         with atomic.exclusive_lock(db_path, lock_wait_seconds):
             atomic.remove_stale_builds(db_path)
             sessions.check_readable(db_path)
-            known = _loaded_hashes(db_path)
+            known = _loaded_sources(db_path)
             todo = []
             for item in inputs:
                 digest = sha256_of(item.path)
-                file_result = FileResult(item.path.name, item.entity, digest)
+                file_result = FileResult(item.path.name, item.entity, digest, sheet=item.sheet)
                 result.files.append(file_result)
-                if digest in known:
+                if (digest, item.sheet) in known or (digest, None) in known:
                     file_result.status = "unchanged"
                 else:
                     if not todo:  # something to load: great-expectations imports while the rest is hashed and read
                         warm_up_in_background()
-                    known.add(digest)
+                    known.add((digest, item.sheet))
                     todo.append((item, file_result))
             if todo:
                 stale_wal = sessions.wal_of(db_path)
@@ -292,7 +312,7 @@ def _load_one(
     entity = ENTITIES[item.entity]
     step("reading", 0.0)
     try:
-        read = read_into(con, item.path, "raw", work_dir, item.entity)
+        read = read_into(con, item.path, "raw", work_dir, item.entity, item.sheet)
     except ReadError as exc:
         raise LoadRefused(str(exc), EXIT_UNREADABLE) from exc
     result.rows_read = read.rows_read
@@ -350,7 +370,8 @@ def _load_one(
             f"insert into violations select distinct _row_id, 'malformed_row', detail, -1 from {read.malformed_table}"
         )
     step("writing", 0.8)
-    _write(con, item, result, load_id, [h for h in read.columns if h in set(column_map.sources.values())])
+    mapped_headers = [h for h in read.columns if h in set(column_map.sources.values())]
+    _write(con, item, result, load_id, mapped_headers, profile.name, as_of)
     con.execute("drop view if exists mapped")
     for table in ("raw", "raw_malformed", "candidate", "violations", "first_violation", *distinct_tables.values()):
         con.execute(f"drop table if exists {table}")
@@ -492,7 +513,13 @@ def _quarantine_row_json(mapped_headers: list[str]) -> str:
 
 
 def _write(
-    con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult, load_id: str, mapped_headers: list[str]
+    con: duckdb.DuckDBPyConnection,
+    item: InputFile,
+    result: FileResult,
+    load_id: str,
+    mapped_headers: list[str],
+    profile_name: str,
+    as_of: date,
 ) -> None:
     entity = ENTITIES[item.entity]
     con.execute("""
@@ -538,9 +565,14 @@ def _write(
             f"{result.rows_loaded} loaded, {result.rows_quarantined} quarantined)"
         )
     con.execute(
-        """insert into load_ledger values ($load_id, $file, $sha, $entity, $read, $loaded, $quarantined,
-                   'loaded', now()::timestamp, null, null, $ignored, null)""",
+        """insert into load_ledger (load_id, file_name, sha256, entity, rows_read, rows_loaded, rows_quarantined,
+                                    status, loaded_at, profile, as_of_date, ignored_columns, message, sheet)
+           values ($load_id, $file, $sha, $entity, $read, $loaded, $quarantined, 'loaded', now()::timestamp,
+                   $profile, $as_of, $ignored, null, $sheet)""",
         {
+            "profile": profile_name,
+            "as_of": as_of,
+            "sheet": item.sheet,
             "load_id": load_id,
             "file": item.path.name,
             "sha": result.sha256,
@@ -576,15 +608,19 @@ def _derived(entity: str) -> tuple[str, str]:
     return "", ""
 
 
+def _source(f: FileResult) -> str:
+    return f"{f.file_name}, sheet {f.sheet!r}" if f.sheet else f.file_name
+
+
 def print_summary(result: LoadResult) -> None:
     for f in result.files:
         if f.status == "unchanged":
-            print(f"{f.file_name} ({f.entity}): unchanged (already loaded, same sha256), nothing done")
+            print(f"{_source(f)} ({f.entity}): unchanged (already loaded, same sha256), nothing done")
             continue
         if f.status != "loaded":
             continue
         line = (
-            f"{f.file_name} ({f.entity}): read {f.rows_read:,}, loaded {f.rows_loaded:,}, "
+            f"{_source(f)} ({f.entity}): read {f.rows_read:,}, loaded {f.rows_loaded:,}, "
             f"quarantined {f.rows_quarantined:,}"
         )
         if f.top_rules:
@@ -626,7 +662,9 @@ def run(args) -> int:
         return EXIT_USAGE
     progress, close = _progress_bar(args.quiet)
     try:
-        result = load_files(args.db, args.paths, args.profile, as_of, args.entity, args.synthetic, progress)
+        result = load_files(
+            args.db, args.paths, args.profile, as_of, args.entity, args.synthetic, progress, sheet=args.sheet
+        )
     finally:
         close()
     print_summary(result)

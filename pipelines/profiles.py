@@ -49,6 +49,10 @@ class Profile:
         rename = self.entities.get(entity, {}).get("rename", {})
         return {_norm(src): dst for src, dst in rename.items()}
 
+    def sheet_for(self, entity: str) -> str | None:
+        """The Excel sheet the profile names for an entity's workbooks, if any."""
+        return self.entities.get(entity, {}).get("sheet")
+
     def crosswalk(self, entity: str, column: str) -> dict[str, str]:
         """Source label (normalised) -> interchange code, entity-specific entries winning."""
         merged = {_norm(k): v for k, v in self.values.get(column, {}).items()}
@@ -75,6 +79,9 @@ def load_profile(name_or_path: str) -> Profile:
         if entity not in ENTITIES:
             raise ProfileError(f"profile {path}: unknown entity {entity!r}; entities are {', '.join(ENTITIES)}")
     for entity, spec in raw.get("entities", {}).items():
+        sheet = spec.get("sheet")
+        if sheet is not None and (not isinstance(sheet, str) or not sheet.strip()):
+            raise ProfileError(f"profile {path}: {entity}.sheet must be the name of a sheet, as text")
         for src, dst in spec.get("rename", {}).items():
             if dst not in ENTITIES[entity].column_names:
                 raise ProfileError(

@@ -59,11 +59,29 @@ class ReadResult:
 
 
 def read_into(
-    con: duckdb.DuckDBPyConnection, path: Path, table: str, work_dir: Path, entity: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    work_dir: Path,
+    entity: str | None = None,
+    sheet: str | None = None,
 ) -> ReadResult:
     """Read `path` into table `table` (replacing it); dispatch on the file's real content.
 
-    `entity` picks the Excel sheet named after it; without one (or no such sheet) the first sheet is read."""
+    For a workbook, `sheet` names the sheet to read (from `--sheet` or the profile); without it the sheet
+    named after `entity` is read, else the only sheet holding data: several such sheets is an error that
+    names them, never a silent pick of the first."""
+    kind = file_kind(path)
+    con.execute(f"drop table if exists {table}_malformed")
+    if kind == "xlsx":
+        return _read_xlsx(con, path, table, entity, sheet)
+    if kind == "parquet":
+        return _read_parquet(con, path, table)
+    return _read_csv(con, path, table, work_dir)
+
+
+def file_kind(path: Path) -> str:
+    """csv, xlsx or parquet, from the content, checked against the name; else a ReadError saying what to do."""
     if not path.exists():
         raise ReadError(f"{path}: file not found")
     if path.stat().st_size == 0:
@@ -79,12 +97,7 @@ def read_into(
             f"{KIND_NAMES.get(kind, kind.upper())}; rename the file or export it again "
             "(accepted: .csv as UTF-8 or Windows-1252 text, .xlsx, .parquet)"
         )
-    con.execute(f"drop table if exists {table}_malformed")
-    if kind == "xlsx":
-        return _read_xlsx(con, path, table, entity)
-    if kind == "parquet":
-        return _read_parquet(con, path, table)
-    return _read_csv(con, path, table, work_dir)
+    return kind
 
 
 KIND_NAMES = {
@@ -321,13 +334,20 @@ def _columns_literal(names: list[str]) -> str:
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadResult:
+    """Every column as text, as a CSV would arrive: dates and timestamps written by pandas or Arrow
+    become ISO dates when they carry no time of day (the interchange has no time columns)."""
     try:
         schema = con.sql(
-            "select name, type from parquet_schema($p) where num_children is null or num_children = 0",
-            params={"p": str(path)},
+            "select column_name, column_type from (describe select * from read_parquet($p))", params={"p": str(path)}
         ).fetchall()
         names = [n for n, _ in schema]
         _check_header(path, names)
+        nested = [n for n, t in schema if t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION"))]
+        if nested:
+            raise ReadError(
+                f"{path.name}: column(s) {', '.join(map(repr, nested[:5]))} hold lists or records, not single "
+                "values; write the file with one plain value per column"
+            )
         select = ", ".join(_parquet_text(n, t) for n, t in schema)
         con.execute(f"drop table if exists {table}")
         con.execute(f"create temp table {table} as select {select} from read_parquet($p)", {"p": str(path)})
@@ -336,10 +356,17 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Rea
     return ReadResult(table, names, _count(con, table), "parquet", None)
 
 
-def _parquet_text(name: str, physical_type: str) -> str:
+def _parquet_text(name: str, column_type: str) -> str:
     quoted = '"' + name.replace('"', '""') + '"'
-    if physical_type == "BOOLEAN":
+    if column_type == "BOOLEAN":
         return f"case when {quoted} then 'Y' when not {quoted} then 'N' end as {quoted}"
+    if column_type.startswith("TIMESTAMP") and "TIME ZONE" not in column_type:
+        # midnight -> the date alone; a real time of day stays visible and fails the date rule in quarantine
+        as_ts = f"cast({quoted} as timestamp)"
+        return (
+            f"case when {as_ts} = date_trunc('day', {as_ts}) then strftime({as_ts}, '%Y-%m-%d') "
+            f"else cast({quoted} as varchar) end as {quoted}"
+        )
     return f"cast({quoted} as varchar) as {quoted}"
 
 
@@ -347,22 +374,15 @@ def _sheet_key(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", title.strip().lower()).strip("_")
 
 
-def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str, entity: str | None) -> ReadResult:
-    """The sheet named after the entity, else the first. Merged cells and formulas without a saved
-    result refuse the file (they would become blanks that nobody typed); a formula with a saved
-    result is read as that result, as Excel shows it."""
-    import openpyxl
-
+def _read_xlsx(
+    con: duckdb.DuckDBPyConnection, path: Path, table: str, entity: str | None, wanted: str | None
+) -> ReadResult:
+    """The chosen sheet (see `read_into`). Merged cells and formulas without a saved result refuse the
+    file (they would become blanks that nobody typed); a formula with a saved result is read as that
+    result, as Excel shows it."""
+    book = _open_book(path)
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for damaged files
-        raise ReadError(
-            f"{path.name}: the Excel file cannot be opened ({type(exc).__name__}); save it again from Excel as .xlsx"
-        ) from exc
-    try:
-        if not book.worksheets:
-            raise ReadError(f"{path.name}: the workbook has no worksheet; export the data again")
-        sheet = next((ws for ws in book.worksheets if entity and _sheet_key(ws.title) == entity), book.worksheets[0])
+        sheet = _choose_sheet(path, book.worksheets, entity, wanted)
         _check_sheet_cells(path, book, sheet)
         names, columns, malformed = _sheet_rows(path, sheet)
     finally:
@@ -384,6 +404,59 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str, entity: s
         con.execute(f"create temp table {table}_malformed as select * from _xlsx_bad")
         con.unregister("_xlsx_bad")
     return ReadResult(table, names, _count(con, table), "xlsx", None, len({m[0] for m in malformed}), sheet.title)
+
+
+def _open_book(path: Path):
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        raise ReadError(
+            f"{path.name}: the Excel file cannot be opened ({type(exc).__name__}); save it again from Excel as .xlsx"
+        ) from exc
+
+
+def workbook_sheet(path: Path, entity: str | None, wanted: str | None = None) -> str:
+    """The title of the sheet `read_into` would read (the rule is there); opened read-only, cells unread."""
+    book = _open_book(path)
+    try:
+        return _choose_sheet(path, book.worksheets, entity, wanted).title
+    finally:
+        book.close()
+
+
+def _choose_sheet(path: Path, sheets: list, entity: str | None, wanted: str | None):
+    if not sheets:
+        raise ReadError(f"{path.name}: the workbook has no worksheet; export the data again")
+    titles = ", ".join(repr(ws.title) for ws in sheets)
+    if wanted is not None:
+        for key in (lambda t: t, lambda t: t.strip().casefold(), _sheet_key):
+            found = [ws for ws in sheets if key(ws.title) == key(wanted)]
+            if len(found) == 1:
+                return found[0]
+        raise ReadError(
+            f"{path.name}: no sheet named {wanted!r}; the workbook's sheets are {titles}. "
+            "Give one of them with --sheet (or the profile's entities.<entity>.sheet)"
+        )
+    named = [ws for ws in sheets if entity and _sheet_key(ws.title) == entity]
+    if len(named) == 1:
+        return named[0]
+    with_data = [ws for ws in sheets if _has_values(ws)]
+    if len(with_data) == 1:
+        return with_data[0]
+    if not with_data:
+        raise ReadError(f"{path.name}: every sheet is empty ({titles}); export the data again")
+    raise ReadError(
+        f"{path.name}: {len(with_data)} sheets hold data ({', '.join(repr(ws.title) for ws in with_data)}) "
+        "and none is named after the entity; say which to load with --sheet NAME "
+        "(or the profile's entities.<entity>.sheet)"
+    )
+
+
+def _has_values(sheet) -> bool:
+    """Any non-blank cell; stops at the first one, so a large sheet costs one row."""
+    return any(v not in (None, "") for row in sheet.iter_rows(values_only=True) for v in row)
 
 
 def _sheet_rows(path: Path, sheet) -> tuple[list[str], list[list[str | None]], list[tuple[int, str, str]]]:

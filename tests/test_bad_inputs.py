@@ -23,7 +23,7 @@ import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -554,6 +554,25 @@ CASES: list[Case] = [
         ("case_actions.csv", "BINARY"),
     ),
     Case(
+        "parquet-timestamp-dates-as-pandas-writes-them",
+        "case_actions.parquet",
+        parquet_bytes(
+            pa.table(
+                {
+                    "action_id": ["A1", "A2"],
+                    "case_id": ["CASE1", "CASE1"],
+                    "action_date": pa.array(
+                        [datetime(2024, 10, 3), datetime(2024, 10, 4, 13, 30)], type=pa.timestamp("ns")
+                    ),
+                    "action_type": ["counseling", "counseling"],
+                }
+            )
+        ),
+        counts=(2, 1, 1),
+        rules={2: "date:action_date"},
+        check="select count(*) = 1 from case_actions where action_id = 'A1' and action_date = date '2024-10-03'",
+    ),
+    Case(
         "truncated-parquet",
         "case_actions.parquet",
         parquet_bytes(pa.table({c: ["A1"] * 100 for c in ENTITIES["case_actions"].column_names}))[:-37],
@@ -603,13 +622,19 @@ CASES: list[Case] = [
     ),
     # --- Excel
     Case(
-        "xlsx-first-sheet",
+        "xlsx-the-only-sheet-with-data",
         "case_actions.xlsx",
-        xlsx_bytes(
-            {"Export": action_rows_table([action("A1"), action("A2", action_type="bogus")]), "Notes": [["anything"]]}
-        ),
+        xlsx_bytes({"Export": action_rows_table([action("A1"), action("A2", action_type="bogus")]), "Notes": []}),
         counts=(2, 1, 1),
         rules={2: "code:action_type"},
+        check="select sheet = 'Export' from load_ledger where load_id = $load",
+    ),
+    Case(
+        "xlsx-several-sheets-and-no-choice",
+        "case_actions.xlsx",
+        xlsx_bytes({"Export": action_rows_table([action("A1")]), "Notes": [["anything"]]}),
+        EXIT_UNREADABLE,
+        ("case_actions.xlsx", "2 sheets hold data", "'Export', 'Notes'", "--sheet"),
     ),
     Case(
         "xlsx-sheet-named-after-the-entity",

@@ -42,11 +42,28 @@ outside_school_year as (
     where reported_date not between year_start and year_end
 ),
 
+-- every date column: a date the load's as-of has not reached yet is a typo (2099, 9999-12-31), and kept it
+-- would move the warehouse's as-of date for every page, export and report
 after_as_of as (
     select _row_id, 'after_as_of:reported_date' as rule,
            'reported_date ' || reported_date || ' is after the as-of date ' || $as_of as detail
-    from candidate_rows
-    where reported_date > cast($as_of as date)
+    from candidate_rows where reported_date > cast($as_of as date)
+    union all
+    select _row_id, 'after_as_of:screened_date',
+           'screened_date ' || screened_date || ' is after the as-of date ' || $as_of
+    from candidate_rows where screened_date > cast($as_of as date)
+    union all
+    select _row_id, 'after_as_of:assessed_date',
+           'assessed_date ' || assessed_date || ' is after the as-of date ' || $as_of
+    from candidate_rows where assessed_date > cast($as_of as date)
+    union all
+    select _row_id, 'after_as_of:plan_written_date',
+           'plan_written_date ' || plan_written_date || ' is after the as-of date ' || $as_of
+    from candidate_rows where plan_written_date > cast($as_of as date)
+    union all
+    select _row_id, 'after_as_of:closed_date',
+           'closed_date ' || closed_date || ' is after the as-of date ' || $as_of
+    from candidate_rows where closed_date > cast($as_of as date)
 ),
 
 unknown_school as (

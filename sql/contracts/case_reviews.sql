@@ -1,4 +1,4 @@
--- Rules of case review rows: the case must exist and the review follow its report.
+-- Rules of case review rows: the case must exist, the review follow its report and not be after the as-of date.
 with candidate_rows as (
     select
         c.*,
@@ -19,7 +19,15 @@ before_case as (
            'review_date ' || review_date || ' is before the case''s reported_date ' || case_reported_date as detail
     from candidate_rows
     where review_date < case_reported_date
+),
+
+after_as_of as (
+    select _row_id, 'after_as_of:review_date' as rule,
+           'review_date ' || review_date || ' is after the as-of date ' || $as_of as detail
+    from candidate_rows
+    where review_date > cast($as_of as date)
 )
 
 select * from unknown_case
 union all select * from before_case
+union all select * from after_as_of

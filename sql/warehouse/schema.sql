@@ -98,8 +98,11 @@ create table if not exists load_ledger (
     profile varchar,
     as_of_date date,
     ignored_columns varchar,          -- columns outside the entity, not stored
-    message varchar
+    message varchar,
+    sheet varchar                     -- the workbook sheet read, for .xlsx files (added in 1.1)
 );
+-- warehouses made before the sheet was recorded gain the column (appended: positional readers keep working)
+alter table load_ledger add column if not exists sheet varchar;
 
 create table if not exists load_quarantine (
     load_id varchar not null,
