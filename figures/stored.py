@@ -203,6 +203,9 @@ def release_for(
     """The release of (`year`, `school_ids`): the stored one when it is this load's and these rules', else
     built now (`tables`: its count tables when the caller has them). A release at another as-of date than
     the warehouse's is always built."""
+    key = _memo_key(con, year, school_ids, as_of, settings, suppression)
+    if key is not None and key in _built:
+        return _built[key]
     if as_of is None:
         release, why = stored_release(con, year, school_ids, settings, suppression)
         if release is not None:
@@ -212,4 +215,38 @@ def release_for(
     log.info("building the published figures of %s (%s schools): %s", year, scope_key(school_ids)[:40], why)
     if tables is None:
         tables = release_tables(con, year, school_ids, as_of, settings)
-    return suppress_release(tables, suppression)
+    release = suppress_release(tables, suppression)
+    if key is not None:
+        while len(_built) >= _MEMO_SIZE:
+            _built.pop(next(iter(_built)))
+        _built[key] = release
+    return release
+
+
+# Releases built in this process (a report and its pages, a command run twice), by warehouse file version:
+# a new load is a new file (atomic swap), so its releases are never taken for an older one's.
+_MEMO_SIZE = 16
+_built: dict[tuple, SuppressedRelease] = {}
+
+
+def forget_built() -> None:
+    """Drop the releases built in this process (the next call builds or reads the stored one again)."""
+    _built.clear()
+
+
+def _memo_key(con, year, school_ids, as_of, settings, suppression) -> tuple | None:
+    row = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    if not row or not row[0] or not Path(row[0]).exists():
+        return None  # an in-memory database: no file version to tell two of them apart
+    file = Path(row[0]).stat()
+    return (
+        row[0],
+        file.st_ino,
+        file.st_mtime_ns,
+        file.st_size,
+        current_load(con),
+        year,
+        scope_key(school_ids),
+        as_of,
+        fingerprint(settings, suppression),
+    )

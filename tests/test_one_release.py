@@ -36,6 +36,7 @@ def board(demo):
     """The 2024-25 board report's data and content, and the pages' release of each year it prints."""
     with duckdb.connect(str(demo), read_only=True) as con:
         data = load_report_data(con, "2024-25", "Demo Unified")
+    stored.forget_built()  # the pages build theirs themselves, not take the report's from this process
     with pytest.MonkeyPatch.context() as patch:  # the pages' own read: their warehouse reader and release call
         patch.setenv("BTAM_WAREHOUSE", str(demo))
         pages = {year: page_data.public_release(f"test-{demo}", year, None) for year in data.trend_years}
@@ -176,3 +177,15 @@ def test_a_stored_release_of_another_load_or_rules_is_not_used(loaded, tmp_path,
         release, why = stored.stored_release(con, year, settings=stricter)
         assert release is None and "other rules" in why
         assert stored.stored_release(con, year, ("SCH1",))[1] == "no stored release of this year and scope"
+
+
+def test_a_release_built_once_is_not_built_again_for_the_same_file_version(loaded, caplog):
+    stored.forget_built()
+    with duckdb.connect(str(loaded), read_only=True) as con:
+        year = con.execute(f"select min(school_year) from {stored.TABLE}").fetchone()[0]
+        school = con.execute("select min(school_id) from schools").fetchone()[0]
+        with caplog.at_level(logging.INFO, logger="figures.stored"):
+            first = stored.release_for(con, year, (school,))
+            second = stored.release_for(con, year, (school,))
+    assert sum("building" in r.getMessage() for r in caplog.records) == 1
+    assert second is first
