@@ -295,11 +295,33 @@ class _Writer:
         d = self.d
         total = d.value("concern_outcomes", "assessed_cases", concern_level=TOTAL)
         blocks: list = []
-        if not total:
+        if total == 0:
             blocks.append(
                 Paragraph(
                     f"No case of {self.year} had a level of concern recorded by "
                     f"{d.as_of.isoformat()}, so there is no distribution to show."
+                )
+            )
+            return Section("concern", "Levels of concern", blocks)
+        if total is None:  # hidden in the release: the counts the release publishes, no shares
+            blocks.append(
+                Paragraph(
+                    f"The number of cases rated in {self.year} is protected as a small number, so the shares of "
+                    "each level are not shown."
+                )
+            )
+            rows = [
+                [LEVEL_NAMES[lv], d.display("concern_outcomes", "assessed_cases", concern_level=lv), "hidden"]
+                for lv in LEVELS
+            ]
+            rows.append(["All rated cases", d.display("concern_outcomes", "assessed_cases", concern_level=TOTAL), ""])
+            blocks.append(
+                Table(
+                    ["Level of concern", "Cases", "Share"],
+                    rows,
+                    f"Rated cases by level of concern, {self.year}",
+                    [SUPPRESSED_NOTE],
+                    [2, 1, 1],
                 )
             )
             return Section("concern", "Levels of concern", blocks)
@@ -369,8 +391,16 @@ class _Writer:
         blocks: list = []
         met = d.value("timeliness", "timely_met", concern_level=TOTAL)
         total = d.value("concern_outcomes", "assessed_cases", concern_level=TOTAL)
-        if not total:
+        if total == 0:
             blocks.append(Paragraph("No rated case this year, so there is no timeliness to report."))
+            return Section("timeliness", "Timeliness of interventions", blocks)
+        if total is None:
+            blocks.append(
+                Paragraph(
+                    f"The number of cases rated in {self.year} is protected as a small number, so the share "
+                    "with a timely first intervention is not shown."
+                )
+            )
             return Section("timeliness", "Timeliness of interventions", blocks)
         share = None if met is None else met / total
         if share is not None:
@@ -455,7 +485,7 @@ class _Writer:
                 "many involved law enforcement. A case can appear in more than one column."
             )
         )
-        if not total:
+        if total == 0:
             blocks.append(Paragraph("No rated case this year."))
             return Section("outcomes", "Outcomes of BTAM cases", blocks)
         rows = []
@@ -959,7 +989,7 @@ class _Writer:
             share = self.high_share("concern_outcomes")
             if share is not None:
                 happened.append(f"{pct(share)} of rated cases were high or imminent concern; most were low concern.")
-            met = d.value("timeliness", "timely_met", concern_level=TOTAL)
+            met = d.value("timeliness", "timely_met", concern_level=TOTAL) if d.has_table("timeliness") else None
             tot = d.value("concern_outcomes", "assessed_cases", concern_level=TOTAL)
             if met is not None and tot:
                 happened.append(f"{pct(met / tot)} of rated cases had a first intervention within their target time.")

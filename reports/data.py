@@ -154,6 +154,8 @@ class ReportData:
     def audit_cell(self, indicator: str, measure: str) -> tuple[str, int | None]:
         """An indicator's cases (`den`) or cases meeting it (`num`) from the Process audit page's table."""
         key = audit_key({"indicator": indicator, "concern_level": None})
+        if not self.has_table(f"audit_district_{key}"):  # no case the indicator covers
+            return "0", 0
         return self.cell(f"audit_district_{key}", f"{key}_{measure}", breakdown=TOTAL)
 
     @property

@@ -84,7 +84,7 @@ def test_the_case_volume_table_prints_the_pages_cells_year_by_year(board):
 def test_the_levels_of_concern_are_the_concern_levels_pages_cells(board):
     data, content, pages = board
     release = pages[data.school_year]
-    (table,) = [t for t in _tables(content, "") if t.rows and t.rows[-1][0] == "All rated cases"]
+    (table,) = _tables(content, "Rated cases by level of concern")
     printed = {row[0]: row[1] for row in table.rows}
     level_table = f"levels_all_{data.school_year}"
     for level in LEVELS:
@@ -111,8 +111,8 @@ def test_the_process_audit_counts_are_the_process_audit_pages_cells(board):
     release = pages[data.school_year]
     audit = next(s for s in content.sections if s.key == "audit")
     table = next(b for b in audit.blocks if isinstance(b, Table))
-    assert len(table.rows) == len(AUDIT_TABLE_INDICATORS)
-    for indicator, row in zip(AUDIT_TABLE_INDICATORS, table.rows, strict=True):
+    assert len(table.rows) >= len(AUDIT_TABLE_INDICATORS)  # then the indicators summed over levels
+    for indicator, row in zip(AUDIT_TABLE_INDICATORS, table.rows, strict=False):
         assert row[1] == _page_cell(release, f"audit_district_{indicator}", f"{indicator}_den", breakdown=TOTAL)
 
 
