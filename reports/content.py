@@ -389,7 +389,7 @@ class _Writer:
         d = self.d
         targets = d.metric_settings.timeliness_days
         blocks: list = []
-        met = d.value("timeliness", "timely_met", concern_level=TOTAL)
+        met = d.value("timeliness", "timely_met", concern_level=TOTAL) if d.has_table("timeliness") else None
         total = d.value("concern_outcomes", "assessed_cases", concern_level=TOTAL)
         if total == 0:
             blocks.append(Paragraph("No rated case this year, so there is no timeliness to report."))
