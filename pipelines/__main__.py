@@ -162,8 +162,19 @@ def _audit(args: argparse.Namespace, code: int) -> None:
     audit_log.append(AUDITED[args.command], user=user, role="admin", scope="cli", detail=detail, path=path)
 
 
+# Commands whose build also stores the published figures of every school year (figures/stored.py), so a
+# suppressed viewer's first view after them reads the release instead of waiting for the disclosure audit.
+# `demo --db` does not: a throwaway demo (and the test suite's) builds releases when first viewed.
+STORES_RELEASES = ("load", "marts")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in STORES_RELEASES:
+        from figures.stored import store_releases
+        from pipelines import finish_steps
+
+        finish_steps.register(store_releases)
     module_name, function_name, _ = COMMANDS[args.command]
     handler = getattr(importlib.import_module(module_name), function_name)
     code = 1

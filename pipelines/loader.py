@@ -31,7 +31,7 @@ import duckdb
 
 from data_contracts.interchange import ENTITIES, LOAD_ORDER, SPEC_VERSION
 from data_contracts.marts import marts_current
-from pipelines import atomic, crosschecks, sessions, snapshots
+from pipelines import atomic, crosschecks, finish_steps, sessions, snapshots
 from pipelines.contracts import (
     column_values,
     distinct_value_columns,
@@ -314,6 +314,7 @@ def _build_and_publish(
         # tables feed, when the others still describe the warehouse
         touched = {item.entity for item, _ in todo} | set(rechecked.checked)
         build_marts(con, progress, touched if marts_were_current else None)
+        finish_steps.run_all(con, progress)  # e.g. the published figures (registered by pipelines/__main__.py)
     return rechecked.describe()
 
 

@@ -20,7 +20,7 @@ import duckdb
 
 from data_contracts.interchange import ENTITIES
 from data_contracts.marts import MART_VERSION, marts_current
-from pipelines import atomic
+from pipelines import atomic, finish_steps
 from pipelines.warehouse import REPO_ROOT
 
 BUILD_DIR = REPO_ROOT / "sql" / "marts" / "build"
@@ -82,6 +82,7 @@ def rebuild(db_path: str | Path, lock_wait_seconds: float = 30.0) -> None:
         atomic.remove_stale_builds(db_path)
         with atomic.building(db_path, "marts-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")) as con:
             build_marts(con)
+            finish_steps.run_all(con)  # e.g. the published figures (registered by pipelines/__main__.py)
 
 
 def run(args) -> int:

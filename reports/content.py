@@ -214,9 +214,9 @@ class _Writer:
     def year_counts(self, year: str) -> tuple[int | None, int | None, int | None]:
         d = self.d
         return (
-            d.value("volume_trend", "cases", school_year=year),
-            d.value("volume_trend", "enrolled", school_year=year),
-            d.value("volume_trend", "btam_referral", school_year=year),
+            d.year_value(year, "cases"),
+            d.year_value(year, "enrolled"),
+            d.year_value(year, "btam_referral"),
         )
 
     def volume(self) -> Section:
@@ -229,9 +229,9 @@ class _Writer:
             rows.append(
                 [
                     year,
-                    d.display("volume_trend", "enrolled", school_year=year),
-                    d.display("volume_trend", "cases", school_year=year),
-                    d.display("volume_trend", "btam_referral", school_year=year),
+                    d.year_display(year, "enrolled"),
+                    d.year_display(year, "cases"),
+                    d.year_display(year, "btam_referral"),
                     "not available" if rate is None else f"{rate:.1f}",
                 ]
             )
@@ -243,9 +243,9 @@ class _Writer:
             rate = per_1000(cases, enrolled)
             blocks.append(
                 Paragraph(
-                    f"In {self.year}, schools opened {d.display('volume_trend', 'cases', school_year=self.year)} "
+                    f"In {self.year}, schools opened {d.year_display(self.year, 'cases')} "
                     f"BTAM cases{rate_clause(rate)}. "
-                    f"{d.display('volume_trend', 'btam_referral', school_year=self.year)} different students were the "
+                    f"{d.year_display(self.year, 'btam_referral')} different students were the "
                     f"subject of a case; the other cases concerned staff members or others."
                 )
             )
@@ -286,24 +286,24 @@ class _Writer:
     # concern levels -----------------------------------------------------------------------------------------
     def level_shares(self, table: str) -> list[float | None]:
         d = self.d
-        total = d.value(table, "leveled_cases", concern_level=TOTAL)
+        total = d.value(table, "assessed_cases", concern_level=TOTAL)
         out = []
         for level in LEVELS:
-            v = d.value(table, "leveled_cases", concern_level=level)
+            v = d.value(table, "assessed_cases", concern_level=level)
             out.append(None if v is None or not total else v / total)
         return out
 
     def high_share(self, table: str) -> float | None:
         d = self.d
-        total = d.value(table, "leveled_cases", concern_level=TOTAL)
-        parts = [d.value(table, "leveled_cases", concern_level=lvl) for lvl in ("high", "imminent")]
+        total = d.value(table, "assessed_cases", concern_level=TOTAL)
+        parts = [d.value(table, "assessed_cases", concern_level=lvl) for lvl in ("high", "imminent")]
         if not total or any(p is None for p in parts):
             return None
         return sum(parts) / total
 
     def concern(self) -> Section:
         d = self.d
-        total = d.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
+        total = d.value("concern_outcomes", "assessed_cases", concern_level=TOTAL)
         blocks: list = []
         if total == 0:
             blocks.append(
@@ -313,9 +313,31 @@ class _Writer:
                 )
             )
             return Section("concern", "Levels of concern", blocks)
+        if total is None:  # hidden in the release: the counts the release publishes, no shares
+            blocks.append(
+                Paragraph(
+                    f"The number of cases rated in {self.year} is protected as a small number, so the shares of "
+                    "each level are not shown."
+                )
+            )
+            rows = [
+                [LEVEL_NAMES[lv], d.display("concern_outcomes", "assessed_cases", concern_level=lv), "hidden"]
+                for lv in LEVELS
+            ]
+            rows.append(["All rated cases", d.display("concern_outcomes", "assessed_cases", concern_level=TOTAL), ""])
+            blocks.append(
+                Table(
+                    ["Level of concern", "Cases", "Share"],
+                    rows,
+                    f"Rated cases by level of concern, {self.year}",
+                    [SUPPRESSED_NOTE],
+                    [2, 1, 1],
+                )
+            )
+            return Section("concern", "Levels of concern", blocks)
         shares = self.level_shares("concern_outcomes")
         words = [f"{LEVEL_NAMES[lvl].lower()} {pct(s)}" for lvl, s in zip(LEVELS, shares) if s is not None]
-        rated = d.display("concern_outcomes", "leveled_cases", concern_level=TOTAL)
+        rated = d.display("concern_outcomes", "assessed_cases", concern_level=TOTAL)
         blocks.append(
             Paragraph(
                 f"After assessment, teams rate each case's level of concern. Of the {rated} cases rated in "
@@ -332,10 +354,10 @@ class _Writer:
         series = [(self.year, shares)]
         if (
             self.prev
-            and d.has_table("concern_outcomes_previous")
-            and d.value("concern_outcomes_previous", "leveled_cases", concern_level=TOTAL)
+            and d.has_table(f"concern_outcomes@{self.prev}")
+            and d.value(f"concern_outcomes@{self.prev}", "assessed_cases", concern_level=TOTAL)
         ):
-            series.insert(0, (self.prev, self.level_shares("concern_outcomes_previous")))
+            series.insert(0, (self.prev, self.level_shares(f"concern_outcomes@{self.prev}")))
         alt = "Bar chart of the share of rated cases at each level. " + " ".join(
             f"{name}: "
             + ", ".join(f"{LEVEL_NAMES[lv]} {pct(v) if v is not None else 'hidden'}" for lv, v in zip(LEVELS, vals))
@@ -360,7 +382,7 @@ class _Writer:
         rows = [
             [
                 LEVEL_NAMES[lv],
-                d.display("concern_outcomes", "leveled_cases", concern_level=lv),
+                d.display("concern_outcomes", "assessed_cases", concern_level=lv),
                 "hidden" if s is None else pct(s, 1),
             ]
             for lv, s in zip(LEVELS, shares)
@@ -382,19 +404,27 @@ class _Writer:
         d = self.d
         targets = d.metric_settings.timeliness_days
         blocks: list = []
-        met = d.value("timeliness", "leveled_cases", timeliness="met")
-        total = d.value("timeliness", "leveled_cases", timeliness=TOTAL)
+        met = d.value("timeliness", "timely_met", concern_level=TOTAL) if d.has_table("timeliness") else None
+        total = d.value("concern_outcomes", "assessed_cases", concern_level=TOTAL)
         if total == 0:
             blocks.append(Paragraph("No rated case this year, so there is no timeliness to report."))
             return Section("timeliness", "Timeliness of interventions", blocks)
-        share = None if met is None or not total else met / total
+        if total is None:
+            blocks.append(
+                Paragraph(
+                    f"The number of cases rated in {self.year} is protected as a small number, so the share "
+                    "with a timely first intervention is not shown."
+                )
+            )
+            return Section("timeliness", "Timeliness of interventions", blocks)
+        share = None if met is None else met / total
         if share is not None:
             blocks.append(
                 Paragraph(
                     "Each level of concern has a target for the first intervention after a report: "
                     + ", ".join(f"{LEVEL_NAMES[lv].lower()} {target_text(targets[lv])}" for lv in reversed(LEVELS))
-                    + f". In {self.year}, {d.display('timeliness', 'leveled_cases', timeliness='met')} of "
-                    f"{d.display('timeliness', 'leveled_cases', timeliness=TOTAL)} rated cases ({pct(share)}) had a first "
+                    + f". In {self.year}, {d.display('timeliness', 'timely_met', concern_level=TOTAL)} of "
+                    f"{d.display('concern_outcomes', 'assessed_cases', concern_level=TOTAL)} rated cases ({pct(share)}) had a first "
                     f"intervention within their target. The rest missed it, or were reported so recently that "
                     f"their target date had not yet passed."
                 )
@@ -465,7 +495,7 @@ class _Writer:
     def outcomes(self) -> Section:
         d = self.d
         blocks: list = []
-        total = d.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
+        total = d.value("concern_outcomes", "assessed_cases", concern_level=TOTAL)
         blocks.append(
             Paragraph(
                 "BTAM is meant to lead to support, not punishment. National guidance (NASP) says the level of concern "
@@ -483,7 +513,7 @@ class _Writer:
         for row in t.display.iter_rows(named=True):
             name = "All rated cases" if row["concern_level"] == TOTAL else LEVEL_NAMES[row["concern_level"]]
             rows.append(
-                [name, row["leveled_cases"]]
+                [name, row["assessed_cases"]]
                 + [
                     row[m] if row[f"{m}_rate"] == "*" else f"{row[m]} ({row[f'{m}_rate']})"
                     for m in ("without_support", "with_exclusion_or_placement", "with_law_enforcement")
@@ -518,7 +548,7 @@ class _Writer:
             vals = []
             for level in LEVELS:
                 i = published["concern_level"].to_list().index(level)
-                v, count, n = (published[c][i] for c in (f"{measure}_rate", measure, "leveled_cases"))
+                v, count, n = (published[c][i] for c in (f"{measure}_rate", measure, "assessed_cases"))
                 vals.append(100 * v if v is not None else 0.0 if count == 0 and n else None)
             series.append((name, vals))
         shown = sum(v is not None for _, vals in series for v in vals)
@@ -553,7 +583,7 @@ class _Writer:
                 )
             )
         excl = d.value("concern_outcomes", "with_exclusion_or_placement", concern_level="low")
-        low = d.value("concern_outcomes", "leveled_cases", concern_level="low")
+        low = d.value("concern_outcomes", "assessed_cases", concern_level="low")
         if excl and low and excl / low > d.metric_settings.audit_targets["exclusion_or_placement_change"]:
             self.attention.append(
                 "More low-concern cases than the target ended in a suspension, expulsion or change of placement."
@@ -568,7 +598,7 @@ class _Writer:
             if f.ci_low is not None and f.ci_high is not None
             else "no confidence interval"
         )
-        table = f"{f.outcome}_by_{f.dimension}"
+        table = f"disp_{f.outcome}_{f.dimension}"
         den = "btam_referral" if f.outcome in CASE_POPULATION else "enrolled"
         k = self.d.display(table, f.outcome, **{f.dimension: f.group})
         n = self.d.display(table, den, **{f.dimension: f.group})
@@ -778,7 +808,7 @@ class _Writer:
             }.get(view.status, "")
             blocks.append(Paragraph(f"Similar districts are not shown: {why}. The state's rates are."))
         for outcome in (
-            o for o in ("iss", "oss_or_expulsion", "law_enforcement") if d.has_table(f"{o}_by_race_ethnicity")
+            o for o in ("iss", "oss_or_expulsion", "law_enforcement") if d.has_table(f"disp_{o}_race_ethnicity")
         ):
             table = self.compare_table(outcome, view)
             if table is not None:
@@ -786,7 +816,7 @@ class _Writer:
         return Section("compare", title, blocks)
 
     def compare_table(self, outcome: str, view) -> Table | None:
-        d, name, crdc = self.d, f"{outcome}_by_race_ethnicity", view.crdc_year
+        d, name, crdc = self.d, f"disp_{outcome}_race_ethnicity", view.crdc_year
         state = {
             r["race_ethnicity"]: r
             for r in view.state_rates.filter(
@@ -857,12 +887,13 @@ class _Writer:
         rows = []
         for key in AUDIT_TABLE_INDICATORS:
             ind = INDICATORS_BY_KEY[key]
-            den = d.value("process_audit", "audit_cases", indicator=key)
-            cnt = d.value("process_audit", "audit_count", indicator=key)
+            den_text, den = d.audit_cell(key, "den")
+            num = d.audit_cell(key, "num")[1]
             label = AUDIT[key].format(days=s.review_within_days)
             target = s.audit_targets[key]
             higher = ind.direction == "higher_is_better"
-            den_text = d.display("process_audit", "audit_cases", indicator=key)
+            # the cases short of practice (higher is better) or with the outcome: from published counts only
+            cnt = None if den is None or num is None else (den - num if higher else num)
             if den is None or cnt is None or not den:
                 status = "no cases" if den == 0 else "hidden (small numbers)"
                 if den is not None and 0 < den < s.audit_min_denominator:
@@ -920,7 +951,7 @@ class _Writer:
         parts = [
             (
                 d.value("concern_outcomes", "with_law_enforcement", concern_level=lv),
-                d.value("concern_outcomes", "leveled_cases", concern_level=lv),
+                d.value("concern_outcomes", "assessed_cases", concern_level=lv),
             )
             for lv in ("low", "moderate")
         ]
@@ -938,7 +969,7 @@ class _Writer:
             (
                 lvl,
                 d.value("concern_outcomes", "with_exclusion_or_placement", concern_level=lvl),
-                d.value("concern_outcomes", "leveled_cases", concern_level=lvl),
+                d.value("concern_outcomes", "assessed_cases", concern_level=lvl),
             )
             for lvl in LEVELS
         ]
@@ -948,7 +979,7 @@ class _Writer:
                 rows.append(
                     [
                         label,
-                        d.display("concern_outcomes", "leveled_cases", concern_level=level),
+                        d.display("concern_outcomes", "assessed_cases", concern_level=level),
                         "n/a" if not n else pct(k / n, 1),
                         f"at most {pct(target)}",
                         "no cases" if not n else self.audit_status(k / n, target, False, n),
@@ -956,13 +987,13 @@ class _Writer:
                 )
             return rows
         k = d.value("concern_outcomes", "with_exclusion_or_placement", concern_level=TOTAL)
-        n = d.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
+        n = d.value("concern_outcomes", "assessed_cases", concern_level=TOTAL)
         label = "Exclusion or placement change, all rated cases"
         if k is not None and n:
             rows.append(
                 [
                     label,
-                    d.display("concern_outcomes", "leveled_cases", concern_level=TOTAL),
+                    d.display("concern_outcomes", "assessed_cases", concern_level=TOTAL),
                     pct(k / n, 1),
                     f"at most {pct(target)}",
                     self.audit_status(k / n, target, False, n),
@@ -1036,20 +1067,20 @@ class _Writer:
         else:
             rate = per_1000(cases, enrolled)
             happened.append(
-                f"Schools opened {d.display('volume_trend', 'cases', school_year=self.year)} BTAM cases"
+                f"Schools opened {d.year_display(self.year, 'cases')} BTAM cases"
                 + (f" ({fmt_rate(rate)} students)" if rate is not None else "")
-                + f"; {d.display('volume_trend', 'btam_referral', school_year=self.year)} different students were "
+                + f"; {d.year_display(self.year, 'btam_referral')} different students were "
                 "their subject."
             )
             share = self.high_share("concern_outcomes")
             if share is not None:
                 happened.append(f"{pct(share)} of rated cases were high or imminent concern; most were low concern.")
-            met = d.value("timeliness", "leveled_cases", timeliness="met")
-            tot = d.value("timeliness", "leveled_cases", timeliness=TOTAL)
+            met = d.value("timeliness", "timely_met", concern_level=TOTAL) if d.has_table("timeliness") else None
+            tot = d.value("concern_outcomes", "assessed_cases", concern_level=TOTAL)
             if met is not None and tot:
                 happened.append(f"{pct(met / tot)} of rated cases had a first intervention within their target time.")
             no_support = d.value("concern_outcomes", "without_support", concern_level=TOTAL)
-            lev = d.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
+            lev = d.value("concern_outcomes", "assessed_cases", concern_level=TOTAL)
             if no_support is not None and lev:
                 happened.append(
                     f"{pct(1 - no_support / lev)} of rated cases had a support action recorded "
@@ -1067,7 +1098,11 @@ class _Writer:
                 changed.append(f"The case rate is {change_words(rate, p_rate, '{:.1f} per 1,000')}.")
             share, p_share = (
                 self.high_share("concern_outcomes"),
-                (self.high_share("concern_outcomes_previous") if d.has_table("concern_outcomes_previous") else None),
+                (
+                    self.high_share(f"concern_outcomes@{self.prev}")
+                    if d.has_table(f"concern_outcomes@{self.prev}")
+                    else None
+                ),
             )
             if share is not None and p_share is not None:
                 diff = 100 * (share - p_share)

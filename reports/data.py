@@ -1,12 +1,10 @@
-"""The numbers of one board report: every count in one suppressed release, plus the statistics
-(medians, ratios) that may be printed beside the published counts.
+"""The numbers of one board report: the counts of the year's one release (figures.release, the same
+release the board's pages show), plus the statistics (medians, ratios) that may be printed beside them.
 
-Counts are cells of `access.suppression.suppress_release`, built as partitions with total rows so the
-engine knows every additive relation: levels of concern add to all assessed cases, timeliness statuses
-add to the cases of a level, groups add to all students. A measure name means one quantity across the
-whole release (`enrolled`, `btam_referral` = students with a case, `leveled_cases` = assessed cases
-with a level of concern), so a cell hidden in one table is hidden in all. A statistic is released only
-when the counts it is computed from are published: see `RatioFinding` and `ReportData.median_days`.
+The release of the report's year is the page set and the report's own extra tables (cases by school level,
+case outcomes by level, completeness, load quality), suppressed together; the trend reads each earlier
+year's own release, as the pages do. A statistic is released only when the counts it is computed from are
+published: see `RatioFinding` and `ReportData.median_days`.
 """
 
 from __future__ import annotations
@@ -20,7 +18,10 @@ import polars as pl
 from access import metric_tables as mt
 from access.queries import run_query
 from access.roles import Viewer, viewer
-from access.suppression import CountTable, SuppressedRelease, SuppressionSettings, suppress_release
+from access.suppression import CountTable, SuppressedRelease, SuppressionSettings
+from figures.derived import audit_key
+from figures.release import population_measure, release_tables
+from figures.stored import release_for
 from metrics.competing_risks import MIN_CASES
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
 from metrics.significance import conditional_significance
@@ -95,8 +96,8 @@ class ReportData:
     as_of: date
     synthetic: bool
     trend_years: list[str]
-    release: SuppressedRelease
-    tables: list[CountTable]
+    release: SuppressedRelease  # the report year's release
+    tables: list[CountTable]  # its count tables
     viewer: Viewer
     metric_settings: MetricSettings
     median_days: dict[str, tuple[float, float | None, float | None]] = field(default_factory=dict)
@@ -112,12 +113,25 @@ class ReportData:
     audit_flags: dict[str, str] = field(default_factory=dict)
     benchmarks: object | None = None  # access.benchmarks.BenchmarkView, None when no CRDC is loaded
     trends: list[RatioTrend] = field(default_factory=list)  # flagged findings over the trend years
+    releases: dict[str, SuppressedRelease] = field(default_factory=dict)  # each trend year's own release
+    asked_as_of: date | None = None  # the as-of date asked for (None: the warehouse's), as the releases were built
 
     # -- reading the release ------------------------------------------------------------------------
 
+    def _release_of(self, table: str) -> tuple[SuppressedRelease | None, str]:
+        """`name` is a table of the report year's release, `name@2023-24` one of that year's release."""
+        name, _, year = table.partition("@")
+        if not year or year == self.school_year:
+            return self.release, name
+        return self.releases.get(year), name
+
     def cell(self, table: str, measure: str, **where: str) -> tuple[str, int | None]:
-        """(display, published value or None) of one cell of a table of the release."""
-        t = self.release.tables[table]
+        """(display, published value or None) of one cell of a table of the release (`name@year`: of that
+        year's release)."""
+        release, name = self._release_of(table)
+        if release is None or name not in release.tables:
+            raise KeyError(f"{table}: no such table in the release")
+        t = release.tables[name]
         mask = pl.lit(True)
         for col, value in where.items():
             mask = mask & (pl.col(col) == value)
@@ -134,7 +148,32 @@ class ReportData:
         return self.cell(table, measure, **where)[0]
 
     def has_table(self, name: str) -> bool:
-        return name in self.release.tables
+        release, table = self._release_of(name)
+        return release is not None and table in release.tables
+
+    def year_cell(self, year: str, measure: str) -> tuple[str, int | None]:
+        """A year's whole-district `cases`, `enrolled` or `btam_referral` (students with a case), from that
+        year's release: the tables the Case volumes and Equity pages print them in."""
+        if measure == "cases":
+            table, where = f"cases_total_{year}@{year}", {"breakdown": TOTAL}
+        else:
+            table, where = f"disp_btam_referral_sex@{year}", {"sex": TOTAL}
+        if not self.has_table(table):
+            return "0", 0
+        return self.cell(table, measure, **where)
+
+    def year_value(self, year: str, measure: str) -> int | None:
+        return self.year_cell(year, measure)[1]
+
+    def year_display(self, year: str, measure: str) -> str:
+        return self.year_cell(year, measure)[0]
+
+    def audit_cell(self, indicator: str, measure: str) -> tuple[str, int | None]:
+        """An indicator's cases (`den`) or cases meeting it (`num`) from the Process audit page's table."""
+        key = audit_key({"indicator": indicator, "concern_level": None})
+        if not self.has_table(f"audit_district_{key}"):  # no case the indicator covers
+            return "0", 0
+        return self.cell(f"audit_district_{key}", f"{key}_{measure}", breakdown=TOTAL)
 
     @property
     def settings(self) -> SuppressionSettings:
@@ -160,151 +199,6 @@ def check_year(year: str) -> str:
     return year
 
 
-def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=schema, orient="row")
-
-
-# -- the tables of the release ----------------------------------------------------------------------------------
-
-
-def _volume_trend(con, years: list[str], as_of: date) -> CountTable:
-    volumes = mt.case_volumes(con, years, include_schools=False, as_of=as_of).filter(pl.col("breakdown") == "total")
-    groups = mt.outcome_group_counts(con, years, include_schools=False).filter(
-        (pl.col("outcome") == "btam_referral") & (pl.col("dimension") == "sex")
-    )
-    rows = []
-    for year in years:
-        g = groups.filter(pl.col("school_year") == year)
-        v = volumes.filter(pl.col("school_year") == year)
-        rows.append(
-            {
-                "school_year": year,
-                "enrolled": int(g["n"].sum()),
-                "cases": int(v["cases"].sum()) if v.height else 0,
-                "btam_referral": int(g["k"].sum()),
-            }
-        )
-    frame = _frame(rows, {"school_year": pl.String, "enrolled": pl.Int64, "cases": pl.Int64, "btam_referral": pl.Int64})
-    return CountTable("volume_trend", frame, ("school_year",), ("cases", "btam_referral"), "enrolled")
-
-
-def _cases_by_school_level(con, year: str, as_of: date) -> CountTable:
-    volumes = mt.case_volumes(con, [year], include_schools=False, as_of=as_of)
-    levels = volumes.filter(pl.col("breakdown") == "school_level").select(
-        pl.col("category").alias("school_level"), pl.col("cases").cast(pl.Int64)
-    )
-    total = int(volumes.filter(pl.col("breakdown") == "total")["cases"].sum())
-    missing = total - int(levels["cases"].sum())
-    rows = levels.to_dicts()
-    if missing:
-        rows.append({"school_level": "unknown", "cases": missing})
-    rows.append({"school_level": TOTAL, "cases": total})
-    frame = _frame(rows, {"school_level": pl.String, "cases": pl.Int64})
-    return CountTable("cases_by_school_level", frame, ("school_level",), ("cases",), filters={"school_year": year})
-
-
-def _concern_outcomes(con, year: str, as_of: date, name: str) -> CountTable:
-    frame = run_query(con, "report/case_outcomes_by_level", as_of=as_of, school_year=year)
-    frame = frame.with_columns((pl.col("leveled_cases") - pl.col("with_support")).alias("without_support"))
-    measures = ["leveled_cases", "without_support", "with_exclusion_or_placement", "with_law_enforcement"]
-    total = frame.select(pl.lit(TOTAL).alias("concern_level"), *[pl.col(m).sum().cast(pl.Int64) for m in measures])
-    frame = pl.concat([frame.select("concern_level", *[pl.col(m).cast(pl.Int64) for m in measures]), total])
-    return CountTable(
-        name, frame, ("concern_level",), tuple(measures[1:]), "leveled_cases", filters={"school_year": year}
-    )
-
-
-def _timeliness(con, year: str, as_of: date, leveled_total: int, settings: MetricSettings) -> CountTable:
-    """Assessed cases within their level's target for a first action, and the rest (missed, or recent and
-    still inside the window). Per level the split would force hiding the level counts themselves, so the
-    report gives per-level medians and this one district split."""
-    t = mt.timeliness(con, as_of, [year], include_schools=False, settings=settings)
-    met = int(t["n_met"].sum()) if t.height else 0
-    rows = [
-        {"timeliness": "met", "leveled_cases": met},
-        {"timeliness": "not_met", "leveled_cases": leveled_total - met},
-        {"timeliness": TOTAL, "leveled_cases": leveled_total},
-    ]
-    frame = _frame(rows, {"timeliness": pl.String, "leveled_cases": pl.Int64})
-    return CountTable("timeliness", frame, ("timeliness",), ("leveled_cases",), filters={"school_year": year})
-
-
-def _equity_tables(counts: pl.DataFrame, year: str) -> list[CountTable]:
-    """One table per outcome and dimension, every group of the enrolled population listed (0 where the
-    case population has no student of it), so the same dimension has the same groups in every table."""
-    tables = []
-    universe = (
-        counts.filter(pl.col("outcome") == "btam_referral").select("dimension", "group").unique(maintain_order=True)
-    )
-    for outcome in EQUITY_OUTCOMES:
-        denominator = "btam_referral" if outcome in CASE_POPULATION else "enrolled"
-        part = universe.join(
-            counts.filter(pl.col("outcome") == outcome).select("dimension", "group", "n", "k"),
-            on=["dimension", "group"],
-            how="left",
-        ).with_columns(pl.col("n", "k").fill_null(0))
-        for dim in DIMENSIONS:
-            g = part.filter(pl.col("dimension") == dim)
-            if g.is_empty():
-                continue
-            rows = [
-                {dim: grp, denominator: int(n), outcome: int(k)}
-                for grp, n, k in g.select("group", "n", "k").iter_rows()
-            ]
-            rows.append({dim: TOTAL, denominator: int(g["n"].sum()), outcome: int(g["k"].sum())})
-            frame = _frame(rows, {dim: pl.String, denominator: pl.Int64, outcome: pl.Int64})
-            tables.append(
-                CountTable(f"{outcome}_by_{dim}", frame, (dim,), (outcome,), denominator, filters={"school_year": year})
-            )
-    return tables
-
-
-def _audit_table(con, year: str, as_of: date, settings: MetricSettings) -> CountTable:
-    """Per indicator: the cases it covers and the cases short of practice (higher-is-better) or with
-    the outcome (lower-is-better). Publishing the shortfall keeps "all 294 had it" readable: a count
-    of 0 is shown, where the full count would be hidden as a small remainder."""
-    audit = mt.process_audit(con, as_of, [year], include_schools=False, settings=settings)
-    rows = []
-    for key in AUDIT_TABLE_INDICATORS:
-        r = audit.filter(pl.col("indicator") == key)
-        num, den = (int(r["numerator"].sum()), int(r["denominator"].sum())) if r.height else (0, 0)
-        direction = r["direction"][0] if r.height else "higher_is_better"
-        shown = den - num if direction == "higher_is_better" else num
-        rows.append({"indicator": key, "audit_cases": den, "audit_count": shown})
-    frame = _frame(rows, {"indicator": pl.String, "audit_cases": pl.Int64, "audit_count": pl.Int64})
-    return CountTable(
-        "process_audit", frame, ("indicator",), ("audit_count",), "audit_cases", filters={"school_year": year}
-    )
-
-
-def _completeness(con, year: str, as_of: date) -> CountTable:
-    frame = run_query(con, "report/data_completeness", as_of=as_of, school_year=year).select(
-        "check_name", pl.col("checked_cases").cast(pl.Int64), pl.col("missing").cast(pl.Int64)
-    )
-    return CountTable(
-        "completeness", frame, ("check_name",), ("missing",), "checked_cases", filters={"school_year": year}
-    )
-
-
-def _load_quality(con) -> CountTable:
-    frame = run_query(con, "report/load_quality").select(
-        "entity", pl.col("rows_read").cast(pl.Int64), pl.col("rows_quarantined").cast(pl.Int64)
-    )
-    total = frame.select(
-        pl.lit(TOTAL).alias("entity"),
-        pl.col("rows_read").sum().cast(pl.Int64),
-        pl.col("rows_quarantined").sum().cast(pl.Int64),
-    )
-    frame = (
-        pl.concat([frame, total])
-        if frame.height
-        else total.with_columns(pl.lit(0, pl.Int64).alias("rows_read"), pl.lit(0, pl.Int64).alias("rows_quarantined"))
-    )
-    return CountTable(
-        "load_quality", frame, ("entity",), ("rows_quarantined",), "rows_read", filters={"release": "loads"}
-    )
-
-
 # -- statistics released beside the counts ----------------------------------------------------------------------
 
 
@@ -320,8 +214,8 @@ def _ratio_findings(data: ReportData, dispro: pl.DataFrame) -> None:
         outcome, dim, group = row["outcome"], row["dimension"], row["group"]
         if outcome not in EQUITY_OUTCOMES or dim not in DIMENSIONS:
             continue
-        den = "btam_referral" if outcome in CASE_POPULATION else "enrolled"
-        table, where = f"{outcome}_by_{dim}", {dim: group}
+        den = population_measure(outcome)
+        table, where = f"disp_{outcome}_{dim}", {dim: group}
         if not data.has_table(table):
             continue
         counts_published = _published(data, table, den, **where) and _published(data, table, outcome, **where)
@@ -378,9 +272,9 @@ def _served(data: ReportData, tti_ci: pl.DataFrame) -> None:
     for row in tti_ci.iter_rows(named=True):
         level = row["concern_level"]
         if level == "all":
-            cases = data.value("volume_trend", "cases", school_year=data.school_year)
+            cases = data.year_value(data.school_year, "cases")
         else:
-            cases = data.value("concern_outcomes", "leveled_cases", concern_level=level)
+            cases = data.value("concern_outcomes", "assessed_cases", concern_level=level)
         if cases and row["ever_served"] is not None:
             data.served[level] = (row["days_to_50"], row["served_by_30"], row["ever_served"])
 
@@ -391,9 +285,9 @@ def _medians(data: ReportData, tti: pl.DataFrame) -> None:
     for row in tti.iter_rows(named=True):
         level = row["concern_level"]
         if level == "all":
-            cases = data.value("volume_trend", "cases", school_year=data.school_year)
+            cases = data.year_value(data.school_year, "cases")
         else:
-            cases = data.value("concern_outcomes", "leveled_cases", concern_level=level)
+            cases = data.value("concern_outcomes", "assessed_cases", concern_level=level)
         if cases is None:
             data.median_withheld[level] = "case count hidden to protect small numbers"
         elif not cases:
@@ -417,65 +311,12 @@ def report_benchmarks(con, year: str):
     return None if view.status == "no_crdc" else view
 
 
-def benchmark_tables(con, year: str, tables: list[CountTable], view) -> list[CountTable]:
-    """The district's own counts by race for the CRDC outcomes the release lacks (`<outcome>_by_race_ethnicity`),
-    so the "How we compare" section prints only published cells. Every race of the enrolled population is listed."""
-    if view is None:
-        return []
-    from access.benchmarks import BENCHMARK_OUTCOMES
-
-    have = {t.name for t in tables}
-    counts = mt.outcome_group_counts(con, [year], include_schools=False).filter(pl.col("dimension") == "race_ethnicity")
-    universe = counts.filter(pl.col("outcome") == "btam_referral").select("group").unique(maintain_order=True)
-    out = []
-    for outcome in BENCHMARK_OUTCOMES:
-        if f"{outcome}_by_race_ethnicity" in have or universe.is_empty():
-            continue
-        part = universe.join(
-            counts.filter(pl.col("outcome") == outcome).select("group", "n", "k"), on="group", how="left"
-        ).with_columns(pl.col("n", "k").fill_null(0))
-        rows = [{"race_ethnicity": g, "enrolled": int(n), outcome: int(k)} for g, n, k in part.iter_rows()]
-        rows.append({"race_ethnicity": TOTAL, "enrolled": int(part["n"].sum()), outcome: int(part["k"].sum())})
-        frame = _frame(rows, {"race_ethnicity": pl.String, "enrolled": pl.Int64, outcome: pl.Int64})
-        out.append(
-            CountTable(
-                f"{outcome}_by_race_ethnicity",
-                frame,
-                ("race_ethnicity",),
-                (outcome,),
-                "enrolled",
-                filters={"school_year": year},
-            )
-        )
-    return out
-
-
 # -- the whole ----------------------------------------------------------------------------------------------------
 
 
 def warehouse_state(con) -> tuple[bool, list[str]]:
     row = run_query(con, "quality/warehouse_state").row(0, named=True)
     return bool(row["synthetic"]), mt.school_years(con)
-
-
-def build_tables(
-    con: duckdb.DuckDBPyConnection, year: str, as_of: date, trend: list[str], settings: MetricSettings
-) -> list[CountTable]:
-    """Every count table of the report, in the order of the report."""
-    tables = [
-        _volume_trend(con, trend, as_of),
-        _cases_by_school_level(con, year, as_of),
-        _concern_outcomes(con, year, as_of, "concern_outcomes"),
-    ]
-    previous = previous_school_year(year)
-    if previous in trend:
-        tables.append(_concern_outcomes(con, previous, as_of, "concern_outcomes_previous"))
-    leveled_total = int(tables[2].frame.filter(pl.col("concern_level") == TOTAL)["leveled_cases"][0])
-    tables.append(_timeliness(con, year, as_of, leveled_total, settings))
-    counts = mt.outcome_group_counts(con, [year], include_schools=False)
-    tables += _equity_tables(counts, year)
-    tables += [_audit_table(con, year, as_of, settings), _completeness(con, year, as_of), _load_quality(con)]
-    return tables
 
 
 def load_report_data(
@@ -487,8 +328,9 @@ def load_report_data(
     suppression: SuppressionSettings | None = None,
     trends: bool = True,
 ) -> ReportData:
-    """Query, suppress as the board (always suppressed), and keep the statistics the counts allow.
-    `trends=False` leaves out the flagged ratios' earlier years (each read from that year's own report)."""
+    """The year's release and each earlier trend year's (as the board's pages show them), and the
+    statistics the published counts allow. `trends=False` leaves out the flagged ratios' earlier years
+    (each read from that year's own report)."""
     year = check_year(school_year)
     board = viewer("board")
     synthetic, years = warehouse_state(con)
@@ -501,13 +343,18 @@ def load_report_data(
             f"the warehouse holds no enrollment or case for {year}; it holds "
             f"{', '.join(years)}. Load that year's files first, or pick one of those years"
         )
+    asked_as_of = as_of  # None: the warehouse's as-of date, the pages' (and the stored releases')
     as_of = mt.resolve_as_of(con, as_of)
     known = [y for y in years if y <= year]
     trend = sorted(known)[-TREND_YEARS:]
-    tables = build_tables(con, year, as_of, trend, settings)
+    suppression = suppression or SuppressionSettings()
+    tables = release_tables(con, year, None, asked_as_of, settings)
+    release = release_for(con, year, None, asked_as_of, settings, suppression, tables)
+    releases = {year: release}
+    for other in trend:
+        if other != year:
+            releases[other] = release_for(con, other, None, asked_as_of, settings, suppression)
     benchmarks = report_benchmarks(con, year)
-    tables += benchmark_tables(con, year, tables, benchmarks)
-    release = suppress_release(tables, suppression or SuppressionSettings())
     previous = previous_school_year(year)
     data = ReportData(
         district_name,
@@ -521,6 +368,8 @@ def load_report_data(
         board,
         settings,
         benchmarks=benchmarks,
+        releases=releases,
+        asked_as_of=asked_as_of,
     )
     _medians(data, mt.time_to_intervention(con, as_of, [year], include_schools=False))
     _served(data, mt.time_to_intervention_ci(con, as_of, [year], include_schools=False))
@@ -554,7 +403,7 @@ def _ratio_trends(data: ReportData, con, settings: MetricSettings, suppression: 
     for y in data.trend_years:
         if y != data.school_year:
             earlier = load_report_data(
-                con, y, data.district_name, data.as_of, settings, suppression, trends=False
+                con, y, data.district_name, data.asked_as_of, settings, suppression, trends=False
             ).findings
             published[y] = {(f.outcome, f.dimension, f.group): f for f in earlier}
     state = state_ratios(mt.state_reference_counts(con), settings)

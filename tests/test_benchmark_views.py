@@ -196,7 +196,7 @@ def test_board_report_compares_with_state_and_peers_labelled_with_the_crdc_year(
     # the district's own figures are cells of the report's suppressed release
     data = result.report_data
     for race in ("bl", "wh", "hi"):
-        shown = data.display("iss_by_race_ethnicity", "iss", race_ethnicity=race)
+        shown = data.display("disp_iss_race_ethnicity", "iss", race_ethnicity=race)
         label = {"bl": "Black or African American", "wh": "White", "hi": "Hispanic or Latino"}[race]
         row = next(line for line in part.splitlines() if line.startswith(f"{label} | "))
         assert row.split(" | ")[2] == shown

@@ -70,25 +70,25 @@ def test_no_share_or_rate_in_a_table_row_whose_case_count_is_hidden(report):
 def test_a_hidden_total_is_not_reported_as_none(report):
     data, content = report
     text = content.text()
-    if data.value("volume_trend", "cases", school_year=data.school_year) is None:
+    if data.year_value(data.school_year, "cases") is None:
         assert "No BTAM case was recorded" not in text
-    if data.value("concern_outcomes", "leveled_cases", concern_level=TOTAL) is None:
+    if data.value("concern_outcomes", "assessed_cases", concern_level=TOTAL) is None:
         assert "No rated case" not in text and "had a level of concern recorded" not in text
-        assert "the share at each level is hidden" in text
+        assert "the shares of each level are not shown" in text
 
 
 def test_published_figures_are_still_shown(report):
     data, content = report
     year = data.school_year
     text = content.text()
-    cases = data.value("volume_trend", "cases", school_year=year)
-    enrolled = data.value("volume_trend", "enrolled", school_year=year)
+    cases = data.year_value(year, "cases")
+    enrolled = data.year_value(year, "enrolled")
     if cases and enrolled:
         assert f"{1000 * cases / enrolled:.1f} per 1,000 enrolled students" in text
     else:
         assert "the rate per 1,000 students is hidden with its count" in text
-    total = data.value("concern_outcomes", "leveled_cases", concern_level=TOTAL)
-    low = data.value("concern_outcomes", "leveled_cases", concern_level="low")
+    total = data.value("concern_outcomes", "assessed_cases", concern_level=TOTAL)
+    low = data.value("concern_outcomes", "assessed_cases", concern_level="low")
     if total and low is not None:
         assert f"low {100 * low / total:.0f}%" in text
 

@@ -149,8 +149,8 @@ def test_printed_ratios_come_only_from_published_counts(pdf_result):
     data = pdf_result.report_data
     assert data.findings
     for f in data.findings:
-        table = f"{f.outcome}_by_{f.dimension}"
-        den = "btam_referral" if f.outcome in CASE_POPULATION else "enrolled"
+        table = f"disp_{f.outcome}_{f.dimension}"
+        den = "btam_referral" if f.outcome in CASE_POPULATION else "enrolled"  # students with a case, or enrolled
         assert data.value(table, f.outcome, **{f.dimension: f.group}) is not None
         assert data.value(table, den, **{f.dimension: f.group}) is not None
 

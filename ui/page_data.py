@@ -15,7 +15,6 @@ viewer only where every count they are computed from is published.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,25 +24,27 @@ import streamlit as st
 from access import metric_tables as mt
 from access.marts import one_check
 from access.session import shared_reader
-from access.suppression import CountTable, SuppressedRelease, SuppressedTable, suppress_release
+from access.suppression import CountTable, SuppressedRelease, SuppressedTable
 from data_contracts.interchange import CONCERN_LEVELS
 from data_contracts.labels import RACE_NAMES, SEX_NAMES, YES_NO_NAMES
+from figures.release import (  # noqa: F401  (names pages and tests read from here)
+    GROUP_DIMENSIONS,
+    MAX_PUBLIC_SCHOOLS,
+    PUBLIC_OUTCOME_DIMENSIONS,
+    TOTAL,
+    VOLUME_BREAKDOWNS,
+    earlier_years,
+    population_measure,
+    prior_year,
+    release_tables,
+    with_total,
+)
+from figures.stored import release_for
 from metrics.config import DEFAULT_SETTINGS
 from metrics.survival import kaplan_meier
 
 Schools = tuple[str, ...] | None
-TOTAL = "total"
-VOLUME_BREAKDOWNS = ("month", "report_source", "report_channel", "concern_type", "behavior")
-GROUP_DIMENSIONS = ("race_ethnicity", "disability_status", "sex", "english_learner", "econ_disadvantaged")
 HIGH_LEVELS = ("high", "imminent")
-# Case outcomes within a level of concern, as a suppressed viewer (the board) sees them: by race and by
-# disability, the two comparisons NASP guidance asks teams to watch. Finer splits of a few dozen cases a year
-# are nearly all hidden in a public release and are the costliest part of its disclosure audit.
-PUBLIC_OUTCOME_DIMENSIONS = ("race_ethnicity", "disability_status")
-# Per-school tables join a suppressed release only up to this many schools in view: a table of hundreds of
-# mostly small school counts (a state, a very large district) makes the disclosure audit take many minutes.
-# Such a view publishes district-wide figures; school figures are left to the schools' own report cards.
-MAX_PUBLIC_SCHOOLS = 50
 
 
 def _con():
@@ -52,20 +53,6 @@ def _con():
 
 def _ids(school_ids: Schools) -> list[str] | None:
     return None if school_ids is None else list(school_ids)
-
-
-def prior_year(year: str) -> str:
-    """'2024-25' -> '2023-24'."""
-    start = int(year[:4]) - 1
-    return f"{start}-{(start + 1) % 100:02d}"
-
-
-def earlier_years(year: str, count: int) -> list[str]:
-    """The `count` school years ending with `year`, oldest first."""
-    years = [year]
-    for _ in range(count - 1):
-        years.insert(0, prior_year(years[0]))
-    return years
 
 
 # -- exact numbers (metric_tables, unchanged) ----------------------------------------------------------------------
@@ -334,245 +321,9 @@ def crdc_benchmarks(cache_key: str, year: str):
 # -- the suppressed release ------------------------------------------------------------------------------------------
 
 
-def with_total(
-    frame: pl.DataFrame, dims: Sequence[str], measures: Sequence[str], domains: dict[str, Sequence[str]] | None = None
-) -> pl.DataFrame:
-    """Add the margins of a one- or two-way count table as rows labelled 'total'.
-
-    `domains` lists every value a dimension takes in the release; missing rows are filled with 0, so every
-    table partitions a total into the same groups (the suppression engine derives relations from them)."""
-    frame = frame.select(*dims, *measures).with_columns(pl.col(d).cast(pl.String) for d in dims)
-    wanted = {d: list(domains[d]) for d in dims if domains and d in domains}
-    if wanted:
-        grid = None
-        for d in dims:
-            values = wanted.get(d) or frame[d].unique(maintain_order=True).to_list()
-            column = pl.DataFrame({d: [str(v) for v in values]}, schema={d: pl.String})
-            grid = column if grid is None else grid.join(column, how="cross")
-        extra = frame.join(grid, on=list(dims), how="anti")
-        frame = pl.concat([grid.join(frame, on=list(dims), how="left"), extra], how="vertical_relaxed").with_columns(
-            pl.col(m).fill_null(0) for m in measures
-        )
-    parts = [frame]
-    for dim in dims:
-        others = [d for d in dims if d != dim]
-        agg = [pl.col(m).sum().cast(pl.Int64) for m in measures]
-        margin = frame.group_by(others, maintain_order=True).agg(agg) if others else frame.select(agg)
-        parts.append(margin.with_columns(pl.lit(TOTAL).alias(dim)).select(*dims, *measures))
-    if len(dims) == 2:
-        parts.append(
-            frame.select([pl.col(m).sum().cast(pl.Int64) for m in measures])
-            .with_columns(*(pl.lit(TOTAL).alias(d) for d in dims))
-            .select(*dims, *measures)
-        )
-    out = pl.concat(parts, how="vertical_relaxed")
-    return out.with_columns(pl.col(m).cast(pl.Int64) for m in measures)
-
-
-def population_measure(outcome: str) -> str:
-    """The population an outcome's n counts: all enrolled students, students with a case, IDEA students."""
-    if outcome.startswith("case_"):
-        return "case_students"
-    if outcome.startswith("idea_"):
-        return "idea_students"
-    return "enrolled"
-
-
 def _release_tables(con, year: str, school_ids: Schools) -> list[CountTable]:
-    """Every count table an analytic page prints for one school year and school scope: the page set."""
-    ids = _ids(school_ids)
-    this = {"school_year": year}
-    tables: list[CountTable] = []
-    vol = mt.case_volumes(con, [year], ids, include_district=True)
-    district = vol.filter(pl.col("scope") == "district")
-    disp = mt.disproportionality(con, [year], ids, include_district=True, include_schools=False)
-    dom: dict[str, list[str]] = {"concern_level": list(CONCERN_LEVELS)}
-    dom["school"] = sorted(
-        vol.filter((pl.col("scope") != "district") & (pl.col("school_year") == year))["scope"].unique().to_list()
-    )
-    for dim in (*GROUP_DIMENSIONS,):
-        dom[dim] = sorted(
-            disp.filter((pl.col("outcome") == "btam_referral") & (pl.col("dimension") == dim))["group"]
-            .unique()
-            .to_list()
-        )
-    total = district.filter((pl.col("school_year") == year) & (pl.col("breakdown") == "total"))
-    if total.height:
-        tables.append(
-            CountTable(
-                f"cases_total_{year}",
-                total.select(pl.lit(TOTAL).alias("breakdown"), "cases"),
-                ("breakdown",),
-                ("cases",),
-                filters=this,
-            )
-        )
-    now = district.filter(pl.col("school_year") == year)
-    for b in VOLUME_BREAKDOWNS:
-        part = now.filter(pl.col("breakdown") == b).select(pl.col("category").alias(b), "cases")
-        if part.height:
-            tables.append(
-                CountTable(f"cases_by_{b}", with_total(part, (b,), ("cases",), dom), (b,), ("cases",), filters=this)
-            )
-    schools = vol.filter(
-        (pl.col("scope") != "district") & (pl.col("school_year") == year) & (pl.col("breakdown") == "total")
-    ).select(pl.col("scope").alias("school"), "cases", "enrolled")
-    per_school = len(dom["school"]) <= MAX_PUBLIC_SCHOOLS
-    if schools.height and per_school:
-        whole = now.filter(pl.col("breakdown") == "total")
-        rest = {
-            "cases": int(whole["cases"].sum()) - int(schools["cases"].sum()),
-            "enrolled": int(whole["enrolled"].sum()) - int(schools["enrolled"].sum()),
-        }
-        if rest["cases"] > 0 or rest["enrolled"] > 0:  # cases recorded without a known school
-            schools = pl.concat(
-                [schools, pl.DataFrame({"school": ["unknown"], **{k: [max(v, 0)] for k, v in rest.items()}})],
-                how="vertical_relaxed",
-            )
-        # Not cases among the enrolled: a case may be about a member of staff or a visitor, and be recorded
-        # at a site with no students enrolled. Two counts, each suppressed; the page divides only published ones.
-        tables.append(
-            CountTable(
-                "cases_by_school",
-                with_total(schools, ("school",), ("cases", "enrolled"), dom),
-                ("school",),
-                ("cases", "enrolled"),
-                filters=this,
-            )
-        )
-
-    levels = mt.concern_levels(con, [year], ids, include_district=True)
-    part = levels.filter(
-        (pl.col("school_year") == year) & (pl.col("scope") == "district") & (pl.col("dimension") == "all")
-    )
-    if part.height and part["n"].sum():
-        tables.append(
-            CountTable(
-                f"levels_all_{year}",
-                with_total(part, ("concern_level",), ("n",), dom).rename({"n": "assessed_cases"}),
-                ("concern_level",),
-                ("assessed_cases",),
-                filters=this,
-            )
-        )
-    cur = levels.filter(pl.col("school_year") == year)
-    by_school = cur.filter((pl.col("scope") != "district") & (pl.col("dimension") == "all")).select(
-        pl.col("scope").alias("school"), "concern_level", "n"
-    )
-    if by_school.height and by_school["n"].sum() and per_school:
-        tables.append(
-            CountTable(
-                "levels_by_school",
-                with_total(by_school, ("school", "concern_level"), ("n",), dom).rename({"n": "assessed_cases"}),
-                ("school", "concern_level"),
-                ("assessed_cases",),
-                filters=this,
-            )
-        )
-    for dim in GROUP_DIMENSIONS:
-        part = cur.filter((pl.col("scope") == "district") & (pl.col("dimension") == dim)).select(
-            pl.col("group").alias(dim), "concern_level", "n"
-        )
-        if part.height and part["n"].sum():
-            tables.append(
-                CountTable(
-                    f"levels_by_{dim}",
-                    with_total(part, (dim, "concern_level"), ("n",), dom).rename({"n": "assessed_student_cases"}),
-                    (dim, "concern_level"),
-                    ("assessed_student_cases",),
-                    filters=this,
-                )
-            )
-
-    tl = mt.timeliness(con, None, [year], ids, include_district=True, include_schools=False)
-    if tl.height:
-        tables.append(
-            CountTable(
-                "timeliness",
-                with_total(
-                    tl.select(
-                        "concern_level", pl.col("n_met").alias("timely_met"), pl.col("n_missed").alias("timely_missed")
-                    ),
-                    ("concern_level",),
-                    ("timely_met", "timely_missed"),
-                    dom,
-                ),
-                ("concern_level",),
-                ("timely_met", "timely_missed"),
-                filters=this,
-            )
-        )
-
-    for (outcome, dim), part in disp.partition_by(["outcome", "dimension"], as_dict=True, maintain_order=True).items():
-        den = population_measure(outcome)
-        if dim == "race_x_disability":
-            split = part.with_columns(
-                pl.col("group").str.split_exact(":", 1).struct.rename_fields(["race_ethnicity", "disability_status"])
-            ).unnest("group")
-            frame = with_total(
-                split.select("race_ethnicity", "disability_status", pl.col("n").alias(den), pl.col("k").alias(outcome)),
-                ("race_ethnicity", "disability_status"),
-                (den, outcome),
-                dom,
-            )
-            tables.append(
-                CountTable(
-                    f"disp_{outcome}_{dim}",
-                    frame,
-                    ("race_ethnicity", "disability_status"),
-                    (outcome,),
-                    den,
-                    filters=this,
-                )
-            )
-        else:
-            frame = with_total(
-                part.select(pl.col("group").alias(dim), pl.col("n").alias(den), pl.col("k").alias(outcome)),
-                (dim,),
-                (den, outcome),
-                dom,
-            )
-            tables.append(CountTable(f"disp_{outcome}_{dim}", frame, (dim,), (outcome,), den, filters=this))
-
-    strata = mt.conditional_disparity_strata(con, [year], ids, include_district=True, include_schools=False)
-    for (outcome, dim), part in strata.partition_by(
-        ["outcome", "dimension"], as_dict=True, maintain_order=True
-    ).items():
-        if dim not in PUBLIC_OUTCOME_DIMENSIONS:
-            continue
-        frame = with_total(
-            part.select(
-                pl.col("group").alias(dim),
-                "concern_level",
-                (pl.col("a") + pl.col("b")).alias("assessed_student_cases"),
-                pl.col("a").alias(f"{outcome}_cases"),
-            ),
-            (dim, "concern_level"),
-            ("assessed_student_cases", f"{outcome}_cases"),
-            dom,
-        )
-        tables.append(
-            CountTable(
-                f"outcome_{outcome}_{dim}",
-                frame,
-                (dim, "concern_level"),
-                (f"{outcome}_cases",),
-                "assessed_student_cases",
-                filters=this,
-            )
-        )
-
-    audit = mt.process_audit(con, None, [year], ids, include_district=True)
-    # The process audit page prints district figures only (per-school rows are for case-level viewers).
-    for row in audit.filter(pl.col("scope") == "district").iter_rows(named=True):
-        key = row["indicator"] + (f"_{row['concern_level']}" if row["concern_level"] else "")
-        frame = pl.DataFrame(
-            {"breakdown": [TOTAL], f"{key}_den": [row["denominator"]], f"{key}_num": [row["numerator"]]}
-        )
-        tables.append(
-            CountTable(f"audit_district_{key}", frame, ("breakdown",), (f"{key}_num",), f"{key}_den", filters=this)
-        )
-    return tables
+    """The release's count tables (figures.release.release_tables), under the name tests and benches use."""
+    return release_tables(con, year, school_ids)
 
 
 @st.cache_data(
@@ -584,8 +335,9 @@ def public_release(release_key: str, year: str, school_ids: Schools) -> Suppress
     Each school year is a release of its own tables only; a page comparing years reads each year's.
 
     `release_key` is PageContext.release_key (the warehouse version): the release is the same for every
-    suppressed viewer of the scope, so they share it; only suppressed viewers are ever given it."""
-    return suppress_release(_release_tables(_con(), year, school_ids))
+    suppressed viewer of the scope, so they share it; only suppressed viewers are ever given it. The release a
+    load stored in the warehouse is read when it is that load's (figures.stored), else it is built here."""
+    return release_for(_con(), year, school_ids)
 
 
 def published(table: SuppressedTable, measure: str) -> pl.DataFrame:
@@ -627,7 +379,7 @@ OUTCOME_LABELS = {
 }
 POPULATION_LABELS = {
     "enrolled": "enrolled students",
-    "case_students": "students with a BTAM case",
+    "btam_referral": "students with a BTAM case",
     "idea_students": "students with IDEA eligibility",
 }
 _DISABILITY = {"idea": "IDEA eligibility", "section_504_only": "Section 504 only", "none": "No disability plan"}
