@@ -71,13 +71,14 @@ table = served.select(
     pl.col("days_to_50").alias("_d50"),
     pl.col("days_to_90").alias("_d90"),
 )
+# plain Python over the rows (no polars callbacks: they deadlock polars' pool under many sessions)
 table = table.with_columns(
-    pl.struct("_n", "_d50")
-    .map_elements(lambda r: days_until(r["_d50"], r["_n"]), pl.String)
-    .alias("Days until 50% served"),
-    pl.struct("_n", "_d90")
-    .map_elements(lambda r: days_until(r["_d90"], r["_n"]), pl.String)
-    .alias("Days until 90% served"),
+    pl.Series(
+        f"Days until {p}% served",
+        [days_until(d, n) for d, n in zip(table[f"_d{p}"].to_list(), table["_n"].to_list())],
+        dtype=pl.String,
+    )
+    for p in (50, 90)
 ).drop("_n", "_d50", "_d90")
 small = served.filter(pl.col("n_cases") < MIN_CASES).height
 notes = (

@@ -110,12 +110,19 @@ def signals_as_exit() -> Iterator[None]:
         yield
         return
 
+    received: list[int] = []
+
     def stop(signum: int, _frame: object) -> None:
+        received.append(signum)
         raise SystemExit(128 + signum)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
+    except BaseException:
+        if received:  # inside a DuckDB query the SystemExit surfaces as "Query interrupted": exit as signalled
+            raise SystemExit(128 + received[0]) from None
+        raise
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
