@@ -24,21 +24,8 @@ from metrics.disproportionality import EXPORT_COLUMNS
 DISPROPORTIONALITY_COLUMNS = EXPORT_COLUMNS[: EXPORT_COLUMNS.index("flagged") + 1]
 # disproportionality_detail.csv: the row's key, then what this project adds to the spec
 DISPROPORTIONALITY_DETAIL_COLUMNS = (
-    "school_year",
-    "scope",
-    "outcome",
-    "dimension",
-    "group",
-    "outcome_share",
-    "population_share",
-    "weighted_risk_ratio",
-    "persistent",
-    "comparison_group",
-    "ratio_comparison_n",
-    "ratio_comparison_k",
-    "ratio_comparison_risk",
-    "ratio_risk_difference",
-    "ratio_p_value",
+    *EXPORT_COLUMNS[: EXPORT_COLUMNS.index("group") + 1],
+    *EXPORT_COLUMNS[EXPORT_COLUMNS.index("flagged") + 1 :],
 )
 
 EXPORT_FILES = (

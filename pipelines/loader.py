@@ -752,15 +752,20 @@ def print_summary(result: LoadResult) -> None:
                 "stored row(s) absent from the file"
             )
         print(line)
+    print_ending(result, "load", "nothing new to load; the warehouse is unchanged")
+
+
+def print_ending(result: LoadResult, what: str, nothing: str) -> None:
+    """The last lines of a load's (or a re-run's) summary: the error, or the notes and what was published."""
     if result.error:
         print(f"error: {result.error}", file=sys.stderr)
         print("the warehouse is unchanged", file=sys.stderr)
     elif result.published:
         for note in result.notes:
             print(note)
-        print(f"load {result.load_id} published to {result.db_path}")
+        print(f"{what} {result.load_id} published to {result.db_path}")
     else:
-        print("nothing new to load; the warehouse is unchanged")
+        print(nothing)
 
 
 def _progress_bar(quiet: bool) -> tuple[Progress | None, Callable[[], None]]:

@@ -202,15 +202,7 @@ def print_summary(result: loader.LoadResult) -> None:
             f"still quarantined {f.rows_quarantined:,}"
             + (" - rules: " + ", ".join(f"{rule} {count:,}" for rule, count in f.top_rules) if f.top_rules else "")
         )
-    if result.error:
-        print(f"error: {result.error}", file=sys.stderr)
-        print("the warehouse is unchanged", file=sys.stderr)
-    elif result.published:
-        for note in result.notes:
-            print(note)
-        print(f"re-run {result.load_id} published to {result.db_path}")
-    else:
-        print("no quarantined row is waiting for a parent; the warehouse is unchanged")
+    loader.print_ending(result, "re-run", "no quarantined row is waiting for a parent; the warehouse is unchanged")
 
 
 def run(args: argparse.Namespace) -> int:
