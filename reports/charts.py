@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import logging
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,27 +108,44 @@ def kaleido_available() -> bool:
     return any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome", "chrome"))
 
 
+# kaleido runs one browser per process: sessions rendering reports at once share it. The first user starts it,
+# the last one stops it (stopping it under another session's render fails inside kaleido).
+_SERVER_LOCK = threading.Lock()
+_server_users = 0
+
+
 @contextmanager
 def chart_server(use_kaleido: bool | None = None) -> Iterator[bool]:
-    """One kaleido browser for all charts of a report; yields whether kaleido is in use."""
+    """One kaleido browser for all charts of a report (shared by concurrent reports); yields whether kaleido
+    is in use."""
+    global _server_users
     active = kaleido_available() if use_kaleido is None else (use_kaleido and kaleido_available())
-    started = False
+    joined = False
     if active:
-        try:
-            import kaleido
+        with _SERVER_LOCK:
+            try:
+                import kaleido
 
-            kaleido.start_sync_server(silence_warnings=True)
-            started = True
-        except Exception as exc:  # a broken browser: fall back, and say why
-            log.warning("kaleido could not start (%s); charts are drawn by the SVG fallback", exc)
-            active = False
+                if _server_users == 0:
+                    kaleido.start_sync_server(silence_warnings=True)
+                _server_users += 1
+                joined = True
+            except Exception as exc:  # a broken browser: fall back, and say why
+                log.warning("kaleido could not start (%s); charts are drawn by the SVG fallback", exc)
+                active = False
     try:
         yield active
     finally:
-        if started:
-            import kaleido
+        if joined:
+            with _SERVER_LOCK:
+                _server_users -= 1
+                if _server_users == 0:
+                    import kaleido
 
-            kaleido.stop_sync_server(silence_warnings=True)
+                    try:
+                        kaleido.stop_sync_server(silence_warnings=True)
+                    except Exception as exc:  # the report is built; a browser that will not stop is only logged
+                        log.warning("kaleido did not stop cleanly (%s)", exc)
 
 
 def render(spec: ChartSpec, use_kaleido: bool) -> RenderedChart:

@@ -32,8 +32,7 @@ SESSIONS = int(os.environ.get("BTAM_LOAD_SESSIONS", "25"))
 DURATION = float(os.environ.get("BTAM_LOAD_SECONDS", "150"))
 DEMO_STUDENTS = int(os.environ.get("BTAM_LOAD_STUDENTS", "10000"))
 PAGES = (
-    "",
-    "overview",
+    "",  # the default page, Overview (it has no path of its own)
     "case_volumes",
     "concern_levels",
     "time_to_intervention",
@@ -41,7 +40,8 @@ PAGES = (
     "discipline_outcomes",
     "process_audit",
     "data_quality",
-)  # url paths; "" is the default page
+    "warehouse",
+)  # url paths
 pytestmark = pytest.mark.slow
 
 
