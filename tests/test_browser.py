@@ -84,7 +84,9 @@ def test_every_page_renders_without_exception(served, shots):
         assert {"What is loaded", "Data quality", "Load data"} <= {title for title, _ in links}
         for title, href in links:
             page.goto(href)
-            wait_until_rendered(page)
+            # the Board report is the board's release for every year it prints, built on first view of a demo
+            # warehouse (a command-line load stores them; the test demo does not)
+            wait_until_rendered(page, timeout_ms=BOARD_FIRST_VIEW_MS if title == "Board report" else 30_000)
             assert exceptions(page) == [], f"{title}: {exceptions(page)}"
             assert page.get_by_text("Synthetic demo data").first.is_visible(), f"{title}: no synthetic banner"
             screenshot(page, shots / f"{slug(title)}.png")

@@ -76,9 +76,10 @@ def test_deep_link_login_refresh_and_restart_keep_the_page_and_the_session(real_
             assert page.url == server.url + link  # the address survives the login form
             page.get_by_label("User name").fill(f"{role}1")
             page.get_by_role("textbox", name="Password").fill(PASSWORD)
-            with page.expect_request(lambda r: "/auth/session" in r.url, timeout=60_000):  # the cookie is set
+            # the cookie is set (the login's rerun and its redirect: slow when the other test worker drives a browser too)
+            with page.expect_request(lambda r: "/auth/session" in r.url, timeout=180_000):
                 page.get_by_role("button", name="Log in").click()
-            page.wait_for_url(server.url + link, timeout=60_000)
+            page.wait_for_url(server.url + link, timeout=180_000)
             page.get_by_role("heading", name=title).first.wait_for(timeout=240_000)
             wait_until_rendered(page, timeout_ms=240_000)
             for _ in range(100):  # the redirect that sets the cookie has been sent; its answer follows
