@@ -6,7 +6,10 @@ Black students, `{race: bl, disability: idea}` ...), together with any fixed
 filters of its table (`{school_year: 2024-25}`). Two tables that print the same
 population and measure print the same cell, so a cell hidden in one is hidden
 in all. Relations are derived from the tables' total rows: the rows of a
-dimension that carry a total partition it, in every table of the release.
+dimension that carry a total partition it, in every table of the release. A table may also declare that one of its cells
+equals another table's cell, or the sum of several (`CountTable.sums`): a process-audit
+denominator "cases assessed moderate, high or imminent" is the sum of three
+level counts, and the suppression must see that to protect them together.
 """
 
 from __future__ import annotations
@@ -23,6 +26,19 @@ CellId = tuple[Population, str]
 
 class ReleaseError(ValueError):
     """A table of a release is not what the suppression engine needs; the message says where."""
+
+
+def cell_id(population: Mapping[str, str], measure: str) -> CellId:
+    """The id of the cell of `measure` about the population of these `dimension=value` pairs (filters too)."""
+    return (tuple(sorted((str(k), str(v)) for k, v in population.items())), measure)
+
+
+@dataclass(frozen=True)
+class DeclaredSum:
+    """total = sum(parts) in the true data, for cells no total row relates (a part alone: the same count)."""
+
+    total: CellId
+    parts: tuple[CellId, ...]
 
 
 @dataclass(frozen=True)
@@ -44,6 +60,7 @@ class CountTable:
     denominator: str | None = None
     filters: Mapping[str, str] = field(default_factory=dict)
     total_label: str = "total"
+    sums: tuple[DeclaredSum, ...] = ()  # cells of this table that equal the sum of other cells of the release
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -175,7 +192,34 @@ def build_model(tables: Sequence[CountTable]) -> ReleaseModel:
                 if table.total_label in values and parts:
                     domains[dim].add(parts)
     relations = _derive_relations(cells, domains, tables)
+    relations += _declared_sums(cells, tables, {(r.total, r.parts) for r in relations})
     return ReleaseModel(cells, relations, row_populations)
+
+
+def _declared_sums(
+    cells: dict[CellId, Cell], tables: Sequence[CountTable], seen: set[tuple[CellId, tuple[CellId, ...]]]
+) -> list[Relation]:
+    """The relations tables declare outright (`CountTable.sums`); each must name cells of the release and hold."""
+    relations = []
+    for table in tables:
+        for declared in table.sums:
+            missing = [c for c in (declared.total, *declared.parts) if c not in cells]
+            if missing:
+                raise ReleaseError(
+                    f"table {table.name!r} declares a sum over {missing[0][1]} of {dict(missing[0][0]) or 'everyone'}, "
+                    "which no table of the release prints"
+                )
+            got = sum(cells[p].value for p in declared.parts)
+            if got != cells[declared.total].value:
+                raise ReleaseError(
+                    f"table {table.name!r}: {declared.total[1]} of {dict(declared.total[0]) or 'everyone'} is "
+                    f"{cells[declared.total].value}, the cells it is declared the sum of add to {got}"
+                )
+            key = (declared.total, tuple(declared.parts))
+            if key not in seen:
+                seen.add(key)
+                relations.append(Relation(declared.total, tuple(declared.parts)))
+    return relations
 
 
 def _declared(tables: Sequence[CountTable]) -> set[tuple[Population, str, frozenset[str], str]]:

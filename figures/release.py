@@ -22,6 +22,7 @@ import polars as pl
 
 from access import metric_tables as mt
 from access.queries import run_query
+from access.release_cells import CellId, DeclaredSum, cell_id
 from access.suppression import CountTable, SuppressedRelease, SuppressionSettings, suppress_release
 from data_contracts.interchange import CONCERN_LEVELS
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
@@ -302,16 +303,67 @@ def page_tables(
         )
 
     audit = mt.process_audit(con, as_of, [year], ids, include_district=True, settings=settings)
+    cells = {c: v for t in tables for c, v in _cell_values(t).items()}
     # The process audit page prints district figures only (per-school rows are for case-level viewers).
     for row in audit.filter(pl.col("scope") == "district").iter_rows(named=True):
         key = row["indicator"] + (f"_{row['concern_level']}" if row["concern_level"] else "")
         frame = pl.DataFrame(
             {"breakdown": [TOTAL], f"{key}_den": [row["denominator"]], f"{key}_num": [row["numerator"]]}
         )
+        sums = _audit_sums(row, key, year, cells)
         tables.append(
-            CountTable(f"audit_district_{key}", frame, ("breakdown",), (f"{key}_num",), f"{key}_den", filters=this)
+            CountTable(
+                f"audit_district_{key}", frame, ("breakdown",), (f"{key}_num",), f"{key}_den", filters=this, sums=sums
+            )
         )
     return tables
+
+
+def _cell_values(table: CountTable) -> dict[CellId, int]:
+    """Every cell of one count table with its count (the ids the release model gives them)."""
+    out = {}
+    for row in table.frame.iter_rows(named=True):
+        population = {**table.filters, **{d: row[d] for d in table.dimensions if str(row[d]) != table.total_label}}
+        for measure in table.measures:
+            out[cell_id(population, measure)] = int(row[measure])
+    return out
+
+
+# The level counts (all assessed cases, district) each process-audit count is, by METHODOLOGY's definitions:
+# a `_den` or `_num` of an indicator -> the levels whose assessed cases it counts (None: all of them).
+AUDIT_LEVEL_SUMS: dict[str, tuple[str, ...] | None] = {
+    "team_composition_den": None,
+    "concern_level_recorded_num": None,
+    "written_plan_moderate_plus_den": ("moderate", "high", "imminent"),
+    "formal_monitoring_moderate_plus_den": ("moderate", "high", "imminent"),
+    "law_enforcement_low_moderate_den": ("low", "moderate"),
+    **{f"exclusion_or_placement_change_{level}_den": (level,) for level in CONCERN_LEVELS},
+}
+
+
+def _audit_sums(row: Mapping, key: str, year: str, cells: Mapping[CellId, int]) -> tuple[DeclaredSum, ...]:
+    """The audit row's counts as the level counts (or students with a case) they equal, declared so that the
+    suppression protects them together: hiding a level's count while printing the audit denominator that
+    equals it (or a sum with it) would print it. Declared only where the counts agree in this warehouse (a
+    case assessed but without a level, or a student with a case but not enrolled, makes them differ)."""
+    this = {"school_year": year}
+    sums = []
+    values = {f"{key}_den": int(row["denominator"]), f"{key}_num": int(row["numerator"])}
+    for measure, value in values.items():
+        if measure in AUDIT_LEVEL_SUMS:
+            levels = AUDIT_LEVEL_SUMS[measure]
+            parts = (
+                (cell_id(this, "assessed_cases"),)
+                if levels is None
+                else tuple(cell_id({**this, "concern_level": lv}, "assessed_cases") for lv in levels)
+            )
+        elif measure == "suspended_while_case_open_den":
+            parts = (cell_id(this, "btam_referral"),)
+        else:
+            continue
+        if all(p in cells for p in parts) and sum(cells[p] for p in parts) == value:
+            sums.append(DeclaredSum(cell_id(this, measure), parts))
+    return tuple(sums)
 
 
 # -- the report's extra tables (the whole district only) ----------------------------------------------------------
