@@ -112,6 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--as-of", dest="as_of", default=None, help="as-of date YYYY-MM-DD (default: the latest date in the warehouse)"
     )
+    export.add_argument(
+        "--audience",
+        choices=("district", "board"),
+        default="district",
+        help="district: the exact metric exports (district office only); board: one school year's published "
+        "figures, suppressed as the board's pages and report show them (default district)",
+    )
+    export.add_argument(
+        "--year", default=None, help="school year YYYY-YY of a --audience board export (default: the latest)"
+    )
     marts = sub.add_parser("marts", help=COMMANDS["marts"][2])
     marts.add_argument("--db", default=str(DEFAULT_DB), help=f"warehouse file (default {DEFAULT_DB})")
     from access import accounts_cli, audit_cli
@@ -149,7 +159,7 @@ def _audit(args: argparse.Namespace, code: int) -> None:
     from access import audit_log
 
     detail: dict[str, object] = {"via": "cli", "exit_code": code}
-    for key in ("db", "out", "profile", "as_of", "entity", "synthetic", "format", "year"):
+    for key in ("db", "out", "profile", "as_of", "entity", "synthetic", "format", "year", "audience"):
         value = getattr(args, key, None)
         if isinstance(value, (str, bool, int)) and value is not None:
             detail[key] = str(value)[: audit_log.MAX_DETAIL_TEXT]

@@ -1,9 +1,11 @@
-"""python -m pipelines export --db FILE --out DIR [--as-of DATE]: the metric exports as CSV.
+"""python -m pipelines export --db FILE --out DIR [--as-of DATE] [--audience board --year Y]: the metric
+exports as CSV. `--audience board` writes one school year's published figures instead, read from that year's
+suppressed release (figures/released_export.py), for an audience that may not see small counts.
 
 disproportionality.csv, time_to_intervention.csv and time_to_intervention_ci.csv (extension 1.1) follow
 spec/interchange.md exactly; idc_measures.csv is a compatible extension (docs/INTERCHANGE.md); every other
 file is documented in docs/METHODOLOGY.md ("Metric exports"). Numbers are written unrounded, an
-undefined number is blank, booleans are true/false. Everything comes from access.metric_tables.
+undefined number is blank, booleans are true/false. The district's exports come from access.metric_tables.
 """
 
 from __future__ import annotations
@@ -107,7 +109,11 @@ def run(args) -> int:
             raise ExportError(f"no warehouse at {db}: load data first (python -m pipelines load ...) or give --db")
         con = duckdb.connect(str(db), read_only=True)
         try:
-            written = write_exports(con, Path(args.out), as_of)
+            audience = getattr(args, "audience", "district") or "district"
+            if audience == "district":
+                written = write_exports(con, Path(args.out), as_of)
+            else:
+                written = _write_for_audience(con, Path(args.out), getattr(args, "year", None), as_of)
             used = mt.resolve_as_of(con, as_of)
         finally:
             con.close()
@@ -128,6 +134,19 @@ def run(args) -> int:
         f"in {time.perf_counter() - started:.1f} s"
     )
     return 0
+
+
+def _write_for_audience(con: duckdb.DuckDBPyConnection, out: Path, year: str | None, as_of: date | None) -> dict:
+    """The board's export of one school year: the published figures of that year's release (figures/)."""
+    from figures.released_export import write_suppressed_exports
+
+    years = mt.school_years(con)
+    if not years:
+        raise ExportError("the warehouse holds no school year yet: load data first")
+    year = year or years[-1]
+    if year not in years:
+        raise ExportError(f"--year {year!r} is not a school year of this warehouse; it holds {', '.join(years)}")
+    return write_suppressed_exports(con, out, year, as_of)
 
 
 def _parse_date(text: str | None) -> date | None:
