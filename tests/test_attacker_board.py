@@ -3,8 +3,9 @@ the board report of that year, fed to the independent integer-programming attack
 count of 1-9 may be recovered exactly or narrowed below the documented width (the issue's check: no interval
 narrower than 3). A failure names each recovered cell and the figures without any one of which it stays hidden.
 
-The board has no export of its own beyond the pages' CSV downloads (the same frames as the pages' tables, read
-here) and the report; `pipelines export` writes exact figures for the district office only."""
+The board's downloads are the pages' CSV files (the same frames as the pages' tables, read here), the report and
+`pipelines export --audience board` (published_figures.csv and disproportionality.csv of the year, read here);
+`pipelines export` without an audience writes exact figures for the district office only."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.attacker.board import (
     hidden_cells,
     hidden_here_printed_there,
     read_every_view,
+    read_exports,
     read_report,
     schools_seen,
     sentence_numbers,
@@ -48,12 +50,12 @@ _SEEN: dict[Path, tuple[Sight, Sight] | BaseException] = {}
 
 
 @pytest.fixture
-def views(start, demo_db) -> tuple[Sight, Sight]:
+def views(start, demo_db, tmp_path_factory) -> tuple[Sight, Sight]:
     """What the board (pages, downloads, report) and the district (pages) see for YEAR; read once per module
     through conftest's `start` page opener and kept for the module's other tests."""
     if demo_db not in _SEEN:
         try:
-            _SEEN[demo_db] = read_everything(start, demo_db)
+            _SEEN[demo_db] = read_everything(start, demo_db, tmp_path_factory.mktemp("board_export"))
         except Exception as error:  # noqa: BLE001 - kept, so the module's other tests fail fast with it
             _SEEN[demo_db] = error
     seen = _SEEN[demo_db]
@@ -62,8 +64,8 @@ def views(start, demo_db) -> tuple[Sight, Sight]:
     return seen
 
 
-def read_everything(start, demo_db: Path) -> tuple[Sight, Sight]:
-    """Every view of every page for the board and the district, then the board report."""
+def read_everything(start, demo_db: Path, tmp: Path) -> tuple[Sight, Sight]:
+    """Every view of every page for the board and the district, then the board report and the board's export."""
     out = []
     for role in ("board", "district"):
         seen = Sight()
@@ -82,7 +84,26 @@ def read_everything(start, demo_db: Path) -> tuple[Sight, Sight]:
     board = out[0]
     report = generate(demo_db, YEAR, fmt="html", use_kaleido=False).data.decode("utf-8")
     read_report(report, YEAR, board, schools_seen(board))
+    read_exports(export_for_the_board(demo_db, tmp), YEAR, board, school_names(demo_db))
     return board, out[1]
+
+
+def export_for_the_board(demo_db: Path, folder: Path) -> Path:
+    """`pipelines export --audience board` of YEAR, as the command line writes it."""
+    from argparse import Namespace
+
+    from pipelines.export import run
+
+    assert run(Namespace(db=str(demo_db), out=str(folder), as_of=None, audience="board", year=YEAR)) == 0
+    return folder
+
+
+def school_names(demo_db: Path) -> dict[str, str]:
+    """School id -> the name the pages print: the district's own schools file, as loaded."""
+    import duckdb
+
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        return dict(con.sql("select school_id, school_name from schools").fetchall())
 
 
 def test_the_attacker_reads_the_board_pages_as_the_district_sees_them(views):

@@ -722,3 +722,132 @@ def read_report(document: str, year: str, seen: Sight, schools: Iterable[str] = 
         if opened:
             seen.total({f"C|{year}|{ALL}": 1.0}, opened.group(1), f"{src}: {opened.group(0)}")
             seen.total({f"ST|{year}|{ALL}": 1.0}, opened.group(3), f"{src}: {opened.group(0)}")
+
+
+# ---------------------------------------------------------------------- the board's exports
+
+
+# Audit counts of the export a reader of docs/METHODOLOGY.md writes as level sums: (levels, only an upper bound).
+MODERATE_UP = ("Moderate", "High", "Imminent")
+EXPORT_AUDIT_LEVELS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "team_composition_den": (LEVELS, False),
+    "concern_level_recorded_num": (LEVELS, False),
+    "written_plan_moderate_plus_den": (MODERATE_UP, False),
+    "formal_monitoring_moderate_plus_den": (MODERATE_UP, False),
+    "review_within_window_moderate_plus_den": (MODERATE_UP, True),
+    "law_enforcement_low_moderate_den": (("Low", "Moderate"), False),
+    **{f"exclusion_or_placement_change_{lv.lower()}_den": ((lv,), False) for lv in LEVELS},
+}
+DISPARITY_DIMENSIONS = ("race_x_disability", "race_ethnicity", "disability_status", "sex", "english_learner")
+
+
+def _disparity_outcome(figure: str) -> str | None:
+    """'disp_btam_referral_sex' -> 'btam_referral'."""
+    if not figure.startswith("disp_"):
+        return None
+    for dim in (*DISPARITY_DIMENSIONS, "econ_disadvantaged"):
+        if figure.endswith(f"_{dim}"):
+            return figure[len("disp_") : -len(dim) - 1]
+    return None
+
+
+def _export_measure(figure: str, measure: str) -> str:
+    """The disproportionality tables' group size and count as n and k (the spec's names in both files)."""
+    outcome = _disparity_outcome(figure)
+    if outcome is None or measure.endswith("_rate"):
+        return measure
+    return "k" if measure == outcome else "n"
+
+
+def export_terms(year: str, row: dict[str, str], names: dict[str, str]) -> dict[str, float]:
+    """The count one row of published_figures.csv stands for, on the pages' keys where it is the same count."""
+    figure, g1, g2, measure = row["figure"], row["group_1"], row["group_2"], row["measure"]
+    total = "total"
+    if figure == f"levels_all_{year}":
+        return assessed(year, ALL) if g1 == total else {L(year, ALL, g1.capitalize()): 1.0}
+    if figure == "levels_by_school" and total not in (g1, g2) and g1 in names:
+        return {L(year, names[g1], g2.capitalize()): 1.0}
+    if figure == f"cases_total_{year}" or (figure.startswith("cases_by_") and g1 == total and measure == "cases"):
+        return {f"C|{year}|{ALL}": 1.0}
+    if figure == "cases_by_school" and g1 in names:
+        return {f"{'C' if measure == 'cases' else 'E'}|{year}|{names[g1]}": 1.0}
+    if figure == "cases_by_school" and g1 == total and measure == "enrolled":
+        return {f"E|{year}|{ALL}": 1.0}
+    if figure == "cases_by_month":
+        return {f"CM|{year}|{g1}": 1.0}
+    if figure == "timeliness" and g1 != total and measure in ("timely_met", "timely_missed"):
+        return {f"{'MET' if measure == 'timely_met' else 'MISS'}|{year}|{g1.capitalize()}": 1.0}
+    return {f"F|{year}|{figure}|{g1}|{g2}|{_export_measure(figure, measure)}": 1.0}
+
+
+def _add(into: dict[str, float], terms: dict[str, float], sign: float = 1.0) -> None:
+    for key, value in terms.items():
+        into[key] = into.get(key, 0.0) + sign * value
+
+
+def read_exports(folder: Any, year: str, seen: Sight, names: dict[str, str]) -> None:
+    """published_figures.csv and disproportionality.csv of `pipelines export --audience board`: every count,
+    every published rate over its group size, every table's margins, the audit counts as level sums."""
+    import csv
+    from pathlib import Path
+
+    src = "Board export"
+    with (Path(folder) / "published_figures.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    seen.texts += [",".join(r.values()) for r in rows]
+    by_row: dict[tuple[str, str, str], list[dict[str, str]]] = {}
+    for row in rows:
+        by_row.setdefault((row["figure"], row["group_1"], row["group_2"]), []).append(row)
+    for (figure, g1, g2), cells in by_row.items():
+        counts = [c for c in cells if not c["measure"].endswith("_rate")]
+        where = f"{src}: {figure} ({g1}{', ' + g2 if g2 else ''})"
+        for cell in counts:
+            terms = export_terms(year, cell, names)
+            if len(terms) == 1:
+                seen.count(next(iter(terms)), cell["shown"], f"{where} {cell['measure']}")
+            else:
+                seen.total(terms, cell["shown"], f"{where} {cell['measure']}")
+            levels = EXPORT_AUDIT_LEVELS.get(cell["measure"]) if figure.startswith("audit_district_") else None
+            if levels:
+                parts = {L(year, ALL, lv): 1.0 for lv in levels[0]}
+                seen.relation(terms, parts, f"{where}: {cell['measure']} is those levels", at_most=levels[1])
+        rates = [c for c in cells if c["measure"].endswith("_rate") and c["value"]]
+        if rates and counts:
+            den = export_terms(year, counts[0], names)
+            for rate in rates:
+                num = next((c for c in counts if c["measure"] == rate["measure"][: -len("_rate")]), None)
+                if num is not None:
+                    seen.share(export_terms(year, num, names), den, precise(float(rate["value"])), f"{where} rate")
+    # margins: in each table, the rows of one dimension add to its total row (the other dimension fixed)
+    for figure in {r["figure"] for r in rows}:
+        of = [r for r in rows if r["figure"] == figure and not r["measure"].endswith("_rate")]
+        for measure in {r["measure"] for r in of}:
+            cells = [r for r in of if r["measure"] == measure]
+            for fixed, free in (("group_2", "group_1"), ("group_1", "group_2")):
+                for value in {r[fixed] for r in cells}:
+                    line = [r for r in cells if r[fixed] == value and r[free]]
+                    totals = [r for r in line if r[free] == "total"]
+                    if not totals or len(line) < 2:
+                        continue
+                    parts: dict[str, float] = {}
+                    for r in line:
+                        if r[free] != "total":
+                            _add(parts, export_terms(year, r, names))
+                    seen.relation(parts, export_terms(year, totals[0], names), f"{src}: {figure} {measure} margins")
+    with (Path(folder) / "disproportionality.csv").open(newline="", encoding="utf-8") as f:
+        disparities = list(csv.DictReader(f))
+    seen.texts += [",".join(r.values()) for r in disparities]
+    for row in disparities:
+        figure = f"disp_{row['outcome']}_{row['dimension']}"
+        g1, g2 = row["group"].split(":", 1) if row["dimension"] == "race_x_disability" else (row["group"], "")
+        whole = ("total", "total") if row["dimension"] == "race_x_disability" else ("total", "")
+        where = f"{src}: disproportionality {row['outcome']} {row['dimension']} {row['group']}"
+        for measure in ("n", "k"):
+            key = f"F|{year}|{figure}|{g1}|{g2}|{measure}"
+            all_key = f"F|{year}|{figure}|{whole[0]}|{whole[1]}|{measure}"
+            seen.count(key, row[measure] or "*", f"{where} {measure}")
+            if row[f"comparison_{measure}"]:
+                seen.total({all_key: 1.0, key: -1.0}, row[f"comparison_{measure}"], f"{where} comparison_{measure}")
+        if row["risk"]:
+            n, k = (f"F|{year}|{figure}|{g1}|{g2}|{m}" for m in ("n", "k"))
+            seen.share({k: 1.0}, {n: 1.0}, precise(float(row["risk"])), f"{where} risk")
