@@ -474,5 +474,9 @@ def build_release(
     settings: MetricSettings = DEFAULT_SETTINGS,
     suppression: SuppressionSettings | None = None,
 ) -> SuppressedRelease:
-    """The suppressed release of one school year and school scope, as every suppressed output shows it."""
+    """The suppressed release of one school year and school scope, as every suppressed output shows it.
+
+    The builder behind figures.stored: outputs call `release_for`, which reads the release a load stored, or
+    the one this process built for the same warehouse file, and only then builds (tests/test_release_sums.py
+    checks that nothing else calls this)."""
     return suppress_release(release_tables(con, year, school_ids, as_of, settings), suppression)

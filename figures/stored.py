@@ -26,7 +26,7 @@ import polars as pl
 from access import metric_tables as mt
 from access.release_cells import CountTable, Relation
 from access.suppression import SuppressedRelease, SuppressedTable, SuppressionSettings, suppress_release
-from figures.release import Schools, release_tables
+from figures.release import Schools, build_release
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ def store_releases(con: duckdb.DuckDBPyConnection, progress: Callable[[str, floa
         if progress:
             progress(f"published figures {year}", i / max(len(years), 1))
         start = datetime.now(UTC)
-        release = suppress_release(release_tables(con, year, None))
+        release = build_release(con, year, None)
         seconds = (datetime.now(UTC) - start).total_seconds()
         con.execute(
             f"insert into {TABLE} values (?, ?, ?, ?, ?, ?, ?)",
@@ -214,8 +214,9 @@ def release_for(
         why = "an as-of date other than the warehouse's was asked for"
     log.info("building the published figures of %s (%s schools): %s", year, scope_key(school_ids)[:40], why)
     if tables is None:
-        tables = release_tables(con, year, school_ids, as_of, settings)
-    release = suppress_release(tables, suppression)
+        release = build_release(con, year, school_ids, as_of, settings, suppression)
+    else:
+        release = suppress_release(tables, suppression)
     if key is not None:
         while len(_built) >= _MEMO_SIZE:
             _built.pop(next(iter(_built)))

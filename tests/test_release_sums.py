@@ -64,3 +64,20 @@ def test_a_declared_sum_that_does_not_hold_is_an_error():
 def test_a_declared_sum_over_a_cell_no_table_prints_is_an_error():
     with pytest.raises(ReleaseError, match="no table of the release prints"):
         suppress_release([audit("plan", 30, 25, ("moderate",))])
+
+
+def test_outputs_read_a_release_through_release_for_only():
+    """Pages, the report and the exports take the stored (or this process's) release from figures.stored;
+    building one (`build_release`, or suppressing the release's tables directly) is figures.stored's job."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    builders = ("build_release(", "suppress_release(release_tables(")
+    callers = [
+        str(path.relative_to(root))
+        for folder in ("ui", "pages", "reports", "pipelines", "access", "figures")
+        for path in (root / folder).rglob("*.py")
+        if path.name not in ("release.py", "stored.py") and any(b in path.read_text() for b in builders)
+    ]
+    callers += [f for f in ("app.py",) if any(b in (root / f).read_text() for b in builders)]
+    assert callers == []
