@@ -32,13 +32,7 @@ YEAR = "2024-25"
 MIN_WIDTH = 3
 PAGES = tuple(READERS)
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.known_leak(
-        reason="issue 14 items 2-4: board pages still print figures that recover hidden counts (F and R are "
-        "fixing them); run with BTAM_RUN_KNOWN_LEAKS=1 to see which page leaks which cell"
-    ),
-]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +63,9 @@ def read_everything(start, demo_db: Path, tmp: Path) -> tuple[Sight, Sight]:
     out = []
     for role in ("board", "district"):
         seen = Sight()
-        for page in PAGES:
+        # The district's Equity views (75 of them, half the reading time) give only the exact n and k of each
+        # group: read from the same exact rows their risk table prints (equity_truth) instead.
+        for page in PAGES if role == "board" else tuple(p for p in PAGES if p != "equity"):
             with Downloads() as files:
 
                 def open_page(role=role, page=page, **state):
@@ -79,6 +75,7 @@ def read_everything(start, demo_db: Path, tmp: Path) -> tuple[Sight, Sight]:
 
                 read_every_view(open_page, page, YEAR, seen, files)
         out.append(seen)
+    equity_truth(demo_db, out[1])
     from reports.build import generate
 
     board = out[0]
@@ -86,6 +83,22 @@ def read_everything(start, demo_db: Path, tmp: Path) -> tuple[Sight, Sight]:
     read_report(report, YEAR, board, schools_seen(board))
     read_exports(export_for_the_board(demo_db, tmp), YEAR, board, school_names(demo_db))
     return board, out[1]
+
+
+def equity_truth(demo_db: Path, district: Sight) -> None:
+    """The Equity page's counts as the district sees them: students (n) and those with the outcome (k) of
+    every group of every outcome and dimension of YEAR, under the names the page's Group column prints."""
+    import duckdb
+
+    from access import metric_tables as mt
+    from ui.page_data import group_label
+
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        rows = mt.disproportionality(con, [YEAR], None, include_district=True, include_schools=False)
+    for r in rows.filter(rows["scope"] == "district").iter_rows(named=True):
+        where = f"{YEAR}|{r['outcome']}|{r['dimension']}|{group_label(r['dimension'], r['group'])}"
+        district.count(f"EN|{where}", f"{r['n']:,}", "Equity (district): students")
+        district.count(f"EK|{where}", f"{r['k']:,}", "Equity (district): with the outcome")
 
 
 def export_for_the_board(demo_db: Path, folder: Path) -> Path:
