@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 import duckdb
 import pytest
 
-from tests.browser import _run, browser, chromium_path, exceptions, serve, wait_until_rendered
+from tests.browser import AS_OF, DEMO_SEED, _run, browser, chromium_path, exceptions, serve, wait_until_rendered
 
 pytestmark = pytest.mark.browser
 PASSWORD = "plum orbit velvet canyon"
@@ -27,7 +27,7 @@ PASSWORD = "plum orbit velvet canyon"
 ROLES = [
     ("admin", "/audit_log", "Audit log"),
     ("district", "/equity?year=2023-24", "Equity"),
-    ("coordinator", "/case_volumes", "Case volumes"),
+    ("coordinator", "/overview", "Overview"),  # the default page's own address (the root sends the browser there)
     ("board", "/board_report", "Board report"),
 ]
 # A page's first draw on the shared 2-core machine (another test worker may drive a browser too)
@@ -35,14 +35,15 @@ PAGE_MS = 90_000
 
 
 @pytest.fixture(scope="module")
-def real_site(tmp_path_factory, demo_warehouse) -> tuple[Path, Path, str]:
+def real_site(tmp_path_factory) -> tuple[Path, Path, str]:
     executable = chromium_path()
     if executable is None:
         pytest.skip("Debian chromium is not installed (/usr/bin/chromium); `make browser` installs it as root")
-    demo_files = demo_warehouse(students=1000).parent / "demo"
     folder = tmp_path_factory.mktemp("real_site")
-    db = folder / "warehouse.duckdb"
-    _run(["load", str(demo_files), "--db", str(db), "--as-of", "2025-05-30", "--quiet"])
+    demo_files, db = folder / "demo", folder / "warehouse.duckdb"
+    # the demo's files only (no demo warehouse: it would be built and thrown away), loaded as real data
+    _run(["demo", "--out", str(demo_files), "--students", "1000", "--seed", str(DEMO_SEED), "--as-of", AS_OF])
+    _run(["load", str(demo_files), "--db", str(db), "--as-of", AS_OF, "--quiet"])
     with duckdb.connect(str(db), read_only=True) as con:
         school = con.sql("select min(school_id) from schools").fetchall()[0][0]
     from access import accounts
