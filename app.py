@@ -25,10 +25,22 @@ LEGACY_RUN = bool(PagesManager.uses_pages_directory)
 
 st.set_page_config(page_title="BTAM equity dashboard", page_icon="🛡️", layout="wide")
 
+OVERVIEW = st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview")
+
+
+def _to_overview() -> None:
+    """The server's root is the Overview: the browser is sent on to /overview, the page's own address (a link to
+    it works like any page's), with the link's filters."""
+    st.switch_page(OVERVIEW, query_params=st.query_params.to_dict())
+
+
+# "/" (Streamlit's default page always has the root's address), never listed: the Overview is
+ROOT = st.Page(_to_overview, title="Overview", url_path="root", default=True, visibility="hidden")
+
 # The pages, by group, one pages/<name>.py per page; the analytic groups come above "Data".
 ANALYTIC_GROUPS: dict[str, list[st.Page]] = {
     "Summary": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        OVERVIEW,
         st.Page("pages/board_report.py", title="Board report", icon=":material/summarize:"),
     ],
     "Cases": [
@@ -93,16 +105,8 @@ def _run_login() -> None:
 
     pages = [p for group in ANALYTIC_GROUPS.values() for p in group] + DATA_PAGES + ADMIN_PAGES
     st.navigation(
-        [
-            st.Page(
-                login_page,
-                title="Log in",
-                icon=":material/login:",
-                url_path=p.url_path or "overview",
-                default=not p.url_path,
-            )
-            for p in pages
-        ]
+        [st.Page(login_page, title="Log in", icon=":material/login:", url_path="root", default=True)]
+        + [st.Page(login_page, title="Log in", icon=":material/login:", url_path=p.url_path) for p in pages]
         # in a legacy-mode run the page files' own addresses would win over these: one login page only
         if not LEGACY_RUN
         else [st.Page(login_page, title="Log in", icon=":material/login:", url_path="login")],
@@ -143,4 +147,7 @@ set_page_context(
 )
 
 data_pages = DATA_PAGES + (ADMIN_PAGES if who.role == ADMIN else [])
-st.navigation({**ANALYTIC_GROUPS, "Data": data_pages}, expanded=True).run()
+# the root's page is in the Summary group, hidden, so the group's order and the menu stay as they are
+st.navigation(
+    {**ANALYTIC_GROUPS, "Summary": [*ANALYTIC_GROUPS["Summary"], ROOT], "Data": data_pages}, expanded=True
+).run()

@@ -19,7 +19,7 @@ from access.session import warehouse_path
 from data_contracts.interchange import ENTITIES
 from pipelines.loader import DATA_SUFFIXES, LoadResult, load_files
 from pipelines.profiles import PROFILES_DIR
-from pipelines.upload_checks import unnamed_files
+from pipelines.upload_checks import FileDates, latest_file_date, suggested_as_of, unnamed_files
 from ui.context import PageContext, connection, page_context
 from ui.text import fmt_int, plural
 
@@ -75,12 +75,28 @@ BY_NAME = "by_name"
 
 
 def default_as_of() -> dt.date | None:
-    """The as-of date a load starts from: the latest date the warehouse's data holds, not today, so that loading
-    one small file (a schools list) does not move every entity's as-of date and flag them all stale."""
+    """The latest date the warehouse's data holds (its default as-of date), or None for a warehouse without one."""
     try:
         return latest_activity_date(connection())
     except Exception:  # no warehouse yet, or one without the activity tables: no date to start from
         return None
+
+
+def uploaded_dates(uploads: list, profile: str, entity: str | None) -> FileDates:
+    """The latest activity date in the uploaded files, read once per set of uploads, profile and entity (each
+    widget change reruns the page; re-reading a large export each time would not do)."""
+    key = (tuple((u.file_id, u.name) for u in uploads), profile, entity)
+    cached = st.session_state.get("load_file_dates")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    folder = Path(tempfile.mkdtemp(prefix="btam-upload-"))
+    try:
+        paths, _ = write_uploads(uploads, folder)
+        found = latest_file_date(paths, profile, entity)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    st.session_state["load_file_dates"] = (key, found)
+    return found
 
 
 def run_load(
@@ -167,47 +183,51 @@ st.write(
     "all or nothing."
 )
 known = profiles()
-with st.form("load_form"):
-    uploads = st.file_uploader(
-        "Exports",
-        type=[s.lstrip(".") for s in sorted(DATA_SUFFIXES)],
-        accept_multiple_files=True,
-        help="CSV (UTF-8 or Windows-1252; comma, semicolon or tab), XLSX or Parquet.",
-    )
-    c1, c2 = st.columns(2)
-    profile = c1.selectbox(
-        "Mapping profile",
-        list(known),
-        format_func=lambda p: p,
-        help="How the source system's columns and codes map to the interchange format (data_contracts/profiles/).",
-    )
-    start_date = min(default_as_of() or dt.date.today(), dt.date.today())
-    as_of = c2.date_input(
-        "As-of date",
-        value=start_date,
-        max_value=dt.date.today(),
-        help="The date the exports describe; later dates are quarantined. It starts at the latest date the "
-        "warehouse holds, not today: set it to the day the exports were taken.",
-    )
-    entity_choice = st.selectbox(
-        "What the files hold",
-        [BY_NAME, *ENTITIES],
-        format_func=lambda e: "Tell from each file's name" if e == BY_NAME else e,
-        help="Each file's entity is told from its name (students.csv, cases.xlsx ...). Choose one only when "
-        "every file uploaded holds that entity.",
-    )
-    entity = None if entity_choice == BY_NAME else entity_choice
-    synthetic = False
-    if ctx.synthetic:
-        synthetic = st.checkbox(
-            "These files are synthetic (made by the demo generator)",
-            help="This warehouse holds the synthetic demo, which runs without login. Real "
-            "exports are never mixed into it: load them into a new warehouse file, "
-            "which then asks for a login.",
-        )
-    submitted = st.form_submit_button("Load", type="primary", icon=":material/upload:")
+# no form: the as-of date starts from the chosen files' own dates, so choosing them redraws the page
+uploads = st.file_uploader(
+    "Exports",
+    type=[s.lstrip(".") for s in sorted(DATA_SUFFIXES)],
+    accept_multiple_files=True,
+    help="CSV (UTF-8 or Windows-1252; comma, semicolon or tab), XLSX or Parquet.",
+    key="load_uploads",
+)
+c1, c2 = st.columns(2)
+profile = c1.selectbox(
+    "Mapping profile",
+    list(known),
+    format_func=lambda p: p,
+    help="How the source system's columns and codes map to the interchange format (data_contracts/profiles/).",
+)
+entity_choice = c2.selectbox(
+    "What the files hold",
+    [BY_NAME, *ENTITIES],
+    format_func=lambda e: "Tell from each file's name" if e == BY_NAME else e,
+    help="Each file's entity is told from its name (students.csv, cases.xlsx ...). Choose one only when "
+    "every file uploaded holds that entity.",
+)
+entity = None if entity_choice == BY_NAME else entity_choice
 if profile:
     st.caption(f"Profile *{profile}*: {known.get(profile) or 'no description'}")
+today = dt.date.today()
+file_dates = uploaded_dates(uploads, profile, entity) if uploads and profile else FileDates(None, None)
+start_date, reason = suggested_as_of(default_as_of(), file_dates, today)
+as_of = st.date_input(
+    "As-of date",
+    value=start_date,
+    max_value=today,
+    key=f"load_as_of_{start_date.isoformat()}",  # a new suggestion (other files) starts the field afresh
+    help="The date the exports describe; later dates are quarantined. Set it to the day the exports were taken.",
+)
+st.caption(f"The as-of date starts at {start_date.isoformat()}, {reason}. Change it if the exports were taken later.")
+synthetic = False
+if ctx.synthetic:
+    synthetic = st.checkbox(
+        "These files are synthetic (made by the demo generator)",
+        help="This warehouse holds the synthetic demo, which runs without login. Real "
+        "exports are never mixed into it: load them into a new warehouse file, "
+        "which then asks for a login.",
+    )
+submitted = st.button("Load", type="primary", icon=":material/upload:")
 
 if submitted:
     if not uploads:

@@ -209,6 +209,9 @@ def test_a_local_account_logs_in_to_real_data(app_env, real_db, tmp_path):
     at.text_input[1].input("correct horse battery")
     at.button[0].click().run()
     assert not at.exception
+    # the run that signs in ends there, so the cookie's redirect reaches the browser (a rerun would drop it)
+    assert "Signed in. Opening the page ..." in [i.value for i in at.info]
+    at.run()  # the next run (in a browser: the session resumed from the cookie) shows the page
     assert "Overview" in [t.value for t in at.title]
     assert "Synthetic demo data" not in texts(at)
 

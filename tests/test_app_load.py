@@ -32,7 +32,7 @@ SESSIONS = int(os.environ.get("BTAM_LOAD_SESSIONS", "25"))
 DURATION = float(os.environ.get("BTAM_LOAD_SECONDS", "150"))
 DEMO_STUDENTS = int(os.environ.get("BTAM_LOAD_STUDENTS", "10000"))
 PAGES = (
-    "",  # the default page, Overview (it has no path of its own)
+    "overview",  # the default page ("/" sends the browser here)
     "case_volumes",
     "concern_levels",
     "time_to_intervention",

@@ -100,6 +100,7 @@ def test_filters_are_kept_in_the_link(served):
         wait_until_rendered(page)
         assert exceptions(page) == []
         assert "year=2023-24" in page.url and "level=high" in page.url
+        assert urlparse(page.url).path == "/overview"  # the root is the Overview, at its own address
         assert "nonsense" not in page.url and "drop" not in page.url
 
 
