@@ -44,8 +44,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# Two workers: the suite is mostly DuckDB and great-expectations work on a 2-core machine.
-PYTEST_ARGS ?= -n 2
+# Two workers: the suite is mostly DuckDB and great-expectations work on a 2-core machine. The 25 slowest
+# tests are listed at the end, so the CI log says where its time goes.
+PYTEST_ARGS ?= -n 2 --durations=25
 test: $(STAMP) browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
