@@ -99,7 +99,7 @@ class InterventionTimes:
     served: pl.DataFrame  # time_to_intervention_ci: 'all' and each level (closing unserved competing)
     served_groups: pl.DataFrame  # the same per group of the chosen dimension
     served_curves: pl.DataFrame  # Aalen-Johansen curve of each group
-    served_test: pl.DataFrame  # log-rank on the cause-specific hazard of being served, across those groups
+    served_test: pl.DataFrame  # Gray's test across those groups, and the log-rank on the cause-specific hazard
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -133,7 +133,7 @@ def intervention_times(cache_key: str, year: str, school_ids: Schools, dimension
         served=mt.ci_summary_by_level(outcomes, include_district=True, include_schools=False),
         served_groups=served_groups,
         served_curves=mt.ci_curves_by_group(outcomes, dimension),
-        served_test=mt.served_hazard_logrank_of(
+        served_test=mt.served_group_tests_of(
             outcomes, include_district=True, include_schools=False, dimensions=(dimension,)
         ),
     )
