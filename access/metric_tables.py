@@ -32,6 +32,7 @@ from metrics.competing_risks import (
     cumulative_incidence_curves,
     cumulative_incidence_table,
     first_action_outcomes,
+    gray_table,
 )
 from metrics.concern import concern_distribution, concern_independence_table, concern_ordinal_table
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
@@ -513,6 +514,89 @@ def served_hazard_logrank_of(
     as-of date). logrank_tests' columns, event 'first_action_served'."""
     cases = outcomes.with_columns((pl.col("outcome") == SERVED_OUTCOME).alias("event"))
     return logrank_of(cases, "first_action_served", include_district, include_schools, dimensions)
+
+
+SERVED_TEST_COLUMNS = ("school_year", "scope", "dimension", "test", "method", "statistic", "df", "p_value", "groups")
+# Gray's test compares the cumulative incidence itself and is the comparison stated; the cause-specific log-rank
+# (how fast cases still waiting are served) is kept beside it.
+SERVED_TESTS = ("gray", "cause_specific_logrank")
+
+
+def served_gray_of(
+    outcomes: pl.DataFrame,
+    include_district: bool = True,
+    include_schools: bool = True,
+    dimensions: Sequence[str] = ("concern_level", "school", *SUBGROUP_DIMENSIONS),
+) -> pl.DataFrame:
+    """Gray's (1988) test of equal cumulative incidence of being served across the groups of each dimension,
+    closing unserved competing (metrics.competing_risks.gray_test): school_year, scope, dimension, method
+    ('gray' or 'not_applicable'), statistic, df, p_value, groups (comma-separated)."""
+    schema = {c: pl.String for c in ("school_year", "scope", "dimension", "method")} | {
+        "statistic": pl.Float64,
+        "df": pl.Int64,
+        "p_value": pl.Float64,
+        "groups": pl.String,
+    }
+    parts = []
+    for dimension in dimensions:
+        grouped = _grouped_cases(outcomes, dimension, include_district, include_schools)
+        tests = gray_table(
+            grouped.select("school_year", "scope", pl.col("group").cast(pl.String), "duration_days", "outcome"),
+            ("school_year", "scope"),
+        )
+        parts.append(
+            tests.select(
+                "school_year",
+                "scope",
+                pl.lit(dimension).alias("dimension"),
+                "method",
+                "statistic",
+                "df",
+                "p_value",
+                pl.col("groups").list.join(","),
+            ).cast(schema)
+        )
+    table = pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+    return _scope_order(table).select(list(schema))
+
+
+def served_group_tests_of(
+    outcomes: pl.DataFrame,
+    include_district: bool = True,
+    include_schools: bool = True,
+    dimensions: Sequence[str] = ("concern_level", "school", *SUBGROUP_DIMENSIONS),
+) -> pl.DataFrame:
+    """Both group comparisons of the cumulative incidence, SERVED_TEST_COLUMNS: `test` 'gray' (the stated
+    comparison of cumulative incidence) and 'cause_specific_logrank', per school_year x scope x dimension."""
+    gray = served_gray_of(outcomes, include_district, include_schools, dimensions).with_columns(
+        pl.lit("gray").alias("test")
+    )
+    hazard = (
+        served_hazard_logrank_of(outcomes, include_district, include_schools, dimensions)
+        .drop("event")
+        .with_columns(pl.lit("cause_specific_logrank").alias("test"))
+    )
+    both = pl.concat([gray.select(SERVED_TEST_COLUMNS), hazard.select(SERVED_TEST_COLUMNS)])
+    dim_order = pl.col("dimension").replace_strict(
+        {d: i for i, d in enumerate(dict.fromkeys([*dimensions]))}, return_dtype=pl.Int32
+    )
+    test_order = pl.col("test").replace_strict({t: i for i, t in enumerate(SERVED_TESTS)}, return_dtype=pl.Int32)
+    return _scope_order(both, dim_order, test_order)
+
+
+def served_group_tests(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date | None = None,
+    school_years: Years = None,
+    school_ids: Schools = None,
+    include_district: bool | None = None,
+    include_schools: bool = True,
+) -> pl.DataFrame:
+    """time_to_intervention_ci_tests.csv: served_group_tests_of over every dimension of the warehouse."""
+    as_of = resolve_as_of(con, as_of)
+    scope = _scope(school_years, school_ids, include_district, include_schools)
+    cases = case_timeline(con, as_of, school_years, school_ids, "first_action")
+    return served_group_tests_of(served_outcomes(cases, as_of), scope["include_district"], include_schools)
 
 
 def time_to_assessment(

@@ -131,3 +131,36 @@ def served_test_sentence(test: pl.DataFrame, n_served: int) -> str:
         else "**No clear difference between the groups** in how fast cases are served"
     )
     return f"{differ} ({method}: chi-square {r['statistic']:.2f}, {r['df']} df, {p_text(r['p_value'])})."
+
+
+GRAY_METHOD = "Gray's test of equal cumulative incidence"
+
+
+def served_tests_sentence(tests: pl.DataFrame, n_served: int) -> str:
+    """The group comparison of the cumulative incidence, stated as Gray's (1988) test (do the groups differ in
+    the share served by each day?), with the log-rank on the cause-specific hazard beside it (how fast the
+    cases still waiting are served); `tests` has access.metric_tables.SERVED_TEST_COLUMNS' rows of one test
+    each, `n_served` the cases served across the groups compared."""
+    gray = tests.filter(pl.col("test") == "gray")
+    hazard = tests.filter(pl.col("test") == "cause_specific_logrank").drop("test")
+    if gray.is_empty():
+        return "Group comparison not run: no cases in this selection."
+    r = gray.row(0, named=True)
+    groups = [g for g in (r["groups"] or "").split(",") if g]
+    if r["method"] == "not_applicable" or r["p_value"] is None:
+        lead = f"Group comparison ({GRAY_METHOD}) {logrank_not_run_reason(groups, n_served)}."
+    else:
+        differ = (
+            "**The groups differ in the share of cases served over time**"
+            if r["p_value"] < 0.05
+            else "**No clear difference between the groups** in the share of cases served over time"
+        )
+        lead = f"{differ} ({GRAY_METHOD}, closing unserved competing: chi-square {r['statistic']:.2f}, {r['df']} df, {p_text(r['p_value'])})."
+    return lead + " Beside it: " + first_lower_text(served_test_sentence(hazard, n_served))
+
+
+def first_lower_text(text: str) -> str:
+    """A sentence continued after a colon: its first letter lower-case (a leading bold mark kept)."""
+    bold = text.startswith("**")
+    body = text[2:] if bold else text
+    return ("**" if bold else "") + body[:1].lower() + body[1:]

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import polars as pl
+from scipy import stats
 
 from metrics.frames import require_columns
 
@@ -188,6 +190,145 @@ def aalen_johansen(
         days_to_90=row["days_to_90"],
         curve=cumulative_incidence_curves(cases),
     )
+
+
+@dataclass(frozen=True)
+class GrayTest:
+    """Gray's (1988) K-sample test of equal cumulative incidence of being served across groups.
+
+    method: 'gray', or 'not_applicable' (fewer than two groups, no case served, or a statistic without
+    variance) with statistic, df and p_value None. score: each group's observed minus expected number served
+    under equal cumulative incidence (all groups, summing to 0)."""
+
+    method: str
+    statistic: float | None
+    df: int | None
+    p_value: float | None
+    groups: tuple[str, ...]
+    score: tuple[float, ...]
+
+
+def gray_test(duration_days: Sequence[float], outcome: Sequence[str], group: Sequence[object]) -> GrayTest:
+    """Gray's test (rho = 0, one stratum) of equal cumulative incidence of SERVED across the groups, with
+    CLOSED_UNSERVED competing and OPEN censored (docs/METHODOLOGY.md "Gray's test").
+
+    At each distinct day, with n_k cases at risk in group k, E_k the group's event-free share and F_k its
+    cumulative incidence just before the day, R_k = n_k (1 - F_k) / E_k is the group's subdistribution risk
+    set; the score adds d1_k - d1 R_k / sum R for the d1 cases served that day. The variance is Gray's
+    (1988, section 2) martingale estimate, the sum over days and groups of the squared contributions of each
+    kind of event, as in R cmprsk::cuminc. Statistic: score' V^-1 score on the first K-1 groups, chi-square
+    with K-1 df."""
+    n = len(duration_days)
+    if len(outcome) != n or len(group) != n:
+        raise ValueError(f"gray_test: {n} durations, {len(outcome)} outcomes and {len(group)} groups")
+    frame = pl.DataFrame(
+        {"duration_days": list(duration_days), "outcome": list(outcome)},
+        schema={"duration_days": pl.Float64, "outcome": pl.String},
+    )
+    _check(frame)
+    labels = [str(g) for g in group]
+    names = tuple(sorted(set(labels)))
+    k = len(names)
+    index = {name: i for i, name in enumerate(names)}
+    g = np.array([index[x] for x in labels], dtype=np.int64)
+    t = frame["duration_days"].to_numpy()
+    kind = frame["outcome"].replace_strict({SERVED: 1, CLOSED_UNSERVED: 2, OPEN: 0}, return_dtype=pl.Int64).to_numpy()
+    not_run = GrayTest("not_applicable", None, None, None, names, tuple([0.0] * k))
+    if k < 2 or not (kind == 1).any():
+        return not_run
+    days, day = np.unique(t, return_inverse=True)
+    # counts[kind, day, group]
+    counts = np.zeros((3, days.size, k))
+    np.add.at(counts, (kind, day.reshape(-1), g), 1.0)
+    leaving = counts.sum(axis=0)
+    at_risk_all = leaving[::-1].cumsum(axis=0)[::-1]  # n_k at each day: duration >= day
+    score, var = _gray_sums(counts[1], counts[2], at_risk_all)
+    u, v = score[: k - 1], var[: k - 1, : k - 1]
+    scores = tuple(float(x) for x in score)
+    if not np.isfinite(v).all() or np.linalg.matrix_rank(v) < k - 1:
+        return GrayTest("not_applicable", None, None, None, names, scores)
+    statistic = float(u @ np.linalg.solve(v, u))
+    if not np.isfinite(statistic):
+        return GrayTest("not_applicable", None, None, None, names, scores)
+    p = float(stats.chi2.sf(statistic, k - 1))
+    return GrayTest("gray", statistic, k - 1, p, names, scores)
+
+
+def _gray_sums(served: np.ndarray, closed: np.ndarray, at_risk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gray's score (K) and its variance matrix (K x K) from per-day, per-group counts (days x K)."""
+    k = served.shape[1]
+    event_free = np.ones(k)  # E_k just before the day
+    incidence = np.zeros(k)  # F_k just before the day
+    pooled = 0.0  # pooled cumulative incidence F just before the day
+    score = np.zeros(k)
+    c = np.zeros((k, k))  # running sum of a(t) dF(t) / (1 - F(t-)): the weight of the earlier served days
+    v_direct = np.zeros((k, k))  # the sum of (a - E c)(a - E c)' terms of served days and c c' of closed days
+    v3 = np.zeros(k)  # per group: sum of the squared weights of its events (for c c' v3 at the end)
+    v2 = np.zeros((k, k))  # cross terms between a day's own weight and the weight carried by c
+    for i in range(served.shape[0]):
+        n, d1, d2 = at_risk[i], served[i], closed[i]
+        total1, total2 = d1.sum(), d2.sum()
+        live = n > 0
+        if total1 + total2 == 0:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            after = np.where(live, event_free * (n - d1 - d2) / n, event_free)
+            inc_after = np.where(live, incidence + event_free * d1 / n, incidence)
+            h = np.where(live, n / event_free, 0.0)  # n_k / E_k
+        tr = h.sum()
+        risk = h * (1 - incidence)  # R_k
+        tq = risk.sum()
+        pooled_after = pooled + total1 / tr
+        a = -np.outer(h, h) / tr
+        a[np.diag_indices(k)] = h * (1 - h / tr)
+        a[~live, :] = 0.0
+        a[:, ~live] = 0.0
+        c += a * total1 / (tr * (1 - pooled))
+        score += np.where(live, d1 - total1 * risk / tq, 0.0)
+        if total1 > 0:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                w = np.where(after > 0, 1 - (1 - pooled_after) / after, 1.0)
+                ties = 1 - (total1 - 1) / (tr * event_free - 1) if total1 > 1 else np.ones(k)
+                weight = np.nan_to_num(np.where(live, ties * event_free * total1 / (tr * n), 0.0))
+            v3 += w * w * weight
+            own = a - c * w  # column j: group j's contribution to each score
+            v2 += own * (w * weight)
+            v_direct += (own * weight) @ own.T
+        if total2 > 0:
+            has = live & (after > 0) & (d2 > 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                w = np.where(has, (1 - pooled_after) / after, 0.0)
+                ties = np.where(has & (d2 > 1), 1 - (d2 - 1) / (n - 1), 1.0)
+                weight = np.where(has, ties * event_free**2 * d2 / n**2, 0.0)
+            v3 += w * w * weight
+            carried = c * w
+            v2 -= carried * (w * weight)
+            v_direct += (carried * weight) @ carried.T
+        event_free, incidence, pooled = after, inc_after, pooled_after
+    var = v_direct + (c * v3) @ c.T + c @ v2.T + v2 @ c.T
+    return score, var
+
+
+def gray_table(cases: pl.DataFrame, by: Sequence[str], group: str = "group") -> pl.DataFrame:
+    """gray_test within each group of `by`: the `by` columns, method, statistic, df, p_value, groups (sorted
+    labels), one row per group of `by` in the order they first appear (logrank_table's columns)."""
+    require_columns(cases, ["duration_days", "outcome", group, *by], "gray_table")
+    frame = cases.filter(pl.col(group).is_not_null())
+    schema: dict[str, pl.DataType] = {
+        "method": pl.String(),
+        "statistic": pl.Float64(),
+        "df": pl.Int64(),
+        "p_value": pl.Float64(),
+        "groups": pl.List(pl.String),
+    }
+    keys = list(by)
+    rows = []
+    parts = frame.partition_by(keys, as_dict=True, maintain_order=True) if keys else {(): frame}
+    for key, part in parts.items():
+        r = gray_test(part["duration_days"].to_list(), part["outcome"].to_list(), part[group].to_list())
+        rows.append((*key, r.method, r.statistic, r.df, r.p_value, list(r.groups)))
+    full: dict[str, pl.DataType] = {c: frame.schema[c] for c in keys} | schema
+    return pl.DataFrame(rows, schema=full, orient="row") if rows else pl.DataFrame(schema=full)
 
 
 def _check(cases: pl.DataFrame) -> None:

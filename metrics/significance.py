@@ -67,3 +67,18 @@ def conditional_significance(cond: pl.DataFrame, settings: MetricSettings = DEFA
     return table.with_columns(passes.fill_null(False).alias("unlikely_to_be_chance")).drop(
         "group_without_outcome", "other_without_outcome"
     )
+
+
+def disparity_significance(disp: pl.DataFrame, settings: MetricSettings = DEFAULT_SETTINGS) -> pl.DataFrame:
+    """disproportionality rows with `rule_q_value` (BH of ratio_p_value, the Fisher test against the ratio's
+    own comparison group, within FAMILY) and the rule's verdict `unlikely_to_be_chance`: the row is flagged
+    (risk ratio above settings.threshold at the minimum sizes: the minimum effect), q at most settings.alpha
+    and the ratio's interval above 1. What the Overview's and the board report's "what needs attention"
+    lists both name; the flag alone (the federal test, 34 CFR 300.647) stays the Equity page's.
+
+    Every row of a family must be given (a q value counts the family's tests); rows without a p value
+    (tests=False or no comparison) are not counted and never pass."""
+    require_columns(disp, [*FAMILY, "ratio_p_value", "rr_ci_low", "flagged"], "disparity_significance")
+    table = with_q_values(disp, "ratio_p_value", out="rule_q_value")
+    passes = pl.col("flagged").fill_null(False) & (pl.col("rule_q_value") <= settings.alpha) & (pl.col("rr_ci_low") > 1)
+    return table.with_columns(passes.fill_null(False).alias("unlikely_to_be_chance"))

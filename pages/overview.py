@@ -16,6 +16,7 @@ from figures.derived import (
     released_timeliness,
 )
 from figures.words import days_until
+from metrics.config import DEFAULT_SETTINGS
 from ui import page_data as data
 from ui.charts import ORDERED, chart_with_table, mark_hidden, style
 from ui.context import analytic_view
@@ -88,10 +89,11 @@ served_now, served_prev = served_row(year), served_row(prior)
 half_now = served_now["days_to_50"] if served_now else None
 half_prev = served_prev["days_to_50"] if served_prev else None
 
-flags, prev_flags = view.flags, view.prior_flags
+flags, prev_flags, notable = view.flags, view.prior_flags, view.notable
 district_audit = view.audit
 if suppress:  # flags and audit marks on hidden counts are withheld, each year by its own release
     flags = released_flags(view.flags, release, data.population_measure)
+    notable = released_flags(view.notable, release, data.population_measure)
     prev_flags = (
         released_flags(view.prior_flag_rows, prior_release, data.population_measure).height
         if prev_flags is not None
@@ -170,21 +172,33 @@ c[2].metric(
 
 st.subheader("What needs attention")
 notes: list[str] = []
-if flags.height:
-    top = flags.sort("risk_ratio", descending=True).head(3)
+# The significance rule (metrics.significance.disparity_significance, as the board report): a flag is named here
+# only when its q value within its outcome x dimension passes and its interval lies above 1.
+if notable.height:
+    top = notable.sort("risk_ratio", descending=True).head(3)
     parts = [
         f"{data.students_phrase(r['dimension'], r['group'])} — "
         f"{first_lower(data.OUTCOME_LABELS.get(r['outcome'], r['outcome']))} "
         f"({r['risk_ratio']:.1f} times as often, 95% CI {r['rr_ci_low']:.1f}–{r['rr_ci_high']:.1f})"
         for r in top.iter_rows(named=True)
     ]
-    persistent = flags.filter(pl.col("persistent")).height
+    persistent = notable.filter(pl.col("persistent")).height
+    chance = flags.height - notable.height
     notes.append(
-        f"**{plural(flags.height, 'disparity', 'disparities')}** above the risk-ratio threshold of 2.0"
+        f"**{plural(notable.height, 'disparity', 'disparities')}** above the risk-ratio threshold of 2.0 and "
+        f"unlikely to be chance (q {DEFAULT_SETTINGS.alpha:g} or less among the groups compared on the "
+        "same outcome)"
         + (f", {persistent} of them for three years running" if persistent else "")
         + ". Largest: "
         + "; ".join(parts)
-        + ". See *Equity*."
+        + "."
+        + (f" {plural(chance, 'more flag')} above the threshold could be chance." if chance > 0 else "")
+        + " See *Equity*."
+    )
+elif flags.height:
+    notes.append(
+        f"{plural(flags.height, 'group')} above the risk-ratio threshold of 2.0, none of them unlikely to be "
+        "chance once the number of groups compared is taken into account. See *Equity*."
     )
 if off_now.height:
     worst = off_now.with_columns((pl.col("value") - pl.col("target")).abs().alias("gap")).sort("gap", descending=True)

@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from access.roles import may_see_case_rows
-from figures.words import days_until, served_headline, served_test_sentence
+from figures.words import days_until, served_headline, served_tests_sentence
 from metrics.competing_risks import HORIZON_DAYS, MIN_CASES
 from metrics.config import DEFAULT_SETTINGS
 from ui import page_data as data
@@ -163,7 +163,7 @@ else:
         how=how,
         section=section,
     )
-st.markdown(served_test_sentence(times.served_test, int(served["n_served"].sum())))
+st.markdown(served_tests_sentence(times.served_test, int(served["n_served"].sum())))
 
 with st.expander("Kaplan-Meier medians (closing censored)", icon=":material/functions:"):
     st.caption(

@@ -630,11 +630,21 @@ class _Writer:
         if flagged:
             blocks.append(Paragraph(f"Flagged in {self.year}:"))
             blocks.append(Bullets([self.finding_sentence(f) for f in flagged]))
+            # The attention list names only what passes the significance rule, as the Overview does.
+            notable = sum(f.unlikely_to_be_chance for f in flagged)
             n = len(flagged)
-            self.attention.append(
-                f"{words(n).capitalize()} group comparison{'s' if n != 1 else ''} exceeded the "
-                f"disproportionality threshold (see Equity findings)."
-            )
+            if notable:
+                self.attention.append(
+                    f"{words(notable).capitalize()} group comparison{'s' if notable != 1 else ''} exceeded the "
+                    f"disproportionality threshold by a difference unlikely to be chance (q {s.alpha:g} or less; "
+                    f"see Equity findings)."
+                )
+            else:
+                self.attention.append(
+                    f"{words(n).capitalize()} group comparison{'s' if n != 1 else ''} exceeded the "
+                    f"disproportionality threshold, none by a difference unlikely to be chance once the number of "
+                    f"groups compared is taken into account (see Equity findings)."
+                )
         else:
             blocks.append(
                 Paragraph(

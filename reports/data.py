@@ -24,7 +24,7 @@ from figures.release import population_measure, release_tables
 from figures.stored import release_for
 from metrics.competing_risks import MIN_CASES
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
-from metrics.significance import conditional_significance
+from metrics.significance import conditional_significance, disparity_significance
 from reports.labels import OUTCOMES
 
 TOTAL = "total"
@@ -61,6 +61,8 @@ class RatioFinding:
     comparison_risk: float
     flagged: bool
     persistent: bool
+    # flagged and passing the significance rule (metrics.significance.disparity_significance), as the Overview
+    unlikely_to_be_chance: bool = False
 
 
 @dataclass(frozen=True)
@@ -209,8 +211,8 @@ def _published(data: ReportData, table: str, measure: str, **where: str) -> bool
         return False
 
 
-def _ratio_findings(data: ReportData, dispro: pl.DataFrame) -> None:
-    for row in dispro.iter_rows(named=True):
+def _ratio_findings(data: ReportData, dispro: pl.DataFrame, settings: MetricSettings = DEFAULT_SETTINGS) -> None:
+    for row in disparity_significance(dispro, settings).iter_rows(named=True):
         outcome, dim, group = row["outcome"], row["dimension"], row["group"]
         if outcome not in EQUITY_OUTCOMES or dim not in DIMENSIONS:
             continue
@@ -237,6 +239,7 @@ def _ratio_findings(data: ReportData, dispro: pl.DataFrame) -> None:
                     row["comparison_risk"],
                     bool(row["flagged"]),
                     bool(row["persistent"]),
+                    bool(row["unlikely_to_be_chance"]),
                 )
             )
         else:
@@ -373,7 +376,7 @@ def load_report_data(
     )
     _medians(data, mt.time_to_intervention(con, as_of, [year], include_schools=False))
     _served(data, mt.time_to_intervention_ci(con, as_of, [year], include_schools=False))
-    _ratio_findings(data, mt.disproportionality(con, [year], include_schools=False, settings=settings))
+    _ratio_findings(data, mt.disproportionality(con, [year], include_schools=False, settings=settings), settings)
     _conditional_findings(
         data,
         mt.conditional_disparities(

@@ -203,3 +203,126 @@ def test_the_board_sentence_reads_the_cumulative_incidence():
     short = aalen_johansen([2] * 6 + [5] * 3 + [20] * 1, [C] * 6 + [S] * 4)  # 40% ever: half never reached
     text = served_sentence(short.days_to_50, short.served_by[30], short.ever_served)
     assert text.startswith("Fewer than half of all cases had a first intervention: 40% within 30 days")
+
+
+# -- Gray's test ----------------------------------------------------------------------------------------------
+
+
+def _oe_logrank(t, served, g, which):
+    """Observed minus expected served in group `which` (the log-rank score), one day at a time."""
+    oe = 0.0
+    for d in sorted({x for x, s in zip(t, served) if s}):
+        at_risk = [i for i, x in enumerate(t) if x >= d]
+        n_all = len(at_risk)
+        n_g = sum(g[i] == which for i in at_risk)
+        d_all = sum(1 for i in at_risk if t[i] == d and served[i])
+        d_g = sum(1 for i in at_risk if t[i] == d and served[i] and g[i] == which)
+        oe += d_g - d_all * n_g / n_all
+    return oe
+
+
+def test_gray_without_competing_events_has_the_log_rank_score_and_nearly_its_statistic():
+    """With nothing competing, 1 - F is the Kaplan-Meier survival, R_k the risk set, and Gray's score is the
+    log-rank O - E exactly (Gray 1988, section 2); the variances differ only in how ties are counted."""
+    import scipy.stats as st
+
+    from metrics.competing_risks import gray_test
+
+    rng = np.random.default_rng(3)
+    t = rng.exponential(10, 300).round(6).tolist()
+    g = rng.choice(["a", "b"], 300).tolist()
+    o = rng.choice([SERVED, OPEN], 300, p=[0.7, 0.3]).tolist()
+    r = gray_test(t, o, g)
+    assert r.method == "gray" and r.df == 1 and r.groups == ("a", "b")
+    assert r.score[0] == pytest.approx(_oe_logrank(t, [x == SERVED for x in o], g, "a"), abs=1e-9)
+    assert sum(r.score) == pytest.approx(0, abs=1e-9)
+    a = [i for i in range(300) if g[i] == "a"]
+    b = [i for i in range(300) if g[i] == "b"]
+    ref = st.logrank(
+        st.CensoredData.right_censored([t[i] for i in a], [o[i] == OPEN for i in a]),
+        st.CensoredData.right_censored([t[i] for i in b], [o[i] == OPEN for i in b]),
+    )
+    assert r.statistic == pytest.approx(ref.statistic**2, rel=0.05)
+
+
+def test_gray_does_not_depend_on_which_group_is_left_out_or_on_the_labels():
+    """The statistic uses K-1 of the K scores; a proper covariance of all K gives the same number whichever
+    is dropped (a wrong variance term would not)."""
+    from metrics.competing_risks import gray_test
+
+    rng = np.random.default_rng(5)
+    t = rng.integers(0, 25, 90).astype(float).tolist()  # many ties
+    g = rng.choice(["a", "b", "c"], 90).tolist()
+    o = rng.choice([SERVED, CLOSED_UNSERVED, OPEN], 90, p=[0.5, 0.3, 0.2]).tolist()
+    base = gray_test(t, o, g)
+    assert base.method == "gray" and base.df == 2
+    for rename in ({"a": "z"}, {"c": "0"}, {"b": "00"}):
+        again = gray_test(t, o, [rename.get(x, x) for x in g])
+        assert again.statistic == pytest.approx(base.statistic, rel=1e-12)
+        assert sorted(again.score) == pytest.approx(sorted(base.score), abs=1e-12)
+
+
+def test_gray_on_a_hand_computed_table():
+    """Two groups of two, Gray (1988) by hand. A: served day 1, closed unserved day 2. B: served day 2, open
+    day 3. Day 1: n = (2, 2), E = F = 0, R = (2, 2), one served in A: score_A += 1 - 1 * 2/4 = 1/2; F_A = 1/2,
+    E_A = 1/2. Day 2: n = (1, 2), R_A = 1 (1 - 1/2) / (1/2) = 1, R_B = 2: B's serving adds to A's score
+    0 - 1 * 1/3, so score_A = 1/2 - 1/3 = 1/6 (and score_B = -1/6)."""
+    from metrics.competing_risks import gray_test
+
+    r = gray_test([1, 2, 2, 3], [SERVED, CLOSED_UNSERVED, SERVED, OPEN], ["A", "A", "B", "B"])
+    assert r.score == pytest.approx((1 / 6, -1 / 6), abs=1e-15)
+    assert r.method == "gray" and r.statistic is not None and r.statistic > 0
+
+
+def test_gray_is_calibrated_under_the_null():
+    """Groups drawn from one distribution with a competing event: about 5% of tests reject at 0.05."""
+    from metrics.competing_risks import gray_test
+
+    rng = np.random.default_rng(11)
+    p = []
+    for _ in range(300):
+        t = rng.integers(0, 40, 80).astype(float).tolist()
+        o = rng.choice([SERVED, CLOSED_UNSERVED, OPEN], 80, p=[0.6, 0.25, 0.15]).tolist()
+        g = rng.choice(["a", "b"], 80).tolist()
+        p.append(gray_test(t, o, g).p_value)
+    rejected = np.mean(np.array(p) < 0.05)
+    assert 0.02 <= rejected <= 0.09
+
+
+def test_gray_sees_a_difference_in_how_many_are_ever_served():
+    """Same speed of serving among those served, but one group closes half its cases unserved: its cumulative
+    incidence is lower throughout, and Gray's test says so."""
+    from metrics.competing_risks import gray_test
+
+    rng = np.random.default_rng(2)
+    t = rng.integers(0, 30, 200).astype(float).tolist()
+    g = ["a"] * 100 + ["b"] * 100
+    o = [SERVED] * 100 + [SERVED if i % 2 else CLOSED_UNSERVED for i in range(100)]
+    r = gray_test(t, o, g)
+    assert r.method == "gray" and r.p_value < 1e-6 and r.score[0] > 0
+
+
+def test_gray_not_run_is_labelled():
+    from metrics.competing_risks import gray_test
+
+    one = gray_test([1, 2, 3], [SERVED, OPEN, SERVED], ["a", "a", "a"])
+    assert (one.method, one.statistic, one.df, one.p_value) == ("not_applicable", None, None, None)
+    none_served = gray_test([1, 2, 3, 4], [OPEN, CLOSED_UNSERVED, OPEN, OPEN], ["a", "b", "a", "b"])
+    assert none_served.method == "not_applicable"
+
+
+def test_gray_table_runs_each_slice():
+    from metrics.competing_risks import gray_table
+
+    cases = pl.DataFrame(
+        {
+            "school_year": ["y1"] * 6 + ["y2"] * 3,
+            "group": ["a", "a", "b", "b", "a", "b", "a", "a", "a"],
+            "duration_days": [1.0, 2, 2, 3, 4, 5, 1, 2, 3],
+            "outcome": [SERVED, CLOSED_UNSERVED, SERVED, OPEN, SERVED, SERVED, SERVED, OPEN, SERVED],
+        }
+    )
+    table = gray_table(cases, ["school_year"])
+    assert table["school_year"].to_list() == ["y1", "y2"]
+    assert table["method"].to_list() == ["gray", "not_applicable"]
+    assert table["groups"].to_list() == [["a", "b"], ["a"]]

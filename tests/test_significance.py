@@ -81,3 +81,29 @@ def test_every_conditional_finding_of_the_report_passes_q(report_inputs):
         assert c.q_value <= DEFAULT_SETTINGS.alpha and c.ci_low > 1
         match = [e for e in expected if e[:3] == (c.outcome, c.dimension, c.group)]
         assert match and c.q_value == pytest.approx(match[0][3], rel=1e-12)
+
+
+def test_the_attention_lists_name_a_flag_only_when_it_passes_the_rule():
+    """The Overview's and the report's attention lists (metrics.significance.disparity_significance): the
+    federal flag is the minimum effect, q within outcome x dimension x year and the interval above 1 the rest."""
+    from metrics.significance import disparity_significance
+
+    rows = pl.DataFrame(
+        {
+            "school_year": ["2024-25"] * 5,
+            "scope": ["district"] * 5,
+            "outcome": ["oss_or_expulsion"] * 5,
+            "dimension": ["race_ethnicity"] * 3 + ["sex"] * 2,
+            "group": ["bl", "hi", "wh", "f", "m"],
+            "flagged": [True, True, False, True, False],
+            "ratio_p_value": [0.001, 0.03, 0.0001, 0.04, 0.5],
+            "rr_ci_low": [1.6, 1.1, 0.2, 1.05, 0.8],
+        }
+    )
+    out = disparity_significance(rows)
+    # race family of 3: q = 0.0015, 0.03, 0.0003; sex family of 2: q = 0.08, 0.5
+    assert out["rule_q_value"].to_list() == pytest.approx([0.0015, 0.03, 0.0003, 0.08, 0.5])
+    assert out["unlikely_to_be_chance"].to_list() == [True, True, False, False, False]
+    # counted once per family: the same sex rows inside a family of their own give the same q
+    alone = disparity_significance(rows.filter(pl.col("dimension") == "sex"))
+    assert alone["rule_q_value"].to_list() == pytest.approx([0.08, 0.5])

@@ -111,3 +111,38 @@ def test_the_served_headline_from_the_cumulative_incidence():
     assert "never reached" in never and "80% by the end of the period" in never
     assert "1 case closed without any intervention counts as never served" in never
     assert served_headline({"n_cases": 9}).startswith("Fewer than 10 cases")
+
+
+@pytest.fixture(scope="module")
+def report_ratio_findings(demo_db):
+    from access import metric_tables as mt
+    from reports.data import load_report_data
+
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        year = mt.school_years(con)[-1]
+        data = load_report_data(con, year, "Demo District", as_of=mt.resolve_as_of(con))
+    return [f for f in data.findings if f.flagged]
+
+
+def test_the_overview_names_what_the_report_names(start, report_ratio_findings):
+    """The board's Overview and the board report name flagged disparities in 'what needs attention' by the same
+    rule (metrics.significance.disparity_significance). The Overview covers every outcome (the IDEA ones too),
+    the report its equity outcomes: every disparity the report names is counted on the Overview."""
+    import re
+
+    from ui.page_data import students_phrase
+
+    at = start("overview", demo_role="board")
+    assert not at.exception
+    lines = [str(m.value) for m in at.markdown if str(m.value).startswith("- ")]
+    named = [line for line in lines if "unlikely to be chance (q" in line]
+    assert len(named) == 1, "the 5,000-student demo has a flagged disparity that passes the rule"
+    count = int(re.match(r"- \*\*(\d+) disparit", named[0]).group(1))  # type: ignore[union-attr]
+    notable = [f for f in report_ratio_findings if f.unlikely_to_be_chance]
+    assert count >= len(notable)
+    if count == len(notable):
+        for f in sorted(notable, key=lambda f: -f.risk_ratio)[:3]:
+            assert students_phrase(f.dimension, f.group) in named[0]
+    unflagged = [f for f in report_ratio_findings if not f.unlikely_to_be_chance]
+    for f in unflagged:  # a flag that could be chance is never named as a finding
+        assert f"{students_phrase(f.dimension, f.group)} — " not in named[0] or count > len(notable)

@@ -49,6 +49,7 @@ def test_the_group_test_is_named_and_small_groups_are_withheld_with_the_reason(s
     at = start("time_to_intervention", demo_role="district", tti_dimension="race_ethnicity")
     assert not at.exception
     shown = _texts(at)
+    assert "Gray's test of equal cumulative incidence" in shown
     assert "log-rank test on the cause-specific hazard of being served" in shown
     assert "df, p " in shown or "not run:" in shown
     table = [pl.from_pandas(d.value.astype(str)) for d in at.dataframe]

@@ -41,6 +41,7 @@ from figures.release import (  # noqa: F401  (names pages and tests read from he
 )
 from figures.stored import release_for
 from metrics.config import DEFAULT_SETTINGS
+from metrics.significance import disparity_significance
 from metrics.survival import kaplan_meier
 
 Schools = tuple[str, ...] | None
@@ -99,7 +100,7 @@ class InterventionTimes:
     served: pl.DataFrame  # time_to_intervention_ci: 'all' and each level (closing unserved competing)
     served_groups: pl.DataFrame  # the same per group of the chosen dimension
     served_curves: pl.DataFrame  # Aalen-Johansen curve of each group
-    served_test: pl.DataFrame  # log-rank on the cause-specific hazard of being served, across those groups
+    served_test: pl.DataFrame  # Gray's test across those groups, and the log-rank on the cause-specific hazard
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -133,7 +134,7 @@ def intervention_times(cache_key: str, year: str, school_ids: Schools, dimension
         served=mt.ci_summary_by_level(outcomes, include_district=True, include_schools=False),
         served_groups=served_groups,
         served_curves=mt.ci_curves_by_group(outcomes, dimension),
-        served_test=mt.served_hazard_logrank_of(
+        served_test=mt.served_group_tests_of(
             outcomes, include_district=True, include_schools=False, dimensions=(dimension,)
         ),
     )
@@ -269,7 +270,8 @@ class Overview:
     levels: pl.DataFrame  # concern_levels, dimension 'all'
     time_to_intervention: pl.DataFrame  # concern_level 'all'
     served: pl.DataFrame  # time_to_intervention_ci, concern_level 'all' (closing unserved competing)
-    flags: pl.DataFrame  # disproportionality's flagged rows of the year (p and q values left blank)
+    flags: pl.DataFrame  # disproportionality's flagged rows of the year (the federal threshold test)
+    notable: pl.DataFrame  # those of them that pass the significance rule (metrics.significance)
     prior_flags: int | None  # flagged rows of the year before; None when it has no rows at all
     prior_flag_rows: pl.DataFrame  # those rows (a suppressed viewer counts only flags on published counts)
     audit: pl.DataFrame  # process_audit
@@ -278,7 +280,8 @@ class Overview:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def overview(cache_key: str, year: str, school_ids: Schools) -> Overview:
-    """The Overview's figures in one call, without the per-school rows and p values the page never prints,
+    """The Overview's figures in one call, without the per-school rows the page never prints (the p values
+    are computed: the attention list names only flags that pass the significance rule),
     which cost most of the separate calls at state size; numbers as those calls give them."""
     con, ids, prior = _con(), _ids(school_ids), prior_year(year)
     years = [prior, year]
@@ -288,10 +291,11 @@ def overview(cache_key: str, year: str, school_ids: Schools) -> Overview:
         volumes = mt.case_volumes(con, years, ids, include_district=True, include_schools=False)
         levels = mt.concern_levels(con, years, ids, include_district=True, include_schools=False, dimensions=("all",))
         cases = mt.case_timeline(con, as_of, years, ids)
-        disp = mt.disproportionality(con, years, ids, include_district=True, include_schools=False, tests=False)
+        disp = mt.disproportionality(con, years, ids, include_district=True, include_schools=False)
         audit = mt.process_audit(con, as_of, years, ids, include_district=True, include_schools=False)
     tti = mt.summary_by_level(cases, include_district=True, include_schools=False)
     prior_disp = disp.filter(pl.col("school_year") == prior)
+    ruled = disparity_significance(disp.filter(pl.col("school_year") == year))
     return Overview(
         volumes=volumes.filter(district & (pl.col("breakdown") == "total")),
         levels=levels.filter(district & (pl.col("dimension") == "all")),
@@ -300,6 +304,7 @@ def overview(cache_key: str, year: str, school_ids: Schools) -> Overview:
             mt.served_outcomes(cases, as_of), include_district=True, include_schools=False
         ).filter(district & (pl.col("concern_level") == "all")),
         flags=disp.filter(pl.col("flagged") & (pl.col("school_year") == year)),
+        notable=ruled.filter(pl.col("unlikely_to_be_chance")),
         prior_flags=prior_disp.filter(pl.col("flagged")).height if prior_disp.height else None,
         prior_flag_rows=prior_disp.filter(pl.col("flagged")),
         audit=audit.filter(district),
