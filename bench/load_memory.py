@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -126,7 +127,7 @@ def measure(rows: int, kinds: tuple[str, ...], work: Path, stages: bool) -> dict
         "rows": rows,
         "target_peak_rss_mb": TARGET_MB,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {shutil.os.cpu_count()} cpu, Python {platform.python_version()}, "
+        "machine": f"{platform.machine()}, {os.cpu_count()} cpu, Python {platform.python_version()}, "
         f"DuckDB {duckdb.__version__}",
         "loads": {},
     }
@@ -134,7 +135,7 @@ def measure(rows: int, kinds: tuple[str, ...], work: Path, stages: bool) -> dict
         if stages:
             print(f"-- {kind}: stages", file=sys.stderr)
             stages_of_load(files[kind], warehouse, work / f"stages_{kind}.duckdb")
-        load = {
+        load: dict = {
             "file_mb": round(files[kind].stat().st_size / 1e6, 1),
             "load_average_before": _load_average(),
         }
