@@ -17,16 +17,14 @@ name field.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import hmac
-import json
 import os
 import re
 import secrets
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +33,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from access import audit_log
+from access.private_files import locked_json
 from access.roles import COORDINATOR, ROLES, Viewer, viewer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -105,27 +104,9 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
 
 
-@contextmanager
-def _store(path: str | os.PathLike | None, write: bool = True) -> Iterator[dict]:
+def _store(path: str | os.PathLike | None, write: bool = True) -> AbstractContextManager[dict]:
     """The accounts file under an exclusive lock; written back atomically (0600) when `write`."""
-    target = accounts_path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    lock_fd = os.open(target.with_name(target.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)
-        data = json.loads(target.read_text()) if target.exists() else {"version": 1, "users": {}}
-        yield data
-        if write:
-            tmp = target.with_name(target.name + ".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump(data, handle, indent=2, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, target)
-    finally:
-        os.close(lock_fd)
+    return locked_json(accounts_path(path), {"version": 1, "users": {}}, write=write)
 
 
 def _account(name: str, entry: dict) -> Account:

@@ -19,18 +19,16 @@ standing credential.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import hmac
-import json
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from access import accounts
+from access.private_files import file_lock, locked_json, write_private
 
 ENV_VAR = "BTAM_WEB_SESSIONS"
 COOKIE_NAME = "btam_session"
@@ -66,43 +64,17 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
 
 
-def _write_private(target: Path, text: str) -> None:
-    tmp = target.with_name(target.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
-
-
-@contextmanager
-def _store(path: str | os.PathLike | None, write: bool = True) -> Iterator[dict]:
-    target = sessions_path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    lock_fd = os.open(target.with_name(target.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)
-        data = json.loads(target.read_text()) if target.exists() else {"version": 1, "sessions": {}}
-        yield data
-        if write:
-            _write_private(target, json.dumps(data, indent=1, sort_keys=True))
-    finally:
-        os.close(lock_fd)
+def _store(path: str | os.PathLike | None, write: bool = True) -> AbstractContextManager[dict]:
+    return locked_json(sessions_path(path), {"version": 1, "sessions": {}}, write=write)
 
 
 def _key(path: str | os.PathLike | None) -> bytes:
     """The signing key, made once per deployment (a new key ends every session)."""
     target = sessions_path(path).with_name("session_key")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    lock_fd = os.open(target.with_name(target.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:  # its own lock: signing happens while the sessions file is locked
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+    with file_lock(target):  # its own lock: signing happens while the sessions file is locked
         if not target.exists():
-            _write_private(target, secrets.token_hex(32))
+            write_private(target, secrets.token_hex(32))
         return bytes.fromhex(target.read_text().strip())
-    finally:
-        os.close(lock_fd)
 
 
 def _sign(purpose: str, body: str, path: str | os.PathLike | None) -> str:

@@ -40,6 +40,27 @@ def _keep(param: str, value: Any, options: Sequence[Any]) -> None:
     written[param] = text
 
 
+def _url_choice(
+    widget: str,
+    label: str,
+    options: Sequence[Any],
+    *,
+    key: str,
+    param: str,
+    format_func: Callable[[Any], Any],
+    container: Any,
+    **kwargs: Any,
+) -> Any:
+    """The single-choice widget `widget` of `container` (default the page) with its choice kept in the URL."""
+    options = list(options)
+    _seed(key, param, options)
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]  # a choice of an earlier view that this one does not offer
+    value = getattr(container or st, widget)(label, options, key=key, format_func=format_func, **kwargs)
+    _keep(param, value, options)
+    return value
+
+
 def url_selectbox(
     label: str,
     options: Sequence[Any],
@@ -51,13 +72,9 @@ def url_selectbox(
     **kwargs: Any,
 ) -> Any:
     """st.selectbox (in `container`, default the page) whose choice lives in the URL as `param`."""
-    options = list(options)
-    _seed(key, param, options)
-    if key in st.session_state and st.session_state[key] not in options:
-        del st.session_state[key]  # a choice of an earlier view that this one does not offer
-    value = (container or st).selectbox(label, options, key=key, format_func=format_func, **kwargs)
-    _keep(param, value, options)
-    return value
+    return _url_choice(
+        "selectbox", label, options, key=key, param=param, format_func=format_func, container=container, **kwargs
+    )
 
 
 def url_radio(
@@ -71,10 +88,6 @@ def url_radio(
     **kwargs: Any,
 ) -> Any:
     """st.radio whose choice lives in the URL as `param`."""
-    options = list(options)
-    _seed(key, param, options)
-    if key in st.session_state and st.session_state[key] not in options:
-        del st.session_state[key]
-    value = (container or st).radio(label, options, key=key, format_func=format_func, **kwargs)
-    _keep(param, value, options)
-    return value
+    return _url_choice(
+        "radio", label, options, key=key, param=param, format_func=format_func, container=container, **kwargs
+    )
