@@ -67,10 +67,10 @@ DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".parquet"}
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_WAREHOUSE, EXIT_OLDER = 0, 2, 3, 4, 5, 6
 ROW_RULE_PRIORITY, KEY_RULE_PRIORITY = 1000, 2000
 MAX_VALUE_SHOWN = 60
-# DuckDB spills to disk past this, so a state-size or 2 GB file loads in bounded memory. 1 GB leaves the
-# rest of a 2.5 GB peak (issue 18 item 7) to Python, great-expectations and its pandas batches: a 5M-row
-# file, valid or all quarantined, stays under it (bench/load_memory.py, docs/PERFORMANCE.md).
-LOAD_MEMORY_LIMIT = os.environ.get("BTAM_LOAD_MEMORY_LIMIT", "1GB")
+# DuckDB spills to disk past this, so a state-size or 2 GB file loads in bounded memory. Not lower: at 1 GB
+# and 1.5 GB a 5M-row all-quarantined file fails with DuckDB's out-of-memory error in a step that does not
+# spill (docs/PERFORMANCE.md, "Memory of one large file").
+LOAD_MEMORY_LIMIT = os.environ.get("BTAM_LOAD_MEMORY_LIMIT", "2GB")
 
 Progress = Callable[[str, float], None]
 
