@@ -188,28 +188,35 @@ def _mapped_representatives(
     return values
 
 
+BATCH_VALUES = 250_000  # values of a large column per great-expectations run: bounds GX's and pandas' memory
+
+
 def _frames(values: dict[str, Values], suite_json: dict):
-    """(frame, expectations) pairs: small columns together, each large column alone, so no column is
-    padded to another's length. Cycling a column's values to the frame length repeats values, never adds one."""
+    """(frame, source) pairs: small columns together, each large column alone and in batches of
+    BATCH_VALUES, so no column is padded to another's length and no run holds millions of values.
+    Cycling a column's values to the frame length repeats values, never adds one. `source` is a large
+    column's batch as Arrow (its failing values are taken from it), else None."""
     import pandas as pd
 
     small = [c for c, v in values.items() if len(v) <= SMALL_COLUMN]
-    groups = [small] + [[c] for c in values if c not in small]
-    for columns in groups:
-        if not columns:
+    groups: list[tuple[list[str], pa.ChunkedArray | None]] = [(small, None)] if small else []
+    for column in values:
+        large = values[column]
+        if column in small:
             continue
-        length = max(len(values[c]) for c in columns) or 1
-        frame = pd.DataFrame({c: _padded(values[c], length) for c in columns})
-        expectations = []
+        if isinstance(large, pa.ChunkedArray):  # the loader's large columns (_mapped_representatives)
+            groups.extend(([column], large.slice(start, BATCH_VALUES)) for start in range(0, len(large), BATCH_VALUES))
+        else:
+            groups.append(([column], None))
+    for columns, source in groups:
+        length = len(source) if source is not None else max(len(values[c]) for c in columns) or 1
+        frame = pd.DataFrame({c: _padded(values[c] if source is None else source, length) for c in columns})
         for expectation in suite_json["expectations"]:
             column = expectation["kwargs"]["column"]
             base = column.removesuffix(DERIVED_NUMBER_SUFFIX)
-            if base not in columns:
-                continue
-            if column != base and column not in frame:
+            if base in columns and column != base and column not in frame:
                 frame[column] = pd.to_numeric(frame[base], errors="coerce")
-            expectations.append(expectation)
-        yield frame, expectations
+        yield frame, source
 
 
 def _padded(values, length: int):
@@ -250,15 +257,29 @@ def distinct_value_columns(entity: str) -> list[str]:
 
 def validate_values(entity: str, values: dict[str, Values]) -> list[ColumnViolation]:
     """Every (column, value, rule) that the entity's suite rejects (great-expectations work, no DuckDB)."""
+    return [
+        ColumnViolation(column, value, rule)
+        for (column, rule), rejected in rejected_values(entity, values).items()
+        for value in rejected.to_pylist()
+    ]
+
+
+def rejected_values(entity: str, values: dict[str, Values]) -> dict[tuple[str, str], pa.Array]:
+    """(column, rule) -> the values the entity's suite rejects, as Arrow text (null for a missing value).
+
+    Arrow, not Python objects: a key column of a few million rows can fail on every distinct value
+    (the loader joins them back to their rows, registered as a table)."""
     suite_json = load_suite_json(entity)
-    violations = []
-    for frame, _expectations in _frames(values, suite_json):
+    found: dict[tuple[str, str], list[pa.Array]] = {}
+    for frame, source in _frames(values, suite_json):
         suite = _sub_suite(entity, tuple(sorted(frame.columns)))
         # What Batch.validate does, without first building a batch of its own (GX fingerprints the
         # frame by hashing every value each time it builds one).
         result = _validator(_batch_definition(entity), frame).validate_expectation_suite(suite)
-        violations.extend(_violations_of(result, frame, entity))
-    return violations
+        for key, rejected in _violations_of(result, frame, source, entity):
+            found.setdefault(key, []).append(rejected)
+        del result, frame
+    return {key: pa.concat_arrays(parts) for key, parts in found.items()}
 
 
 def _validator(batch_definition, frame):
@@ -283,7 +304,11 @@ def _sub_suite(entity: str, columns: tuple[str, ...]):
     return _suite_object(f"{entity}:{','.join(columns)}", subset)
 
 
-def _violations_of(result, frame, entity: str) -> list[ColumnViolation]:
+def _violations_of(
+    result, frame, source: pa.ChunkedArray | None, entity: str
+) -> list[tuple[tuple[str, str], pa.Array]]:
+    """((column, rule), failing values) of each failed expectation; from `source` (a large column's batch)
+    by position when given, else from the frame."""
     violations = []
     for outcome in result.results:
         exception = outcome.exception_info or {}
@@ -308,8 +333,11 @@ def _violations_of(result, frame, entity: str) -> list[ColumnViolation]:
                 f"suite {entity}: {outcome.expectation_config.type} on {column} reported "
                 f"{count} failing values but listed {'no' if rows is None else len(rows)} rows"
             )
-        for value in dict.fromkeys(_plain(v) for v in frame[base].loc[rows]):
-            violations.append(ColumnViolation(base, value, rule))
+        if source is not None:
+            rejected = pc.unique(source.take(pa.array(rows, type=pa.int64())).combine_chunks()).cast(pa.string())
+        else:
+            rejected = pa.array(list(dict.fromkeys(_plain(v) for v in frame[base].loc[rows])), type=pa.string())
+        violations.append(((base, rule), rejected))
     return violations
 
 

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from data_contracts.interchange import ENTITIES, LOAD_ORDER, SPEC_VERSION
 from data_contracts.marts import marts_current
@@ -36,7 +37,7 @@ from pipelines.contracts import (
     column_values,
     distinct_value_columns,
     load_suite_json,
-    validate_values,
+    rejected_values,
     warm_up_in_background,
 )
 from pipelines.identifiers import (
@@ -66,7 +67,9 @@ DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".parquet"}
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_WAREHOUSE, EXIT_OLDER = 0, 2, 3, 4, 5, 6
 ROW_RULE_PRIORITY, KEY_RULE_PRIORITY = 1000, 2000
 MAX_VALUE_SHOWN = 60
-# DuckDB spills to disk past this, so a state-size or 2 GB file loads in bounded memory.
+# DuckDB spills to disk past this, so a state-size or 2 GB file loads in bounded memory. Not lower: at 1 GB
+# and 1.5 GB a 5M-row all-quarantined file fails with DuckDB's out-of-memory error in a step that does not
+# spill (docs/PERFORMANCE.md, "Memory of one large file").
 LOAD_MEMORY_LIMIT = os.environ.get("BTAM_LOAD_MEMORY_LIMIT", "2GB")
 
 Progress = Callable[[str, float], None]
@@ -512,11 +515,9 @@ def _collect_violations(
     # great-expectations judges the distinct values in a second thread while DuckDB (which releases
     # the GIL) types the rows and runs the row and cross-table rules.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        verdicts = pool.submit(validate_values, entity, column_values(con, "raw", entity, expressions, distinct_tables))
+        verdicts = pool.submit(rejected_values, entity, column_values(con, "raw", entity, expressions, distinct_tables))
         _row_and_key_violations(con, entity, column_map, profile, as_of)
-        by_rule: dict[tuple[str, str], list] = {}
-        for violation in verdicts.result():
-            by_rule.setdefault((violation.column, violation.rule), []).append(violation.value)
+        by_rule = verdicts.result()
     for (column, rule), values in by_rule.items():
         _insert_column_violations(con, column, rule, values, priority[rule])
 
@@ -571,24 +572,28 @@ def _sql_literal(text: str) -> str:
 
 
 def _insert_column_violations(
-    con: duckdb.DuckDBPyConnection, column: str, rule: str, values: list, priority: int
+    con: duckdb.DuckDBPyConnection, column: str, rule: str, values: pa.Array, priority: int
 ) -> None:
-    """One scan per (column, rule): every row whose mapped value is among the rejected values."""
-    texts = [v for v in values if v is not None]
+    """One scan per (column, rule): every row whose mapped value is among the rejected values, joined
+    against them as a registered Arrow table (millions of values when a key column fails throughout)."""
     conditions = []
-    if texts:
-        conditions.append(f"{column} in (select unnest($values))")
-    if len(texts) < len(values):
+    if len(values) > values.null_count:
+        conditions.append(f"{column} in (select v from _rejected_values where v is not null)")
+    if values.null_count:
         conditions.append(f"{column} is null")
     detail = (
         f"'{column} is ' || coalesce('\"' || left({column}, {MAX_VALUE_SHOWN}) || '\"', 'blank') "
         f"|| ': {_rule_text(rule).replace(chr(39), chr(39) * 2)}'"
     )
-    con.execute(
-        f"insert into violations select _row_id, $rule, {detail}, $priority from mapped "
-        f"where {' or '.join(conditions)}",
-        {"rule": rule, "priority": priority, **({"values": texts} if texts else {})},
-    )
+    con.register("_rejected_values", pa.table({"v": values}))
+    try:
+        con.execute(
+            f"insert into violations select _row_id, $rule, {detail}, $priority from mapped "
+            f"where {' or '.join(conditions)}",
+            {"rule": rule, "priority": priority},
+        )
+    finally:
+        con.unregister("_rejected_values")
 
 
 RULE_TEXT = {
