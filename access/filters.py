@@ -24,12 +24,12 @@ import polars as pl
 from access.queries import run_query
 from access.roles import COORDINATOR, Viewer, filter_school_ids, may_choose_schools
 from data_contracts.interchange import SCHOOL_LEVELS
+from data_contracts.labels import SCHOOL_LEVEL_LABELS as LEVEL_LABELS
 
 YEAR, SCHOOLS, LEVEL = "year", "schools", "level"
 PARAM_KEYS = (YEAR, SCHOOLS, LEVEL)
 MAX_PARAM_LENGTH = 4000
 ALL_LEVELS = "all"
-LEVEL_LABELS = {"elementary": "Elementary", "middle": "Middle", "high": "High", "k12": "K-12", "other": "Other"}
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,12 @@ is rounded for reading (exports keep it exact), and a test that could not be run
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import polars as pl
 
+from data_contracts.number_format import fmt_days, fmt_int, fmt_pct, fmt_ratio
+from data_contracts.number_format import fmt_p as p_text
 from metrics.competing_risks import MIN_CASES
 from metrics.survival import logrank_not_run_reason
 
@@ -37,7 +38,7 @@ SCALE_WORDS: dict[str, str] = {
 
 def times(value: float, decimals: int = 1) -> str:
     """A ratio as printed: 2.45 -> '2.5'."""
-    return f"{value:.{decimals}f}"
+    return fmt_ratio(value, decimals=decimals)
 
 
 def statistic_sentence(statistic: str, value: float, subject: str, outcome: str, comparison: str) -> str:
@@ -48,7 +49,7 @@ def statistic_sentence(statistic: str, value: float, subject: str, outcome: str,
     if statistic == "risk_difference":
         points = 100 * value
         direction = "higher" if points > 0 else "lower" if points < 0 else "different"
-        shown = f"{abs(points):.1f}"
+        shown = fmt_ratio(abs(points), decimals=1)
     else:
         direction, shown = "", times(value)
     sentence = TEMPLATES[statistic].format(
@@ -57,22 +58,9 @@ def statistic_sentence(statistic: str, value: float, subject: str, outcome: str,
     return sentence[0].upper() + sentence[1:]
 
 
-def p_text(p: float | None, name: str = "p") -> str:
-    """A p (or q) value for reading: 'p < 0.001' below a thousandth, else three decimals ('p = 0.042');
-    a value that rounds to 1 prints 'p > 0.999'. Exports keep the exact value."""
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return f"{name} not available"
-    if p < 0.001:
-        return f"{name} < 0.001"
-    if p > 0.999:
-        return f"{name} > 0.999"
-    return f"{name} = {p:.3f}"
-
-
 def days_text(days: float) -> str:
     """0 -> 'the same day', 1 -> '1 day', 12 -> '12 days'."""
-    n = int(round(days))
-    return "the same day" if n == 0 else f"{n} day" if n == 1 else f"{n} days"
+    return fmt_days(days)
 
 
 def days_until(days: float | None, n_cases: int, min_cases: int = MIN_CASES) -> str:
@@ -88,7 +76,7 @@ def closed_text(n_closed_unserved: int) -> str:
     """'5 cases closed without any intervention count as never served' (1 case ... counts)."""
     if n_closed_unserved == 1:
         return "1 case closed without any intervention counts as never served"
-    return f"{n_closed_unserved:,} cases closed without any intervention count as never served"
+    return f"{fmt_int(n_closed_unserved)} cases closed without any intervention count as never served"
 
 
 def served_headline(row: Mapping[str, object], min_cases: int = MIN_CASES) -> str:
@@ -102,7 +90,10 @@ def served_headline(row: Mapping[str, object], min_cases: int = MIN_CASES) -> st
         )
     by10, by30, ever = (float(row[c]) for c in ("served_by_10", "served_by_30", "ever_served"))  # type: ignore[arg-type]
     d50 = row["days_to_50"]
-    share = f"{100 * by10:.0f}% of cases were served within 10 days of the report, {100 * by30:.0f}% within 30 days"
+    share = (
+        f"{fmt_pct(by10, decimals=0)} of cases were served within 10 days of the report, "
+        f"{fmt_pct(by30, decimals=0)} within 30 days"
+    )
     if d50 is None:
         lead = "**Half of the cases: never reached.** Fewer than half were ever served"
     else:
@@ -110,7 +101,7 @@ def served_headline(row: Mapping[str, object], min_cases: int = MIN_CASES) -> st
         when = "on the day of the report" if round(days) == 0 else f"within {days_text(days)}** of the report"
         lead = f"Half of the cases had a first intervention **{when}" + ("**" if round(days) == 0 else "")
     return (
-        f"{lead}. {share} and {100 * ever:.0f}% by the end of the period; "
+        f"{lead}. {share} and {fmt_pct(ever, decimals=0)} by the end of the period; "
         f"{closed_text(int(row['n_closed_unserved']))} (cumulative incidence)."  # type: ignore[call-overload]
     )
 

@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import polars as pl
 
+from data_contracts.labels import AUDIT_LABELS
 from metrics.config import DEFAULT_AUDIT_TARGETS, DEFAULT_SETTINGS, MetricSettings
 from metrics.frames import require_columns
 
@@ -48,7 +49,7 @@ class AuditResult:
 AUDIT_INDICATORS: tuple[AuditIndicator, ...] = (
     AuditIndicator(
         "team_composition",
-        "Assessment team included an administrator and a mental-health professional",
+        AUDIT_LABELS["team_composition"],
         1,
         "higher_is_better",
         "assessed cases with team_admin = Y and team_mental_health = Y",
@@ -56,7 +57,7 @@ AUDIT_INDICATORS: tuple[AuditIndicator, ...] = (
     ),
     AuditIndicator(
         "concern_level_recorded",
-        "Level of concern recorded for assessed cases",
+        AUDIT_LABELS["concern_level_recorded"],
         5,
         "higher_is_better",
         "assessed cases with a concern_level",
@@ -64,7 +65,7 @@ AUDIT_INDICATORS: tuple[AuditIndicator, ...] = (
     ),
     AuditIndicator(
         "disability_factors_considered",
-        "Disability factors considered for students with IDEA or 504",
+        AUDIT_LABELS["disability_factors_considered"],
         5,
         "higher_is_better",
         "those cases with disability_factors_considered = y",
@@ -72,7 +73,7 @@ AUDIT_INDICATORS: tuple[AuditIndicator, ...] = (
     ),
     AuditIndicator(
         "written_plan_moderate_plus",
-        "Written plan for moderate concern and above",
+        AUDIT_LABELS["written_plan_moderate_plus"],
         6,
         "higher_is_better",
         "those cases with a plan_written_date",
@@ -80,7 +81,7 @@ AUDIT_INDICATORS: tuple[AuditIndicator, ...] = (
     ),
     AuditIndicator(
         "formal_monitoring_moderate_plus",
-        "Formal monitoring for moderate concern and above",
+        AUDIT_LABELS["formal_monitoring_moderate_plus"],
         6,
         "higher_is_better",
         "those cases with monitoring = formal",
@@ -88,7 +89,7 @@ AUDIT_INDICATORS: tuple[AuditIndicator, ...] = (
     ),
     AuditIndicator(
         "review_within_window_moderate_plus",
-        "Monitoring review {review_window} assessment, moderate concern and above",
+        AUDIT_LABELS["review_within_window_moderate_plus"],
         6,
         "higher_is_better",
         "those cases with a case review within review_within_days of assessed_date",
@@ -96,7 +97,7 @@ AUDIT_INDICATORS: tuple[AuditIndicator, ...] = (
     ),
     AuditIndicator(
         "law_enforcement_low_moderate",
-        "Law enforcement involved in low or moderate concern cases",
+        AUDIT_LABELS["law_enforcement_low_moderate"],
         4,
         "lower_is_better",
         "those cases with law_enforcement_involved = Y or a law-enforcement action",
@@ -104,7 +105,7 @@ AUDIT_INDICATORS: tuple[AuditIndicator, ...] = (
     ),
     AuditIndicator(
         "exclusion_or_placement_change",
-        "Exclusion or placement change, by level of concern",
+        AUDIT_LABELS["exclusion_or_placement_change"],
         6,
         "lower_is_better",
         "those cases with a suspension, expulsion or change_of_placement action",
@@ -112,7 +113,7 @@ AUDIT_INDICATORS: tuple[AuditIndicator, ...] = (
     ),
     AuditIndicator(
         "suspended_while_case_open",
-        "Students suspended while their BTAM case was open",
+        AUDIT_LABELS["suspended_while_case_open"],
         6,
         "lower_is_better",
         "those with an iss, oss or expulsion incident between reported_date and closed_date (or the as-of date)",

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from data_contracts.labels import BREAKDOWN_LABELS, first_upper
 from figures.released_volumes import (
     percent_change,
     rate_per_1000,
@@ -202,22 +203,15 @@ elif schools.height:
         section="Rates (`metrics/rates.py`)",
     )
 
-# Source, channel, concern type and behaviour.
-TITLES = {
-    "report_source": "who reported",
-    "report_channel": "how it was reported",
-    "concern_type": "type of concern",
-    "behavior": "behavior reported",
-}
 chosen = url_radio(
     "Cases by",
-    list(TITLES),
+    list(BREAKDOWN_LABELS),
     key="volumes_breakdown",
     param="by",
     horizontal=True,
-    format_func=lambda b: TITLES[b].capitalize(),
+    format_func=lambda b: first_upper(BREAKDOWN_LABELS[b]),
 )
-breakdown, words = chosen, TITLES[chosen]
+breakdown, words = chosen, BREAKDOWN_LABELS[chosen]
 part = district.filter(pl.col("breakdown") == breakdown).sort("cases")
 if suppress:  # a rate only from a published count and the published enrolment
     pub = release[f"cases_by_{breakdown}"]

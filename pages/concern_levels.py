@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from data_contracts.labels import LEVELS
 from figures.derived import released_high_share
 from figures.released_levels import released_level_shares, released_level_test
 from figures.words import p_text
@@ -22,7 +23,6 @@ METHODS = {
     "fisher_exact": "Fisher's exact test",
     "monte_carlo": "a Monte Carlo test of independence (10,000 random tables)",
 }
-LEVELS = ("low", "moderate", "high", "imminent")
 PATTERNS = ("", "/", "x", ".")
 
 ctx, year, school_ids, suppress, where = analytic_view("Concern levels")
@@ -129,7 +129,7 @@ def stacked(
     table = frame.select(
         pl.col(by).replace_strict(labels).alias(y_title),
         pl.col(by).replace_strict(totals, default="*").alias("Assessed cases of the group (n)"),
-        pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level of concern"),
+        pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias(data.DIMENSION_LABELS["concern_level"]),
         pl.col("shown").alias("Assessed cases"),
         pl.col("plotted").round(3).alias("Share of the group's assessed cases"),
     )

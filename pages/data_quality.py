@@ -9,19 +9,12 @@ import streamlit as st
 from access.queries import run_query
 from access.roles import ADMIN, DISTRICT
 from access.warehouse_reader import WarehouseMissing
+from data_contracts.labels import ENTITY_LABELS
 from ui.charts import OKABE_ITO, chart_with_table, how_computed, style, table_with_download
 from ui.context import PageContext, connection, page_context
 from ui.text import fmt_date, fmt_int, fmt_text, plural
 
 ROW_LIMIT = 200
-ENTITY_LABELS = {
-    "schools": "Schools",
-    "enrollment": "Enrollment",
-    "btam_cases": "BTAM cases",
-    "case_actions": "Case actions",
-    "case_reviews": "Case reviews",
-    "discipline_actions": "Discipline actions",
-}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

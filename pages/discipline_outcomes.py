@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from data_contracts.labels import CASE_OUTCOME_PHRASES, LEVELS
 from figures.released_outcomes import HIDDEN_STRATUM, released_conditional, released_outcome_shares
 from figures.words import p_text, statistic_sentence
 from metrics.config import DEFAULT_SETTINGS
@@ -18,13 +19,6 @@ from ui.context import analytic_view
 from ui.text import first_upper, fmt_int, fmt_pct, plural, python_map
 from ui.url_state import url_selectbox
 
-OUTCOMES = {
-    "case_exclusionary": "ended in a suspension or expulsion",
-    "case_law_enforcement": "involved law enforcement",
-    "case_placement_change": "ended in a change of placement",
-}
-LEVELS = ("low", "moderate", "high", "imminent")
-
 ctx, year, school_ids, suppress, where = analytic_view("Discipline outcomes")
 strata = data.outcome_strata(ctx.cache_key, year, school_ids)
 if strata.is_empty():
@@ -34,7 +28,7 @@ st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if sup
 c1, c2 = st.columns(2)
 outcome = url_selectbox(
     "Outcome of the case",
-    list(OUTCOMES),
+    list(CASE_OUTCOME_PHRASES),
     key="discipline_outcome",
     param="outcome",
     format_func=lambda o: data.OUTCOME_LABELS[o],
@@ -85,16 +79,16 @@ drawn = [v for v in part["share"].to_list() if v is not None]  # a share is at m
 fig.update_yaxes(tickformat=".0%", range=[0, min(1.05, 1.2 * max(drawn) + 0.02) if drawn else 1.05])
 style(
     fig,
-    title=f"Share of assessed BTAM cases that {OUTCOMES[outcome]}, by level of concern and "
+    title=f"Share of assessed BTAM cases that {CASE_OUTCOME_PHRASES[outcome]}, by level of concern and "
     f"{data.DIMENSION_LABELS[dimension].lower()}, {where}",
-    x_title="Level of concern",
+    x_title=data.DIMENSION_LABELS["concern_level"],
     y_title="Cases with the outcome (%)",
     height=420,
 )
 part = part.sort("group", pl.col("concern_level").replace_strict({lv: j for j, lv in enumerate(LEVELS)}, default=9))
 table = part.select(
     python_map(part["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
-    pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level of concern"),
+    pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias(data.DIMENSION_LABELS["concern_level"]),
     pl.col("cases_shown").alias("Assessed cases"),
     pl.col("with_shown").alias("With the outcome"),
     pl.col("share").round(3).alias("Share"),
@@ -151,7 +145,11 @@ for r in cond.sort("odds_ratio", descending=True, nulls_last=True).iter_rows(nam
         continue
     said += 1
     odds = statistic_sentence(
-        "odds_ratio", r["odds_ratio"], f"{who}'s cases", OUTCOMES[outcome], "other students' cases at the same level"
+        "odds_ratio",
+        r["odds_ratio"],
+        f"{who}'s cases",
+        CASE_OUTCOME_PHRASES[outcome],
+        "other students' cases at the same level",
     )
     interval = f"95% CI {r['ci_low']:.2f}–{r['ci_high']:.2f}; {p_text(r['q_value'], 'q')}"
     if r["unlikely_to_be_chance"] and r["ci_low"] > 1:

@@ -16,7 +16,7 @@ from ui import idc_section
 from ui import page_data as data
 from ui.charts import OKABE_ITO, chart_with_table, forest_figure, style
 from ui.context import analytic_view
-from ui.text import fmt_pct, python_map
+from ui.text import first_lower, fmt_pct, python_map
 from ui.url_state import url_selectbox
 
 S = DEFAULT_SETTINGS
@@ -62,7 +62,7 @@ else:
 STATE_OTHERS = "students of the other groups statewide (alternate risk ratio)"
 population = data.POPULATION_LABELS[data.population_measure(outcome)]
 measure = data.OUTCOME_LABELS[outcome]
-measure_in_text = measure[:1].lower() + measure[1:]  # keeps acronyms such as BTAM and IDEA
+measure_in_text = first_lower(measure)  # keeps acronyms such as BTAM and IDEA
 
 count_shown: dict[str, tuple[str, str]] = {}
 notes: list[str] = []
@@ -318,7 +318,7 @@ def benchmarks() -> None:
         title=f"{measure}: risk by race and ethnicity, district {year} beside {view.state} and peer "
         f"districts (CRDC {crdc})",
         x_title="Students with the outcome (% of enrolled)",
-        y_title="Race and ethnicity",
+        y_title=data.DIMENSION_LABELS["race_ethnicity"],
         height=max(320, 90 + 60 * len(labels)),
     )
     notes = [
@@ -408,8 +408,8 @@ if heat.height and reference == ALL_OTHERS:
         style(
             fig,
             title=f"Risk ratio: {measure_in_text}, by race and disability, against all other students, {where}",
-            x_title="Disability status",
-            y_title="Race and ethnicity",
+            x_title=data.DIMENSION_LABELS["disability_status"],
+            y_title=data.DIMENSION_LABELS["race_ethnicity"],
             height=420,
         )
         chart_with_table(

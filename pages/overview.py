@@ -289,7 +289,7 @@ for i, y in enumerate((prior, year)):
 style(
     fig,
     title=f"Assessed BTAM cases by level of concern, {ctx.describe_filters()}, {prior} and {year}",
-    x_title="Level of concern",
+    x_title=data.DIMENSION_LABELS["concern_level"],
     y_title="Assessed cases",
 )
 chart_with_table(
@@ -297,7 +297,7 @@ chart_with_table(
     fig,
     table.select(
         pl.col("school_year").alias("School year"),
-        pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level of concern"),
+        pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias(data.DIMENSION_LABELS["concern_level"]),
         pl.col("shown").alias("Assessed cases"),
     ),
     stem=f"cases_by_level_{year}",

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from data_contracts.labels import AUDIT_STATUS_LABELS, AUDIT_STATUS_MARKS
 from figures.released_audit import released_audit_rows
 from ui import page_data as data
 from ui.charts import OKABE_ITO, chart_with_table, style, table_with_download
@@ -14,12 +15,13 @@ from ui.context import analytic_view
 from ui.text import fmt_int, fmt_pct, of_count, plural, python_map
 from ui.url_state import url_selectbox
 
+# the vocabulary's status words with the page's marks: too few cases is neither on nor off target
 STATUS = {
-    "on_target": "✓ on target",
-    "off_target": "✗ off target",
-    "too_few": "○ too few cases (< 10)",
-    "not_applicable": "no cases",
-    "withheld": "withheld: a count it depends on is hidden for this role",
+    "on_target": f"{AUDIT_STATUS_MARKS['on_target']} {AUDIT_STATUS_LABELS['on_target']}",
+    "off_target": f"{AUDIT_STATUS_MARKS['off_target']} {AUDIT_STATUS_LABELS['off_target']}",
+    "too_few": f"○ {AUDIT_STATUS_LABELS['too_few']} (< 10)",
+    "not_applicable": AUDIT_STATUS_LABELS["not_applicable"],
+    "withheld": AUDIT_STATUS_LABELS["withheld"],
 }
 # Plotly marker symbol and colour per status: too few cases is neither on nor off target, so it has its own mark.
 MARKS = {
@@ -150,11 +152,9 @@ if schools.height and not suppress:
         python_map(schools.select(pl.struct("label", "concern_level")).to_series(), name).alias("indicator_name"),
         pl.col("scope").replace_strict(names, default=pl.col("scope")).alias("school"),
     )
-    card = schools.with_columns(
-        pl.col("status")
-        .replace_strict({"on_target": "✓", "off_target": "✗", "too_few": "○ few", "not_applicable": "–"})
-        .alias("mark")
-    ).pivot(on="indicator_name", index="school", values="mark")
+    card = schools.with_columns(pl.col("status").replace_strict(AUDIT_STATUS_MARKS).alias("mark")).pivot(
+        on="indicator_name", index="school", values="mark"
+    )
     st.dataframe(card, hide_index=True, width="stretch")
     st.caption("✓ on target · ✗ off target · ○ few: fewer than 10 cases · –: no case the indicator applies to.")
     c1, c2 = st.columns(2)

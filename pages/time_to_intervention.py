@@ -257,7 +257,7 @@ else:
         ctx,
         fig,
         timely.select(
-            pl.Series("Level of concern", [label.split("<br>")[0] for label in labels]),
+            pl.Series(data.DIMENSION_LABELS["concern_level"], [label.split("<br>")[0] for label in labels]),
             pl.Series("Cases (n)", sizes),
             pl.col("met_shown").alias("Met"),
             pl.col("missed_shown").alias("Missed"),

@@ -8,18 +8,10 @@ import streamlit as st
 from access.roles import must_suppress
 from access.warehouse_reader import WarehouseMissing
 from access.warehouse_status import WarehouseStatus, read_status
+from data_contracts.labels import ENTITY_LABELS
 from ui.context import connection, page_context
 from ui.first_run import show_first_run
 from ui.text import fmt_count, fmt_date, fmt_text
-
-ENTITY_LABELS = {
-    "schools": "Schools",
-    "enrollment": "Enrollment (student-years)",
-    "btam_cases": "BTAM cases",
-    "case_actions": "Case actions",
-    "case_reviews": "Case reviews",
-    "discipline_actions": "Discipline actions",
-}
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

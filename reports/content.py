@@ -11,31 +11,31 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from data_contracts.labels import (
+    AUDIT_BY_LEVEL,
+    AUDIT_LABELS,
+    AUDIT_STATUS_LABELS,
+    CASE_OUTCOME_PHRASES,
+    COMPLETENESS_LABELS,
+    DIMENSION_LABELS,
+    LEVEL_LABELS,
+    LEVELS,
+    OUTCOME_LABELS,
+    OUTCOME_PHRASES,
+    POPULATION_LABELS,
+    SCHOOL_LEVEL_LABELS,
+    first_lower,
+    first_upper,
+    group_label,
+    students_phrase,
+)
 from figures.released_outcomes import strata_published
 from figures.words import p_text, statistic_sentence
-from metrics.audit import INDICATORS_BY_KEY
+from metrics.audit import INDICATORS_BY_KEY, indicator_label
 from metrics.competing_risks import MIN_CASES
 from reports.data import AUDIT_TABLE_INDICATORS, CASE_POPULATION, DIMENSIONS, TOTAL, RatioFinding, ReportData
-from reports.labels import (
-    AUDIT,
-    COMPLETENESS,
-    CONDITIONAL_OUTCOMES,
-    LEVEL_NAMES,
-    LEVELS,
-    OUTCOME_TITLES,
-    OUTCOMES,
-    SCHOOL_LEVELS,
-    group_name,
-    short_group,
-)
-from reports.labels import DIMENSIONS as DIMENSION_NAMES
 
 NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-COMPARE_TITLES = {
-    "iss": "In-school suspension",
-    "oss_or_expulsion": "Out-of-school suspension or expulsion",
-    "law_enforcement": "Referred to law enforcement or arrested",
-}
 SUPPRESSED_NOTE = (
     "<10 means fewer than 10 students or cases, but not none; * means hidden so that a small number cannot be "
     "worked out from the totals (or, for a rate, that its count is hidden)."
@@ -275,11 +275,18 @@ class _Writer:
         for row in t.display.iter_rows(named=True):
             if row["school_level"] == TOTAL:
                 continue
-            level_rows.append([SCHOOL_LEVELS.get(row["school_level"], row["school_level"].capitalize()), row["cases"]])
+            level_rows.append(
+                [SCHOOL_LEVEL_LABELS.get(row["school_level"], row["school_level"].capitalize()), row["cases"]]
+            )
         if level_rows:
             level_rows.append(["All schools", d.display("cases_by_school_level", "cases", school_level=TOTAL)])
             blocks.append(
-                Table(["School level", "BTAM cases"], level_rows, f"Cases by school level, {self.year}", widths=[2, 1])
+                Table(
+                    [DIMENSION_LABELS["school_level"], "BTAM cases"],
+                    level_rows,
+                    f"Cases by school level, {self.year}",
+                    widths=[2, 1],
+                )
             )
         return Section("volume", "Case volume and rate", blocks)
 
@@ -321,13 +328,13 @@ class _Writer:
                 )
             )
             rows = [
-                [LEVEL_NAMES[lv], d.display("concern_outcomes", "assessed_cases", concern_level=lv), "hidden"]
+                [LEVEL_LABELS[lv], d.display("concern_outcomes", "assessed_cases", concern_level=lv), "hidden"]
                 for lv in LEVELS
             ]
             rows.append(["All rated cases", d.display("concern_outcomes", "assessed_cases", concern_level=TOTAL), ""])
             blocks.append(
                 Table(
-                    ["Level of concern", "Cases", "Share"],
+                    [DIMENSION_LABELS["concern_level"], "Cases", "Share"],
                     rows,
                     f"Rated cases by level of concern, {self.year}",
                     [SUPPRESSED_NOTE],
@@ -336,7 +343,7 @@ class _Writer:
             )
             return Section("concern", "Levels of concern", blocks)
         shares = self.level_shares("concern_outcomes")
-        words = [f"{LEVEL_NAMES[lvl].lower()} {pct(s)}" for lvl, s in zip(LEVELS, shares) if s is not None]
+        words = [f"{LEVEL_LABELS[lvl].lower()} {pct(s)}" for lvl, s in zip(LEVELS, shares) if s is not None]
         rated = d.display("concern_outcomes", "assessed_cases", concern_level=TOTAL)
         blocks.append(
             Paragraph(
@@ -360,7 +367,7 @@ class _Writer:
             series.insert(0, (self.prev, self.level_shares(f"concern_outcomes@{self.prev}")))
         alt = "Bar chart of the share of rated cases at each level. " + " ".join(
             f"{name}: "
-            + ", ".join(f"{LEVEL_NAMES[lv]} {pct(v) if v is not None else 'hidden'}" for lv, v in zip(LEVELS, vals))
+            + ", ".join(f"{LEVEL_LABELS[lv]} {pct(v) if v is not None else 'hidden'}" for lv, v in zip(LEVELS, vals))
             + "."
             for name, vals in series
         )
@@ -370,7 +377,7 @@ class _Writer:
                 "bar",
                 "Share of rated BTAM cases by level of concern, "
                 + (f"{self.prev} and {self.year}" if len(series) > 1 else self.year),
-                [LEVEL_NAMES[lv] for lv in LEVELS],
+                [LEVEL_LABELS[lv] for lv in LEVELS],
                 [(n, [None if v is None else 100 * v for v in vals]) for n, vals in series],
                 "Share of rated cases (%)",
                 alt,
@@ -381,7 +388,7 @@ class _Writer:
         )
         rows = [
             [
-                LEVEL_NAMES[lv],
+                LEVEL_LABELS[lv],
                 d.display("concern_outcomes", "assessed_cases", concern_level=lv),
                 "hidden" if s is None else pct(s, 1),
             ]
@@ -390,7 +397,7 @@ class _Writer:
         rows.append(["All rated cases", rated, "hidden" if total is None else "100%"])
         blocks.append(
             Table(
-                ["Level of concern", "Cases", "Share"],
+                [DIMENSION_LABELS["concern_level"], "Cases", "Share"],
                 rows,
                 f"Rated cases by level of concern, {self.year}",
                 [SUPPRESSED_NOTE],
@@ -422,7 +429,7 @@ class _Writer:
             blocks.append(
                 Paragraph(
                     "Each level of concern has a target for the first intervention after a report: "
-                    + ", ".join(f"{LEVEL_NAMES[lv].lower()} {target_text(targets[lv])}" for lv in reversed(LEVELS))
+                    + ", ".join(f"{LEVEL_LABELS[lv].lower()} {target_text(targets[lv])}" for lv in reversed(LEVELS))
                     + f". In {self.year}, {d.display('timeliness', 'timely_met', concern_level=TOTAL)} of "
                     f"{d.display('concern_outcomes', 'assessed_cases', concern_level=TOTAL)} rated cases ({pct(share)}) had a first "
                     f"intervention within their target. The rest missed it, or were reported so recently that "
@@ -446,7 +453,7 @@ class _Writer:
             if level in medians:
                 m, lo, hi = medians[level]
                 values.append(m)
-                rows.append([LEVEL_NAMES[level], target, days(m), day_range(lo, hi)])
+                rows.append([LEVEL_LABELS[level], target, days(m), day_range(lo, hi)])
                 late = m > targets[level]
                 if late and level in ("high", "imminent"):
                     self.attention.append(
@@ -456,18 +463,18 @@ class _Writer:
             else:
                 values.append(None)
                 why = d.median_withheld.get(level, "not reported")
-                rows.append([LEVEL_NAMES[level], target, "not reached" if why == "not reached" else "not shown", why])
+                rows.append([LEVEL_LABELS[level], target, "not reached" if why == "not reached" else "not shown", why])
         blocks.append(
             ChartSpec(
                 "time_to_intervention",
                 "bar",
                 f"Median days from report to first intervention by level of concern, {self.year}",
-                [LEVEL_NAMES[lv] for lv in LEVELS],
+                [LEVEL_LABELS[lv] for lv in LEVELS],
                 [("Median days", values)],
                 "Days (median)",
                 "Bar chart. "
                 + "; ".join(
-                    f"{LEVEL_NAMES[lv]}: {days(v) if v is not None else 'not reported'}"
+                    f"{LEVEL_LABELS[lv]}: {days(v) if v is not None else 'not reported'}"
                     for lv, v in zip(LEVELS, values)
                 )
                 + ".",
@@ -478,7 +485,7 @@ class _Writer:
         )
         blocks.append(
             Table(
-                ["Level of concern", "Target", "Median time", "95% interval"],
+                [DIMENSION_LABELS["concern_level"], "Target", "Median time", "95% interval"],
                 rows,
                 f"Days from report to first intervention, {self.year}",
                 [
@@ -511,7 +518,7 @@ class _Writer:
         rows = []
         t = d.release.tables["concern_outcomes"]
         for row in t.display.iter_rows(named=True):
-            name = "All rated cases" if row["concern_level"] == TOTAL else LEVEL_NAMES[row["concern_level"]]
+            name = "All rated cases" if row["concern_level"] == TOTAL else LEVEL_LABELS[row["concern_level"]]
             rows.append(
                 [name, row["assessed_cases"]]
                 + [
@@ -522,7 +529,7 @@ class _Writer:
         blocks.append(
             Table(
                 [
-                    "Level of concern",
+                    DIMENSION_LABELS["concern_level"],
                     "Cases",
                     "No support recorded",
                     "Suspension, expulsion or placement change",
@@ -565,14 +572,15 @@ class _Writer:
                     "case_outcomes",
                     "bar",
                     f"Share of rated cases by what happened and level of concern, {self.year}",
-                    [LEVEL_NAMES[lv] for lv in LEVELS],
+                    [LEVEL_LABELS[lv] for lv in LEVELS],
                     series,
                     "Share of cases at the level (%)",
                     "Grouped bar chart. "
                     + " ".join(
                         f"{name}: "
                         + ", ".join(
-                            f"{LEVEL_NAMES[lv]} {'hidden' if v is None else f'{v:.0f}%'}" for lv, v in zip(LEVELS, vals)
+                            f"{LEVEL_LABELS[lv]} {'hidden' if v is None else f'{v:.0f}%'}"
+                            for lv, v in zip(LEVELS, vals)
                         )
                         + "."
                         for name, vals in series
@@ -592,7 +600,7 @@ class _Writer:
 
     # equity -------------------------------------------------------------------------------------------------
     def finding_sentence(self, f: RatioFinding) -> str:
-        population = "students with a BTAM case" if f.outcome in CASE_POPULATION else "students"
+        population = POPULATION_LABELS["btam_referral"] if f.outcome in CASE_POPULATION else "students"
         ci = (
             f"95% confidence interval {f.ci_low:.1f} to {f.ci_high:.1f} times"
             if f.ci_low is not None and f.ci_high is not None
@@ -604,7 +612,7 @@ class _Writer:
         n = self.d.display(table, den, **{f.dimension: f.group})
         persistent = " This has been flagged three years running." if f.persistent else ""
         return (
-            f"{group_name(f.dimension, f.group)} {OUTCOMES[f.outcome][0]} at {times(f.risk_ratio)} the rate "
+            f"{first_upper(students_phrase(f.dimension, f.group))} {OUTCOME_PHRASES[f.outcome][0]} at {times(f.risk_ratio)} the rate "
             f"of all other {population} ({k} of {n}, {pct(f.risk, 1)}, against {pct(f.comparison_risk, 1)}; "
             f"{ci}).{persistent}"
         )
@@ -671,8 +679,8 @@ class _Writer:
                         statistic_sentence(
                             "odds_ratio",
                             c.odds_ratio,
-                            f"cases of {group_name(c.dimension, c.group)}",
-                            CONDITIONAL_OUTCOMES.get(c.outcome, c.outcome),
+                            f"cases of {students_phrase(c.dimension, c.group)}",
+                            CASE_OUTCOME_PHRASES.get(c.outcome, c.outcome),
                             "other students' cases at the same level",
                         )
                         + f" (95% confidence interval {c.ci_low:.1f} to {c.ci_high:.1f}; {p_text(c.q_value, 'q')})."
@@ -693,14 +701,14 @@ class _Writer:
                 )
             )
         rows = []
-        for outcome in OUTCOMES:
+        for outcome in OUTCOME_PHRASES:
             parts = [
-                f"{DIMENSION_NAMES[dim].capitalize()}: " + ", ".join(short_group(dim, g) for g in small)
+                f"{DIMENSION_LABELS[dim]}: " + ", ".join(group_label(dim, g) for g in small)
                 for dim in DIMENSIONS
                 if (small := d.too_small.get((outcome, dim)))
             ]
             if parts:
-                rows.append([OUTCOME_TITLES[outcome], "; ".join(parts)])
+                rows.append([OUTCOME_LABELS[outcome], "; ".join(parts)])
         if rows:
             blocks.append(
                 Table(
@@ -726,7 +734,7 @@ class _Writer:
 
         rows = []
         for t in d.trends:
-            row = [f"{short_group(t.dimension, t.group)}: {OUTCOME_TITLES[t.outcome].lower()}"]
+            row = [f"{group_label(t.dimension, t.group)}: {first_lower(OUTCOME_LABELS[t.outcome])}"]
             for _, f in t.years:
                 row.append(
                     "not published"
@@ -764,7 +772,7 @@ class _Writer:
     def all_strata_published(self) -> bool:
         """Independent of the findings (so its sentence says nothing about them): every outcome x dimension's
         table of counts by group and level is in the release with no hidden cell."""
-        for outcome in CONDITIONAL_OUTCOMES:
+        for outcome in CASE_OUTCOME_PHRASES:
             for dimension in DIMENSIONS:
                 table = self.d.release.tables.get(f"outcome_{outcome}_{dimension}")
                 if table is None or not all(
@@ -856,7 +864,7 @@ class _Writer:
                 continue
             own = pct(k / n, 1) if n and k is not None else ("no students" if n == 0 else "hidden")
             row = [
-                short_group("race_ethnicity", g),
+                group_label("race_ethnicity", g),
                 d.display(name, "enrolled", race_ethnicity=g) if shown else "none enrolled",
                 d.display(name, outcome, race_ethnicity=g) if shown else "none",
                 own,
@@ -885,7 +893,7 @@ class _Writer:
         return Table(
             columns,
             rows,
-            f"{COMPARE_TITLES[outcome]}: district {self.year} beside {view.state} and similar districts, CRDC {crdc}",
+            f"{OUTCOME_LABELS[outcome]}: district {self.year} beside {view.state} and similar districts, CRDC {crdc}",
             notes,
             [1.6, 1, 1, 1, 1, 1][: len(columns)],
         )
@@ -899,15 +907,15 @@ class _Writer:
             ind = INDICATORS_BY_KEY[key]
             den_text, den = d.audit_cell(key, "den")
             num = d.audit_cell(key, "num")[1]
-            label = AUDIT[key].format(days=s.review_within_days)
+            label = indicator_label(ind, s)
             target = s.audit_targets[key]
             higher = ind.direction == "higher_is_better"
             # the cases short of practice (higher is better) or with the outcome: from published counts only
             cnt = None if den is None or num is None else (den - num if higher else num)
             if den is None or cnt is None or not den:
-                status = "no cases" if den == 0 else "hidden (small numbers)"
+                status = AUDIT_STATUS_LABELS["not_applicable"] if den == 0 else "hidden (small numbers)"
                 if den is not None and 0 < den < s.audit_min_denominator:
-                    status = "too few cases"
+                    status = AUDIT_STATUS_LABELS["too_few"]
                 rows.append(
                     [
                         label,
@@ -942,16 +950,16 @@ class _Writer:
                 [3, 0.8, 0.9, 1.1, 1.1],
             ),
         ]
-        off = [r[0] for r in rows if r[4] == "below target"]
+        off = [r[0] for r in rows if r[4] == AUDIT_STATUS_LABELS["off_target"]]
         if off:
-            self.attention.append("Process practices below target: " + "; ".join(off) + ".")
+            self.attention.append("Process practices off target: " + "; ".join(off) + ".")
         return Section("audit", "Process-audit scorecard", blocks)
 
     def audit_status(self, value: float, target: float, higher: bool, den: int) -> str:
         if den < self.d.metric_settings.audit_min_denominator:
-            return "too few cases"
+            return AUDIT_STATUS_LABELS["too_few"]
         good = value >= target - 1e-12 if higher else value <= target + 1e-12
-        return "on target" if good else "below target"
+        return AUDIT_STATUS_LABELS["on_target" if good else "off_target"]
 
     def derived_audit_rows(self) -> list[list[str]]:
         """Indicators that are sums of published level cells: printed only when every part is published."""
@@ -965,7 +973,7 @@ class _Writer:
             )
             for lv in ("low", "moderate")
         ]
-        label = AUDIT["law_enforcement_low_moderate"]
+        label = AUDIT_LABELS["law_enforcement_low_moderate"]
         target = s.audit_targets["law_enforcement_low_moderate"]
         if all(k is not None and n is not None for k, n in parts) and sum(n for _, n in parts):
             k, n = sum(p[0] for p in parts), sum(p[1] for p in parts)
@@ -985,14 +993,14 @@ class _Writer:
         ]
         if all(k is not None and n is not None for _, k, n in levels if n != 0):
             for level, k, n in levels:
-                label = AUDIT["exclusion_or_placement_change"].format(level=level)
+                label = AUDIT_BY_LEVEL.format(level=level)
                 rows.append(
                     [
                         label,
                         d.display("concern_outcomes", "assessed_cases", concern_level=level),
                         "n/a" if not n else pct(k / n, 1),
                         f"at most {pct(target)}",
-                        "no cases" if not n else self.audit_status(k / n, target, False, n),
+                        AUDIT_STATUS_LABELS["not_applicable"] if not n else self.audit_status(k / n, target, False, n),
                     ]
                 )
             return rows
@@ -1011,7 +1019,7 @@ class _Writer:
             )
         rows.append(
             [
-                "Exclusion or placement change, by level of concern",
+                AUDIT_LABELS["exclusion_or_placement_change"],
                 "*",
                 "hidden",
                 f"at most {pct(target)}",
@@ -1030,9 +1038,9 @@ class _Writer:
             den = d.value("completeness", "checked_cases", check_name=key)
             miss = d.value("completeness", "missing", check_name=key)
             complete = "n/a" if den == 0 else ("hidden" if den is None or miss is None else pct(1 - miss / den, 1))
-            rows.append([COMPLETENESS[key], row["checked_cases"], row["missing"], complete])
+            rows.append([COMPLETENESS_LABELS[key], row["checked_cases"], row["missing"], complete])
             if den and miss is not None and miss / den > 0.05:
-                worst.append(COMPLETENESS[key].lower())
+                worst.append(first_lower(COMPLETENESS_LABELS[key]))
         blocks = [
             Paragraph(
                 "A report is only as good as its records. These checks count how often an optional field that the "

@@ -19,17 +19,17 @@ from access import metric_tables as mt
 from access.queries import run_query
 from access.roles import Viewer, viewer
 from access.suppression import CountTable, SuppressedRelease, SuppressionSettings
+from data_contracts.labels import OUTCOME_PHRASES
 from figures.derived import audit_key
 from figures.release import population_measure, release_tables
 from figures.stored import release_for
 from metrics.competing_risks import MIN_CASES
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
 from metrics.significance import conditional_significance, disparity_significance
-from reports.labels import OUTCOMES
 
 TOTAL = "total"
 DIMENSIONS = ("race_ethnicity", "disability_status", "sex", "english_learner", "econ_disadvantaged")
-EQUITY_OUTCOMES = tuple(OUTCOMES)
+EQUITY_OUTCOMES = tuple(OUTCOME_PHRASES)
 CASE_POPULATION = {"case_high_or_imminent", "case_exclusionary", "case_law_enforcement"}
 TREND_YEARS = 5
 AUDIT_TABLE_INDICATORS = (

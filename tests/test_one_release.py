@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 from access.suppression import suppress_release
+from data_contracts.labels import LEVEL_LABELS, LEVELS
 from figures import stored
 from figures.release import TOTAL, release_tables
 from metrics.config import DEFAULT_SETTINGS
@@ -21,7 +22,6 @@ from pipelines import finish_steps
 from pipelines.loader import load_files
 from reports.content import Table, build_content
 from reports.data import AUDIT_TABLE_INDICATORS, load_report_data
-from reports.labels import LEVEL_NAMES, LEVELS
 from tests.interchange_files import AS_OF, valid_rows, write_district
 from ui import page_data
 
@@ -88,7 +88,7 @@ def test_the_levels_of_concern_are_the_concern_levels_pages_cells(board):
     printed = {row[0]: row[1] for row in table.rows}
     level_table = f"levels_all_{data.school_year}"
     for level in LEVELS:
-        assert printed[LEVEL_NAMES[level]] == _page_cell(release, level_table, "assessed_cases", concern_level=level)
+        assert printed[LEVEL_LABELS[level]] == _page_cell(release, level_table, "assessed_cases", concern_level=level)
     assert printed["All rated cases"] == _page_cell(release, level_table, "assessed_cases", concern_level=TOTAL)
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from access.filters import ALL_LEVELS, LEVEL, LEVEL_LABELS, PARAM_KEYS, SCHOOLS, YEAR, FilterOptions, Filters, parse
 from access.roles import COORDINATOR, Viewer, may_choose_schools
+from data_contracts.labels import DIMENSION_LABELS
 
 _WIDGET = {YEAR: "filter_year", SCHOOLS: "filter_schools", LEVEL: "filter_level"}
 
@@ -57,7 +58,7 @@ def sidebar_filters(options: FilterOptions, viewer: Viewer) -> Filters:
             )
             levels = (ALL_LEVELS,) + allowed.levels
             st.selectbox(
-                "School level",
+                DIMENSION_LABELS["school_level"],
                 levels,
                 key=_WIDGET[LEVEL],
                 format_func=lambda lv: "All levels" if lv == ALL_LEVELS else LEVEL_LABELS.get(lv, lv),

@@ -11,6 +11,7 @@ import streamlit as st
 from access import metric_tables as mt
 from access.session import shared_reader
 from access.suppression import SuppressedRelease
+from data_contracts.labels import MEASURE_LABELS, first_lower
 from figures.idc import (
     idc_with_state,
     identification_status,
@@ -29,19 +30,6 @@ from ui.text import MISSING, first_upper, fmt_pct, fmt_ratio
 
 S = DEFAULT_SETTINGS
 Schools = data.Schools
-MEASURE_LABELS = {
-    "risk_ratio": "Risk ratio",
-    "risk": "Risk",
-    "comparison_risk": "Comparison risk",
-    "risk_difference": "Risk difference",
-    "outcome_composition": "Composition: share of the students with the outcome",
-    "population_composition": "Composition: share of the students",
-    "relative_difference_in_composition": "Relative difference in composition",
-    "e_formula": "E-formula, district enrollment",
-    "e_formula_state": "E-formula, state enrollment",
-    "index_80": "80% index",
-    "percentage_point_gap": "Percentage point gap",
-}
 FLAG_WORDS = {
     "risk_ratio": (f"above the threshold of {S.threshold:g}", "not above the threshold"),
     "e_formula": ("composition above E", "within E"),
@@ -185,7 +173,7 @@ def measures_section(
     printed = measure_table(measures)
     st.markdown(
         f"**{first_upper(data.students_phrase(dimension, group))}**, "
-        f"{data.OUTCOME_LABELS[outcome][:1].lower() + data.OUTCOME_LABELS[outcome][1:]}, {where}, "
+        f"{first_lower(data.OUTCOME_LABELS[outcome])}, {where}, "
         "against all other students."
     )
     table_with_download(ctx, printed, stem=f"idc_measures_{outcome}_{dimension}_{group}_{year}", key="equity_idc")
@@ -249,7 +237,7 @@ def identification_section(ctx: PageContext, year: str, school_ids: Schools, sup
             "**Would be identified:** "
             + "; ".join(
                 f"{data.students_phrase('race_ethnicity', r['group'])}, "
-                f"{data.OUTCOME_LABELS[r['outcome']][:1].lower() + data.OUTCOME_LABELS[r['outcome']][1:]} "
+                f"{first_lower(data.OUTCOME_LABELS[r['outcome']])} "
                 f"(flagged {r['years_behind'].replace(',', ', ')})"
                 for r in identified.iter_rows(named=True)
             )
@@ -319,7 +307,7 @@ def trend_section(
         & pl.col("flagged").fill_null(False)
     )
     measure = data.OUTCOME_LABELS[outcome]
-    measure_in_text = measure[:1].lower() + measure[1:]
+    measure_in_text = first_lower(measure)
     st.subheader("Flagged ratios over the years")
     if now.is_empty():
         st.markdown(f"No group is flagged in {year} for *{measure_in_text}*, so there is no flagged trend to show.")

@@ -26,7 +26,15 @@ from access.marts import one_check
 from access.session import shared_reader
 from access.suppression import CountTable, SuppressedRelease, SuppressedTable
 from data_contracts.interchange import CONCERN_LEVELS
-from data_contracts.labels import RACE_NAMES, SEX_NAMES, YES_NO_NAMES
+from data_contracts.labels import (  # noqa: F401  (the one vocabulary; pages read it from here)
+    CATEGORY_LABELS,
+    DIMENSION_LABELS,
+    LEVEL_LABELS,
+    OUTCOME_LABELS,
+    POPULATION_LABELS,
+    group_label,
+    students_phrase,
+)
 from figures.release import (  # noqa: F401  (names pages and tests read from here)
     GROUP_DIMENSIONS,
     MAX_PUBLIC_SCHOOLS,
@@ -350,99 +358,3 @@ def published(table: SuppressedTable, measure: str) -> pl.DataFrame:
     return table.display.select(*table.dimensions, pl.col(measure).alias("shown")).with_columns(
         table.published[measure].alias("value"), table.reason[measure].alias("reason")
     )
-
-
-# -- words for codes -------------------------------------------------------------------------------------------------
-
-DIMENSION_LABELS = {
-    "race_ethnicity": "Race and ethnicity",
-    "disability_status": "Disability status",
-    "sex": "Sex",
-    "english_learner": "English-learner status",
-    "econ_disadvantaged": "Economic status",
-    "race_x_disability": "Race and disability",
-    "concern_level": "Level of concern",
-    "school": "School",
-    "school_level": "School level",
-}
-LEVEL_LABELS = {"low": "Low", "moderate": "Moderate", "high": "High", "imminent": "Imminent", "all": "All cases"}
-OUTCOME_LABELS = {
-    "btam_referral": "Referred to BTAM (subject of a case)",
-    "oss_or_expulsion": "Out-of-school suspension or expulsion",
-    "iss": "In-school suspension",
-    "any_exclusionary": "Any exclusionary discipline",
-    "law_enforcement": "Referred to law enforcement or arrested",
-    "case_high_or_imminent": "Case rated high or imminent",
-    "case_exclusionary": "Case ended in suspension or expulsion",
-    "case_law_enforcement": "Law enforcement in the case",
-    "case_placement_change": "Case ended in a change of placement",
-    "idea_total_removals": "Any removal (IDEA students)",
-    "idea_iss_le10": "ISS of 10 days or fewer (IDEA)",
-    "idea_iss_gt10": "ISS of more than 10 days (IDEA)",
-    "idea_oss_exp_le10": "OSS or expulsion, 10 days or fewer (IDEA)",
-    "idea_oss_exp_gt10": "OSS or expulsion, more than 10 days (IDEA)",
-}
-POPULATION_LABELS = {
-    "enrolled": "enrolled students",
-    "btam_referral": "students with a BTAM case",
-    "idea_students": "students with IDEA eligibility",
-}
-_DISABILITY = {"idea": "IDEA eligibility", "section_504_only": "Section 504 only", "none": "No disability plan"}
-CATEGORY_LABELS = {
-    "staff": "Staff",
-    "student": "Student",
-    "parent": "Parent",
-    "anonymous": "Anonymous",
-    "law_enforcement": "Law enforcement",
-    "community": "Community",
-    "self": "Self",
-    "other": "Other",
-    "in_person": "In person",
-    "tip_line": "Tip line",
-    "online_form": "Online form",
-    "app": "App",
-    "phone": "Phone",
-    "email": "Email",
-    "social_media": "Social media",
-    "harm_to_others": "Harm to others",
-    "harm_to_self": "Harm to self",
-    "both": "Both",
-    "verbal_threat": "Verbal threat",
-    "written_threat": "Written threat",
-    "online_threat": "Online threat",
-    "weapon": "Weapon",
-    "physical_aggression": "Physical aggression",
-    "behavior_change": "Behavior change",
-    "self_harm": "Self-harm",
-}
-
-
-def group_label(dimension: str, group: str) -> str:
-    """A group as a reader names it: 'Black or African American', 'IDEA eligibility', 'Female'."""
-    if dimension == "race_ethnicity":
-        return RACE_NAMES.get(group, group)
-    if dimension == "disability_status":
-        return _DISABILITY.get(group, group)
-    if dimension == "sex":
-        return SEX_NAMES.get(group, group)
-    if dimension in YES_NO_NAMES:
-        return YES_NO_NAMES[dimension].get(group, group)
-    if dimension == "race_x_disability" and ":" in group:
-        race, dis = group.split(":", 1)
-        return f"{RACE_NAMES.get(race, race)}, {_DISABILITY.get(dis, dis)}"
-    if dimension == "concern_level":
-        return LEVEL_LABELS.get(group, group)
-    return CATEGORY_LABELS.get(group, group)
-
-
-def students_phrase(dimension: str, group: str) -> str:
-    """'Black or African American students', 'students with IDEA eligibility', 'English learners'."""
-    if dimension in YES_NO_NAMES:
-        return group_label(dimension, group)
-    if dimension == "disability_status":
-        return {
-            "idea": "students with IDEA eligibility",
-            "section_504_only": "students with a Section 504 plan only",
-            "none": "students without a disability plan",
-        }.get(group, group)
-    return f"{group_label(dimension, group)} students"
