@@ -15,8 +15,9 @@ docs/METHODOLOGY.md documents every column.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -537,24 +538,35 @@ def served_gray_of(
         "p_value": pl.Float64,
         "groups": pl.String,
     }
+
+    def gray(grouped: pl.DataFrame) -> pl.DataFrame:
+        columns = ("school_year", "scope", pl.col("group").cast(pl.String), "duration_days", "outcome")
+        return gray_table(grouped.select(*columns), ("school_year", "scope"))
+
+    return _tests_by_dimension(outcomes, gray, schema, dimensions, include_district, include_schools, {})
+
+
+def _tests_by_dimension(
+    cases: pl.DataFrame,
+    test: Callable[[pl.DataFrame], pl.DataFrame],
+    schema: dict[str, Any],
+    dimensions: Sequence[str],
+    include_district: bool,
+    include_schools: bool,
+    constants: dict[str, str],
+) -> pl.DataFrame:
+    """One group-comparison test per dimension (`test` over the cases grouped by it), stacked in `schema`'s
+    columns; `constants` are columns of one value (e.g. the event)."""
     parts = []
     for dimension in dimensions:
-        grouped = _grouped_cases(outcomes, dimension, include_district, include_schools)
-        tests = gray_table(
-            grouped.select("school_year", "scope", pl.col("group").cast(pl.String), "duration_days", "outcome"),
-            ("school_year", "scope"),
-        )
+        tests = test(_grouped_cases(cases, dimension, include_district, include_schools))
+        fixed = {**constants, "dimension": dimension}
         parts.append(
-            tests.select(
-                "school_year",
-                "scope",
-                pl.lit(dimension).alias("dimension"),
-                "method",
-                "statistic",
-                "df",
-                "p_value",
-                pl.col("groups").list.join(","),
-            ).cast(schema)
+            tests.with_columns(
+                *(pl.lit(value).alias(name) for name, value in fixed.items()), pl.col("groups").list.join(",")
+            )
+            .select(list(schema))
+            .cast(schema)
         )
     table = pl.concat(parts) if parts else pl.DataFrame(schema=schema)
     return _scope_order(table).select(list(schema))
@@ -723,25 +735,11 @@ def logrank_of(
         "p_value": pl.Float64,
         "groups": pl.String,
     }
-    parts = []
-    for dimension in dimensions:
-        grouped = _grouped_cases(cases, dimension, include_district, include_schools)
-        tests = logrank_table(grouped, ("school_year", "scope"), group="group")
-        parts.append(
-            tests.select(
-                pl.lit(event).alias("event"),
-                "school_year",
-                "scope",
-                pl.lit(dimension).alias("dimension"),
-                "method",
-                "statistic",
-                "df",
-                "p_value",
-                pl.col("groups").list.join(","),
-            ).cast(schema)
-        )
-    table = pl.concat(parts) if parts else pl.DataFrame(schema=schema)
-    return _scope_order(table)
+
+    def logrank(grouped: pl.DataFrame) -> pl.DataFrame:
+        return logrank_table(grouped, ("school_year", "scope"), group="group")
+
+    return _tests_by_dimension(cases, logrank, schema, dimensions, include_district, include_schools, {"event": event})
 
 
 def timeliness(
