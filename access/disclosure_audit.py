@@ -180,7 +180,16 @@ class _Program:
                 self._row(coefs, -value, np.inf)
             for num in cell.numerators:
                 if num not in component and cid in self.scope:
-                    self._row({self.index[cid]: 1.0}, self.model.cells[num].value, np.inf)
+                    self._row({self.index[cid]: 1.0}, self._published_floor(num, cid), np.inf)
+
+    def _published_floor(self, num: CellId, group: CellId) -> float:
+        """The least group size a printed count allows: the count itself, and with `protect_remainder` a
+        printed count of 1 or more also says its group has at least `count_threshold` students without it
+        (else the count would be hidden for its remainder)."""
+        value, t = float(self.model.cells[num].value), self.settings.count_threshold
+        if self.settings.protect_remainder and value >= 1 and self.model.cells[group].value - value >= t:
+            return value + t
+        return value
 
     def _relations(self, component: set[CellId]) -> None:
         for relation in self.model.relations:
@@ -301,8 +310,10 @@ def _target(model: ReleaseModel, cid: CellId, reason: str, settings: Suppression
     """The range the label alone promises stays open."""
     if reason == SMALL:
         return 1, settings.count_threshold - 1
-    if reason == GROUP and model.cells[cid].is_denominator and model.cells[cid].value >= 1:
-        return 1, settings.min_n - 1
+    if reason == GROUP and model.cells[cid].is_denominator:
+        # A group size keeps its label's range; one of 0 (counted within a hidden group, and the size of a
+        # group of another table) keeps 0 to min_n - 1, as the label of a hidden group promises.
+        return (1 if model.cells[cid].value >= 1 else 0), settings.min_n - 1
     return 0, 1  # a 0 hidden with its small group, like any numerator: not pinned exactly
 
 
