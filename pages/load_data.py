@@ -17,6 +17,8 @@ from access.metric_tables import latest_activity_date
 from access.roles import may_load
 from access.session import warehouse_path
 from data_contracts.interchange import ENTITIES
+from figures.stored import store_releases
+from pipelines import finish_steps
 from pipelines.loader import DATA_SUFFIXES, LoadResult, load_files
 from pipelines.profiles import PROFILES_DIR
 from pipelines.upload_checks import FileDates, latest_file_date, suggested_as_of, unnamed_files
@@ -115,7 +117,9 @@ def run_load(
         if not paths:
             bar.empty()
             return LoadResult("", warehouse_path(), [], error="No file of a loadable type was uploaded.", exit_code=4)
-        result = load_files(warehouse_path(), paths, profile, as_of, entity, synthetic, progress)
+        # the load's build stores the published figures of every year, as the command line's does
+        with finish_steps.registered(store_releases):
+            result = load_files(warehouse_path(), paths, profile, as_of, entity, synthetic, progress)
         bar.progress(1.0, text="Done" if not result.error else "Stopped")
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -10,6 +10,8 @@ import argparse
 import importlib
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pipelines.warehouse import DEFAULT_DB
 
@@ -173,27 +175,37 @@ def _audit(args: argparse.Namespace, code: int) -> None:
 
 
 # Commands whose build also stores the published figures of every school year (figures/stored.py), so a
-# suppressed viewer's first view after them reads the release instead of waiting for the disclosure audit.
-# `demo --db` does not: a throwaway demo (and the test suite's) builds releases when first viewed.
-STORES_RELEASES = ("load", "marts")
+# suppressed viewer's first view after them reads the release instead of waiting for the disclosure audit
+# (`demo --db` too: `make run`'s board sees the demo's figures at once).
+STORES_RELEASES = ("load", "marts", "demo")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in STORES_RELEASES:
-        from figures.stored import store_releases
-        from pipelines import finish_steps
-
-        finish_steps.register(store_releases)
     module_name, function_name, _ = COMMANDS[args.command]
     handler = getattr(importlib.import_module(module_name), function_name)
     code = 1
     try:
-        code = int(handler(args) or 0)
+        with _build_steps(args.command):
+            code = int(handler(args) or 0)
     finally:
         if args.command in AUDITED:
             _audit(args, code)
     return code
+
+
+@contextmanager
+def _build_steps(command: str) -> Iterator[None]:
+    """The steps this command's builds run at their end, registered for the command only (main() called in
+    a process that goes on, a test's, leaves none behind)."""
+    if command not in STORES_RELEASES:
+        yield
+        return
+    from figures.stored import store_releases
+    from pipelines import finish_steps
+
+    with finish_steps.registered(store_releases):
+        yield
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ started elsewhere (a test, a library call) runs no step unless one is registered
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import duckdb
 
@@ -28,6 +29,31 @@ def register(step: FinishStep) -> None:
 def unregister(step: FinishStep) -> None:
     if step in _steps:
         _steps.remove(step)
+
+
+@contextmanager
+def registered(step: FinishStep) -> Iterator[None]:
+    """`step` runs at the end of every build started inside the block, and of none after it (a test or a
+    page that ran a command in this process does not leave its step behind for later builds)."""
+    already = step in _steps
+    register(step)
+    try:
+        yield
+    finally:
+        if not already:
+            unregister(step)
+
+
+@contextmanager
+def suspended() -> Iterator[None]:
+    """No step runs in a build started inside the block: for a build that another, right after it, replaces
+    (the demo's first of two loads publishes no figures the second recomputes)."""
+    saved = _steps[:]
+    _steps.clear()
+    try:
+        yield
+    finally:
+        _steps[:] = saved
 
 
 def run_all(con: duckdb.DuckDBPyConnection, progress: Progress | None = None) -> None:

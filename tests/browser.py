@@ -47,42 +47,14 @@ def _run(args: list[str]) -> None:
 def build_demo_warehouse(
     folder: Path, *, students: int = DEMO_STUDENTS, messy: bool = True, seed: int = DEMO_SEED, as_of: str = AS_OF
 ) -> Path:
-    """The synthetic demo district loaded into folder/warehouse.duckdb; with `messy`, also the demo's
-    vendor-style export, so the quarantine holds rows of every kind of rule."""
+    """The synthetic demo district loaded into folder/warehouse.duckdb by `python -m pipelines demo`, with the
+    published figures of every year stored as a load stores them; with `messy`, also the demo's vendor-style
+    export, so the quarantine holds rows of every kind of rule."""
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "warehouse.duckdb"
     demo = folder / "demo"
-    _run(
-        [
-            "demo",
-            "--out",
-            str(demo),
-            "--db",
-            str(db),
-            "--students",
-            str(students),
-            "--seed",
-            str(seed),
-            "--as-of",
-            as_of,
-        ]
-        + (["--messy"] if messy else [])
-    )
-    if messy:
-        _run(
-            [
-                "load",
-                str(demo / "vendor"),
-                "--db",
-                str(db),
-                "--profile",
-                "vendor_messy",
-                "--synthetic",
-                "--as-of",
-                as_of,
-                "--quiet",
-            ]
-        )
+    args = ["demo", "--out", str(demo), "--db", str(db), "--students", str(students), "--seed", str(seed)]
+    _run([*args, "--as-of", as_of] + (["--messy"] if messy else []))
     return db
 
 

@@ -609,23 +609,30 @@ def test_planted_ratios_are_recovered_at_a_large_size(tmp_path: Path):
     assert np.isclose(sum(1 for _ in open(tmp_path / "enrollment.csv")) - 1, 400_000)
 
 
-def test_the_make_run_demo_holds_quarantined_rows(tmp_path: Path):
+def test_the_make_run_demo_holds_quarantined_rows_and_its_stored_releases(demo_warehouse):
     """`make run` builds the demo with --messy, and one demo command then loads the vendor export too, so Data
-    quality shows quarantined rows as the README's screenshots do."""
+    quality shows quarantined rows as the README's screenshots do; the command stores the published figures of
+    every year with its last load, once, so the board's first view reads them (tests/browser.py builds the
+    suite's demo warehouses with the same command)."""
     import re
 
     import duckdb
 
     from access.warehouse_status import read_status
-    from pipelines.__main__ import main
+    from figures import stored
 
     recipe = (Path(__file__).resolve().parent.parent / "Makefile").read_text(encoding="utf-8")
     demo_line = next(line for line in recipe.splitlines() if re.search(r"-m pipelines demo .*--db", line))
     assert "--messy" in demo_line
-    db = tmp_path / "warehouse.duckdb"
-    code = main(["demo", "--out", str(tmp_path / "demo"), "--db", str(db), "--students", "3000", "--messy"])
-    assert code == 0
+    db = demo_warehouse(students=3000, messy=True)
     with duckdb.connect(str(db), read_only=True) as con:
         status = read_status(con)
+        years = [r[0] for r in con.execute("select distinct school_year from enrollment order by 1").fetchall()]
+        rows = con.execute(f"select school_year, scope, load_id from {stored.TABLE} order by 1").fetchall()
+        loads = con.execute("select count(distinct load_id) from load_ledger").fetchone()[0]
+        current = stored.current_load(con)
+        assert all(stored.stored_release(con, year)[0] is not None for year in years)
     assert status.synthetic
     assert status.quarantine.height and int(status.quarantine["rows_quarantined"].sum()) > 0
+    assert loads == 2  # the interchange files, then the vendor export
+    assert rows == [(year, stored.ALL_SCHOOLS, current) for year in years]
