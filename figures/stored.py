@@ -6,7 +6,8 @@ the command-line entry point hands to the write path: pipelines may not import f
 year and school scope with the load it was built from (`warehouse_info.last_load_id`), a fingerprint of the
 rules and code that decide its cells (suppression and metric settings, the source of the release's modules)
 and the serialised release. `release_for` returns the stored release when its load and fingerprint match the
-warehouse it is read from, else builds it, and logs which (never a count, only year, scope and reason).
+warehouse it is read from and its rows are still those of the load (rows changed outside the loader make the
+marts stale, data_contracts/marts.py, and the stored releases with them), else builds it, and logs which (never a count, only year, scope and reason).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import polars as pl
 from access import metric_tables as mt
 from access.release_cells import CountTable, Relation
 from access.suppression import SuppressedRelease, SuppressedTable, SuppressionSettings, suppress_release
+from data_contracts.marts import marts_current
 from figures.release import Schools, build_release
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
 
@@ -186,6 +188,8 @@ def stored_release(
         return None, "no stored release of this year and scope"
     if row[1] != current_load(con):
         return None, "the stored release is of another load"
+    if not marts_current(con):  # the marts' own test of rows changed outside the loader since its build
+        return None, "the warehouse's rows changed since the release was stored"
     if row[0] != fingerprint(settings, suppression):
         return None, "the stored release was built under other rules or code"
     return loads(row[2]), ""

@@ -158,11 +158,18 @@ def discover(
                 path,
                 found,
                 _sheet_of(path, found, sheet or profile.sheet_for(found)),
-                exported_at=snapshots.exported_at(path, exported_on),
+                exported_at=_export_date(path, exported_on, profile),
                 mode=mode or profile.mode_for(found),
             )
         )
     return sorted(inputs, key=lambda f: (LOAD_ORDER.index(f.entity), f.exported_at, snapshots.natural_key(f.path.name)))
+
+
+def _export_date(path: Path, exported_on: date | None, profile: Profile) -> datetime:
+    try:
+        return snapshots.exported_at(path, exported_on, profile.export_date_in_name)
+    except snapshots.UndatedExport as exc:
+        raise LoadRefused(str(exc), EXIT_USAGE) from exc
 
 
 def _sheet_of(path: Path, entity: str, wanted: str | None) -> str | None:

@@ -7,6 +7,7 @@ a district adds its own without writing code.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,7 @@ class Profile:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     entities: dict[str, dict] = field(default_factory=dict)
     modes: dict[str, str] = field(default_factory=dict)  # entity -> snapshot or increment ("*": every entity)
+    export_date_in_name: re.Pattern[str] | None = None  # where file names carry the export date (snapshots.py)
 
     def mode_for(self, entity: str) -> str:
         """Whether the profile's files of `entity` are full snapshots of their scope or increments (default)."""
@@ -109,6 +111,10 @@ def load_profile(name_or_path: str) -> Profile:
             raise ProfileError(
                 f'profile {path}: mode {entity}={value!r}; give "snapshot" or "increment", for every file or per entity'
             )
+    export_date = raw.get("export_date", {})
+    if not isinstance(export_date, dict) or set(export_date) - {"file_name"}:
+        raise ProfileError(f'profile {path}: export_date must be {{"file_name": REGEX}}')
+    name_pattern = _export_date_pattern(path, export_date.get("file_name"))
     formats = tuple(raw.get("date_formats", [])) + (ISO_DATE,)
     booleans = raw.get("booleans", {})
     return Profile(
@@ -120,4 +126,21 @@ def load_profile(name_or_path: str) -> Profile:
         values={col: dict(m) for col, m in raw.get("values", {}).items()},
         entities=dict(raw.get("entities", {})),
         modes=modes,
+        export_date_in_name=name_pattern,
     )
+
+
+def _export_date_pattern(path: Path, text: object) -> re.Pattern[str] | None:
+    """The profile's file-name pattern of export dates, checked to name a year, a month and a day."""
+    if text is None:
+        return None
+    wrong = f"profile {path}: export_date.file_name must be a regular expression with groups (?P<year>...), (?P<month>...) and (?P<day>...)"
+    if not isinstance(text, str):
+        raise ProfileError(wrong)
+    try:
+        pattern = re.compile(text)
+    except re.error as exc:
+        raise ProfileError(f"{wrong}: {exc}") from exc
+    if not {"year", "month", "day"} <= set(pattern.groupindex):
+        raise ProfileError(wrong)
+    return pattern

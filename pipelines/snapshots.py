@@ -8,8 +8,11 @@ btam_cases, discipline_actions); for case_actions and case_reviews, the school y
 their rows name; for schools, every school. A row of the file that is quarantined still counts as
 present: its stored version is kept, never deleted for a bad value.
 
-Export dates. Each file has the date it was exported: `load --exported-on`, else the file's modified
-time. Files of one entity in one load are taken oldest export first (then by name, v9 before v10),
+Export dates. Each file has the date it was exported: `load --exported-on`, else the date in its name
+when the profile says where names carry it (`"export_date": {"file_name": REGEX}`, groups year, month
+and day: `cases_03-31-2025.csv`), else the file's modified time (a copy made today would otherwise look
+newest). A name that the profile's pattern does not match, or that gives no real date, refuses the load:
+guessing would let an old export pass as new. Files of one entity in one load are taken oldest export first (then by name, v9 before v10),
 so the newest wins. An older export never overwrites (or, as a snapshot, deletes) rows a newer export
 stored: the load is refused, naming both files, unless `--force`. Export dates are kept in the table
 load_exports (load_id, file_name, entity, exported_at).
@@ -37,11 +40,36 @@ class OlderExport(Exception):
     """A file exported before the rows it would replace; the message names both exports."""
 
 
-def exported_at(path: Path, exported_on: date | None) -> datetime:
-    """The export's own date: the one given, else the file's modified time (UTC, naive, as DuckDB stores it)."""
+class UndatedExport(ValueError):
+    """A file whose name should carry its export date (the profile's pattern) and does not."""
+
+
+DATE_GROUPS = ("year", "month", "day")
+
+
+def exported_at(path: Path, exported_on: date | None, name_pattern: re.Pattern[str] | None = None) -> datetime:
+    """The export's own date: the one given, else the date in the file's name (`name_pattern`), else the
+    file's modified time (UTC, naive, as DuckDB stores it)."""
     if exported_on is not None:
         return datetime(exported_on.year, exported_on.month, exported_on.day)
+    if name_pattern is not None:
+        return _date_in_name(path.name, name_pattern)
     return datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
+
+
+def _date_in_name(name: str, pattern: re.Pattern[str]) -> datetime:
+    found = pattern.search(name)
+    remedy = "rename the file as the profile says, or give its export date with --exported-on YYYY-MM-DD"
+    if found is None:
+        raise UndatedExport(
+            f"{name}: the profile reads each file's export date from its name (pattern {pattern.pattern!r}), "
+            f"and this name has none; {remedy}"
+        )
+    year, month, day = (found.group(g) for g in DATE_GROUPS)
+    try:
+        return datetime(int(year) + (2000 if len(year) == 2 else 0), int(month), int(day))
+    except ValueError:
+        raise UndatedExport(f"{name}: {year}-{month}-{day} in its name is not a date; {remedy}") from None
 
 
 def natural_key(name: str) -> tuple:

@@ -179,6 +179,27 @@ def test_a_stored_release_of_another_load_or_rules_is_not_used(loaded, tmp_path,
         assert stored.stored_release(con, year, ("SCH1",))[1] == "no stored release of this year and scope"
 
 
+def test_a_stored_release_is_not_used_after_rows_changed_outside_the_loader(loaded, tmp_path):
+    """A warehouse edited by hand (a copy with a year's cases deleted) keeps its load id: its stored releases
+    describe rows it no longer has, and a viewer gets a release built from the rows it does have."""
+    other = tmp_path / "edited.duckdb"
+    shutil.copy(loaded, other)
+    with duckdb.connect(str(other)) as con:
+        year = con.execute(f"select min(school_year) from {stored.TABLE}").fetchone()[0]
+        assert stored.stored_release(con, year)[0] is not None
+        con.execute(
+            "delete from case_actions where case_id in (select case_id from btam_cases where school_year = ?)", [year]
+        )
+        con.execute("delete from btam_cases where school_year = ?", [year])
+    with duckdb.connect(str(other), read_only=True) as con:
+        assert stored.stored_release(con, year) == (None, "the warehouse's rows changed since the release was stored")
+        stored.forget_built()
+        release = stored.release_for(con, year)
+        rebuilt = suppress_release(release_tables(con, year, None))
+    for name, table in rebuilt.tables.items():
+        assert release[name].display.equals(table.display), name
+
+
 def test_a_release_built_once_is_not_built_again_for_the_same_file_version(loaded, caplog):
     stored.forget_built()
     with duckdb.connect(str(loaded), read_only=True) as con:

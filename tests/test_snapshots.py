@@ -170,6 +170,89 @@ def test_a_folder_takes_files_by_export_date_not_by_name(tmp_path):
     assert query(db, "select action_type from case_actions where action_id = 'ACT1'") == [("parent_conference",)]
 
 
+NAME_DATES = {"name": "dated", "export_date": {"file_name": r"_(?P<month>\d\d)-(?P<day>\d\d)-(?P<year>\d{4})"}}
+
+
+def test_a_profile_reads_export_dates_from_file_names_over_modified_times(tmp_path):
+    """Copied files all carry today's modified time: the profile's name pattern orders them instead, and an
+    older export named so is refused however new its copy is. --exported-on wins over the name."""
+    import json
+
+    profile = tmp_path / "dated.json"
+    profile.write_text(json.dumps(NAME_DATES))
+    db = tmp_path / "w.duckdb"
+    rows = valid_rows()
+    load(db, write_district(tmp_path / "in", rows), exported_on=date(2024, 9, 1))
+    base = rows["case_actions"][0]
+    folder = tmp_path / "drop"
+    # modified times the wrong way round: the December export copied last
+    _dated(
+        write_entity(folder, "case_actions", [dict(base, action_type="restorative")], "case_actions_03-31-2025.csv"),
+        "2025-01-01",
+    )
+    _dated(
+        write_entity(folder, "case_actions", [dict(base, action_type="supervision")], "case_actions_12-31-2024.csv"),
+        "2025-06-01",
+    )
+    result = load(db, folder, profile=str(profile))
+    assert result.exit_code == 0, result.error
+    assert [f.file_name for f in result.files] == ["case_actions_12-31-2024.csv", "case_actions_03-31-2025.csv"]
+    assert query(db, "select action_type from case_actions where action_id = 'ACT1'") == [("restorative",)]
+    assert query(db, "select file_name, exported_at from load_exports where file_name like '%-20%' order by 2") == [
+        ("case_actions_12-31-2024.csv", datetime(2024, 12, 31)),
+        ("case_actions_03-31-2025.csv", datetime(2025, 3, 31)),
+    ]
+    resent = _dated(
+        write_entity(
+            tmp_path / "again",
+            "case_actions",
+            [dict(base, action_type="parent_conference")],
+            "case_actions_12-30-2024.csv",
+        ),
+        "2026-01-01",
+    )
+    before = db.read_bytes()
+    refused = load(db, resent, profile=str(profile))
+    assert refused.exit_code == EXIT_OLDER and "exported 2024-12-30 00:00" in (refused.error or "")
+    assert db.read_bytes() == before
+    flagged = load(db, resent, profile=str(profile), exported_on=date(2025, 4, 2))  # the flag wins
+    assert flagged.exit_code == 0, (flagged.error, flagged.files, flagged.notes)
+    assert flagged.files[0].rows_loaded == 1
+    assert query(db, "select action_type from case_actions where action_id = 'ACT1'") == [("parent_conference",)]
+
+
+def test_a_name_without_the_profiles_date_refuses_the_load_and_says_what_to_do(tmp_path):
+    import json
+
+    from pipelines.loader import EXIT_USAGE
+    from pipelines.profiles import ProfileError, load_profile
+
+    profile = tmp_path / "dated.json"
+    profile.write_text(json.dumps(NAME_DATES))
+    db = tmp_path / "w.duckdb"
+    rows = valid_rows()
+    load(db, write_district(tmp_path / "in", rows), exported_on=date(2024, 9, 1))
+    before = db.read_bytes()
+    for name, words in (
+        ("case_actions_latest.csv", "this name has none"),
+        ("case_actions_13-31-2024.csv", "2024-13-31 in its name is not a date"),
+    ):
+        path = write_entity(tmp_path / name, "case_actions", rows["case_actions"][:1], name)
+        result = load(db, path, profile=str(profile))
+        assert result.exit_code == EXIT_USAGE and not result.published
+        assert words in (result.error or "") and "--exported-on" in result.error and name in result.error
+        assert db.read_bytes() == before
+    for wrong in ({"file_name": "(?P<year>\\d{4})"}, {"file_name": "(unclosed"}, {"column": "extract_date"}):
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps({"name": "bad", "export_date": wrong}))
+        try:
+            load_profile(str(bad))
+        except ProfileError as exc:
+            assert "export_date" in str(exc)
+        else:
+            raise AssertionError(f"profile with export_date {wrong} was accepted")
+
+
 def test_a_column_absent_from_a_later_file_keeps_its_stored_values(tmp_path):
     db = tmp_path / "w.duckdb"
     rows = valid_rows()
