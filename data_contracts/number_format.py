@@ -27,6 +27,15 @@ def is_missing(value: object) -> bool:
     return math.isnan(number) or math.isinf(number)
 
 
+def _scaled(value: object, factor: float) -> float | None:
+    """`value` x `factor`, or None when either is missing or the product overflows to an infinity (a share of
+    1e307 would otherwise print 'inf%')."""
+    if is_missing(value):
+        return None
+    scaled = factor * float(value)  # type: ignore[arg-type]
+    return None if is_missing(scaled) else scaled
+
+
 def _fixed(value: float, decimals: int, *, plus: bool = False) -> str:
     """`value` to `decimals` places with thousands separators, U+2212 for a negative, and no sign on a value
     that rounds to zero ('-0.0' never prints)."""
@@ -57,16 +66,14 @@ def fmt_count(value: object, *, suppress: bool = False, threshold: int = 10, mis
 
 def fmt_pct(fraction: object, *, decimals: int = 1, missing: str = MISSING) -> str:
     """A share as a percent: 0.1234 -> '12.3%' (decimals=1), '12%' (decimals=0)."""
-    if is_missing(fraction):
-        return missing
-    return _fixed(100.0 * float(fraction), decimals) + "%"  # type: ignore[arg-type]
+    percent = _scaled(fraction, 100.0)
+    return missing if percent is None else _fixed(percent, decimals) + "%"
 
 
 def fmt_points(difference: object, *, decimals: int = 1, missing: str = MISSING) -> str:
     """A difference of shares in percentage points, signed: 0.042 -> '+4.2 points', -0.042 -> '−4.2 points'."""
-    if is_missing(difference):
-        return missing
-    return _fixed(100.0 * float(difference), decimals, plus=True) + " points"  # type: ignore[arg-type]
+    points = _scaled(difference, 100.0)
+    return missing if points is None else _fixed(points, decimals, plus=True) + " points"
 
 
 def fmt_signed(value: object, *, decimals: int = 1, missing: str = MISSING) -> str:
@@ -78,6 +85,13 @@ def fmt_signed(value: object, *, decimals: int = 1, missing: str = MISSING) -> s
 
 def fmt_ratio(value: object, *, decimals: int = 2, missing: str = MISSING) -> str:
     """A ratio such as a risk ratio: 2.4 -> '2.40' (decimals=2), '2.4' (decimals=1)."""
+    if is_missing(value):
+        return missing
+    return _fixed(float(value), decimals)  # type: ignore[arg-type]
+
+
+def fmt_decimal(value: object, *, decimals: int = 2, missing: str = MISSING) -> str:
+    """A statistic or a measurement that is not a ratio (a chi-square, seconds): 3.14159 -> '3.14'."""
     if is_missing(value):
         return missing
     return _fixed(float(value), decimals)  # type: ignore[arg-type]

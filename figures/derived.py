@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from access.suppression import SuppressedRelease, SuppressedTable
+from data_contracts.number_format import fmt_int
 
 TOTAL = "total"
 HIGH_LEVELS = ("high", "imminent")
@@ -148,7 +149,7 @@ def released_headline(release: SuppressedRelease | None, year: str, enrolled: in
     rate = 1000 * cases / enrolled if enrolled and enrolled in published_enrolled else None
     return Headline(
         cases,
-        f"{cases:,}",
+        fmt_int(cases),
         rate,
         None if rate is not None else "withheld: the enrolled total is not published for this role",
     )

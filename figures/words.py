@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from data_contracts.number_format import fmt_days, fmt_int, fmt_pct, fmt_ratio
+from data_contracts.number_format import fmt_days, fmt_decimal, fmt_int, fmt_pct, fmt_ratio
 from data_contracts.number_format import fmt_p as p_text
 from metrics.competing_risks import MIN_CASES
 from metrics.survival import logrank_not_run_reason
@@ -121,7 +121,7 @@ def served_test_sentence(test: pl.DataFrame, n_served: int) -> str:
         if r["p_value"] < 0.05
         else "**No clear difference between the groups** in how fast cases are served"
     )
-    return f"{differ} ({method}: chi-square {r['statistic']:.2f}, {r['df']} df, {p_text(r['p_value'])})."
+    return f"{differ} ({method}: chi-square {fmt_decimal(r['statistic'])}, {r['df']} df, {p_text(r['p_value'])})."
 
 
 GRAY_METHOD = "Gray's test of equal cumulative incidence"
@@ -146,7 +146,7 @@ def served_tests_sentence(tests: pl.DataFrame, n_served: int) -> str:
             if r["p_value"] < 0.05
             else "**No clear difference between the groups** in the share of cases served over time"
         )
-        lead = f"{differ} ({GRAY_METHOD}, closing unserved competing: chi-square {r['statistic']:.2f}, {r['df']} df, {p_text(r['p_value'])})."
+        lead = f"{differ} ({GRAY_METHOD}, closing unserved competing: chi-square {fmt_decimal(r['statistic'])}, {r['df']} df, {p_text(r['p_value'])})."
     return lead + " Beside it: " + first_lower_text(served_test_sentence(hazard, n_served))
 
 

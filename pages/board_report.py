@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 import streamlit.components.v1 as components
 
+from data_contracts import number_format as nf
 from reports.build import DEFAULT_DISTRICT, generate_from_connection
 from reports.data import ReportDataError
 from ui.context import connection, page_context
@@ -76,7 +77,7 @@ c2.download_button(
     args=("html", len(html_bytes)),
 )
 st.caption(
-    f"Charts drawn by {renderer}; built in {timings.get('total', 0):.1f} s. "
+    f"Charts drawn by {renderer}; built in {nf.fmt_decimal(timings.get('total', 0), decimals=1)} s. "
     + ("Synthetic demo data: the report carries a SYNTHETIC DATA watermark." if ctx.synthetic else "")
 )
 st.subheader("Preview")

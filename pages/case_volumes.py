@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from data_contracts import number_format as nf
 from data_contracts.labels import BREAKDOWN_LABELS, first_upper
 from figures.released_volumes import (
     percent_change,
@@ -42,11 +43,11 @@ if suppress:  # the headline's figures as the release publishes them: a hidden t
         data.public_release(ctx.release_key, data.prior_year(year), school_ids), data.prior_year(year)
     )
     change = percent_change(now.cases, before.cases)
-rate_text = f", **{rate:.1f} per 1,000 students** enrolled" if rate is not None else ""
+rate_text = f", **{nf.fmt_rate(rate)} students** enrolled" if rate is not None else ""
 st.markdown(
     f"**{cases_text} cases** were reported in {year}{rate_text}"
     + (
-        f", {abs(change):.0f}% {'more' if change > 0 else 'fewer'} than the year before."
+        f", {nf.fmt_int(abs(change))}% {'more' if change > 0 else 'fewer'} than the year before."
         if change is not None
         else "; no change from the year before is shown: it needs both years' totals, and one is hidden or "
         "not loaded for this role."
@@ -153,7 +154,7 @@ elif schools.height:
             y=table["name"].to_list(),
             orientation="h",
             marker_color=OKABE_ITO["blue"],
-            text=[f"{r:.1f}" if r is not None else "*" for r in values],
+            text=[nf.fmt_ratio(r, decimals=1, missing="*") for r in values],
             textposition="outside",
             error_x={
                 "type": "data",
@@ -171,7 +172,7 @@ elif schools.height:
             x=rate,
             line_dash="dash",
             line_color=OKABE_ITO["black"],
-            annotation_text=f"all chosen schools {rate:.1f}",
+            annotation_text=f"all chosen schools {nf.fmt_ratio(rate, decimals=1)}",
             annotation_position="top right",
         )
     else:  # the year's total is hidden for this role, and with it the rate of all schools together

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from data_contracts import number_format as nf
 from data_contracts.labels import LEVELS
 from figures.derived import released_high_share
 from figures.released_levels import released_level_shares, released_level_test
@@ -245,7 +246,7 @@ else:
         "Pearson's chi-square is used when every expected count is at least 5; otherwise Fisher's exact test "
         "(two groups, two levels) or a Monte Carlo test with a fixed seed. It treats the levels as unordered."
     )
-    st.caption(f"Method: {method}. χ² = {r['statistic']:.2f} with {r['df']} degrees of freedom. {why}")
+    st.caption(f"Method: {method}. χ² = {nf.fmt_decimal(r['statistic'])} with {r['df']} degrees of freedom. {why}")
     # The ordinal test uses the order low < moderate < high < imminent: are some groups rated higher?
     if r["ordinal_p_value"] is None:
         st.markdown("**Rated higher or lower?** Ordinal test not run: every case here is at one level.")
@@ -261,6 +262,6 @@ else:
         )
         st.caption(
             f"Ordinal test: row mean scores (levels scored low 1 to imminent 4; for two groups the "
-            f"linear-by-linear association test), χ² = {r['ordinal_statistic']:.2f} with {r['ordinal_df']} "
+            f"linear-by-linear association test), χ² = {nf.fmt_decimal(r['ordinal_statistic'])} with {r['ordinal_df']} "
             "degrees of freedom. The unit is the assessed case: a student with two cases counts twice."
         )

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from data_contracts import number_format as nf
 from data_contracts.labels import CASE_OUTCOME_PHRASES, LEVELS
 from figures.released_outcomes import HIDDEN_STRATUM, released_conditional, released_outcome_shares
 from figures.words import p_text, statistic_sentence
@@ -151,7 +152,7 @@ for r in cond.sort("odds_ratio", descending=True, nulls_last=True).iter_rows(nam
         CASE_OUTCOME_PHRASES[outcome],
         "other students' cases at the same level",
     )
-    interval = f"95% CI {r['ci_low']:.2f}–{r['ci_high']:.2f}; {p_text(r['q_value'], 'q')}"
+    interval = f"95% CI {nf.fmt_ratio(r['ci_low'])}–{nf.fmt_ratio(r['ci_high'])}; {p_text(r['q_value'], 'q')}"
     if r["unlikely_to_be_chance"] and r["ci_low"] > 1:
         st.markdown(f"- **{odds}** ({interval}): a difference unlikely to be chance.")
     elif r["unlikely_to_be_chance"]:
@@ -161,7 +162,7 @@ for r in cond.sort("odds_ratio", descending=True, nulls_last=True).iter_rows(nam
     else:
         st.markdown(
             f"- {first_upper(who)}: no clear difference from other students at the same level of concern "
-            f"(odds ratio {r['odds_ratio']:.2f}, {interval})."
+            f"(odds ratio {nf.fmt_ratio(r['odds_ratio'])}, {interval})."
         )
 if withheld:
     st.write(

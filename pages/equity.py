@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from access.benchmarks import BENCHMARK_OUTCOMES
+from data_contracts import number_format as nf
 from figures.derived import released_disparities
 from metrics.config import DEFAULT_SETTINGS
 from metrics.disproportionality import OTHERS_IN_STATE
@@ -108,7 +109,7 @@ def label(g: str) -> str:
 records = []
 for r in rows.iter_rows(named=True):
     ok = r["ratio_method"] != "none" and r["risk_ratio"] is not None
-    n_text, k_text = count_shown.get(r["group"], (f"{r['n']:,}", f"{r['k']:,}"))
+    n_text, k_text = count_shown.get(r["group"], (nf.fmt_int(r["n"]), nf.fmt_int(r["k"])))
     risk_ok = not suppress or ("<" not in k_text and "*" not in k_text and "*" not in n_text)
     records.append(
         {
@@ -139,8 +140,8 @@ flagged = ratios.filter(pl.col("Flagged") == "FLAGGED").sort("Risk ratio", desce
 for r in flagged.iter_rows(named=True):
     st.markdown(
         f"- **{data.students_phrase(dimension, r['group'])}** — {measure_in_text}: "
-        f"{r['Risk ratio']:.1f} times as often as {r['Compared with']} (95% CI {r['CI low']:.1f}–{r['CI high']:.1f}); "
-        f"a difference of {r['Risk difference (points)']:.1f} percentage points."
+        f"{nf.fmt_ratio(r['Risk ratio'], decimals=1)} times as often as {r['Compared with']} (95% CI {nf.fmt_ratio(r['CI low'], decimals=1)}–{nf.fmt_ratio(r['CI high'], decimals=1)}); "
+        f"a difference of {nf.fmt_ratio(r['Risk difference (points)'], decimals=1)} percentage points."
     )
 if ratios.height and not flagged.height:
     st.markdown(f"No group is above the threshold of {S.threshold:g} for *{measure_in_text}*.")
@@ -369,7 +370,7 @@ if heat.height and reference == ALL_OTHERS:
             if cell.height and cell["risk_ratio"][0] is not None and cell["ratio_method"][0] != "none":
                 v = cell["risk_ratio"][0]
                 zr.append(v)
-                tr.append(f"{v:.2f}" + (" ▲" if cell["flagged"][0] else ""))
+                tr.append(nf.fmt_ratio(v) + (" ▲" if cell["flagged"][0] else ""))
             else:
                 zr.append(None)
                 hidden = bool(cell.height) and "withheld" in cell.columns and cell["withheld"][0] is not None

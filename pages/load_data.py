@@ -158,7 +158,9 @@ def show_result(result: LoadResult) -> None:
                 "Read": [fmt_int(f.rows_read) for f in result.files],
                 "Loaded": [fmt_int(f.rows_loaded) for f in result.files],
                 "Quarantined": [fmt_int(f.rows_quarantined) for f in result.files],
-                "Top rules": [", ".join(f"{rule} ({n:,})" for rule, n in f.top_rules) or "–" for f in result.files],
+                "Top rules": [
+                    ", ".join(f"{rule} ({fmt_int(n)})" for rule, n in f.top_rules) or "–" for f in result.files
+                ],
                 "Columns not stored": [", ".join(f.ignored_columns) or "–" for f in result.files],
             }
         ),

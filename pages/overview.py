@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from data_contracts import number_format as nf
 from figures.derived import (
     change,
     released_audit,
@@ -131,8 +132,8 @@ c[0].metric(
 )
 c[1].metric(
     "Cases per 1,000 students",
-    f"{rate:.1f}" if rate is not None else "–",
-    **delta(rate, prev_rate, lambda v: f"{v:.1f}"),
+    nf.fmt_ratio(rate, decimals=1),
+    **delta(rate, prev_rate, lambda v: nf.fmt_ratio(v, decimals=1)),
     help=f"Cases per 1,000 students enrolled ({fmt_int(enrolled)} enrolled).",
 )
 if withheld:
@@ -140,7 +141,7 @@ if withheld:
 c[2].metric(
     "Share rated high or imminent",
     fmt_pct(share),
-    **delta(share, prev_share, lambda v: f"{100 * v:.1f} points", lower_is_better=True),
+    **delta(share, prev_share, lambda v: nf.fmt_ratio(100 * v, decimals=1) + " points", lower_is_better=True),
     help="Of the assessed cases with a level of concern.",
 )
 c = st.columns(3)
@@ -179,7 +180,7 @@ if notable.height:
     parts = [
         f"{data.students_phrase(r['dimension'], r['group'])} — "
         f"{first_lower(data.OUTCOME_LABELS.get(r['outcome'], r['outcome']))} "
-        f"({r['risk_ratio']:.1f} times as often, 95% CI {r['rr_ci_low']:.1f}–{r['rr_ci_high']:.1f})"
+        f"({nf.fmt_ratio(r['risk_ratio'], decimals=1)} times as often, 95% CI {nf.fmt_ratio(r['rr_ci_low'], decimals=1)}–{nf.fmt_ratio(r['rr_ci_high'], decimals=1)})"
         for r in top.iter_rows(named=True)
     ]
     persistent = notable.filter(pl.col("persistent")).height
@@ -230,7 +231,7 @@ if rate is not None and prev_rate:
     if abs(change) >= 0.2:
         notes.append(
             f"**Case rate {'up' if change > 0 else 'down'} {fmt_pct(abs(change), decimals=0)}** "
-            f"from {prior} ({rate:.1f} against {prev_rate:.1f} per 1,000 students)."
+            f"from {prior} ({nf.fmt_ratio(rate, decimals=1)} against {nf.fmt_ratio(prev_rate, decimals=1)} per 1,000 students)."
         )
 if notes:
     for note in notes:

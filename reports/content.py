@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from data_contracts import number_format as nf
 from data_contracts.labels import (
     AUDIT_BY_LEVEL,
     AUDIT_LABELS,
@@ -124,15 +125,16 @@ class ReportContent:
 # -- formatting -------------------------------------------------------------------------------------------------
 
 
+NOT_AVAILABLE = "not available"  # what a missing figure reads as in the report
+
+
 def words(n: int) -> str:
     """Small counts of findings as words, so no bare small integer is ever printed."""
-    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else f"{n:,}"
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else nf.fmt_int(n)
 
 
 def pct(fraction: float | None, decimals: int = 0) -> str:
-    if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
-        return "not available"
-    return f"{100 * fraction:.{decimals}f}%"
+    return nf.fmt_pct(fraction, decimals=decimals, missing=NOT_AVAILABLE)
 
 
 def days(value: float | None) -> str:
@@ -170,7 +172,7 @@ def target_text(target_days: int) -> str:
 
 
 def times(ratio: float) -> str:
-    return f"{ratio:.1f} times"
+    return f"{nf.fmt_ratio(ratio, decimals=1)} times"
 
 
 def per_1000(count: int | None, enrolled: int | None) -> float | None:
@@ -180,7 +182,7 @@ def per_1000(count: int | None, enrolled: int | None) -> float | None:
 
 
 def fmt_rate(value: float | None) -> str:
-    return "not available" if value is None else f"{value:.1f} per 1,000"
+    return nf.fmt_rate(value, missing=NOT_AVAILABLE)
 
 
 def rate_clause(rate: float | None) -> str:
@@ -197,7 +199,7 @@ def change_words(now: float, before: float, unit: str) -> str:
     if abs(diff) < 1:
         return f"about the same as the year before ({unit.format(before)})"
     direction = "up" if diff > 0 else "down"
-    return f"{direction} {abs(diff):.0f}% from {unit.format(before)} the year before"
+    return f"{direction} {nf.fmt_int(abs(diff))}% from {unit.format(before)} the year before"
 
 
 # -- sections ---------------------------------------------------------------------------------------------------
@@ -232,7 +234,7 @@ class _Writer:
                     d.year_display(year, "enrolled"),
                     d.year_display(year, "cases"),
                     d.year_display(year, "btam_referral"),
-                    "not available" if rate is None else f"{rate:.1f}",
+                    nf.fmt_ratio(rate, decimals=1, missing=NOT_AVAILABLE),
                 ]
             )
         cases, enrolled, students = self.year_counts(self.year)
@@ -579,7 +581,7 @@ class _Writer:
                     + " ".join(
                         f"{name}: "
                         + ", ".join(
-                            f"{LEVEL_LABELS[lv]} {'hidden' if v is None else f'{v:.0f}%'}"
+                            f"{LEVEL_LABELS[lv]} {'hidden' if v is None else nf.fmt_int(v) + '%'}"
                             for lv, v in zip(LEVELS, vals)
                         )
                         + "."
@@ -602,7 +604,7 @@ class _Writer:
     def finding_sentence(self, f: RatioFinding) -> str:
         population = POPULATION_LABELS["btam_referral"] if f.outcome in CASE_POPULATION else "students"
         ci = (
-            f"95% confidence interval {f.ci_low:.1f} to {f.ci_high:.1f} times"
+            f"95% confidence interval {nf.fmt_interval(f.ci_low, f.ci_high)} times"
             if f.ci_low is not None and f.ci_high is not None
             else "no confidence interval"
         )
@@ -625,7 +627,7 @@ class _Writer:
                 f"Each group of students is compared with all other students on five outcomes: being referred to "
                 f"BTAM, out-of-school suspension or expulsion, and, among students with a case, a high or imminent "
                 f"rating, a suspension or expulsion within the case, and law-enforcement involvement. A group is "
-                f"flagged when its rate is more than {s.threshold:.1f} times that of all other students (the federal "
+                f"flagged when its rate is more than {nf.fmt_ratio(s.threshold, decimals=1)} times that of all other students (the federal "
                 f"test for significant disproportionality). A rate is compared only when at least {s.min_cell} "
                 f"students had the outcome and the group has at least {s.min_n} students. The confidence interval "
                 f"is the range the true ratio likely lies in. With many groups compared at once some intervals lie "
@@ -657,7 +659,7 @@ class _Writer:
             blocks.append(
                 Paragraph(
                     f"No group was flagged in {self.year}: no comparison that could be made showed "
-                    f"a rate more than {s.threshold:.1f} times that of all other students."
+                    f"a rate more than {nf.fmt_ratio(s.threshold, decimals=1)} times that of all other students."
                 )
             )
         if d.trends:
@@ -683,7 +685,7 @@ class _Writer:
                             CASE_OUTCOME_PHRASES.get(c.outcome, c.outcome),
                             "other students' cases at the same level",
                         )
-                        + f" (95% confidence interval {c.ci_low:.1f} to {c.ci_high:.1f}; {p_text(c.q_value, 'q')})."
+                        + f" (95% confidence interval {nf.fmt_interval(c.ci_low, c.ci_high)}; {p_text(c.q_value, 'q')})."
                         for c in cond
                     ]
                 )
@@ -730,7 +732,8 @@ class _Writer:
         state_years = sorted({y for t in d.trends for y, *_ in t.state})
 
         def ratio(value: float, low: float | None, high: float | None) -> str:
-            return f"{value:.1f} ({low:.1f} to {high:.1f})" if low is not None and high is not None else f"{value:.1f}"
+            shown = nf.fmt_ratio(value, decimals=1)
+            return f"{shown} ({nf.fmt_interval(low, high)})" if low is not None and high is not None else shown
 
         rows = []
         for t in d.trends:
@@ -978,7 +981,13 @@ class _Writer:
         if all(k is not None and n is not None for k, n in parts) and sum(n for _, n in parts):
             k, n = sum(p[0] for p in parts), sum(p[1] for p in parts)
             rows.append(
-                [label, f"{n:,}", pct(k / n, 1), f"at most {pct(target)}", self.audit_status(k / n, target, False, n)]
+                [
+                    label,
+                    nf.fmt_int(n),
+                    pct(k / n, 1),
+                    f"at most {pct(target)}",
+                    self.audit_status(k / n, target, False, n),
+                ]
             )
         else:
             rows.append([label, "*", "hidden", f"at most {pct(target)}", "hidden (small numbers)"])
@@ -1164,7 +1173,7 @@ class _Writer:
                     "level use the Kaplan-Meier method, which counts cases still waiting instead of dropping them "
                     "and treats a case closed without action as one still waiting.",
                     f"Risk ratio: a group's rate divided by the rate of all other students. Flagged when above "
-                    f"{s.threshold:.1f} with at least {s.min_cell} students with the outcome and at least {s.min_n} "
+                    f"{nf.fmt_ratio(s.threshold, decimals=1)} with at least {s.min_cell} students with the outcome and at least {s.min_n} "
                     f"students in the group (34 CFR 300.647). Confidence intervals are 95% intervals (Katz method).",
                     "Odds ratio within levels of concern: Mantel-Haenszel odds ratio comparing cases at the same "
                     "level, shown only when every count behind it is at least the minimum cell size.",
