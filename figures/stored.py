@@ -7,7 +7,8 @@ year and school scope with the load it was built from (`warehouse_info.last_load
 rules and code that decide its cells (suppression and metric settings, the source of the release's modules)
 and the serialised release. `release_for` returns the stored release when its load and fingerprint match the
 warehouse it is read from and its rows are still those of the load (rows changed outside the loader make the
-marts stale, data_contracts/marts.py, and the stored releases with them), else builds it, and logs which (never a count, only year, scope and reason).
+marts stale, data_contracts/marts.py, and the stored releases with them), else builds it, and logs which
+(never a count, only year, scope and reason).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from data_contracts.interchange import ENTITIES
+from pipelines.snapshots import DATE_GROUPS
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "data_contracts" / "profiles"
 ISO_DATE = "%Y-%m-%d"
@@ -141,6 +142,6 @@ def _export_date_pattern(path: Path, text: object) -> re.Pattern[str] | None:
         pattern = re.compile(text)
     except re.error as exc:
         raise ProfileError(f"{wrong}: {exc}") from exc
-    if not {"year", "month", "day"} <= set(pattern.groupindex):
+    if not set(DATE_GROUPS) <= set(pattern.groupindex):
         raise ProfileError(wrong)
     return pattern

@@ -12,8 +12,8 @@ Export dates. Each file has the date it was exported: `load --exported-on`, else
 when the profile says where names carry it (`"export_date": {"file_name": REGEX}`, groups year, month
 and day: `cases_03-31-2025.csv`), else the file's modified time (a copy made today would otherwise look
 newest). A name that the profile's pattern does not match, or that gives no real date, refuses the load:
-guessing would let an old export pass as new. Files of one entity in one load are taken oldest export first (then by name, v9 before v10),
-so the newest wins. An older export never overwrites (or, as a snapshot, deletes) rows a newer export
+guessing would let an old export pass as new. Files of one entity in one load are taken oldest export
+first (then by name, v9 before v10), so the newest wins. An older export never overwrites (or, as a snapshot, deletes) rows a newer export
 stored: the load is refused, naming both files, unless `--force`. Export dates are kept in the table
 load_exports (load_id, file_name, entity, exported_at).
 
@@ -65,7 +65,7 @@ def _date_in_name(name: str, pattern: re.Pattern[str]) -> datetime:
             f"{name}: the profile reads each file's export date from its name (pattern {pattern.pattern!r}), "
             f"and this name has none; {remedy}"
         )
-    year, month, day = (found.group(g) for g in DATE_GROUPS)
+    year, month, day = (found.group(g) or "" for g in DATE_GROUPS)  # an optional group may match nothing
     try:
         return datetime(int(year) + (2000 if len(year) == 2 else 0), int(month), int(day))
     except ValueError:

@@ -612,7 +612,7 @@ def test_planted_ratios_are_recovered_at_a_large_size(tmp_path: Path):
 def test_the_make_run_demo_holds_quarantined_rows_and_its_stored_releases(demo_warehouse):
     """`make run` builds the demo with --messy, and one demo command then loads the vendor export too, so Data
     quality shows quarantined rows as the README's screenshots do; the command stores the published figures of
-    every year with its last load, once, so the board's first view reads them (tests/browser.py builds the
+    every year with its last load, so the board's first view reads them (tests/browser.py builds the
     suite's demo warehouses with the same command)."""
     import re
 

@@ -253,6 +253,19 @@ def test_a_name_without_the_profiles_date_refuses_the_load_and_says_what_to_do(t
             raise AssertionError(f"profile with export_date {wrong} was accepted")
 
 
+def test_an_optional_date_group_that_matches_nothing_is_not_a_date(tmp_path):
+    import re
+
+    import pytest
+
+    from pipelines.snapshots import UndatedExport, exported_at
+
+    pattern = re.compile(r"_(?P<month>\d\d)?-(?P<day>\d\d)-(?P<year>\d{4})")
+    assert exported_at(tmp_path / "cases_03-31-2025.csv", None, pattern) == datetime(2025, 3, 31)
+    with pytest.raises(UndatedExport, match="2024--31 in its name is not a date"):
+        exported_at(tmp_path / "cases_-31-2024.csv", None, pattern)
+
+
 def test_a_column_absent_from_a_later_file_keeps_its_stored_values(tmp_path):
     db = tmp_path / "w.duckdb"
     rows = valid_rows()
