@@ -13,7 +13,7 @@ import pyarrow as pa
 from bench.load_discipline import AS_OF, write_inputs
 from bench.load_memory import write_quarantined
 from data_contracts.values import PATTERNS
-from pipelines import contracts
+from pipelines import contracts, crosschecks
 from pipelines.loader import load_files
 
 
@@ -53,3 +53,22 @@ def test_an_all_quarantined_file_past_one_batch_quarantines_every_row_under_its_
         con.close()
     assert rules == [("format:student_key", 6_000, 6_000)]
     assert stored == 0
+
+
+def test_the_details_of_a_rows_violations_are_joined_in_order_within_a_small_memory_limit(tmp_path):
+    """3M violations of 1M rows under a 150 MB DuckDB limit: the join of each row's details spills and
+    keeps the rule order. An ordered string_agg (the loader's aggregate before 2026-12-04) does not spill
+    and runs out of memory here (docs/PERFORMANCE.md, "Memory of one large file")."""
+    con = duckdb.connect(config={"memory_limit": "150MB", "temp_directory": str(tmp_path / "spill")})
+    con.execute("""create table violations as
+        select i + 1 as _row_id, r.priority, 'student_key is "stu.' || lpad(i::varchar, 9, '0') || '": ' || r.name as detail
+        from range(1000000) t(i), (values (3, 'third'), (1, 'first'), (2, 'second')) r(priority, name)""")
+    con.execute(
+        f"create table joined as select _row_id, {crosschecks.details_in_order('priority')} as detail "
+        "from violations group by _row_id"
+    )
+    joined = con.table("joined")
+    assert joined.count("*").fetchall()[0][0] == 1_000_000
+    sample = dict(joined.filter("_row_id in (1, 1000000)").fetchall())
+    assert sample[1] == "; ".join(f'student_key is "stu.000000000": {n}' for n in ("first", "second", "third"))
+    assert sample[1_000_000].endswith('"stu.000999999": third')
