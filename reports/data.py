@@ -18,10 +18,10 @@ import polars as pl
 from access import metric_tables as mt
 from access.queries import run_query
 from access.roles import Viewer, viewer
-from access.suppression import CountTable, SuppressedRelease, SuppressionSettings
+from access.suppression import SuppressedRelease, SuppressionSettings
 from data_contracts.labels import OUTCOME_PHRASES
 from figures.derived import audit_key
-from figures.release import population_measure, release_tables
+from figures.release import population_measure
 from figures.stored import release_for
 from metrics.competing_risks import MIN_CASES
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
@@ -98,8 +98,7 @@ class ReportData:
     as_of: date
     synthetic: bool
     trend_years: list[str]
-    release: SuppressedRelease  # the report year's release
-    tables: list[CountTable]  # its count tables
+    release: SuppressedRelease  # the report year's release (the report holds no exact count table)
     viewer: Viewer
     metric_settings: MetricSettings
     median_days: dict[str, tuple[float, float | None, float | None]] = field(default_factory=dict)
@@ -351,12 +350,8 @@ def load_report_data(
     known = [y for y in years if y <= year]
     trend = sorted(known)[-TREND_YEARS:]
     suppression = suppression or SuppressionSettings()
-    tables = release_tables(con, year, None, asked_as_of, settings)
-    release = release_for(con, year, None, asked_as_of, settings, suppression, tables)
-    releases = {year: release}
-    for other in trend:
-        if other != year:
-            releases[other] = release_for(con, other, None, asked_as_of, settings, suppression)
+    releases = {y: release_for(con, y, None, asked_as_of, settings, suppression) for y in dict.fromkeys([year, *trend])}
+    release = releases[year]
     benchmarks = report_benchmarks(con, year)
     previous = previous_school_year(year)
     data = ReportData(
@@ -367,7 +362,6 @@ def load_report_data(
         synthetic,
         trend,
         release,
-        tables,
         board,
         settings,
         benchmarks=benchmarks,
