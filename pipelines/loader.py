@@ -53,13 +53,22 @@ from pipelines.mapping import (
     MappingError,
     create_candidate,
     create_mapped,
+    date_summary,
     header_row_problem,
     mapped_expressions,
     resolve_columns,
 )
 from pipelines.marts import build_marts
 from pipelines.profiles import Profile, ProfileError, load_profile
-from pipelines.readers import MALFORMED_COLUMN, ReadError, ReadResult, file_kind, read_into, workbook_sheet
+from pipelines.readers import (
+    MALFORMED_COLUMN,
+    ReadError,
+    ReadResult,
+    file_kind,
+    read_column_values,
+    read_into,
+    workbook_sheet,
+)
 from pipelines.warehouse import REPO_ROOT, create_schema
 
 CONTRACT_SQL = REPO_ROOT / "sql" / "contracts"
@@ -127,11 +136,12 @@ def discover(
     sheet: str | None = None,
     mode: str | None = None,
     exported_on: date | None = None,
+    as_of: date | None = None,
 ) -> list[InputFile]:
     """The files of one load in dependency order, each entity's files oldest export first (snapshots), so
     the newest export wins; folders contribute their data files. A workbook's sheet (`sheet`, else the
-    profile's for the entity, else the rule of `readers.read_into`) is settled here, so an ambiguous
-    workbook stops the load before anything is read."""
+    profile's for the entity, else the rule of `readers.read_into`) and each file's export date are
+    settled here, so an ambiguous workbook or an undated export stops the load before anything is read."""
     files: list[Path] = []
     for given in map(Path, paths):
         if given.is_dir():
@@ -153,23 +163,45 @@ def discover(
                 f"({', '.join(ENTITIES)}), pass --entity, or add its name to the profile's 'files'",
                 EXIT_UNREADABLE,
             )
+        found_sheet = _sheet_of(path, found, sheet or profile.sheet_for(found))
         inputs.append(
             InputFile(
                 path,
                 found,
-                _sheet_of(path, found, sheet or profile.sheet_for(found)),
-                exported_at=_export_date(path, exported_on, profile),
+                found_sheet,
+                exported_at=_export_date(path, found, found_sheet, exported_on, profile, as_of or date.today()),
                 mode=mode or profile.mode_for(found),
             )
         )
     return sorted(inputs, key=lambda f: (LOAD_ORDER.index(f.entity), f.exported_at, snapshots.natural_key(f.path.name)))
 
 
-def _export_date(path: Path, exported_on: date | None, profile: Profile) -> datetime:
+def _export_date(
+    path: Path, entity: str, sheet: str | None, exported_on: date | None, profile: Profile, as_of: date
+) -> datetime:
+    rule = profile.export_date_for(entity)
     try:
-        return snapshots.exported_at(path, exported_on, profile.export_date_in_name)
+        if exported_on is None and rule is not None and rule.column is not None:
+            found = _column_dates(path, entity, sheet, rule.column, profile)
+            return snapshots.date_in_column(path.name, rule.column, found, as_of)
+        return snapshots.exported_at(path, exported_on, rule.file_name if rule is not None else None)
     except snapshots.UndatedExport as exc:
         raise LoadRefused(str(exc), EXIT_USAGE) from exc
+    except ReadError as exc:
+        raise LoadRefused(str(exc), EXIT_UNREADABLE) from exc
+
+
+def _column_dates(
+    path: Path, entity: str, sheet: str | None, column: str, profile: Profile
+) -> snapshots.ColumnDates | None:
+    """The dates of a file's export-date column, from one pass over that column before the load: the
+    files of an entity are ordered by them before the first is read."""
+    con = duckdb.connect()
+    try:
+        header = read_column_values(con, path, "export_date_values", column, entity, sheet)
+        return None if header is None else date_summary(con, "export_date_values", header, profile)
+    finally:
+        con.close()
 
 
 def _sheet_of(path: Path, entity: str, wanted: str | None) -> str | None:
@@ -231,7 +263,8 @@ def load_files(
         profile = load_profile(profile) if isinstance(profile, str) else profile
         if mode is not None and mode not in snapshots.MODES:
             raise LoadRefused(f"mode {mode!r} is not one of {', '.join(snapshots.MODES)}", EXIT_USAGE)
-        inputs = discover(paths, profile, entity, sheet, mode, exported_on)
+        as_of = as_of or date.today()
+        inputs = discover(paths, profile, entity, sheet, mode, exported_on, as_of)
         with atomic.exclusive_lock(db_path, lock_wait_seconds):
             atomic.remove_stale_builds(db_path)
             sessions.check_readable(db_path)
@@ -255,9 +288,7 @@ def load_files(
                         f"{stale_wal.name}: writes of a session that ended without a checkpoint "
                         "were folded into this version"
                     )
-                result.notes += _build_and_publish(
-                    db_path, load_id, todo, profile, as_of or date.today(), synthetic, progress, force
-                )
+                result.notes += _build_and_publish(db_path, load_id, todo, profile, as_of, synthetic, progress, force)
                 result.published = True
     except LoadRefused as exc:
         result.error, result.exit_code = str(exc), exc.exit_code
@@ -394,8 +425,12 @@ def load_read(
     if problem:
         raise LoadRefused(problem, EXIT_UNREADABLE)
     step("checking for identifiers", 0.3)
-    renamed = set(profile.renames(item.entity)) | set(entity.column_names)
-    findings = header_findings(read.columns, {h for h in read.columns if h.strip().lower() in renamed})
+    # Columns the profile says what they hold are not judged by their names: renamed ones and the export date.
+    export_date_column = profile.export_date_column(item.entity)
+    declared = set(profile.renames(item.entity)) | set(entity.column_names)
+    if export_date_column:
+        declared.add(export_date_column)
+    findings = header_findings(read.columns, {h for h in read.columns if h.strip().lower() in declared})
     try:
         column_map = resolve_columns(item.path.name, read.columns, item.entity, profile)
     except MappingError as exc:
@@ -438,7 +473,9 @@ def load_read(
             "and load it again",
             EXIT_REFUSED,
         )
-    result.ignored_columns = column_map.ignored + [f"{c} (dropped by the profile)" for c in dropped]
+    result.ignored_columns = [
+        f"{c} (the export date)" if c.strip().lower() == export_date_column else c for c in column_map.ignored
+    ] + [f"{c} (dropped by the profile)" for c in dropped]
     step("mapping", 0.4)
     create_mapped(con, "raw", item.entity, column_map, profile)
     step("validating", 0.5)

@@ -14,6 +14,7 @@ import duckdb
 from data_contracts.interchange import ENTITIES, Column
 from data_contracts.values import ISO_DATE_BODY, NUMBER_BODY, NUMBER_SQL_TYPE, sql_full_match
 from pipelines.profiles import Profile
+from pipelines.snapshots import ColumnDates
 
 
 class MappingError(Exception):
@@ -135,6 +136,15 @@ def _typed_date(source: str, profile: Profile) -> str:
         f"coalesce(cast({_parsed_date(source, profile)} as date), "
         f"case when {sql_full_match(text, ISO_DATE_BODY)} then try_cast({text} as date) end)"
     )
+
+
+def date_summary(con: duckdb.DuckDBPyConnection, table: str, source: str, profile: Profile) -> ColumnDates:
+    """(non-blank values, of them not a date, distinct dates, the latest date) of column `source` of
+    `table`, each value read as the load reads a date column."""
+    text, typed = _text(source), _typed_date(source, profile)
+    return con.sql(
+        f"select count({text}), count({text}) - count({typed}), count(distinct {typed}), max({typed}) from {table}"
+    ).fetchall()[0]
 
 
 def _expression(column: Column, source: str | None, entity: str, profile: Profile) -> str:

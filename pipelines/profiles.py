@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from data_contracts.interchange import ENTITIES
-from pipelines.snapshots import DATE_GROUPS
+from pipelines.snapshots import DATE_GROUPS, ExportDateRule
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "data_contracts" / "profiles"
 ISO_DATE = "%Y-%m-%d"
@@ -36,11 +36,20 @@ class Profile:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     entities: dict[str, dict] = field(default_factory=dict)
     modes: dict[str, str] = field(default_factory=dict)  # entity -> snapshot or increment ("*": every entity)
-    export_date_in_name: re.Pattern[str] | None = None  # where file names carry the export date (snapshots.py)
+    export_dates: dict[str, ExportDateRule] = field(default_factory=dict)  # entity (or "*") -> where files carry it
 
     def mode_for(self, entity: str) -> str:
         """Whether the profile's files of `entity` are full snapshots of their scope or increments (default)."""
         return self.modes.get(entity, self.modes.get("*", "increment"))
+
+    def export_date_for(self, entity: str) -> ExportDateRule | None:
+        """Where the files of `entity` carry their export date (snapshots.py); None: their modified time."""
+        return self.export_dates.get(entity, self.export_dates.get("*"))
+
+    def export_date_column(self, entity: str) -> str | None:
+        """The header (normalised) of the column that gives the export date of `entity`'s files, if any."""
+        rule = self.export_date_for(entity)
+        return _norm(rule.column) if rule is not None and rule.column is not None else None
 
     def entity_for(self, file_name: str) -> str | None:
         """Entity of a file from its name stem: interchange names first, then the profile's prefixes."""
@@ -112,10 +121,7 @@ def load_profile(name_or_path: str) -> Profile:
             raise ProfileError(
                 f'profile {path}: mode {entity}={value!r}; give "snapshot" or "increment", for every file or per entity'
             )
-    export_date = raw.get("export_date", {})
-    if not isinstance(export_date, dict) or set(export_date) - {"file_name"}:
-        raise ProfileError(f'profile {path}: export_date must be {{"file_name": REGEX}}')
-    name_pattern = _export_date_pattern(path, export_date.get("file_name"))
+    export_dates = _export_date_rules(path, raw.get("export_date", {}), raw.get("entities", {}))
     formats = tuple(raw.get("date_formats", [])) + (ISO_DATE,)
     booleans = raw.get("booleans", {})
     return Profile(
@@ -127,15 +133,67 @@ def load_profile(name_or_path: str) -> Profile:
         values={col: dict(m) for col, m in raw.get("values", {}).items()},
         entities=dict(raw.get("entities", {})),
         modes=modes,
-        export_date_in_name=name_pattern,
+        export_dates=export_dates,
     )
 
 
-def _export_date_pattern(path: Path, text: object) -> re.Pattern[str] | None:
+EXPORT_DATE_KEYS = ("file_name", "column")
+
+
+def _export_date_rules(path: Path, given: object, entities: dict) -> dict[str, ExportDateRule]:
+    """export_date for every entity ({"file_name": REGEX} or {"column": HEADER}, as "*") or per entity
+    ({"btam_cases": {...}, ...}); an entity not named falls back to its files' modified times."""
+    form = '{"file_name": REGEX} or {"column": HEADER}, for every entity or per entity ({"btam_cases": ...})'
+    if not isinstance(given, dict):
+        raise ProfileError(f"profile {path}: export_date must be {form}")
+    unknown = sorted(set(given) - set(EXPORT_DATE_KEYS) - set(ENTITIES))
+    if unknown:
+        raise ProfileError(
+            f"profile {path}: export_date has unknown key(s) {', '.join(map(repr, unknown))}; give {form}, "
+            f"with entities among {', '.join(ENTITIES)}"
+        )
+    if set(given) & set(EXPORT_DATE_KEYS) and set(given) & set(ENTITIES):
+        raise ProfileError(
+            f"profile {path}: export_date mixes the form for every entity ({', '.join(k for k in EXPORT_DATE_KEYS if k in given)}) "
+            f"with the form per entity ({', '.join(sorted(set(given) & set(ENTITIES)))}); give {form}"
+        )
+    if not given:
+        return {}
+    if set(given) <= set(EXPORT_DATE_KEYS):
+        return {"*": _export_date_rule(path, "export_date", given, list(ENTITIES), entities)}
+    return {
+        entity: _export_date_rule(path, f"export_date.{entity}", spec, [entity], entities)
+        for entity, spec in given.items()
+    }
+
+
+def _export_date_rule(path: Path, where: str, spec: object, applies_to: list[str], entities: dict) -> ExportDateRule:
+    """One export_date rule, `where` being its place in the profile: a name pattern or a column, not both,
+    and never a column the profile stores (it would be stored as data and read as the export date)."""
+    if not isinstance(spec, dict) or len(spec) != 1 or not set(spec) <= set(EXPORT_DATE_KEYS):
+        given = ", ".join(map(repr, spec)) if isinstance(spec, dict) else type(spec).__name__
+        raise ProfileError(
+            f'profile {path}: {where} must be {{"file_name": REGEX}} or {{"column": HEADER}}, one of the two '
+            f"(given: {given or 'nothing'})"
+        )
+    if "file_name" in spec:
+        return ExportDateRule(file_name=_export_date_pattern(path, spec["file_name"], where))
+    column = spec["column"]
+    if not isinstance(column, str) or not column.strip():
+        raise ProfileError(f"profile {path}: {where}.column must be the header of a column of the file, as text")
+    for entity in applies_to:
+        renames = {_norm(src) for src in entities.get(entity, {}).get("rename", {})}
+        if _norm(column) in renames or _norm(column).replace(" ", "_") in ENTITIES[entity].column_names:
+            raise ProfileError(
+                f"profile {path}: {where}.column {column!r} is a column {entity} stores; the export date is "
+                "read from a column outside the interchange"
+            )
+    return ExportDateRule(column=column)
+
+
+def _export_date_pattern(path: Path, text: object, where: str) -> re.Pattern[str]:
     """The profile's file-name pattern of export dates, checked to name a year, a month and a day."""
-    if text is None:
-        return None
-    wrong = f"profile {path}: export_date.file_name must be a regular expression with groups (?P<year>...), (?P<month>...) and (?P<day>...)"
+    wrong = f"profile {path}: {where}.file_name must be a regular expression with groups (?P<year>...), (?P<month>...) and (?P<day>...)"
     if not isinstance(text, str):
         raise ProfileError(wrong)
     try:

@@ -183,9 +183,10 @@ def _transcode(path: Path, work_dir: Path) -> Path:
     return out
 
 
-def _header(path: Path, source: Path) -> tuple[list[str], str]:
-    """Header names and delimiter from the first line of `source` (UTF-8); messages name `path`."""
-    with source.open("r", encoding="utf-8-sig", newline="") as fh:
+def _header(path: Path, source: Path, encoding: str = "utf-8-sig") -> tuple[list[str], str]:
+    """Header names and delimiter from the first line of `source` (UTF-8 unless `encoding` says otherwise);
+    messages name `path`."""
+    with source.open("r", encoding=encoding, newline="") as fh:
         first = fh.readline()
     if not first.strip():
         raise ReadError(f"{path.name}: the first line is blank; the first line must be the header row")
@@ -332,6 +333,89 @@ def _read_csv_tolerant(
         rows_file.unlink(missing_ok=True)
         malformed_file.unlink(missing_ok=True)
     return malformed
+
+
+def read_column_values(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    header: str,
+    entity: str | None = None,
+    sheet: str | None = None,
+) -> str | None:
+    """The distinct values of one column of `path` into table `table`, under the header as the file writes
+    it, which is returned; None when the file has no column `header` (compared trimmed, case-insensitively,
+    as the mapping compares headers). The values are text as `read_into` reads them, from one pass over
+    the one column; rows that do not fit the header are left out, as the load quarantines them."""
+    kind = file_kind(path)
+    wanted = header.strip().lower()
+    con.execute(f"drop table if exists {table}")
+    if kind == "xlsx":
+        return _xlsx_column(con, path, table, wanted, entity, sheet)
+    if kind == "parquet":
+        return _parquet_column(con, path, table, wanted)
+    encoding = _detect_encoding(path)
+    names, delimiter = _header(path, path, "utf-8-sig" if encoding == "utf-8" else encoding)
+    column = next((n for n in names if n.lower() == wanted), None)
+    if column is None:
+        return None
+    quoted = '"' + column.replace('"', '""') + '"'
+    try:
+        # Windows-1252 read as Latin-1, without a transcoded copy: the two differ in no character of a date
+        con.execute(
+            f"create temp table {table} as select distinct {quoted} from read_csv($path, delim=$delim, "
+            f"header=true, quote='\"', escape='\"', auto_detect=false, columns={_columns_literal(names)}, "
+            f"encoding=$encoding, null_padding=false, strict_mode=true, ignore_errors=true, "
+            f"max_line_size={MAX_ROW_BYTES})",
+            {"path": str(path), "delim": delimiter, "encoding": "utf-8" if encoding == "utf-8" else "latin-1"},
+        )
+    except duckdb.Error as exc:  # not the error's text: it quotes the line
+        raise ReadError(
+            f"{path.name}: the CSV cannot be parsed ({type(exc).__name__}). Fix or re-export the file and load it again"
+        ) from exc
+    return column
+
+
+def _parquet_column(con: duckdb.DuckDBPyConnection, path: Path, table: str, wanted: str) -> str | None:
+    """read_column_values of a Parquet file, the column as text as `_read_parquet` makes it."""
+    try:
+        schema = con.sql(
+            "select column_name, column_type from (describe select * from read_parquet($p))", params={"p": str(path)}
+        ).fetchall()
+        found = next(((n, t) for n, t in schema if n.strip().lower() == wanted), None)
+        if found is None:
+            return None
+        con.execute(
+            f"create temp table {table} as select distinct {_parquet_text(*found)} from read_parquet($p)",
+            {"p": str(path)},
+        )
+    except duckdb.Error as exc:
+        raise ReadError(f"{path.name}: the Parquet file cannot be read: {_first_line(exc)}") from exc
+    return found[0]
+
+
+def _xlsx_column(
+    con: duckdb.DuckDBPyConnection, path: Path, table: str, wanted: str, entity: str | None, sheet_title: str | None
+) -> str | None:
+    """read_column_values of a workbook: the cells of the one column of the sheet `read_into` reads."""
+    book = _open_book(path)
+    try:
+        sheet = _choose_sheet(path, book.worksheets, entity, sheet_title)
+        header = next(sheet.iter_rows(values_only=True), None) or ()
+        names = ["" if h is None else str(h).strip() for h in header]
+        keys = [n.lower() for n in names]
+        if wanted not in keys:
+            return None
+        index = keys.index(wanted)
+        cells = sheet.iter_rows(min_col=index + 1, max_col=index + 1, values_only=True)
+        next(cells, None)
+        values = {_cell_text(row[0]) if row else None for row in cells}
+    finally:
+        book.close()
+    con.register("_xlsx_column", pa.table({names[index]: pa.array(list(values), type=pa.string())}))
+    con.execute(f"create temp table {table} as select * from _xlsx_column")
+    con.unregister("_xlsx_column")
+    return names[index]
 
 
 def _columns_literal(names: list[str]) -> str:

@@ -8,14 +8,17 @@ btam_cases, discipline_actions); for case_actions and case_reviews, the school y
 their rows name; for schools, every school. A row of the file that is quarantined still counts as
 present: its stored version is kept, never deleted for a bad value.
 
-Export dates. Each file has the date it was exported: `load --exported-on`, else the date in its name
-when the profile says where names carry it (`"export_date": {"file_name": REGEX}`, groups year, month
-and day: `cases_03-31-2025.csv`), else the file's modified time (a copy made today would otherwise look
-newest). A name that the profile's pattern does not match, or that gives no real date, refuses the load:
-guessing would let an old export pass as new. Files of one entity in one load are taken oldest export
-first (then by name, v9 before v10), so the newest wins. An older export never overwrites (or, as a snapshot, deletes) rows a newer export
-stored: the load is refused, naming both files, unless `--force`. Export dates are kept in the table
-load_exports (load_id, file_name, entity, exported_at).
+Export dates. Each file has the date it was exported: `load --exported-on`, else where the profile says
+its entity's files carry it (`"export_date"`, for every entity or per entity): the date in the file's name
+(`{"file_name": REGEX}`, groups year, month and day: `cases_03-31-2025.csv`) or the one date of a column
+of the file (`{"column": HEADER}`, read with the profile's date formats, never stored), else the file's
+modified time (a copy made today would otherwise look newest). A name that the pattern does not match or
+that gives no real date, and a column that is missing, blank, not dates, more than one date or a date after
+the load's as-of date, refuse the load: guessing would let an old export pass as new. Files of one entity in
+one load are taken oldest export first (then by name, v9 before v10), so the newest wins. An older export
+never overwrites (or, as a snapshot, deletes) rows a newer export stored: the load is refused, naming both
+files, unless `--force`. Export dates are kept in the table load_exports (load_id, file_name, entity,
+exported_at).
 
 A column absent from a file leaves the stored values of that column alone (keep_absent_columns).
 """
@@ -23,6 +26,7 @@ A column absent from a file leaves the stored values of that column alone (keep_
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -41,10 +45,19 @@ class OlderExport(Exception):
 
 
 class UndatedExport(ValueError):
-    """A file whose name should carry its export date (the profile's pattern) and does not."""
+    """A file whose name or column should carry its export date (the profile says so) and does not."""
 
 
 DATE_GROUPS = ("year", "month", "day")
+
+
+@dataclass(frozen=True)
+class ExportDateRule:
+    """Where a profile says an entity's files carry their export date: in the file's name (a pattern with
+    the DATE_GROUPS) or in a column of the file (its header as in the file, before any rename)."""
+
+    file_name: re.Pattern[str] | None = None
+    column: str | None = None
 
 
 def exported_at(path: Path, exported_on: date | None, name_pattern: re.Pattern[str] | None = None) -> datetime:
@@ -70,6 +83,34 @@ def _date_in_name(name: str, pattern: re.Pattern[str]) -> datetime:
         return datetime(int(year) + (2000 if len(year) == 2 else 0), int(month), int(day))
     except ValueError:
         raise UndatedExport(f"{name}: {year}-{month}-{day} in its name is not a date; {remedy}") from None
+
+
+ColumnDates = tuple[int, int, int, date | None]  # non-blank values, values not a date, distinct dates, latest
+
+
+def date_in_column(file_name: str, column: str, found: ColumnDates | None, as_of: date) -> datetime:
+    """The one date every non-blank value of the file's `column` gives (`found`: mapping.date_summary of
+    its values, None when the file has no such column), not after `as_of`. The messages never show a
+    value of the file: a column that is not the export date may hold anything."""
+    where = f"{file_name}: the profile reads the export date from its column {column!r}"
+    remedy = "correct the export, or give its export date with --exported-on YYYY-MM-DD"
+    if found is None:
+        raise UndatedExport(f"{where}, and the file has no such column; {remedy}")
+    values, not_dates, dates, latest = found
+    if not values:
+        raise UndatedExport(f"{where}, and every value of it is blank; {remedy}")
+    if not_dates:
+        raise UndatedExport(
+            f"{where}, and {not_dates:,} of its distinct values are not dates in the profile's date formats; {remedy}"
+        )
+    if dates > 1 or latest is None:
+        raise UndatedExport(f"{where}, and it holds {dates:,} different dates where an export has one; {remedy}")
+    if latest > as_of:
+        raise UndatedExport(
+            f"{where}, and its date is after the load's as-of date {as_of:%Y-%m-%d}: an export cannot come "
+            f"from the future (a typo?); {remedy}"
+        )
+    return datetime(latest.year, latest.month, latest.day)
 
 
 def natural_key(name: str) -> tuple:

@@ -242,7 +242,7 @@ def test_a_name_without_the_profiles_date_refuses_the_load_and_says_what_to_do(t
         assert result.exit_code == EXIT_USAGE and not result.published
         assert words in (result.error or "") and "--exported-on" in result.error and name in result.error
         assert db.read_bytes() == before
-    for wrong in ({"file_name": "(?P<year>\\d{4})"}, {"file_name": "(unclosed"}, {"column": "extract_date"}):
+    for wrong in ({"file_name": "(?P<year>\\d{4})"}, {"file_name": "(unclosed"}, {"column": ""}):
         bad = tmp_path / "bad.json"
         bad.write_text(json.dumps({"name": "bad", "export_date": wrong}))
         try:
