@@ -18,6 +18,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from data_contracts.sql_files import read_sql
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 FALLBACK = "marts/fallback/"
 _MART_READ = re.compile(r"\bmart\.(\w+)(\s+as\s+\w+)?", re.IGNORECASE)
@@ -35,7 +37,7 @@ def query_text(name: str) -> str:
     path = (SQL_DIR / f"{name}.sql").resolve()
     if SQL_DIR.resolve() not in path.parents or not path.exists():
         raise UnknownQuery(name)
-    return path.read_text()
+    return read_sql(path)
 
 
 def _marts_inlined(text: str) -> str:

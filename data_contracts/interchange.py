@@ -80,7 +80,20 @@ DISCIPLINE_ACTION_TYPES = (
     "removal_from_class",
     "other",
 )
-REMOVAL_ACTIONS_NEEDING_DAYS = ("iss", "oss", "expulsion_with_services", "expulsion_without_services")
+# Groups of discipline action types (not the case action types above), named once; the SQL writes them as
+# {codes:NAME} (data_contracts.sql_files).
+DISCIPLINE_OSS_OR_EXPULSION: tuple[str, ...] = ("oss", "expulsion_with_services", "expulsion_without_services")
+DISCIPLINE_EXCLUSIONARY: tuple[str, ...] = ("iss", *DISCIPLINE_OSS_OR_EXPULSION)  # removals that count days
+DISCIPLINE_REMOVALS: tuple[str, ...] = (*DISCIPLINE_EXCLUSIONARY, "alternative_placement")  # IDEA total removals
+DISCIPLINE_LAW_ENFORCEMENT: tuple[str, ...] = ("law_enforcement_referral", "school_related_arrest")
+REMOVAL_ACTIONS_NEEDING_DAYS = DISCIPLINE_EXCLUSIONARY
+SQL_CODE_LISTS = {
+    "oss_or_expulsion_actions": DISCIPLINE_OSS_OR_EXPULSION,
+    "exclusionary_actions": DISCIPLINE_EXCLUSIONARY,
+    "removal_actions": DISCIPLINE_REMOVALS,
+    "law_enforcement_actions": DISCIPLINE_LAW_ENFORCEMENT,
+    "removal_actions_needing_days": REMOVAL_ACTIONS_NEEDING_DAYS,
+}
 
 # For RE2 and Rust regex engines (DuckDB, polars), where $ is the end of the text; the suites run Python's
 # re and use data_contracts.values.PATTERNS (anchored with \Z). Both are built from the same bodies.

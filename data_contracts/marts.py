@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 
+from data_contracts.sql_files import read_sql
+
 CURRENT_SQL = Path(__file__).resolve().parent.parent / "sql" / "marts" / "from_marts" / "current.sql"
 # Bump when a build file changes shape or meaning: older marts are then read as stale, never misread.
 MART_VERSION = 1
@@ -28,4 +30,4 @@ def marts_current(con: duckdb.DuckDBPyConnection) -> bool:
 
 @lru_cache(maxsize=1)
 def _current_sql() -> str:
-    return CURRENT_SQL.read_text()
+    return read_sql(CURRENT_SQL)

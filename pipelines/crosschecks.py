@@ -22,6 +22,7 @@ from datetime import date
 import duckdb
 
 from data_contracts.interchange import ENTITIES, LOAD_ORDER
+from data_contracts.sql_files import read_sql
 from pipelines.warehouse import REPO_ROOT
 
 CONTRACT_SQL = REPO_ROOT / "sql" / "contracts"
@@ -137,7 +138,7 @@ def _recheck_entity(
         if not con.sql("select count(*) from candidate").fetchall()[0][0]:
             return {}
         rules = sorted({rule for ref in references for rule in ref.rules})
-        rules_sql = (CONTRACT_SQL / f"{child}.sql").read_text()
+        rules_sql = read_sql(CONTRACT_SQL / f"{child}.sql")
         con.execute(
             f"""create or replace temp table broken as
                 select _row_id, arg_min(rule, rule) as rule, {details_in_order("rule")} as detail
@@ -197,7 +198,7 @@ def stored_violations(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], i
         con.execute(f"create or replace temp table candidate as select rowid as _row_id, * from {child}")
         try:
             rules = sorted({rule for ref in references for rule in ref.rules})
-            rules_sql = (CONTRACT_SQL / f"{child}.sql").read_text()
+            rules_sql = read_sql(CONTRACT_SQL / f"{child}.sql")
             params = {"rules": rules, **({"as_of": "9999-12-31"} if "$as_of" in rules_sql else {})}
             counts = con.execute(
                 f"""select rule, count(distinct _row_id) from ({rules_sql}) as r

@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from data_contracts.interchange import ENTITIES, LOAD_ORDER, SPEC_VERSION
 from data_contracts.marts import marts_current
+from data_contracts.sql_files import read_sql
 from pipelines import atomic, crosschecks, finish_steps, sessions, snapshots
 from pipelines.contracts import (
     column_values,
@@ -573,7 +574,7 @@ def _row_and_key_violations(
     snapshots.keep_absent_columns(
         con, entity, [c for c in ENTITIES[entity].column_names if c not in column_map.sources]
     )
-    rules_sql = (CONTRACT_SQL / f"{entity}.sql").read_text()
+    rules_sql = read_sql(CONTRACT_SQL / f"{entity}.sql")
     with _parents_as_build_side(con, rules_sql):
         con.execute(
             f"insert into violations select _row_id, rule, detail, {ROW_RULE_PRIORITY} from ({rules_sql}) as broken",

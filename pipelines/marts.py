@@ -20,6 +20,7 @@ import duckdb
 
 from data_contracts.interchange import ENTITIES
 from data_contracts.marts import MART_VERSION, marts_current
+from data_contracts.sql_files import read_sql
 from pipelines import atomic, finish_steps
 from pipelines.warehouse import REPO_ROOT
 
@@ -41,11 +42,11 @@ def build_marts(
     saved). None rebuilds every mart. Returns the marts built."""
     if progress:
         progress(STAGE, 1.0)
-    con.execute(_sql(BUILD_DIR / "schema.sql"))
+    con.execute(read_sql(BUILD_DIR / "schema.sql"))
     built = tuple(name for name in MARTS if changed is None or mart_sources(name) & set(changed))
     for name in built:
-        con.execute(_sql(BUILD_DIR / f"{name}.sql"))
-    con.execute(_sql(BUILD_DIR / "build_info.sql"), {"mart_version": MART_VERSION})
+        con.execute(read_sql(BUILD_DIR / f"{name}.sql"))
+    con.execute(read_sql(BUILD_DIR / "build_info.sql"), {"mart_version": MART_VERSION})
     if progress:
         progress(STAGE_DONE, 1.0)
     return built
@@ -55,15 +56,10 @@ def build_marts(
 def mart_sources(name: str) -> frozenset[str]:
     """The interchange tables a mart's build reads: every `from`/`join` of an entity table in its SQL that
     is not one of the file's own CTEs (read from the SQL, so a new join cannot be forgotten here)."""
-    text = "\n".join(line.partition("--")[0] for line in _sql(BUILD_DIR / f"{name}.sql").splitlines())
+    text = "\n".join(line.partition("--")[0] for line in read_sql(BUILD_DIR / f"{name}.sql").splitlines())
     ctes = set(re.findall(r"\b(\w+)\s+as\s*\(", text, flags=re.IGNORECASE))
     tables = set(re.findall(r"\b(?:from|join)\s+(\w+)\b(?!\s*\.)", text, flags=re.IGNORECASE))
     return frozenset((tables - ctes) & set(ENTITIES))
-
-
-@cache
-def _sql(path: Path) -> str:
-    return path.read_text()
 
 
 def ensure_marts(con: duckdb.DuckDBPyConnection, progress: Callable[[str, float], None] | None = None) -> bool:

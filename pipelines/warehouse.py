@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from data_contracts.sql_files import read_sql
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_SQL = REPO_ROOT / "sql" / "warehouse" / "schema.sql"
 DEFAULT_DB = REPO_ROOT / "data" / "warehouse.duckdb"
@@ -30,7 +32,7 @@ PUBLIC_TABLES = (
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table of the public schema that does not exist yet."""
-    con.execute(SCHEMA_SQL.read_text())
+    con.execute(read_sql(SCHEMA_SQL))
 
 
 def create_empty(path: str | os.PathLike) -> Path:

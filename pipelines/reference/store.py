@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from data_contracts.sql_files import read_sql
 from pipelines import atomic
 from pipelines.marts import ensure_marts
 from pipelines.warehouse import REPO_ROOT, create_schema
@@ -33,8 +34,8 @@ def sha256_of(path: Path) -> str:
 def create_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
     """The public schema, state_reference and the reference tables, where missing."""
     create_schema(con)
-    con.execute(STATE_REFERENCE_DDL.read_text())
-    con.execute(REFERENCE_DDL.read_text())
+    con.execute(read_sql(STATE_REFERENCE_DDL))
+    con.execute(read_sql(REFERENCE_DDL))
 
 
 def already_loaded(db_path: Path, source: str, digests: list[str], school_year: str, state: str | None) -> bool:

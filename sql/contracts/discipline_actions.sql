@@ -11,7 +11,7 @@ removal_without_days as (
     select _row_id, 'positive:days_removed' as rule,
            action_type || ' needs days_removed > 0' as detail
     from candidate_rows
-    where action_type in ('iss', 'oss', 'expulsion_with_services', 'expulsion_without_services')
+    where action_type in {codes:removal_actions_needing_days}
       and coalesce(days_removed, 0) <= 0
 ),
 

@@ -10,5 +10,5 @@ from discipline_actions
 semi join btam_cases
     on btam_cases.subject_type = 'student'
     and btam_cases.student_key = discipline_actions.student_key
-where discipline_actions.action_type in ('iss', 'oss', 'expulsion_with_services', 'expulsion_without_services')
+where discipline_actions.action_type in {codes:exclusionary_actions}
 order by discipline_actions.student_key, discipline_actions.incident_date;

@@ -162,7 +162,7 @@ student_case_suspensions as (
     from cases
     left join mart.case_student_removals as discipline_actions
         on discipline_actions.student_key = cases.student_key
-        and discipline_actions.action_type in ('iss', 'oss', 'expulsion_with_services', 'expulsion_without_services')
+        and discipline_actions.action_type in {codes:exclusionary_actions}
         and discipline_actions.incident_date between cases.reported_date and coalesce(cases.closed_date, $as_of::date)
         and discipline_actions.incident_date <= $as_of::date
     where cases.subject_type = 'student'
