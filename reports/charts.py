@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
+from data_contracts.number_format import fmt_decimal
 from figures.chart_style import ORDERED, PALETTE, style
 from reports.content import ChartSpec, days
 
@@ -47,7 +48,12 @@ def _label(value: float | None, spec: ChartSpec) -> str:
         return "hidden"
     if spec.value_suffix.strip() == "days":
         return days(value)
-    return f"{value:.{spec.value_decimals}f}{spec.value_suffix.strip()}"
+    return fmt_decimal(value, decimals=spec.value_decimals) + spec.value_suffix.strip()
+
+
+def _px(value: float) -> str:
+    """An SVG coordinate, to a tenth of a pixel (a position, not a number a reader sees)."""
+    return f"{value:.1f}"
 
 
 def figure(spec: ChartSpec) -> go.Figure:
@@ -188,15 +194,15 @@ def svg(spec: ChartSpec, width: int = WIDTH, height: int = HEIGHT) -> str:
         v = vmax * i / 4
         y = top + plot_h - plot_h * i / 4
         out.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#e5e5e5" stroke-width="1"/>'
+            f'<line x1="{left}" y1="{_px(y)}" x2="{left + plot_w}" y2="{_px(y)}" stroke="#e5e5e5" stroke-width="1"/>'
         )
         out.append(
-            f'<text x="{left - 8}" y="{y + 4:.1f}" font-family="Helvetica" font-size="11" fill="#555555" '
-            f'text-anchor="end">{v:.1f}</text>'
+            f'<text x="{left - 8}" y="{_px(y + 4)}" font-family="Helvetica" font-size="11" fill="#555555" '
+            f'text-anchor="end">{fmt_decimal(v, decimals=1)}</text>'
         )
     out.append(
-        f'<text x="16" y="{top + plot_h / 2:.1f}" font-family="Helvetica" font-size="12" fill="#444444" '
-        f'transform="rotate(-90 16 {top + plot_h / 2:.1f})" text-anchor="middle">{esc(spec.y_title)}</text>'
+        f'<text x="16" y="{_px(top + plot_h / 2)}" font-family="Helvetica" font-size="12" fill="#444444" '
+        f'transform="rotate(-90 16 {_px(top + plot_h / 2)})" text-anchor="middle">{esc(spec.y_title)}</text>'
     )
     n_cat, n_ser = len(spec.categories), max(len(spec.series), 1)
     band = plot_w / max(n_cat, 1)
@@ -211,7 +217,7 @@ def svg(spec: ChartSpec, width: int = WIDTH, height: int = HEIGHT) -> str:
     for c, cat in enumerate(spec.categories):
         cx = left + band * (c + 0.5)
         out.append(
-            f'<text x="{cx:.1f}" y="{top + plot_h + 20}" font-family="Helvetica" font-size="12" fill="#333333" '
+            f'<text x="{_px(cx)}" y="{top + plot_h + 20}" font-family="Helvetica" font-size="12" fill="#333333" '
             f'text-anchor="middle">{esc(cat)}</text>'
         )
     if spec.kind == "line":
@@ -221,12 +227,12 @@ def svg(spec: ChartSpec, width: int = WIDTH, height: int = HEIGHT) -> str:
             ]
             colour = palette[j % len(palette)]
             if len(pts) > 1:
-                path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+                path = " ".join(f"{_px(x)},{_px(y)}" for x, y in pts)
                 out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="3"/>')
             for (x, y), v in zip(pts, [v for v in vals if v is not None]):
-                out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"/>')
+                out.append(f'<circle cx="{_px(x)}" cy="{_px(y)}" r="5" fill="{colour}"/>')
                 out.append(
-                    f'<text x="{x:.1f}" y="{y - 10:.1f}" font-family="Helvetica" font-size="12" '
+                    f'<text x="{_px(x)}" y="{_px(y - 10)}" font-family="Helvetica" font-size="12" '
                     f'text-anchor="middle" fill="#222222">{esc(_label(v, spec))}</text>'
                 )
     else:
@@ -237,17 +243,17 @@ def svg(spec: ChartSpec, width: int = WIDTH, height: int = HEIGHT) -> str:
                 colour = palette[c % len(palette)] if spec.ordered and n_ser == 1 else palette[j % len(palette)]
                 if v is None:
                     out.append(
-                        f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - 6}" font-family="Helvetica" '
+                        f'<text x="{_px(x + bar_w / 2)}" y="{top + plot_h - 6}" font-family="Helvetica" '
                         f'font-size="11" text-anchor="middle" fill="#555555">hidden</text>'
                     )
                     continue
                 h = plot_h * v / vmax
                 out.append(
-                    f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                    f'<rect x="{_px(x)}" y="{_px(top + plot_h - h)}" width="{_px(bar_w)}" height="{_px(h)}" '
                     f'fill="{colour}"/>'
                 )
                 out.append(
-                    f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - h - 5:.1f}" font-family="Helvetica" '
+                    f'<text x="{_px(x + bar_w / 2)}" y="{_px(top + plot_h - h - 5)}" font-family="Helvetica" '
                     f'font-size="11" text-anchor="middle" fill="#222222">{esc(_label(v, spec))}</text>'
                 )
     out.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#888888"/>')

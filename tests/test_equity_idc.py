@@ -77,18 +77,22 @@ def test_district_sees_every_idc_measure_of_the_flagged_group_equal_to_the_engin
         & (pl.col("group") == "bl")
     ).row(0, named=True)
     shown = {r["Measure"]: r for r in table_under(at, "Interval or limit").iter_rows(named=True)}
+
+    def signed(value: float) -> str:  # as printed: a real minus sign (U+2212), never a hyphen
+        return f"{value:+.1f}".replace("-", "\u2212")
+
     assert shown["Risk ratio"]["Value"] == f"{ratio['risk_ratio']:.2f}"
     assert shown["Risk ratio"]["Reading"] == "above the threshold of 2"
     assert shown["Risk"]["Value"] == f"{100 * row['risk']:.1f}%"
-    assert shown["Risk difference"]["Value"] == f"{100 * row['risk_difference']:+.1f} points"
+    assert shown["Risk difference"]["Value"] == f"{signed(100 * row['risk_difference'])} points"
     assert shown["Risk difference"]["Interval or limit"] == (
-        f"95% CI {100 * row['rd_ci_low']:+.1f} to {100 * row['rd_ci_high']:+.1f} points"
+        f"95% CI {signed(100 * row['rd_ci_low'])} to {signed(100 * row['rd_ci_high'])} points"
     )
     assert shown["Composition: share of the students with the outcome"]["Value"] == (
         f"{100 * row['outcome_composition']:.1f}%"
     )
     assert shown["Relative difference in composition"]["Value"] == (
-        f"{100 * row['relative_difference_in_composition']:+.1f}%"
+        f"{signed(100 * row['relative_difference_in_composition'])}%"
     )
     assert shown["E-formula, district enrollment"]["Interval or limit"] == f"E = {100 * row['e_formula_limit']:.1f}%"
     # The state E-formula compares with the latest state reference year before 2023-24: CRDC 2021-22, where
@@ -99,7 +103,7 @@ def test_district_sees_every_idc_measure_of_the_flagged_group_equal_to_the_engin
     assert state_row["Interval or limit"] == f"E = {100 * limit:.1f}%"
     assert state_row["Compared with"] == f"the state's enrollment, reference data {STATE_YEAR}"
     assert shown["80% index"]["Value"] == f"{row['index_80']:.2f}"
-    assert shown["Percentage point gap"]["Value"] == f"{100 * row['percentage_point_gap']:+.1f} points"
+    assert shown["Percentage point gap"]["Value"] == f"{signed(100 * row['percentage_point_gap'])} points"
     assert shown["Percentage point gap"]["Reading"] == (
         "gap at least its margin of error" if row["ppg_flagged"] else "gap within its margin of error"
     )

@@ -65,11 +65,11 @@ LEFT = {
     "pages/discipline_outcomes.py": 1,
     "pages/equity.py": 2,
     "pages/overview.py": 1,
-    "reports/charts.py": 21,
+    "reports/charts.py": 1,
     "reports/cli.py": 5,
     "reports/content.py": 5,
     "ui/charts.py": 5,
-    "ui/idc_section.py": 12,
+    "ui/idc_section.py": 7,
 }
 
 

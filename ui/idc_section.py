@@ -12,6 +12,7 @@ from access import metric_tables as mt
 from access.session import shared_reader
 from access.suppression import SuppressedRelease
 from data_contracts.labels import MEASURE_LABELS, first_lower
+from data_contracts.number_format import fmt_decimal, fmt_points, fmt_signed
 from figures.idc import (
     idc_with_state,
     identification_status,
@@ -99,9 +100,9 @@ def _value_text(measure: str, value: float | None) -> str:
     if measure in ("risk_ratio", "index_80"):
         return fmt_ratio(value)
     if measure in ("risk_difference", "percentage_point_gap"):
-        return f"{100 * value:+.1f} points"
+        return fmt_points(value)
     if measure == "relative_difference_in_composition":
-        return f"{100 * value:+.1f}%"
+        return fmt_signed(100 * value) + "%"
     return fmt_pct(value)
 
 
@@ -113,9 +114,9 @@ def _range_text(measure: str, low: float | None, high: float | None) -> str:
     if measure == "risk_ratio":
         return f"95% CI {fmt_ratio(low)} to {fmt_ratio(high)}"
     if measure == "risk_difference":
-        return f"95% CI {100 * low:+.1f} to {100 * high:+.1f} points"
+        return f"95% CI {fmt_signed(100 * low)} to {fmt_signed(100 * high)} points"
     if measure == "percentage_point_gap":
-        return f"± {100 * (high - low) / 2:.1f} points margin of error"
+        return f"± {fmt_decimal(100 * (high - low) / 2, decimals=1)} points margin of error"
     return MISSING
 
 
