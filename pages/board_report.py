@@ -43,7 +43,7 @@ district = (
 try:
     with st.spinner("Building the report (suppression, charts, layout)..."):
         html_bytes, timings, renderer = _report(ctx.cache_key, year, district, "html")
-        pdf_bytes, _, _ = _report(ctx.cache_key, year, district, "pdf")
+        pdf_bytes = _report(ctx.cache_key, year, district, "pdf")[0]
 except ReportDataError as exc:
     st.error(str(exc))
     st.stop()

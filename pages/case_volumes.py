@@ -59,7 +59,7 @@ st.markdown(
 # Trend over the years loaded, by month.
 trend = data.case_volume_trend(ctx.cache_key, school_ids)
 months = trend.filter(pl.col("breakdown") == "month").sort("category")
-if suppress:  # the board's trend is this year's months from the suppressed release
+if release is not None:  # the board's trend is this year's months from the suppressed release
     pub = release["cases_by_month"]
     months = (
         data.published(pub, "cases")
@@ -93,7 +93,7 @@ notes = (
         ["Months whose count is hidden are left out of the line; the table shows them as <10 or *."]
         + list(release["cases_by_month"].footnotes.values())
     )
-    if suppress and months["value"].null_count()
+    if release is not None and months["value"].null_count()
     else []
 )
 chart_with_table(
@@ -112,7 +112,7 @@ chart_with_table(
 
 # By school, per 1,000 students.
 schools = volumes.filter((pl.col("scope") != "district") & (pl.col("breakdown") == "total"))
-if schools.height and suppress and "cases_by_school" not in release.tables:
+if schools.height and release is not None and "cases_by_school" not in release.tables:
     st.info(
         f"Cases by school are not published for this role when more than {data.MAX_PUBLIC_SCHOOLS} schools are "
         "in view; the figures above are for all of them together."
@@ -120,7 +120,7 @@ if schools.height and suppress and "cases_by_school" not in release.tables:
 elif schools.height:
     names = {s.school_id: s.name for s in ctx.options.schools}
     table = schools.select(pl.col("scope").alias("school"), "cases", "enrolled", "cases_per_1000")
-    if suppress:  # a school's rate only from its published count and enrolment
+    if release is not None:  # a school's rate only from its published count and enrolment
         pub = release["cases_by_school"]
         table = table.drop("cases_per_1000").join(released_school_rates(pub), on="school", how="left")
         table = table.with_columns(pl.col("enrolled_shown").alias("enrolled"))
@@ -214,7 +214,7 @@ chosen = url_radio(
 )
 breakdown, words = chosen, BREAKDOWN_LABELS[chosen]
 part = district.filter(pl.col("breakdown") == breakdown).sort("cases")
-if suppress:  # a rate only from a published count and the published enrolment
+if release is not None:  # a rate only from a published count and the published enrolment
     pub = release[f"cases_by_{breakdown}"]
     part = part.drop("cases_per_1000").join(
         released_breakdown(pub, breakdown, released_enrolled(release)), on="category", how="left"

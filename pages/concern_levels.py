@@ -54,11 +54,11 @@ NOT_PUBLISHED = (
 def stacked(
     frame: pl.DataFrame,
     by: str,
-    labels: list[str],
+    labels: dict[str, str],
     title: str,
     y_title: str,
     measure: str,
-    table_name: str | None,
+    table_name: str,
     key: str,
 ) -> None:
     """A 100% stacked bar per group, levels in order, each level with its own pattern as well as colour."""

@@ -188,8 +188,8 @@ district = audit.filter(pl.col("scope") == "district")
 if district.height and district["denominator"][0]:
     r = district.row(0, named=True)
     if suppress:
-        pub = data.public_release(ctx.release_key, year, school_ids)
-        t = pub["audit_district_suspended_while_case_open"]
+        release = data.public_release(ctx.release_key, year, school_ids)
+        t = release["audit_district_suspended_while_case_open"]
         num = t.display["suspended_while_case_open_num"][0]
         rate = t.display["suspended_while_case_open_num_rate"][0]
         st.markdown(

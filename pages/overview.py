@@ -48,7 +48,8 @@ if now.is_empty() or not now["cases"][0]:
         "schools in the sidebar."
     )
     st.stop()
-cases, enrolled = int(now["cases"][0]), int(now["enrolled"][0])
+cases: int | None = int(now["cases"][0])  # None: withheld from this role (below)
+enrolled = int(now["enrolled"][0])
 rate = now["cases_per_1000"][0]
 prev_cases, prev_rate = now["previous_cases"][0], now["previous_cases_per_1000"][0]
 cases_text = fmt_count(cases, suppress=suppress)
@@ -227,10 +228,10 @@ if late.height:
 if share is not None and prev_share is not None and share - prev_share > 0.05:
     notes.append(f"**More cases rated high or imminent**: {fmt_pct(share)} against {fmt_pct(prev_share)} in {prior}.")
 if rate is not None and prev_rate:
-    change = (rate - prev_rate) / prev_rate
-    if abs(change) >= 0.2:
+    rate_change = (rate - prev_rate) / prev_rate
+    if abs(rate_change) >= 0.2:
         notes.append(
-            f"**Case rate {'up' if change > 0 else 'down'} {fmt_pct(abs(change), decimals=0)}** "
+            f"**Case rate {'up' if rate_change > 0 else 'down'} {fmt_pct(abs(rate_change), decimals=0)}** "
             f"from {prior} ({nf.fmt_ratio(rate, decimals=1)} against {nf.fmt_ratio(prev_rate, decimals=1)} per 1,000 students)."
         )
 if notes:
@@ -259,13 +260,13 @@ if suppress:
     for y in (prior, year):
         t = (prior_release if y == prior else release).tables.get(f"levels_all_{y}")
         if t is None:
-            part = [("–", None)] * 4
+            cells = [("–", None)] * 4
         else:
             pub = data.published(t, "assessed_cases").filter(pl.col("concern_level") != data.TOTAL)
-            part = list(zip(pub["shown"].to_list(), pub["value"].to_list()))
+            cells = list(zip(pub["shown"].to_list(), pub["value"].to_list()))
             footnotes += list(t.footnotes.values())
-        shown += [p[0] for p in part]
-        values += [p[1] for p in part]
+        shown += [p[0] for p in cells]
+        values += [p[1] for p in cells]
     table = table.with_columns(pl.Series("shown", shown), pl.Series("value", values, dtype=pl.Int64))
 else:
     table = table.with_columns(python_map(table["n"], fmt_int).alias("shown"), pl.col("n").alias("value"))

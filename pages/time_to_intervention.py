@@ -281,22 +281,22 @@ if risk.is_empty():
         icon=":material/check_circle:",
     )
 else:
-    missed = risk.filter(pl.col("status") == "target missed").height
+    past_target = risk.filter(pl.col("status") == "target missed").height
     st.markdown(
-        f"**{plural(risk.height, 'open case')}** without a first intervention: {missed} past the target, "
-        f"{risk.height - missed} due within two days."
+        f"**{plural(risk.height, 'open case')}** without a first intervention: {past_target} past the target, "
+        f"{risk.height - past_target} due within two days."
         if not suppress
         else "Open cases past or near their target are listed for district staff and the school's coordinator."
     )
     visible = risk.filter(python_map(risk["school_id"], lambda s: may_see_case_rows(ctx.viewer, s), pl.Boolean))
     if visible.height and not suppress:
-        names = {s.school_id: s.name for s in ctx.options.schools}
+        school_names = {s.school_id: s.name for s in ctx.options.schools}
         ctx.audit("view_case_rows", page="time_to_intervention", row_count=visible.height, filters=ctx.filter_key)
         table_with_download(
             ctx,
             visible.select(
                 pl.col("case_id").alias("Case"),
-                pl.col("school_id").replace_strict(names, default=pl.col("school_id")).alias("School"),
+                pl.col("school_id").replace_strict(school_names, default=pl.col("school_id")).alias("School"),
                 pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias("Level"),
                 python_map(visible["reported_date"], fmt_date).alias("Reported"),
                 pl.col("duration_days").alias("Days waiting"),

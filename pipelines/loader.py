@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -131,7 +131,7 @@ class InputFile:
 
 
 def discover(
-    paths: list[str | Path],
+    paths: Sequence[str | Path],
     profile: Profile,
     entity: str | None = None,
     sheet: str | None = None,
@@ -241,7 +241,7 @@ def _loaded_sources(db_path: Path) -> set[tuple[str, str | None]]:
 
 def load_files(
     db_path: str | Path,
-    paths: list[str | Path],
+    paths: Sequence[str | Path],
     profile: Profile | str = "interchange",
     as_of: date | None = None,
     entity: str | None = None,
