@@ -238,3 +238,55 @@ def test_groups_without_effect_are_not_discovered_beyond_the_false_discovery_rat
     assert families == len(NULL_SEEDS) * 3 * len(NULL_OUTCOMES)
     assert families_with_discovery <= stats.binom.ppf(0.999, families, ALPHA), families_with_discovery
     assert flagged_null <= stats.binom.ppf(0.999, all_families, ALPHA), flagged_null
+
+
+def _planted_groups(truth: dict) -> dict[tuple[str, str], set[str]]:
+    """(outcome, dimension) -> the groups the demo planted an effect for, from ground_truth.json; a race x
+    disability group carries the effect of its race or of its disability status."""
+    planted: dict[tuple[str, str], set[str]] = {}
+    for effect in truth["planted_effects"]:
+        if "outcome" not in effect:  # a named school's process problem, not a group's disparity
+            continue
+        for group in effect["groups"]:
+            dimension = "disability_status" if group in ("idea", "section_504_only", "none") else "race_ethnicity"
+            planted.setdefault((effect["outcome"], dimension), set()).add(group)
+    for (outcome, dimension), groups in list(planted.items()):
+        crossed = planted.setdefault((outcome, "race_x_disability"), set())
+        crossed.update(f"{g}:" if dimension == "race_ethnicity" else f":{g}" for g in groups)
+    return planted
+
+
+def _is_planted(planted: dict, outcome: str, dimension: str, group: str) -> bool:
+    groups = planted.get((outcome, dimension), set())
+    if dimension != "race_x_disability":
+        return group in groups
+    race, _, disability = group.partition(":")
+    return f"{race}:" in groups or f":{disability}" in groups
+
+
+def test_the_board_reports_findings_are_planted_effects_and_the_planted_ones_are_found(main):
+    """The board report's "unlikely to be chance" findings (ratios and same-level odds ratios, BH q within
+    outcome x dimension x year) over the demo's three years: every one is on a group the demo planted an
+    effect for, and the planted referral and discipline disparities are found at the adjusted level."""
+    from reports.data import load_report_data
+
+    con, truth = main
+    planted = _planted_groups(truth)
+    found = set()
+    for year in truth["realized"]:
+        data = load_report_data(con, year, "Ground Truth District")
+        claims = [(f.outcome, f.dimension, f.group) for f in data.findings if f.unlikely_to_be_chance]
+        claims += [(c.outcome, c.dimension, c.group) for c in data.conditional]
+        wrong = [c for c in claims if not _is_planted(planted, *c)]
+        assert not wrong, (year, wrong)
+        found.update(claims)
+    assert ("btam_referral", "race_ethnicity", "bl") in found
+    assert ("case_exclusionary", "race_ethnicity", "bl") in found  # the same-level odds ratio
+    assert ("oss_or_expulsion", "race_ethnicity", "bl") in found or (
+        "oss_or_expulsion",
+        "disability_status",
+        "idea",
+    ) in found
+    # a planted ratio the demo realised above the threshold in some year is found in that year's report
+    realised_idea = [real["referral_idea"]["risk_ratio"] for real in truth["realized"].values()]
+    assert (("btam_referral", "disability_status", "idea") in found) == (max(realised_idea) > 2.0), realised_idea
