@@ -244,10 +244,18 @@ def _strict_csv(
 ) -> None:
     con.execute(f"drop table if exists {table}")
     con.execute(
-        f"create temp table {table} as select * from read_csv($path, delim=$delim, header=true, quote='\"', "
-        f"escape='\"', auto_detect=false, columns={_columns_literal(names)}, null_padding=false, "
-        f"strict_mode=true, max_line_size={max_line_size})",
+        f"create temp table {table} as select * from {_csv_source(names, max_line_size)}",
         {"path": str(source), "delim": delimiter},
+    )
+
+
+def _csv_source(names: list[str], max_line_size: int = MAX_ROW_BYTES, options: str = "") -> str:
+    """The read_csv call of the loader's strict CSV dialect (every column text, as the header names it),
+    with `$path` and `$delim` bound by the caller; `options` adds to it."""
+    return (
+        f"read_csv($path, delim=$delim, header=true, quote='\"', escape='\"', auto_detect=false, "
+        f"columns={_columns_literal(names)}, null_padding=false, strict_mode=true, max_line_size={max_line_size}"
+        f"{options})"
     )
 
 
@@ -363,10 +371,8 @@ def read_column_values(
     try:
         # Windows-1252 read as Latin-1, without a transcoded copy: the two differ in no character of a date
         con.execute(
-            f"create temp table {table} as select distinct {quoted} from read_csv($path, delim=$delim, "
-            f"header=true, quote='\"', escape='\"', auto_detect=false, columns={_columns_literal(names)}, "
-            f"encoding=$encoding, null_padding=false, strict_mode=true, ignore_errors=true, "
-            f"max_line_size={MAX_ROW_BYTES})",
+            f"create temp table {table} as select distinct {quoted} "
+            f"from {_csv_source(names, options=', encoding=$encoding, ignore_errors=true')}",
             {"path": str(path), "delim": delimiter, "encoding": "utf-8" if encoding == "utf-8" else "latin-1"},
         )
     except duckdb.Error as exc:  # not the error's text: it quotes the line
