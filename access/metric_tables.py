@@ -496,6 +496,23 @@ def ci_summary_by_group(
     return _scope_order(table, "group").select("school_year", "scope", "group", *_CI_SUMMARY)
 
 
+def served_within_counts(outcomes: pl.DataFrame, dimension: str, as_of: date, horizon: int) -> pl.DataFrame:
+    """group, followed, served_within: per group of `dimension` over all the rows given (one scope), the cases
+    reported at least `horizon` days before `as_of` (their first `horizon` days are observed: no censoring
+    before the horizon) and those of them with a first intervention within `horizon` days. Over such a cohort
+    the Aalen-Johansen cumulative incidence at the horizon is the plain share served_within / followed, so a
+    suppressed release can publish the two counts and the share computed from them (figures/release.py)."""
+    grouped = _grouped_cases(outcomes, dimension, True, False)
+    cohort = grouped.filter((pl.lit(as_of) - pl.col("reported_date")).dt.total_days() >= horizon)
+    served = (pl.col("outcome") == SERVED_OUTCOME) & (pl.col("duration_days") <= horizon)
+    return (
+        cohort.group_by("group")
+        .agg(pl.len().cast(pl.Int64).alias("followed"), served.sum().cast(pl.Int64).alias("served_within"))
+        .with_columns(pl.col("group").cast(pl.String))
+        .sort("group")
+    )
+
+
 def ci_curves_by_group(outcomes: pl.DataFrame, dimension: str) -> pl.DataFrame:
     """The Aalen-Johansen curve of each group of `dimension` over all the rows given (one scope): group, then
     metrics.competing_risks.CURVE_SCHEMA."""

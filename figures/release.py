@@ -39,8 +39,24 @@ PUBLIC_OUTCOME_DIMENSIONS = ("race_ethnicity", "disability_status")
 # mostly small school counts (a state, a very large district) makes the disclosure audit take many minutes.
 # Such a view publishes district-wide figures; school figures are left to the schools' own report cards.
 MAX_PUBLIC_SCHOOLS = 50
+# Time to intervention as a suppressed viewer sees it: of the cases reported at least this many days before the
+# as-of date (followed that long), those with a first intervention within it, by level and by the two groups
+# NASP guidance asks teams to watch (access.metric_tables.served_within_counts).
+SERVED_HORIZON = 30
+SERVED_DIMENSIONS = ("concern_level", *PUBLIC_OUTCOME_DIMENSIONS)
 # Measures of the report's case-outcome table: assessed cases of a level and those with each outcome.
 CASE_OUTCOME_MEASURES = ("without_support", "with_exclusion_or_placement", "with_law_enforcement")
+
+
+def served_measures(dimension: str) -> tuple[str, str]:
+    """The two counts of a served-within table: the cases followed for SERVED_HORIZON days and those served
+    within it. Cases by level of concern are the assessed cases; by a student group, the student cases."""
+    population = "assessed_cases" if dimension == "concern_level" else "student_cases"
+    return f"followed_{SERVED_HORIZON}d_{population}", f"served_{SERVED_HORIZON}d_{population}"
+
+
+def served_table(dimension: str) -> str:
+    return f"served_{SERVED_HORIZON}d_by_{dimension}"
 
 
 def prior_year(year: str) -> str:
@@ -240,6 +256,25 @@ def page_tables(
                 filters=this,
             )
         )
+
+    resolved = mt.resolve_as_of(con, as_of)
+    outcomes = mt.served_outcomes(mt.case_timeline(con, resolved, [year], ids), resolved)
+    for dim in SERVED_DIMENSIONS:
+        followed, served = served_measures(dim)
+        part = mt.served_within_counts(outcomes, dim, resolved, SERVED_HORIZON).select(
+            pl.col("group").alias(dim), pl.col("followed").alias(followed), pl.col("served_within").alias(served)
+        )
+        if part.height:
+            tables.append(
+                CountTable(
+                    served_table(dim),
+                    with_total(part, (dim,), (followed, served), dom),
+                    (dim,),
+                    (served,),
+                    followed,
+                    filters=this,
+                )
+            )
 
     for (outcome, dim), part in disp.partition_by(["outcome", "dimension"], as_dict=True, maintain_order=True).items():
         den = population_measure(outcome)

@@ -17,6 +17,7 @@ from figures.derived import (
     released_timeliness,
 )
 from figures.words import days_until
+from metrics.competing_risks import MIN_CASES
 from metrics.config import DEFAULT_SETTINGS
 from ui import page_data as data
 from ui.charts import ORDERED, chart_with_table, mark_hidden, style
@@ -90,6 +91,11 @@ def served_row(school_year: str) -> dict | None:
 served_now, served_prev = served_row(year), served_row(prior)
 half_now = served_now["days_to_50"] if served_now else None
 half_prev = served_prev["days_to_50"] if served_prev else None
+half_text = days_until(half_now, served_now["n_cases"]) if served_now else "–"
+if suppress and (cases is None or cases < MIN_CASES or not served_now or served_now["n_cases"] < MIN_CASES):
+    half_now, half_text = None, "–"  # a duration, shown beside a published total of 10+ (docs/PRIVACY.md)
+if suppress and (prev_cases is None or prev_cases < MIN_CASES):
+    half_prev = None
 
 flags, prev_flags, notable = view.flags, view.prior_flags, view.notable
 district_audit = view.audit
@@ -148,7 +154,7 @@ c[2].metric(
 c = st.columns(3)
 c[0].metric(
     "Days until half the cases were served",
-    days_until(half_now, served_now["n_cases"]) if served_now else "–",
+    half_text,
     **delta(half_now, half_prev, fmt_int, lower_is_better=True),
     help="Days from report to the first action of any kind, by which half the cases had one (cumulative "
     "incidence: a case closed without any intervention counts as never served, an open case as still "

@@ -9,6 +9,9 @@ import polars as pl
 import streamlit as st
 
 from access.roles import may_see_case_rows
+from figures import released_served as released
+from figures.derived import TOTAL
+from figures.release import SERVED_HORIZON
 from figures.words import days_until, served_headline, served_tests_sentence
 from metrics.competing_risks import HORIZON_DAYS, MIN_CASES
 from metrics.config import DEFAULT_SETTINGS
@@ -30,7 +33,12 @@ from ui.url_state import url_selectbox
 ctx, year, school_ids, suppress, where = analytic_view("Time to intervention")
 # One call reads the case timeline once for the whole page, so it needs the dimension chosen in the select box
 # below the headline: the box's value from the last run (it keeps it), checked again once the box is drawn.
-CURVES_BY = ["concern_level", *data.GROUP_DIMENSIONS]
+# A suppressed viewer chooses among the groupings the release publishes served counts for.
+# The counts of the cohort followed SERVED_HORIZON days (the only ones a suppressed viewer's figures come from).
+FOLLOWED = f"Followed {SERVED_HORIZON} days (cases)"
+SERVED_OF_THEM = f"Of them served within {SERVED_HORIZON} days"
+SHARE_OF_THEM = f"Share of them served within {SERVED_HORIZON} days"
+CURVES_BY = list(released.served_dimensions()) if suppress else ["concern_level", *data.GROUP_DIMENSIONS]
 linked = st.query_params.get("by")
 chosen = st.session_state.get("tti_dimension", linked if linked in CURVES_BY else "concern_level")
 times = data.intervention_times(ctx.cache_key, year, school_ids, chosen)
@@ -39,8 +47,11 @@ if summary.is_empty():
     st.info(f"No BTAM case was reported in {where}. Choose another year or more schools in the sidebar.")
     st.stop()
 st.caption(where + (" · counts of 1 to 9 are shown as <10 for this role" if suppress else ""))
-served_all = times.served.filter(pl.col("concern_level") == "all").row(0, named=True)
-st.markdown(served_headline(served_all))
+pub = data.public_release(ctx.release_key, year, school_ids) if suppress else None
+if pub is not None:
+    st.markdown(released.served_headline(released.released_served(pub, "concern_level")))
+else:
+    st.markdown(served_headline(times.served.filter(pl.col("concern_level") == "all").row(0, named=True)))
 
 dimension = url_selectbox(
     "Curves by",
@@ -53,81 +64,104 @@ if dimension != chosen:
     times = data.intervention_times(ctx.cache_key, year, school_ids, dimension)
 served = times.served_groups
 label = data.DIMENSION_LABELS[dimension]
-table = served.select(
-    python_map(served["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
-    *(
-        []
-        if suppress
-        else [
-            pl.col("n_cases").alias("Cases"),
-            pl.col("n_served").alias("Served"),
-            pl.col("n_closed_unserved").alias("Closed without any intervention"),
-            pl.col("n_open").alias("Still open, not yet served"),
-        ]
-    ),
-    *[pl.col(f"served_by_{n}").round(3).alias(f"Served within {n} days") for n in HORIZON_DAYS],
-    pl.col("ever_served").round(3).alias("Ever served"),
-    pl.col("n_cases").alias("_n"),
-    pl.col("days_to_50").alias("_d50"),
-    pl.col("days_to_90").alias("_d90"),
-)
-# plain Python over the rows (no polars callbacks: they deadlock polars' pool under many sessions)
-table = table.with_columns(
-    pl.Series(
-        f"Days until {p}% served",
-        [days_until(d, n) for d, n in zip(table[f"_d{p}"].to_list(), table["_n"].to_list())],
-        dtype=pl.String,
-    )
-    for p in (50, 90)
-).drop("_n", "_d50", "_d90")
-small = served.filter(pl.col("n_cases") < MIN_CASES).height
-notes = (
-    [f"Groups with fewer than {MIN_CASES} cases: shares and days withheld (too few cases for a stable estimate)."]
-    if small
-    else []
-)
-if served["days_to_50"].null_count() or served["days_to_90"].null_count():
-    notes.append(
-        "Never reached: the share served stays below that level by the end of the period (cases closed without "
-        "any intervention are never served)."
-    )
-how = (
-    "Cumulative incidence (Aalen-Johansen) of a first case action, day by day: a case closed without any "
-    "intervention is a competing event (never served), a case still open is counted until the as-of date."
-)
-section = "Cumulative incidence of a first intervention (`metrics/competing_risks.py`)"
-if suppress:
-    # A step curve shows every single first action; the board sees the shares by 30 days of groups of 10 or more.
-    shown = served.filter((pl.col("n_cases") >= MIN_CASES) & pl.col("served_by_30").is_not_null())
-    names = [data.group_label(dimension, g) for g in shown["group"]]
-    fig = go.Figure(
-        go.Bar(
-            x=shown["served_by_30"].to_list(),
-            y=names,
-            orientation="h",
-            marker_color=OKABE_ITO["blue"],
-            text=[fmt_pct(v, decimals=0) for v in shown["served_by_30"]],
-            textposition="outside",
+if pub is not None:
+    # The board sees the release's served counts of the cohort followed 30 days and the shares computed from them.
+    rows = released.released_served(pub, dimension)
+    if rows is None:
+        st.info(released.served_headline(None))
+    else:
+        groups = rows.filter(pl.col("group") != TOTAL)
+        everyone = "All assessed cases" if dimension == "concern_level" else "All student cases"
+        names = [data.group_label(dimension, g) if g != TOTAL else everyone for g in rows["group"].to_list()]
+        table = pl.DataFrame(
+            {
+                "Group": names,
+                FOLLOWED: rows["followed_shown"].to_list(),
+                SERVED_OF_THEM: rows["served_shown"].to_list(),
+                SHARE_OF_THEM: rows["share"].round(3).to_list(),
+                "Why no share": rows["withheld"].to_list(),
+            },
+            schema_overrides={SHARE_OF_THEM: pl.Float64},
         )
-    )
-    fig.update_xaxes(tickformat=".0%", range=[0, 1.1])
-    style(
-        fig,
-        title=f"Share of cases with a first intervention within 30 days, by {label.lower()}, {where}",
-        x_title="Cases served within 30 days of the report (%)",
-        y_title=label,
-    )
-    chart_with_table(
-        ctx,
-        fig,
-        table,
-        stem=f"served_by_{dimension}_{year}",
-        footnotes=notes,
-        key="tti_served",
-        how=how,
-        section=section,
-    )
+        shown = groups.filter(pl.col("share").is_not_null())
+        fig = go.Figure(
+            go.Bar(
+                x=shown["share"].to_list(),
+                y=[data.group_label(dimension, g) for g in shown["group"]],
+                orientation="h",
+                marker_color=OKABE_ITO["blue"],
+                text=[fmt_pct(v, decimals=0) for v in shown["share"]],
+                textposition="outside",
+            )
+        )
+        fig.update_xaxes(tickformat=".0%", range=[0, 1.1])
+        style(
+            fig,
+            title=f"Share of cases with a first intervention within {SERVED_HORIZON} days, by {label.lower()}, {where}",
+            x_title=f"Cases served within {SERVED_HORIZON} days of the report (%)",
+            y_title=label,
+        )
+        notes = [f"{FOLLOWED}: {released.COHORT}."]
+        if shown.height < groups.height:
+            notes.append(
+                "A group without a bar has a count hidden for this role, so its share is withheld (the table says why)."
+            )
+        chart_with_table(
+            ctx,
+            fig,
+            table,
+            stem=f"served_within_{SERVED_HORIZON}_days_by_{dimension}_{year}",
+            footnotes=notes,
+            key="tti_served",
+            how=f"Of the {released.COHORT}, those with a first case action within {SERVED_HORIZON} days; a case "
+            "closed without any intervention is never served. With no case censored before the horizon, this "
+            "share is the cumulative incidence (Aalen-Johansen) at the horizon.",
+            section="Cumulative incidence of a first intervention (`metrics/competing_risks.py`)",
+        )
+    st.markdown(released.TESTS_WITHHELD)
+    with st.expander("Kaplan-Meier medians (closing censored)", icon=":material/functions:"):
+        st.caption(released.MEDIANS_WITHHELD)
 else:
+    table = served.select(
+        python_map(served["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
+        pl.col("n_cases").alias("Cases"),
+        pl.col("n_served").alias("Served"),
+        pl.col("n_closed_unserved").alias("Closed without any intervention"),
+        pl.col("n_open").alias("Still open, not yet served"),
+        *[pl.col(f"served_by_{n}").round(3).alias(f"Served within {n} days") for n in HORIZON_DAYS],
+        pl.col("ever_served").round(3).alias("Ever served"),
+        pl.col("n_cases").alias("_n"),
+        pl.col("days_to_50").alias("_d50"),
+        pl.col("days_to_90").alias("_d90"),
+    )
+    followed = times.served_followed.select(
+        python_map(times.served_followed["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
+        pl.col("followed").alias(FOLLOWED),
+        pl.col("served_within").alias(SERVED_OF_THEM),
+    )
+    table = table.join(followed, on="Group", how="left", maintain_order="left").with_columns(
+        pl.col(FOLLOWED, SERVED_OF_THEM).fill_null(0)
+    )
+    # plain Python over the rows (no polars callbacks: they deadlock polars' pool under many sessions)
+    table = table.with_columns(
+        pl.Series(
+            f"Days until {p}% served",
+            [days_until(d, n) for d, n in zip(table[f"_d{p}"].to_list(), table["_n"].to_list())],
+            dtype=pl.String,
+        )
+        for p in (50, 90)
+    ).drop("_n", "_d50", "_d90")
+    small = served.filter(pl.col("n_cases") < MIN_CASES).height
+    notes = (
+        [f"Groups with fewer than {MIN_CASES} cases: shares and days withheld (too few cases for a stable estimate)."]
+        if small
+        else []
+    )
+    if served["days_to_50"].null_count() or served["days_to_90"].null_count():
+        notes.append(
+            "Never reached: the share served stays below that level by the end of the period (cases closed without "
+            "any intervention are never served)."
+        )
     curves = times.served_curves
     order = list(data.LEVEL_LABELS) if dimension == "concern_level" else sorted(curves["group"].unique().to_list())
     fig = go.Figure()
@@ -160,36 +194,37 @@ else:
         stem=f"time_to_intervention_by_{dimension}_{year}",
         footnotes=notes,
         key="tti_curves",
-        how=how,
-        section=section,
+        how="Cumulative incidence (Aalen-Johansen) of a first case action, day by day: a case closed without any "
+        "intervention is a competing event (never served), a case still open is counted until the as-of date.",
+        section="Cumulative incidence of a first intervention (`metrics/competing_risks.py`)",
     )
-st.markdown(served_tests_sentence(times.served_test, int(served["n_served"].sum())))
+    st.markdown(served_tests_sentence(times.served_test, int(served["n_served"].sum())))
 
-with st.expander("Kaplan-Meier medians (closing censored)", icon=":material/functions:"):
-    st.caption(
-        "Kaplan-Meier counts a case closed without any intervention as if it could still be served later, so "
-        "its median is the time to a first intervention had no case been closed unserved, not what happened. "
-        "It is kept for comparison with time_to_intervention.csv."
-    )
-    km = times.groups
-    km_ok = pl.col("n_cases") >= MIN_CASES
-    st.dataframe(
-        display_frame(
-            km.select(
-                python_map(km["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
-                *([] if suppress else [pl.col("n_cases").alias("Cases")]),
-                pl.when(km_ok).then(pl.col("median_days")).alias("Median days (Kaplan-Meier)"),
-                pl.when(km_ok).then(pl.col("median_ci_low")).alias("95% CI low"),
-                pl.when(km_ok).then(pl.col("median_ci_high")).alias("95% CI high"),
-                pl.when(km_ok)
-                .then(pl.lit("first day S(t) <= 0.5; blank: not reached"))
-                .otherwise(pl.lit(f"withheld: fewer than {MIN_CASES} cases"))
-                .alias("Note"),
-            )
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    with st.expander("Kaplan-Meier medians (closing censored)", icon=":material/functions:"):
+        st.caption(
+            "Kaplan-Meier counts a case closed without any intervention as if it could still be served later, so "
+            "its median is the time to a first intervention had no case been closed unserved, not what happened. "
+            "It is kept for comparison with time_to_intervention.csv."
+        )
+        km = times.groups
+        km_ok = pl.col("n_cases") >= MIN_CASES
+        st.dataframe(
+            display_frame(
+                km.select(
+                    python_map(km["group"], lambda g: data.group_label(dimension, g)).alias("Group"),
+                    pl.col("n_cases").alias("Cases"),
+                    pl.when(km_ok).then(pl.col("median_days")).alias("Median days (Kaplan-Meier)"),
+                    pl.when(km_ok).then(pl.col("median_ci_low")).alias("95% CI low"),
+                    pl.when(km_ok).then(pl.col("median_ci_high")).alias("95% CI high"),
+                    pl.when(km_ok)
+                    .then(pl.lit("first day S(t) <= 0.5; blank: not reached"))
+                    .otherwise(pl.lit(f"withheld: fewer than {MIN_CASES} cases"))
+                    .alias("Note"),
+                )
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 
 # Timeliness against the targets.
 st.subheader("First intervention within the target")
@@ -203,9 +238,9 @@ else:
         pl.col("share_met").alias("plotted"),
     )
     notes = []
-    if suppress:
-        pub = data.public_release(ctx.release_key, year, school_ids)["timeliness"]
-        met, missed = data.published(pub, "timely_met"), data.published(pub, "timely_missed")
+    if pub is not None:
+        timely_pub = pub["timeliness"]
+        met, missed = data.published(timely_pub, "timely_met"), data.published(timely_pub, "timely_missed")
         timely = (
             timely.drop("met_shown", "missed_shown")
             .join(
@@ -223,7 +258,7 @@ else:
                 .alias("plotted")
             )
         )
-        notes = list(pub.footnotes.values())
+        notes = list(timely_pub.footnotes.values())
     # Each share says its n: the cases met plus missed (for a suppressed viewer only when both are published).
     sizes = [
         (fmt_int(r["m"] + r["x"]) if r["m"] is not None and r["x"] is not None else "*")

@@ -144,18 +144,27 @@ def days(value: float | None) -> str:
     return "same day" if n == 0 else f"{n} day" if n == 1 else f"{n} days"
 
 
-def served_sentence(days_to_50: float | None, served_by_30: float, ever_served: float) -> str:
-    """How soon cases were served, from the cumulative incidence (a case closed unserved is never served)."""
-    closing = "Cases closed without any intervention count as never served, not as cases still waiting to be served."
-    if days_to_50 is None:
-        return (
-            f"Fewer than half of all cases had a first intervention: {pct(served_by_30)} within 30 days of "
-            f"the report and {pct(ever_served)} by the end of the period. {closing}"
+def served_sentence(half_served: tuple[float | None] | None, served_within: tuple[int, int, float] | None) -> str:
+    """How soon cases were served: the days until half of all cases were (cumulative incidence, a case closed
+    unserved is never served) and the share of the assessed cases followed 30 days served within them, from the
+    release's counts (figures/released_served.py), each when it is published."""
+    parts = []
+    if half_served is not None:
+        (days_to_50,) = half_served
+        parts.append(
+            "Fewer than half of all cases had a first intervention by the end of the period."
+            if days_to_50 is None
+            else f"Half of all cases had a first intervention within {days(days_to_50)} of the report."
         )
-    return (
-        f"Half of all cases had a first intervention within {days(days_to_50)} of the report; "
-        f"{pct(served_by_30)} within 30 days and {pct(ever_served)} by the end of the period. {closing}"
-    )
+    if served_within is not None:
+        followed, served, share = served_within
+        parts.append(
+            f"Of the {nf.fmt_int(followed)} assessed cases reported at least 30 days before the end of the period, "
+            f"{nf.fmt_int(served)} ({pct(share)}) had a first intervention within 30 days."
+        )
+    if not parts:
+        return ""
+    return " ".join(parts) + " Cases closed without any intervention count as never served, not as cases still waiting."
 
 
 def day_range(low: float | None, high: float | None) -> str:
@@ -447,8 +456,9 @@ class _Writer:
                 Paragraph("The share of cases served within their target is hidden this year to protect small numbers.")
             )
         medians = d.median_days
-        if "all" in d.served:
-            blocks.append(Paragraph(served_sentence(*d.served["all"])))
+        served_text = served_sentence(d.half_served, d.served_within)
+        if served_text:
+            blocks.append(Paragraph(served_text))
         rows, values = [], []
         for level in LEVELS:
             target = target_text(targets[level])

@@ -22,6 +22,7 @@ from access.suppression import SuppressedRelease, SuppressionSettings
 from data_contracts.labels import OUTCOME_PHRASES
 from figures.derived import audit_key
 from figures.release import population_measure
+from figures.released_served import report_served
 from figures.stored import release_for
 from metrics.competing_risks import MIN_CASES
 from metrics.config import DEFAULT_SETTINGS, MetricSettings
@@ -102,9 +103,12 @@ class ReportData:
     viewer: Viewer
     metric_settings: MetricSettings
     median_days: dict[str, tuple[float, float | None, float | None]] = field(default_factory=dict)
-    # level -> (days_to_50 or None when never reached, served_by_30, ever_served): Aalen-Johansen, closing
-    # unserved competing (time_to_intervention_ci.csv); only levels with a published count of 10 or more
-    served: dict[str, tuple[float | None, float, float]] = field(default_factory=dict)
+    # Days until half of all cases were served (Aalen-Johansen, closing unserved competing; None inside: never
+    # reached), when the year's case total is published and at least MIN_CASES: a duration, not a count
+    half_served: tuple[float | None] | None = None
+    # (followed, served, share) of the assessed cases followed 30 days, from the release's served counts
+    # (figures/released_served.py), when both are published: the same figure as the board's pages
+    served_within: tuple[int, int, float] | None = None
     # level -> why its Kaplan-Meier median is not printed (no published count, under MIN_CASES, not reached)
     median_withheld: dict[str, str] = field(default_factory=dict)
     findings: list[RatioFinding] = field(default_factory=list)
@@ -269,16 +273,14 @@ def _conditional_findings(data: ReportData, cond: pl.DataFrame, settings: Metric
 
 
 def _served(data: ReportData, tti_ci: pl.DataFrame) -> None:
-    """Cumulative incidence of a first intervention per level, when its case count is published and the
-    estimates exist (10 cases or more)."""
-    for row in tti_ci.iter_rows(named=True):
-        level = row["concern_level"]
-        if level == "all":
-            cases = data.year_value(data.school_year, "cases")
-        else:
-            cases = data.value("concern_outcomes", "assessed_cases", concern_level=level)
-        if cases and row["ever_served"] is not None:
-            data.served[level] = (row["days_to_50"], row["served_by_30"], row["ever_served"])
+    """How soon cases were served: the days until half of all cases were (a duration of the exact cases, shown
+    when the year's published case total is at least MIN_CASES), and the share served within 30 days from the
+    release's counts, as the board's Time to intervention page shows it."""
+    cases = data.year_value(data.school_year, "cases")
+    for row in tti_ci.filter(pl.col("concern_level") == "all").iter_rows(named=True):
+        if cases is not None and cases >= MIN_CASES and row["ever_served"] is not None:
+            data.half_served = (row["days_to_50"],)
+    data.served_within = report_served(data.release)
 
 
 def _medians(data: ReportData, tti: pl.DataFrame) -> None:

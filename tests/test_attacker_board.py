@@ -125,6 +125,8 @@ def test_the_attacker_reads_the_board_pages_as_the_district_sees_them(views):
     hidden, truth = hidden_cells(board, district)
     assert sentence_numbers(board) > 100 and len(board.figures) > 100
     assert len(hidden) >= 10, "a demo year of 5,000 students hides some counts"
+    # Time to intervention's counts of the cases followed 30 days are read on both sides, and some are hidden
+    assert any(k.startswith("FOL|") for k in hidden) and any(k.startswith("SRV|") for k in truth)
     program = build_program(board)
     assert program.checked_by(truth) > 50
     assert program.violated_by(truth) == []

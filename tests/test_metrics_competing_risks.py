@@ -194,15 +194,18 @@ def test_bad_input_is_refused_with_the_reason():
         first_action_outcomes(cases, date(2025, 6, 1))
 
 
-def test_the_board_sentence_reads_the_cumulative_incidence():
+def test_the_board_sentence_reads_the_cumulative_incidence_and_the_released_share():
     from reports.content import served_sentence
 
     toy = aalen_johansen([2] * 4 + [5] * 3 + [20] * 3, [C] * 4 + [S] * 6)
-    text = served_sentence(toy.days_to_50, toy.served_by[30], toy.ever_served)
-    assert text.startswith("Half of all cases had a first intervention within 20 days of the report; 60% within 30")
+    text = served_sentence((toy.days_to_50,), (40, 26, 0.65))
+    assert text.startswith("Half of all cases had a first intervention within 20 days of the report.")
+    assert "Of the 40 assessed cases reported at least 30 days before the end of the period, 26 (65%) had" in text
     short = aalen_johansen([2] * 6 + [5] * 3 + [20] * 1, [C] * 6 + [S] * 4)  # 40% ever: half never reached
-    text = served_sentence(short.days_to_50, short.served_by[30], short.ever_served)
-    assert text.startswith("Fewer than half of all cases had a first intervention: 40% within 30 days")
+    text = served_sentence((short.days_to_50,), None)
+    assert text.startswith("Fewer than half of all cases had a first intervention by the end of the period.")
+    assert "30 days" not in text  # the share is hidden: not said
+    assert served_sentence(None, None) == ""
 
 
 # -- Gray's test ----------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from figures.release import (  # noqa: F401  (names pages and tests read from he
     GROUP_DIMENSIONS,
     MAX_PUBLIC_SCHOOLS,
     PUBLIC_OUTCOME_DIMENSIONS,
+    SERVED_HORIZON,
     TOTAL,
     VOLUME_BREAKDOWNS,
     earlier_years,
@@ -109,6 +110,7 @@ class InterventionTimes:
     served_groups: pl.DataFrame  # the same per group of the chosen dimension
     served_curves: pl.DataFrame  # Aalen-Johansen curve of each group
     served_test: pl.DataFrame  # Gray's test across those groups, and the log-rank on the cause-specific hazard
+    served_followed: pl.DataFrame  # per group: cases followed SERVED_HORIZON days and those served within them
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -145,6 +147,7 @@ def intervention_times(cache_key: str, year: str, school_ids: Schools, dimension
         served_test=mt.served_group_tests_of(
             outcomes, include_district=True, include_schools=False, dimensions=(dimension,)
         ),
+        served_followed=mt.served_within_counts(outcomes, dimension, as_of, SERVED_HORIZON),
     )
 
 

@@ -26,6 +26,11 @@ from tests.attacker.program import Program
 ALL = "All chosen schools"
 LEVELS = ("Low", "Moderate", "High", "Imminent")
 HIDDEN_MARKS = ("<10", "*")
+FOLLOWED, SERVED_OF_THEM, SHARE_OF_THEM = (
+    "Followed 30 days (cases)",
+    "Of them served within 30 days",
+    "Share of them served within 30 days",
+)
 PRECISE = 1e-6  # a chart's full-precision value: an interval this wide around it
 
 
@@ -317,8 +322,42 @@ def read_time_to_intervention(at: Page, year: str, seen: Sight) -> None:
             share = row.get("Share met", "–")
             if re.fullmatch(r"\d+(?:\.\d+)?", share):
                 seen.share({met: 1.0}, {met: 1.0, missed: 1.0}, parse_decimal(share), f"{src}: share met ({lv})")
+    # The cases followed 30 days and those of them served within 30 days, by the chosen grouping: the groups
+    # add up to all of them, a level's followed cases are at most its assessed cases, the served at most the
+    # followed; the share (table and bars) is served / followed.
+    dim = at.choices.get("tti_dimension", "concern_level")
+    everyone = ("All assessed cases", "All student cases")
+    for frame in at.frame_with("Group", FOLLOWED, SERVED_OF_THEM):
+        groups: list[tuple[str, str]] = []
+        for row in frame.to_dict("records"):
+            group = "ALL" if row["Group"] in everyone else str(row["Group"])
+            fol, srv = f"FOL|{year}|{dim}|{group}", f"SRV|{year}|{dim}|{group}"
+            seen.count(fol, row[FOLLOWED], f"{src}: followed 30 days")
+            seen.count(srv, row[SERVED_OF_THEM], f"{src}: served within 30 days")
+            seen.relation({srv: 1.0}, {fol: 1.0}, f"{src}: served of the followed", at_most=True)
+            if dim == "concern_level" and (lv := level_of(row["Group"])):
+                seen.relation({fol: 1.0}, {L(year, ALL, lv): 1.0}, f"{src}: followed of assessed", at_most=True)
+            share = str(row.get(SHARE_OF_THEM, "–"))
+            if re.fullmatch(r"\d+(?:\.\d+)?", share):
+                seen.share({srv: 1.0}, {fol: 1.0}, parse_decimal(share), f"{src}: share served in 30 days")
+            if group != "ALL":
+                groups.append((fol, srv))
+        if any(row["Group"] in everyone for row in frame.to_dict("records")):
+            for i in (0, 1):
+                seen.relation(
+                    {g[i]: 1.0 for g in groups},
+                    {f"{('FOL', 'SRV')[i]}|{year}|{dim}|ALL": 1.0},
+                    f"{src}: groups add to all",
+                )
     for spec in at.charts:
         for trace in spec["data"]:
+            title = json.dumps(spec["layout"].get("title"))
+            if trace.get("type") == "bar" and "within 30 days, by" in title:
+                for name, x in zip(trace["y"], trace["x"], strict=False):
+                    group = str(name)
+                    fol, srv = f"FOL|{year}|{dim}|{group}", f"SRV|{year}|{dim}|{group}"
+                    if x is not None:
+                        seen.share({srv: 1.0}, {fol: 1.0}, precise(float(x)), f"{src}: served bar ({group})")
             if trace.get("type") == "bar" and "within the target" in json.dumps(spec["layout"].get("title")):
                 for name, y, text in zip(trace["x"], trace["y"], trace.get("text", []), strict=False):
                     lv = level_of(name)
@@ -456,6 +495,7 @@ VIEWS = {
     "concern_levels": ("levels_dimension",),
     "equity": ("equity_outcome", "equity_dimension"),
     "discipline_outcomes": ("discipline_outcome", "discipline_dimension"),
+    "time_to_intervention": ("tti_dimension",),
 }
 
 
@@ -712,6 +752,16 @@ def read_report(document: str, year: str, seen: Sight, schools: Iterable[str] = 
             met = {f"MET|{year}|{lv}": 1.0 for lv in LEVELS}
             seen.total(met, served.group(1), f"{src}: {served.group(0)}")
             seen.total(assessed(year, ALL), served.group(2), f"{src}: {served.group(0)}")
+        followed = re.search(
+            r"Of the ([\d,]+) assessed cases reported at least 30 days before the end of the period, ([\d,]+) "
+            r"\((\d+%)\) had a first intervention within 30 days",
+            text,
+        )
+        if followed:
+            fol, srv = f"FOL|{year}|concern_level|ALL", f"SRV|{year}|concern_level|ALL"
+            seen.count(fol, followed.group(1), f"{src}: followed 30 days")
+            seen.count(srv, followed.group(2), f"{src}: served within 30 days")
+            seen.share({srv: 1.0}, {fol: 1.0}, parse_share(followed.group(3)), f"{src}: {followed.group(0)}")
         rated = re.search(r"Of the (\d+) cases rated in (\d{4}-\d{2}): (.*?)\.", text)
         if rated and rated.group(2) == year:
             seen.total(assessed(year, ALL), rated.group(1), f"{src}: {rated.group(0)}")
