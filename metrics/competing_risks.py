@@ -283,7 +283,10 @@ def _gray_sums(served: np.ndarray, closed: np.ndarray, at_risk: np.ndarray) -> t
         a[np.diag_indices(k)] = h * (1 - h / tr)
         a[~live, :] = 0.0
         a[:, ~live] = 0.0
-        c += a * total1 / (tr * (1 - pooled))
+        # As cmprsk's crstm: the pooled estimate F(t-) + d1 / sum h is not bounded by 1, and where it is exactly 1
+        # the term is 0/0 or infinite there too; gray_test then reports the test not applicable (finite check).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c += a * total1 / (tr * (1 - pooled))
         score += np.where(live, d1 - total1 * risk / tq, 0.0)
         if total1 > 0:
             with np.errstate(divide="ignore", invalid="ignore"):

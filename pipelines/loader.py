@@ -185,7 +185,7 @@ def _export_date(
         if exported_on is None and rule is not None and rule.column is not None:
             found = _column_dates(path, entity, sheet, rule.column, profile)
             return snapshots.date_in_column(path.name, rule.column, found, as_of)
-        return snapshots.exported_at(path, exported_on, rule.file_name if rule is not None else None)
+        return snapshots.exported_at(path, exported_on, rule.file_name if rule is not None else None, as_of)
     except snapshots.UndatedExport as exc:
         raise LoadRefused(str(exc), EXIT_USAGE) from exc
     except ReadError as exc:

@@ -13,9 +13,9 @@ its entity's files carry it (`"export_date"`, for every entity or per entity): t
 (`{"file_name": REGEX}`, groups year, month and day: `cases_03-31-2025.csv`) or the one date of a column
 of the file (`{"column": HEADER}`, read with the profile's date formats, never stored), else the file's
 modified time (a copy made today would otherwise look newest). A name that the pattern does not match or
-that gives no real date, and a column that is missing, blank, not dates, more than one date or a date after
-the load's as-of date, refuse the load: guessing would let an old export pass as new. Files of one entity in
-one load are taken oldest export first (then by name, v9 before v10), so the newest wins. An older export
+that gives no real date or a date after the load's as-of date, an `--exported-on` after it, and a column
+that is missing, blank, not dates, more than one date or a date after the as-of date, refuse the load:
+guessing would let an old export pass as new. Files of one entity in one load are taken oldest export first (then by name, v9 before v10), so the newest wins. An older export
 never overwrites (or, as a snapshot, deletes) rows a newer export stored: the load is refused, naming both
 files, unless `--force`. Export dates are kept in the table load_exports (load_id, file_name, entity,
 exported_at).
@@ -60,14 +60,37 @@ class ExportDateRule:
     column: str | None = None
 
 
-def exported_at(path: Path, exported_on: date | None, name_pattern: re.Pattern[str] | None = None) -> datetime:
+def exported_at(
+    path: Path, exported_on: date | None, name_pattern: re.Pattern[str] | None = None, as_of: date | None = None
+) -> datetime:
     """The export's own date: the one given, else the date in the file's name (`name_pattern`), else the
-    file's modified time (UTC, naive, as DuckDB stores it)."""
+    file's modified time (UTC, naive, as DuckDB stores it). A date given or named after `as_of` is refused
+    (a typo would make the export newest for ever); a modified time is the machine's, not a claim, and is
+    taken as it is (a file copied today for a load as of last June)."""
     if exported_on is not None:
-        return datetime(exported_on.year, exported_on.month, exported_on.day)
+        return _not_after(
+            datetime(exported_on.year, exported_on.month, exported_on.day),
+            as_of,
+            f"{path.name}: --exported-on {exported_on:%Y-%m-%d}",
+            "give the date the file was exported",
+        )
     if name_pattern is not None:
-        return _date_in_name(path.name, name_pattern)
+        return _not_after(
+            _date_in_name(path.name, name_pattern),
+            as_of,
+            f"{path.name}: the export date in its name",
+            "rename the file with its real export date, or give it with --exported-on YYYY-MM-DD",
+        )
     return datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
+
+
+def _not_after(when: datetime, as_of: date | None, what: str, remedy: str) -> datetime:
+    if as_of is not None and when.date() > as_of:
+        raise UndatedExport(
+            f"{what} is after the load's as-of date {as_of:%Y-%m-%d}: an export cannot come from the future "
+            f"(a typo?); {remedy}"
+        )
+    return when
 
 
 def _date_in_name(name: str, pattern: re.Pattern[str]) -> datetime:

@@ -285,3 +285,33 @@ def test_a_column_absent_from_a_later_file_keeps_its_stored_values(tmp_path):
         ("CASE2", "verbal_threat", None, "2025-01-17"),
         ("CASE3", "verbal_threat", "2025-03-04", None),
     ]
+
+
+def test_an_export_date_after_the_as_of_date_refuses_the_load(tmp_path, capsys):
+    """A typo in a file's name (2052 for 2025) or in --exported-on would make that export the newest for ever,
+    so no later correction could replace its rows: it is refused like a column's date after the as-of date.
+    A modified time after it is the machine's clock, not a claim, and is taken (a copy made today)."""
+    import json
+
+    from pipelines.loader import EXIT_USAGE
+
+    profile = tmp_path / "dated.json"
+    profile.write_text(json.dumps(NAME_DATES))
+    db = tmp_path / "w.duckdb"
+    rows = valid_rows()
+    load(db, write_district(tmp_path / "in", rows), exported_on=date(2024, 9, 1))
+    before = db.read_bytes()
+    named = write_entity(tmp_path / "n", "case_actions", rows["case_actions"][:1], "case_actions_03-31-2052.csv")
+    result = load(db, named, profile=str(profile))
+    assert result.exit_code == EXIT_USAGE and not result.published
+    assert "case_actions_03-31-2052.csv: the export date in its name is after the load's as-of date" in result.error
+    assert f"as-of date {AS_OF}" in result.error and "--exported-on" in result.error
+    later = AS_OF_DATE.replace(year=AS_OF_DATE.year + 1)
+    plain = write_entity(tmp_path / "p", "case_actions", rows["case_actions"][:1], "case_actions.csv")
+    flagged = load(db, plain, exported_on=later)
+    assert flagged.exit_code == EXIT_USAGE and f"--exported-on {later:%Y-%m-%d} is after" in (flagged.error or "")
+    assert db.read_bytes() == before and _leftovers(tmp_path) == []
+    code = main(["load", str(plain), "--db", str(db), "--as-of", AS_OF, "--exported-on", f"{later:%Y-%m-%d}"])
+    assert code == EXIT_USAGE and "an export cannot come from the future" in capsys.readouterr().err
+    _dated(plain, (AS_OF_DATE.replace(year=AS_OF_DATE.year + 1)).isoformat())  # a modified time is taken
+    assert load(db, plain).exit_code == 0

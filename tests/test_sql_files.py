@@ -82,3 +82,21 @@ def test_an_include_is_expanded_in_place_with_its_own_code_lists(sql_dir):
         "with\npicked as (select * from t where a in ('law_enforcement_referral', 'school_related_arrest'))\n"
         "select * from picked\n"
     )
+
+
+def test_each_shared_chain_is_written_in_one_file_and_read_by_every_query_that_needs_it():
+    """The case-action flags (which kinds of action a case had) are one CTE in sql/marts/chains: written out
+    in four queries they would drift apart (the outcome mart, the process audit, the same-level strata, the report)."""
+    chains = {
+        "case_action_flags": "marts/chains/case_action_flags",
+        "student_outcomes": "marts/chains/student_outcomes",
+    }
+    for cte, chain in chains.items():
+        defining = [p for p in SQL_FILES if re.search(rf"^{cte} as \(", p.read_text(), re.MULTILINE)]
+        assert [p.relative_to(SQL_DIR).with_suffix("").as_posix() for p in defining] == [chain], cte
+    chain_text = read_sql(SQL_DIR / "marts/chains/case_action_flags.sql").rstrip("\n")
+    readers = [p for p in SQL_FILES if "case_action_flags." in read_sql(p)]
+    assert len(readers) >= 5, readers  # the outcome mart and student query (through student_outcomes), 3 more
+    for path in readers:
+        text = read_sql(path)
+        assert text.count(chain_text) == 1 and "dated_case_actions as (" in text, path.relative_to(SQL_DIR)

@@ -13,16 +13,14 @@ with cases as (
       and school_year = $school_year
 ),
 
-case_action_flags as (
-    select
-        case_id,
-        bool_or(action_category = 'support') as has_support,
-        bool_or(action_category in ('exclusionary', 'placement')) as has_exclusion_or_placement,
-        bool_or(action_category = 'law_enforcement') as has_law_enforcement
+dated_case_actions as (
+    select *
     from case_actions
     where action_date <= $as_of::date
-    group by case_id
 ),
+
+-- include: marts/chains/case_action_flags
+,
 
 levels as (
     select

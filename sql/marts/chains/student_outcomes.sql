@@ -31,15 +31,13 @@ student_cases as (
       and student_key is not null
 ),
 
-case_action_flags as (
-    select
-        case_id,
-        bool_or(action_category = 'exclusionary') as has_exclusionary,
-        bool_or(action_category = 'law_enforcement') as has_law_enforcement,
-        bool_or(action_category = 'placement') as has_placement_change
+dated_case_actions as (
+    select *
     from case_actions
-    group by case_id
 ),
+
+-- include: marts/chains/case_action_flags
+,
 
 case_outcomes as (
     select

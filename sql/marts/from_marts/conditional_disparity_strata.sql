@@ -22,16 +22,14 @@ with cases as (
       and ($school_ids is null or list_contains($school_ids::varchar[], school_id))
 ),
 
-case_action_flags as (
-    select
-        case_id,
-        bool_or(action_category = 'exclusionary') as has_exclusionary,
-        bool_or(action_category = 'law_enforcement') as has_law_enforcement,
-        bool_or(action_category = 'placement') as has_placement_change
+dated_case_actions as (
+    select *
     from case_actions
     where $as_of is null or action_date <= $as_of::date
-    group by case_id
 ),
+
+-- include: marts/chains/case_action_flags
+,
 
 subjects as (
     select *

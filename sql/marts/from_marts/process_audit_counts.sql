@@ -31,15 +31,14 @@ with cases as (
       and ($school_ids is null or list_contains($school_ids::varchar[], school_id))
 ),
 
-case_action_flags as (
-    select
-        case_id,
-        bool_or(action_category = 'law_enforcement') as has_law_enforcement,
-        bool_or(action_category in ('exclusionary', 'placement')) as has_exclusion_or_placement
+dated_case_actions as (
+    select *
     from case_actions
     where action_date <= $as_of::date
-    group by case_id
 ),
+
+-- include: marts/chains/case_action_flags
+,
 
 timely_reviews as (
     select
