@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 
 from access.queries import run_query
+from data_contracts import number_format as nf
 from data_contracts.crdc_profile import load_crdc_profile
 
 BENCHMARK_OUTCOMES = ("iss", "oss_or_expulsion", "law_enforcement")
@@ -38,15 +39,15 @@ class PeerRule:
     def describe(self, level_not_compared: str | None = None) -> str:
         """The rule in words; `level_not_compared` says why the school-level mix could not be applied."""
         text = (
-            f"districts of the same state in the same CRDC year with {1 - self.enrollment_ratio:.0%} to "
-            f"{1 + self.enrollment_ratio:.0%} of the district's enrolled students"
+            f"districts of the same state in the same CRDC year with {nf.fmt_pct(1 - self.enrollment_ratio, decimals=0)} to "
+            f"{nf.fmt_pct(1 + self.enrollment_ratio, decimals=0)} of the district's enrolled students"
         )
         if self.school_count_ratio is not None:
-            text += f", {1 - self.school_count_ratio:.0%} to {1 + self.school_count_ratio:.0%} of its number of schools"
+            text += f", {nf.fmt_pct(1 - self.school_count_ratio, decimals=0)} to {nf.fmt_pct(1 + self.school_count_ratio, decimals=0)} of its number of schools"
         if self.high_school_share_band is not None and level_not_compared is None:
             text += (
                 f" and a share of students in high-school grades (ninth to twelfth) within "
-                f"{100 * self.high_school_share_band:.0f} percentage points of the district's"
+                f"{nf.fmt_setting(100 * self.high_school_share_band)} percentage points of the district's"
             )
         elif self.high_school_share_band is not None:
             text += f" (school level NOT compared: {level_not_compared})"

@@ -31,6 +31,7 @@ from access.disclosure_audit import (
     remainder_trigger,
 )
 from access.release_cells import CellId, CountTable, Relation, ReleaseError, ReleaseModel, build_model
+from data_contracts import number_format as nf
 
 __all__ = [
     "CountTable",
@@ -267,13 +268,13 @@ def _next_complement(model: ReleaseModel, hidden: dict[CellId, str], failure) ->
     if pick is None:
         raise SuppressionError(
             f"cannot protect {failed.cell[1]} of {dict(failed.cell[0]) or 'everyone'}: "
-            f"the attacker bounds it to {failed.low:g}-{failed.high:g} and no cell is left to hide"
+            f"the attacker bounds it to {nf.fmt_setting(failed.low)}-{nf.fmt_setting(failed.high)} and no cell is left to hide"
         )
     return pick
 
 
 def _fmt_count(value: int) -> str:
-    return f"{value:,}"
+    return nf.fmt_int(value)
 
 
 def _rate(
@@ -288,10 +289,10 @@ def _rate(
     pct = 100.0 * k / n
     if n < settings.coding_max_n:
         if pct <= settings.bottom_code_pct:
-            return f"<={settings.bottom_code_pct:g}%", None, BOTTOM_CODED
+            return f"<={nf.fmt_setting(settings.bottom_code_pct)}%", None, BOTTOM_CODED
         if pct >= settings.top_code_pct:
-            return f">={settings.top_code_pct:g}%", None, TOP_CODED
-    return f"{pct:.{settings.rate_decimals}f}%", k / n, None
+            return f">={nf.fmt_setting(settings.top_code_pct)}%", None, TOP_CODED
+    return nf.fmt_pct(k / n, decimals=settings.rate_decimals), k / n, None
 
 
 def _count_display(reason: str | None, value: int, settings: SuppressionSettings) -> str:

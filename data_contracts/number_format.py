@@ -14,6 +14,9 @@ import math
 
 MISSING = "–"  # shown for a value that does not exist (no load yet, no date, an undefined ratio)
 MINUS = "\u2212"  # a real minus sign: a hyphen reads as a dash and wraps off its number
+# Decimals kept by a numeric table column (sortable, so not a string), matching the text's precision: a share
+# 0.123 (12.3%), a risk 0.0123 (1.23%), a ratio 2.41, a rate per 1,000 12.3, a difference in points 1.25.
+TABLE_DECIMALS = {"share": 3, "risk": 4, "ratio": 2, "rate": 1, "points": 2}
 
 
 def is_missing(value: object) -> bool:
@@ -62,6 +65,16 @@ def fmt_count(value: object, *, suppress: bool = False, threshold: int = 10, mis
     if suppress and 1 <= n < threshold:
         return f"<{threshold}"
     return _fixed(n, 0)
+
+
+def fmt_setting(value: object, *, digits: int = 6, missing: str = MISSING) -> str:
+    """A setting or threshold as it is written, without trailing zeros: 2.0 -> '2', 0.05 -> '0.05', 1.25 ->
+    '1.25'; at most `digits` significant digits (a chart's description uses 3)."""
+    if is_missing(value):
+        return missing
+    number = float(value)  # type: ignore[arg-type]
+    shown = f"{abs(number):.{digits}g}"
+    return MINUS + shown if number < 0 and float(shown) != 0 else shown
 
 
 def fmt_pct(fraction: object, *, decimals: int = 1, missing: str = MISSING) -> str:

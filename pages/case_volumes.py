@@ -20,7 +20,7 @@ from metrics.rates import poisson_rate_ci
 from ui import page_data as data
 from ui.charts import OKABE_ITO, PALETTE, SYMBOLS, chart_with_table, mark_hidden, style
 from ui.context import analytic_view
-from ui.text import fmt_int
+from ui.text import fmt_int, table_number
 from ui.url_state import url_radio
 
 ctx, year, school_ids, suppress, where = analytic_view("Case volumes")
@@ -191,9 +191,9 @@ elif schools.height:
             pl.col("name").alias("School"),
             pl.col("shown").alias("Cases"),
             pl.col("enrolled").alias("Students enrolled"),
-            pl.col("cases_per_1000").round(1).alias("Cases per 1,000"),
-            pl.col("ci_low").round(1).alias("95% interval, low"),
-            pl.col("ci_high").round(1).alias("95% interval, high"),
+            table_number("cases_per_1000", "rate").alias("Cases per 1,000"),
+            table_number("ci_low", "rate").alias("95% interval, low"),
+            table_number("ci_high", "rate").alias("95% interval, high"),
         ),
         stem=f"cases_by_school_{year}",
         footnotes=notes,
@@ -249,7 +249,7 @@ chart_with_table(
     part.select(
         pl.Series("Category", labels),
         pl.col("shown").alias("Cases"),
-        pl.col("cases_per_1000").round(2).alias("Cases per 1,000 students"),
+        table_number("cases_per_1000", "rate").alias("Cases per 1,000 students"),
     ),
     stem=f"cases_by_{breakdown}_{year}",
     footnotes=notes,

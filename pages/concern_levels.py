@@ -16,7 +16,7 @@ from metrics.config import DEFAULT_SETTINGS
 from ui import page_data as data
 from ui.charts import ORDERED, chart_with_table, style
 from ui.context import analytic_view
-from ui.text import fmt_int, fmt_pct
+from ui.text import fmt_int, fmt_pct, table_number
 from ui.url_state import url_selectbox
 
 METHODS = {
@@ -132,7 +132,7 @@ def stacked(
         pl.col(by).replace_strict(totals, default="*").alias("Assessed cases of the group (n)"),
         pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias(data.DIMENSION_LABELS["concern_level"]),
         pl.col("shown").alias("Assessed cases"),
-        pl.col("plotted").round(3).alias("Share of the group's assessed cases"),
+        table_number("plotted", "share").alias("Share of the group's assessed cases"),
     )
     chart_with_table(
         ctx,

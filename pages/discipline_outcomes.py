@@ -17,7 +17,7 @@ from metrics.significance import conditional_significance
 from ui import page_data as data
 from ui.charts import PALETTE, SYMBOLS, chart_with_table, footnote_line, style, table_with_download
 from ui.context import analytic_view
-from ui.text import first_upper, fmt_int, fmt_pct, plural, python_map
+from ui.text import first_upper, fmt_int, fmt_pct, plural, python_map, table_number
 from ui.url_state import url_selectbox
 
 ctx, year, school_ids, suppress, where = analytic_view("Discipline outcomes")
@@ -92,7 +92,7 @@ table = part.select(
     pl.col("concern_level").replace_strict(data.LEVEL_LABELS).alias(data.DIMENSION_LABELS["concern_level"]),
     pl.col("cases_shown").alias("Assessed cases"),
     pl.col("with_shown").alias("With the outcome"),
-    pl.col("share").round(3).alias("Share"),
+    table_number("share", "share").alias("Share"),
 )
 HOW = (
     "Assessed cases about enrolled students, by the student's group and the case's level of concern; "
@@ -175,7 +175,7 @@ st.caption(
     "Mantel-Haenszel odds ratio pooled over the levels of concern (Robins-Breslow-Greenland interval): "
     "each group against all other students' cases, comparing like with like. An odds ratio is not a rate "
     "ratio: it compares odds, not shares. Unlikely to be chance: q (the p value adjusted for the groups "
-    f"compared on this outcome) at most {DEFAULT_SETTINGS.alpha:g}, the interval excluding 1 and at least "
+    f"compared on this outcome) at most {nf.fmt_setting(DEFAULT_SETTINGS.alpha)}, the interval excluding 1 and at least "
     f"{DEFAULT_SETTINGS.min_cell} cases in each of the four counts, the rule the board report uses."
 )
 

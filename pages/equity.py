@@ -17,7 +17,7 @@ from ui import idc_section
 from ui import page_data as data
 from ui.charts import OKABE_ITO, chart_with_table, forest_figure, style
 from ui.context import analytic_view
-from ui.text import first_lower, fmt_pct, python_map
+from ui.text import first_lower, fmt_pct, python_map, table_number
 from ui.url_state import url_selectbox
 
 S = DEFAULT_SETTINGS
@@ -144,7 +144,7 @@ for r in flagged.iter_rows(named=True):
         f"a difference of {nf.fmt_ratio(r['Risk difference (points)'], decimals=1)} percentage points."
     )
 if ratios.height and not flagged.height:
-    st.markdown(f"No group is above the threshold of {S.threshold:g} for *{measure_in_text}*.")
+    st.markdown(f"No group is above the threshold of {nf.fmt_setting(S.threshold)} for *{measure_in_text}*.")
 
 if ratios.height:
     fig = forest_figure(
@@ -163,18 +163,18 @@ if ratios.height:
         ctx,
         fig,
         frame.drop("group").with_columns(
-            pl.col("Risk").round(4),
-            pl.col("Comparison risk").round(4),
-            pl.col("Risk ratio").round(2),
-            pl.col("CI low").round(2),
-            pl.col("CI high").round(2),
-            pl.col("Risk difference (points)").round(2),
+            table_number("Risk", "risk"),
+            table_number("Comparison risk", "risk"),
+            table_number("Risk ratio", "ratio"),
+            table_number("CI low", "ratio"),
+            table_number("CI high", "ratio"),
+            table_number("Risk difference (points)", "points"),
         ),
         stem=f"risk_ratios_{outcome}_{dimension}_{year}",
         key="equity_forest",
         footnotes=notes + ["Flagged groups are drawn as large diamonds and labelled 'flagged'."],
         how=f"Risk = students with the outcome / students in the group. Risk ratio = the group's risk / the risk of "
-        f"{versus}, with a Katz 95% interval; flagged when above {S.threshold:g}. A ratio needs at least "
+        f"{versus}, with a Katz 95% interval; flagged when above {nf.fmt_setting(S.threshold)}. A ratio needs at least "
         f"{S.min_n} students and {S.min_cell} with the outcome in the group and in the comparison.",
         section="Disproportionality (`metrics/disproportionality.py`)",
     )
@@ -266,9 +266,9 @@ def benchmarks() -> None:
         python_map(both["race_ethnicity"], lambda g: data.group_label("race_ethnicity", g)).alias("Group"),
         pl.col("n_text").fill_null("–").alias(f"Students, district {year}"),
         pl.col("k_text").fill_null("–").alias(f"With the outcome, district {year}"),
-        pl.col("risk").round(4).alias(f"Risk, district {year}"),
-        pl.col("state_risk").round(4).alias(f"Risk, {view.state} {crdc} (CRDC)"),
-        pl.col("peer_risk").round(4).alias(f"Risk, peer districts {crdc} (CRDC)"),
+        table_number("risk", "risk").alias(f"Risk, district {year}"),
+        table_number("state_risk", "risk").alias(f"Risk, {view.state} {crdc} (CRDC)"),
+        table_number("peer_risk", "risk").alias(f"Risk, peer districts {crdc} (CRDC)"),
         pl.col("peer_n").alias(f"Peer students {crdc}"),
     )
     st.markdown(f"**{view.label()}.**")

@@ -194,7 +194,7 @@ if notable.height:
     chance = flags.height - notable.height
     notes.append(
         f"**{plural(notable.height, 'disparity', 'disparities')}** above the risk-ratio threshold of 2.0 and "
-        f"unlikely to be chance (q {DEFAULT_SETTINGS.alpha:g} or less among the groups compared on the "
+        f"unlikely to be chance (q {nf.fmt_setting(DEFAULT_SETTINGS.alpha)} or less among the groups compared on the "
         "same outcome)"
         + (f", {persistent} of them for three years running" if persistent else "")
         + ". Largest: "

@@ -12,7 +12,7 @@ from figures.released_audit import released_audit_rows
 from ui import page_data as data
 from ui.charts import OKABE_ITO, chart_with_table, style, table_with_download
 from ui.context import analytic_view
-from ui.text import fmt_int, fmt_pct, of_count, plural, python_map
+from ui.text import fmt_int, fmt_pct, of_count, plural, python_map, table_number
 from ui.url_state import url_selectbox
 
 # the vocabulary's status words with the page's marks: too few cases is neither on nor off target
@@ -125,7 +125,7 @@ chart_with_table(
         pl.col("indicator_name").alias("Indicator"),
         pl.col("num").alias("Numerator"),
         pl.col("den").alias("Denominator"),
-        pl.col("shown_value").round(3).alias("Share"),
+        table_number("shown_value", "share").alias("Share"),
         pl.col("target").alias("Target"),
         pl.col("status").replace_strict(STATUS).alias("Status"),
     ),
@@ -194,7 +194,7 @@ if schools.height and not suppress:
             pl.col("indicator_name").alias("Indicator"),
             pl.col("numerator").alias("Numerator"),
             pl.col("denominator").alias("Denominator"),
-            pl.col("value").round(3).alias("Share"),
+            table_number("value", "share").alias("Share"),
             pl.col("target").alias("Target"),
             pl.col("status").replace_strict(STATUS).alias("Status"),
         ),

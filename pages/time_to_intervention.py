@@ -27,17 +27,17 @@ from ui.charts import (
     table_with_download,
 )
 from ui.context import analytic_view
-from ui.text import fmt_date, fmt_int, fmt_pct, plural, python_map, within_days
+from ui.text import fmt_date, fmt_int, fmt_pct, plural, python_map, table_number, within_days
 from ui.url_state import url_selectbox
 
 ctx, year, school_ids, suppress, where = analytic_view("Time to intervention")
 # One call reads the case timeline once for the whole page, so it needs the dimension chosen in the select box
 # below the headline: the box's value from the last run (it keeps it), checked again once the box is drawn.
-# A suppressed viewer chooses among the groupings the release publishes served counts for.
 # The counts of the cohort followed SERVED_HORIZON days (the only ones a suppressed viewer's figures come from).
 FOLLOWED = f"Followed {SERVED_HORIZON} days (cases)"
 SERVED_OF_THEM = f"Of them served within {SERVED_HORIZON} days"
 SHARE_OF_THEM = f"Share of them served within {SERVED_HORIZON} days"
+# A suppressed viewer chooses among the groupings the release publishes served counts for.
 CURVES_BY = list(released.served_dimensions()) if suppress else ["concern_level", *data.GROUP_DIMENSIONS]
 linked = st.query_params.get("by")
 chosen = st.session_state.get("tti_dimension", linked if linked in CURVES_BY else "concern_level")
@@ -78,7 +78,7 @@ if pub is not None:
                 "Group": names,
                 FOLLOWED: rows["followed_shown"].to_list(),
                 SERVED_OF_THEM: rows["served_shown"].to_list(),
-                SHARE_OF_THEM: rows["share"].round(3).to_list(),
+                SHARE_OF_THEM: rows.select(table_number("share", "share"))["share"].to_list(),
                 "Why no share": rows["withheld"].to_list(),
             },
             schema_overrides={SHARE_OF_THEM: pl.Float64},
@@ -128,8 +128,8 @@ else:
         pl.col("n_served").alias("Served"),
         pl.col("n_closed_unserved").alias("Closed without any intervention"),
         pl.col("n_open").alias("Still open, not yet served"),
-        *[pl.col(f"served_by_{n}").round(3).alias(f"Served within {n} days") for n in HORIZON_DAYS],
-        pl.col("ever_served").round(3).alias("Ever served"),
+        *[table_number(f"served_by_{n}", "share").alias(f"Served within {n} days") for n in HORIZON_DAYS],
+        table_number("ever_served", "share").alias("Ever served"),
         pl.col("n_cases").alias("_n"),
         pl.col("days_to_50").alias("_d50"),
         pl.col("days_to_90").alias("_d90"),
@@ -296,7 +296,7 @@ else:
             pl.Series("Cases (n)", sizes),
             pl.col("met_shown").alias("Met"),
             pl.col("missed_shown").alias("Missed"),
-            pl.col("plotted").round(3).alias("Share met"),
+            table_number("plotted", "share").alias("Share met"),
         ),
         stem=f"timeliness_{year}",
         footnotes=notes,

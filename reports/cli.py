@@ -14,8 +14,14 @@ from pathlib import Path
 
 import duckdb
 
+from data_contracts import number_format as nf
 from pipelines.warehouse import DEFAULT_DB
 from reports.options import DEFAULT_DISTRICT, FORMATS
+
+
+def seconds(value: float) -> str:
+    """A duration on the command line: 1.234 -> '1.2 s'."""
+    return nf.fmt_decimal(value, decimals=1) + " s"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -80,9 +86,9 @@ def run(args: argparse.Namespace) -> int:
     out.write_bytes(result.data)
     t = result.timings
     print(
-        f"report: wrote {out} ({len(result.data):,} bytes, {args.fmt}, charts by {result.renderer}) for "
-        f"{args.year} as of {result.report_data.as_of.isoformat()} in {t['total']:.1f} s "
-        f"(data {t['data']:.1f} s, charts {t['charts']:.1f} s, layout {t['render']:.1f} s)"
+        f"report: wrote {out} ({nf.fmt_int(len(result.data))} bytes, {args.fmt}, charts by {result.renderer}) for "
+        f"{args.year} as of {result.report_data.as_of.isoformat()} in {seconds(t['total'])} "
+        f"(data {seconds(t['data'])}, charts {seconds(t['charts'])}, layout {seconds(t['render'])})"
     )
     return 0
 

@@ -9,6 +9,7 @@ value that is hidden or undefined is a sentence saying so.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from data_contracts import number_format as nf
@@ -201,14 +202,15 @@ def rate_clause(rate: float | None) -> str:
     return f", {fmt_rate(rate)} enrolled students"
 
 
-def change_words(now: float, before: float, unit: str) -> str:
+def change_words(now: float, before: float, shown: Callable[[float], str]) -> str:
+    """'up 12% from 4.1 per 1,000 the year before': the relative change, each value through `shown`."""
     if before == 0:
-        return f"from none to {unit.format(now)}"
+        return f"from none to {shown(now)}"
     diff = 100 * (now - before) / before
     if abs(diff) < 1:
-        return f"about the same as the year before ({unit.format(before)})"
+        return f"about the same as the year before ({shown(before)})"
     direction = "up" if diff > 0 else "down"
-    return f"{direction} {nf.fmt_int(abs(diff))}% from {unit.format(before)} the year before"
+    return f"{direction} {nf.fmt_int(abs(diff))}% from {shown(before)} the year before"
 
 
 # -- sections ---------------------------------------------------------------------------------------------------
@@ -642,7 +644,7 @@ class _Writer:
                 f"students had the outcome and the group has at least {s.min_n} students. The confidence interval "
                 f"is the range the true ratio likely lies in. With many groups compared at once some intervals lie "
                 f"above 1.0 by chance alone, so a difference is called unlikely to be chance only when its q value "
-                f"(the p value adjusted for the number of groups compared on the same outcome) is {s.alpha:g} or "
+                f"(the p value adjusted for the number of groups compared on the same outcome) is {nf.fmt_setting(s.alpha)} or "
                 f"less."
             )
         ]
@@ -656,7 +658,7 @@ class _Writer:
             if notable:
                 self.attention.append(
                     f"{words(notable).capitalize()} group comparison{'s' if notable != 1 else ''} exceeded the "
-                    f"disproportionality threshold by a difference unlikely to be chance (q {s.alpha:g} or less; "
+                    f"disproportionality threshold by a difference unlikely to be chance (q {nf.fmt_setting(s.alpha)} or less; "
                     f"see Equity findings)."
                 )
             else:
@@ -682,7 +684,7 @@ class _Writer:
                 Paragraph(
                     "Comparing like with like (cases at the same level of concern), these groups' cases more often "
                     f"had a harsher consequence than other students' cases, a difference unlikely to be chance "
-                    f"(q {s.alpha:g} or less):"
+                    f"(q {nf.fmt_setting(s.alpha)} or less):"
                 )
             )
             blocks.append(
@@ -1132,7 +1134,7 @@ class _Writer:
             p_cases, p_enrolled, _ = self.year_counts(self.prev)
             rate, p_rate = per_1000(cases, enrolled), per_1000(p_cases, p_enrolled)
             if rate is not None and p_rate is not None:
-                changed.append(f"The case rate is {change_words(rate, p_rate, '{:.1f} per 1,000')}.")
+                changed.append(f"The case rate is {change_words(rate, p_rate, nf.fmt_rate)}.")
             share, p_share = (
                 self.high_share("concern_outcomes"),
                 (
@@ -1205,7 +1207,7 @@ class _Writer:
                     "After suppression, the software attacks its own output with integer programming and hides more "
                     "until no hidden figure can be narrowed beyond what its label says.",
                     f"Rates of groups under {p.coding_max_n} are shown as a range at the extremes "
-                    f"(<={p.bottom_code_pct:g}% or >={p.top_code_pct:g}%).",
+                    f"(<={nf.fmt_setting(p.bottom_code_pct)}% or >={nf.fmt_setting(p.top_code_pct)}%).",
                     "Ratios, intervals and medians are shown only when the counts they come from are published.",
                     "Breakdowns by race and disability together (intersections) and by school are left to the "
                     "dashboard's restricted views, because publishing them would hide most figures here.",

@@ -48,28 +48,20 @@ def test_the_board_reports_words_go_through_the_formatter():
 
     assert pct(None) == pct(float("nan")) == fmt_rate(float("nan")) == "not available"
     assert pct(0.125, 1) == "12.5%" and times(-2.0) == f"{MINUS}2.0 times"
-    assert change_words(12.0, 10.0, "{:.1f} per 1,000") == "up 20% from 10.0 per 1,000 the year before"
+    assert change_words(12.0, 10.0, nf.fmt_rate) == "up 20% from 10.0 per 1,000 the year before"
+    assert change_words(-0.0, 0.0, nf.fmt_rate) == "from none to 0.0 per 1,000"
 
 
 # -- the guard ---------------------------------------------------------------------------------------------------
 
 # The folders whose text a reader sees. A number format written by hand in an f-string there (`{x:.1f}`,
 # `{n:,}`, `{p:.0%}`) is a second formatter beside number_format: its minus sign, rounding and missing
-# values drift from the report's. The counts left are the ones still to move (mostly `:g` of a setting such
-# as the alpha of 0.05, and charts' axis labels); a file may only go down.
+# values drift from the report's. A setting such as the alpha of 0.05 prints with number_format.fmt_setting.
+# LEFT lists the one format that is not a number shown; a file may only go down.
 SHOWN = ("pages", "ui", "reports", "figures", "access")
 HAND_FORMAT = re.compile(r"(^|[^a-zA-Z])(,|[+]?,?\.\d*[feg%]|g|%)$")
 LEFT = {
-    "access/benchmarks.py": 5,
-    "access/suppression.py": 6,
-    "pages/discipline_outcomes.py": 1,
-    "pages/equity.py": 2,
-    "pages/overview.py": 1,
-    "reports/charts.py": 1,
-    "reports/cli.py": 5,
-    "reports/content.py": 5,
-    "ui/charts.py": 5,
-    "ui/idc_section.py": 7,
+    "reports/charts.py": 1,  # an SVG coordinate (_px): a position, not a number a reader sees
 }
 
 
@@ -100,3 +92,39 @@ def test_the_guard_sees_a_hand_format(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text('x = 1.5\nshown = f"{x:.1f} and {x:,} and {x:.0%} and {x!r} and {x:>8}"\n')
     assert [spec for _, spec in hand_formats(sample)] == [".1f", ",", ".0%"]
+
+
+def test_a_setting_prints_as_written_and_a_table_column_keeps_its_kinds_decimals():
+    import polars as pl
+
+    from ui.text import table_number
+
+    assert [nf.fmt_setting(v) for v in (2.0, 0.05, 1.25, -0.5, -0.0, None)] == [
+        "2",
+        "0.05",
+        "1.25",
+        f"{MINUS}0.5",
+        "0",
+        "–",
+    ]
+    assert nf.fmt_setting(12.3456, digits=3) == "12.3" and nf.fmt_setting(float("nan"), missing="none") == "none"
+    frame = pl.DataFrame({"x": [0.123456, 2.41789]}).select(
+        *[table_number("x", kind).alias(kind) for kind in nf.TABLE_DECIMALS]
+    )
+    assert frame.row(0, named=True) == {"share": 0.123, "risk": 0.1235, "ratio": 0.12, "rate": 0.1, "points": 0.12}
+    assert frame["ratio"][1] == 2.42 and frame["rate"][1] == 2.4
+
+
+def test_no_page_rounds_a_table_column_by_hand():
+    """A numeric column's decimals come from TABLE_DECIMALS through ui.text.table_number, so a ratio has two
+    decimals and a rate one on every page (a page once kept two for the same rate another kept one for)."""
+    by_hand = re.compile(r"\.round\(\d+\)")
+    found = [
+        f"{path.relative_to(REPO)}:{n}"
+        for folder in ("pages", "ui")
+        for path in sorted((REPO / folder).rglob("*.py"))
+        if path.name != "text.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if by_hand.search(line)
+    ]
+    assert not found, f"round table columns with ui.text.table_number: {found}"

@@ -221,17 +221,26 @@ def test_a_profile_reads_export_dates_from_file_names_over_modified_times(tmp_pa
     assert query(db, "select action_type from case_actions where action_id = 'ACT1'") == [("parent_conference",)]
 
 
-def test_a_name_without_the_profiles_date_refuses_the_load_and_says_what_to_do(tmp_path):
+def _warehouse_with_dated_profile(tmp_path):
+    """A warehouse loaded from the valid district (exported 2024-09-01) and a profile reading export dates from
+    file names (NAME_DATES): (profile path, warehouse path, the rows loaded)."""
     import json
-
-    from pipelines.loader import EXIT_USAGE
-    from pipelines.profiles import ProfileError, load_profile
 
     profile = tmp_path / "dated.json"
     profile.write_text(json.dumps(NAME_DATES))
     db = tmp_path / "w.duckdb"
     rows = valid_rows()
     load(db, write_district(tmp_path / "in", rows), exported_on=date(2024, 9, 1))
+    return profile, db, rows
+
+
+def test_a_name_without_the_profiles_date_refuses_the_load_and_says_what_to_do(tmp_path):
+    import json
+
+    from pipelines.loader import EXIT_USAGE
+    from pipelines.profiles import ProfileError, load_profile
+
+    profile, db, rows = _warehouse_with_dated_profile(tmp_path)
     before = db.read_bytes()
     for name, words in (
         ("case_actions_latest.csv", "this name has none"),
@@ -291,15 +300,10 @@ def test_an_export_date_after_the_as_of_date_refuses_the_load(tmp_path, capsys):
     """A typo in a file's name (2052 for 2025) or in --exported-on would make that export the newest for ever,
     so no later correction could replace its rows: it is refused like a column's date after the as-of date.
     A modified time after it is the machine's clock, not a claim, and is taken (a copy made today)."""
-    import json
 
     from pipelines.loader import EXIT_USAGE
 
-    profile = tmp_path / "dated.json"
-    profile.write_text(json.dumps(NAME_DATES))
-    db = tmp_path / "w.duckdb"
-    rows = valid_rows()
-    load(db, write_district(tmp_path / "in", rows), exported_on=date(2024, 9, 1))
+    profile, db, rows = _warehouse_with_dated_profile(tmp_path)
     before = db.read_bytes()
     named = write_entity(tmp_path / "n", "case_actions", rows["case_actions"][:1], "case_actions_03-31-2052.csv")
     result = load(db, named, profile=str(profile))

@@ -18,6 +18,7 @@ from access import audit_log
 from access.roles import may_download_rows
 from access.safe_export import safe_filename, to_csv_bytes
 from access.suppression import BOTTOM_CODED, FOOTNOTES, NO_STUDENTS, SMALL, TOP_CODED, SuppressedTable
+from data_contracts import number_format as nf
 from figures.chart_style import OKABE_ITO, ORDERED, PALETTE, SYMBOLS, style  # noqa: F401  (pages import them from here)
 from ui.context import PageContext
 from ui.text import MISSING
@@ -208,7 +209,7 @@ def _shown(trace, i: int, value: object) -> str:
     if texts is not None and i < len(texts) and texts[i] not in (None, ""):
         return str(texts[i])
     if isinstance(value, float):
-        return f"{value:.3g}"
+        return nf.fmt_setting(value, digits=3)
     return str(value)
 
 
@@ -295,7 +296,7 @@ def log_ticks(low: float, high: float) -> list[float]:
 
 
 def _tick_text(value: float) -> str:
-    return f"{value:g}"
+    return f"{nf.fmt_setting(value)}"
 
 
 def forest_figure(
@@ -329,7 +330,7 @@ def forest_figure(
         marker_symbol=["diamond" if f else "circle" for f in flag],
         marker_size=[14 if f else 9 for f in flag],
         marker_color=[OKABE_ITO["vermillion"] if f else OKABE_ITO["blue"] for f in flag],
-        text=[f"{v:.2f} ▲ flagged" if f else f"{v:.2f}" for v, f in zip(ratios, flag)],
+        text=[nf.fmt_ratio(v) + (" ▲ flagged" if f else "") for v, f in zip(ratios, flag)],
         textposition="top center",
         cliponaxis=False,
         error_x={
@@ -351,7 +352,7 @@ def forest_figure(
         yref="paper",
         yanchor="bottom",
         xanchor="left",
-        text=f"threshold {threshold:g}",
+        text=f"threshold {nf.fmt_setting(threshold)}",
         showarrow=False,
         font={"color": OKABE_ITO["vermillion"], "size": 13},
     )

@@ -11,6 +11,7 @@ import streamlit as st
 from access import metric_tables as mt
 from access.session import shared_reader
 from access.suppression import SuppressedRelease
+from data_contracts import number_format as nf
 from data_contracts.labels import MEASURE_LABELS, first_lower
 from data_contracts.number_format import fmt_decimal, fmt_points, fmt_signed
 from figures.idc import (
@@ -27,15 +28,15 @@ from metrics.identification import DISCIPLINE_CATEGORIES
 from ui import page_data as data
 from ui.charts import OKABE_ITO, chart_with_table, style, table_with_download
 from ui.context import PageContext
-from ui.text import MISSING, first_upper, fmt_pct, fmt_ratio
+from ui.text import MISSING, first_upper, fmt_pct, fmt_ratio, table_number
 
 S = DEFAULT_SETTINGS
 Schools = data.Schools
 FLAG_WORDS = {
-    "risk_ratio": (f"above the threshold of {S.threshold:g}", "not above the threshold"),
+    "risk_ratio": (f"above the threshold of {nf.fmt_setting(S.threshold)}", "not above the threshold"),
     "e_formula": ("composition above E", "within E"),
     "e_formula_state": ("composition above E", "within E"),
-    "index_80": (f"below {S.index_80_cutoff:g}", f"not below {S.index_80_cutoff:g}"),
+    "index_80": (f"below {nf.fmt_setting(S.index_80_cutoff)}", f"not below {nf.fmt_setting(S.index_80_cutoff)}"),
     "percentage_point_gap": ("gap at least its margin of error", "gap within its margin of error"),
 }
 
@@ -281,11 +282,11 @@ def identification_section(ctx: PageContext, year: str, school_ids: Schools, sup
     progress = (
         "reasonable progress is not tested"
         if S.reasonable_progress is None
-        else f"a ratio falling by at least {S.reasonable_progress:g} in each of the last two years is reasonable "
+        else f"a ratio falling by at least {nf.fmt_setting(S.reasonable_progress)} in each of the last two years is reasonable "
         "progress and not identified"
     )
     st.caption(
-        f"Identified when the risk ratio of children with disabilities of one race is above {S.threshold:g} "
+        f"Identified when the risk ratio of children with disabilities of one race is above {nf.fmt_setting(S.threshold)} "
         f"(at least {S.min_n} students and {S.min_cell} with the outcome) in {need} consecutive school year(s); "
         f"{progress}. Not collected in the interchange format, so not shown: identification by disability "
         "category and placements in educational environments (300.647(b)(3)). The state's own choices may differ."
@@ -350,7 +351,7 @@ def trend_section(
         y=S.threshold,
         line_dash="dash",
         line_color=OKABE_ITO["vermillion"],
-        annotation_text=f"threshold {S.threshold:g}",
+        annotation_text=f"threshold {nf.fmt_setting(S.threshold)}",
     )
     fig.update_xaxes(type="category", categoryorder="category ascending")
     fig.update_yaxes(type="log")
@@ -369,9 +370,9 @@ def trend_section(
         .alias("Series"),
         pl.col("group").replace_strict({g: data.group_label(dimension, g) for g in groups}).alias("Group"),
         pl.col("school_year").alias("School year"),
-        pl.col("risk_ratio").round(2).alias("Risk ratio"),
-        pl.col("rr_ci_low").round(2).alias("CI low"),
-        pl.col("rr_ci_high").round(2).alias("CI high"),
+        table_number("risk_ratio", "ratio").alias("Risk ratio"),
+        table_number("rr_ci_low", "ratio").alias("CI low"),
+        table_number("rr_ci_high", "ratio").alias("CI high"),
         pl.when(pl.col("flagged"))
         .then(pl.lit("FLAGGED"))
         .when(pl.col("flagged").is_not_null())
@@ -401,6 +402,6 @@ def trend_section(
         key="equity_trend",
         footnotes=notes,
         how=f"Each year's risk ratio against all other students with its Katz 95% interval, the same sizes and "
-        f"threshold ({S.threshold:g}) every year; the state's from its reference counts the same way.",
+        f"threshold ({nf.fmt_setting(S.threshold)}) every year; the state's from its reference counts the same way.",
         section="Disproportionality (`metrics/disproportionality.py`)",
     )

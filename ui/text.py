@@ -8,6 +8,7 @@ import datetime as dt
 
 import polars as pl
 
+from data_contracts import number_format as nf
 from data_contracts.labels import first_lower, first_upper  # noqa: F401  (pages read them from here)
 from data_contracts.number_format import (  # noqa: F401  (the one formatter; pages read it from here)
     MISSING,
@@ -20,6 +21,13 @@ from data_contracts.number_format import (  # noqa: F401  (the one formatter; pa
 )
 
 SMALL_COUNT = "<10"  # a count of 1-9 shown to a viewer whose aggregates are suppressed
+
+
+def table_number(column: str | pl.Expr, kind: str) -> pl.Expr:
+    """A numeric table column rounded as number_format.TABLE_DECIMALS says for its kind (share, risk, ratio,
+    rate, points): one precision for a kind of number on every page."""
+    expr = pl.col(column) if isinstance(column, str) else column
+    return expr.round(nf.TABLE_DECIMALS[kind])
 
 
 def fmt_date(value: object, *, missing: str = MISSING) -> str:
