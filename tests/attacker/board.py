@@ -724,28 +724,33 @@ def read_report(document: str, year: str, seen: Sight, schools: Iterable[str] = 
                     {f"RO|{year}|{lv}|excluded": 1.0}, {f"AN|{year}|{name}": 1.0}, f"{src}: same as the audit's"
                 )
         elif caption.startswith("Process-audit scorecard"):
+            # Every row's cases and share: the rows of the audit release are the Process audit page's own cells
+            # (same indicator, same key), bounded as the page's are (monitoring review: at most the cases of
+            # moderate concern and above); the rows the report derives from its level table are read against it.
             for row in rows:
                 practice = row["Practice"].lower()
-                den = f"RAD|{year}|{practice}"
-                seen.count(den, row["Cases"], f"{src}: scorecard {row['Practice']}")
-                if practice.startswith("team included"):
-                    seen.relation({den: 1.0}, assessed(year, ALL), f"{src}: scorecard {row['Practice']}")
-                elif practice.startswith(("written plan", "formal monitoring")):
-                    moderate_up = {L(year, ALL, lv): 1.0 for lv in ("Moderate", "High", "Imminent")}
-                    seen.relation({den: 1.0}, moderate_up, f"{src}: scorecard {row['Practice']}")
-                elif practice.startswith("law enforcement"):
+                share = parse_share(row.get("This year", ""))
+                where = f"{src}: scorecard {row['Practice']}"
+                by_level = re.search(r"by level of concern \((\w+)\)", practice)
+                if practice.startswith("law enforcement"):
                     low_mod = {L(year, ALL, lv): 1.0 for lv in ("Low", "Moderate")}
-                    seen.relation({den: 1.0}, low_mod, f"{src}: scorecard {row['Practice']}")
+                    seen.total(low_mod, row["Cases"], where)
+                    seen.share({f"RO|{year}|{lv}|police": 1.0 for lv in ("Low", "Moderate")}, low_mod, share, where)
+                elif by_level:
+                    lv = by_level.group(1).capitalize()
+                    seen.count(L(year, ALL, lv), row["Cases"], where)
+                    seen.share({f"RO|{year}|{lv}|excluded": 1.0}, {L(year, ALL, lv): 1.0}, share, where)
                 elif practice.startswith("exclusion or placement change, all"):
-                    seen.relation({den: 1.0}, assessed(year, ALL), f"{src}: scorecard {row['Practice']}")
-                    excluded = {f"RO|{year}|{lv}|excluded": 1.0 for lv in LEVELS}
-                    seen.share(excluded, {den: 1.0}, parse_share(row.get("This year", "")), f"{src}: scorecard share")
-                elif practice.startswith("students suspended"):
-                    name = "students suspended while their btam case was open"
-                    seen.relation({den: 1.0}, {f"AD|{year}|{name}": 1.0}, f"{src}: scorecard {row['Practice']}")
-                    seen.share(
-                        {f"AN|{year}|{name}": 1.0}, {den: 1.0}, parse_share(row.get("This year", "")), f"{src}: share"
-                    )
+                    seen.total(assessed(year, ALL), row["Cases"], where)
+                    seen.share({f"RO|{year}|{lv}|excluded": 1.0 for lv in LEVELS}, assessed(year, ALL), share, where)
+                elif not practice.startswith("exclusion or placement change"):  # that one: all hidden
+                    num, den = f"AN|{year}|{practice}", f"AD|{year}|{practice}"
+                    seen.count(den, row["Cases"], where)
+                    seen.relation({num: 1.0}, {den: 1.0}, f"{where}: numerator within denominator", at_most=True)
+                    levels = audit_denominator(year, practice)
+                    if levels:
+                        seen.relation({den: 1.0}, levels[0], f"{where}: denominator", at_most=levels[1])
+                    seen.share({num: 1.0}, {den: 1.0}, share, where)
     for text in report_sentences(document):
         served = re.search(r"(\d+) of (\d+) rated cases \((\d+%)\) had a first intervention within their target", text)
         if served:
