@@ -13,12 +13,14 @@ marts stale, data_contracts/marts.py, and the stored releases with them), else b
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +38,11 @@ log = logging.getLogger(__name__)
 
 TABLE = "published_release"
 ALL_SCHOOLS = "all"
-# The modules whose code decides a release's cells: a stored release built by other code is not used.
-_SOURCES = ("figures/release.py", "access/suppression.py", "access/release_cells.py", "access/disclosure_audit.py")
 _ROOT = Path(__file__).resolve().parent.parent
+# The release is decided by the code of figures.release and of every project module it imports, directly or not
+# (the metric tables, the statistics, the suppression and its audit), and by the SQL those modules run.
+_RELEASE_MODULE = "figures.release"
+_PROJECT_PACKAGES = ("access", "data_contracts", "figures", "metrics")
 _DTYPES: dict[str, Any] = {"String": pl.String, "Int64": pl.Int64, "Float64": pl.Float64, "Boolean": pl.Boolean}
 
 CREATE = f"""
@@ -59,13 +63,54 @@ def scope_key(school_ids: Schools) -> str:
     return ALL_SCHOOLS if school_ids is None else ",".join(sorted(school_ids))
 
 
+def release_sources() -> list[Path]:
+    """The files whose text decides a release's cells: the release module's import closure within the project
+    (followed through the source with `ast`, not by importing) and every SQL file under sql/."""
+    seen: set[str] = set()
+    pending = [_RELEASE_MODULE]
+    while pending:
+        module = pending.pop()
+        path = _module_path(module)
+        if module in seen or path is None:
+            continue
+        seen.add(module)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                pending.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                pending.append(node.module)
+                pending.extend(f"{node.module}.{alias.name}" for alias in node.names)  # `from pkg import module`
+    modules = sorted(p for p in (_module_path(m) for m in seen) if p is not None)
+    return modules + sorted((_ROOT / "sql").rglob("*.sql"))
+
+
+def _module_path(module: str) -> Path | None:
+    """The project file of a dotted module name, None for a module outside the project's packages."""
+    if module.split(".")[0] not in _PROJECT_PACKAGES:
+        return None
+    base = _ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@cache
+def _code_digest() -> str:
+    """One digest of the release's sources per process: the code does not change under a running process."""
+    digest = hashlib.sha256()
+    for source in release_sources():
+        digest.update(source.relative_to(_ROOT).as_posix().encode() + b"\0")
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
 def fingerprint(settings: MetricSettings = DEFAULT_SETTINGS, suppression: SuppressionSettings | None = None) -> str:
     """What decides a release's cells besides the data: the rules and the code that applies them."""
     digest = hashlib.sha256()
     digest.update(repr(settings).encode())
     digest.update(repr(suppression or SuppressionSettings()).encode())
-    for source in _SOURCES:
-        digest.update((_ROOT / source).read_bytes())
+    digest.update(_code_digest().encode())
     return digest.hexdigest()[:20]
 
 

@@ -179,6 +179,17 @@ def test_a_stored_release_of_another_load_or_rules_is_not_used(loaded, tmp_path,
         assert stored.stored_release(con, year, ("SCH1",))[1] == "no stored release of this year and scope"
 
 
+def test_the_fingerprint_covers_every_module_and_query_that_decides_a_release():
+    """A change to the metric tables, a statistic or a mart's SQL makes a stored release stale, not only a change
+    to the suppression modules: the sources are figures.release's whole import closure within the project."""
+    root = stored._ROOT
+    names = {p.relative_to(root).as_posix() for p in stored.release_sources()}
+    for module in ("figures/release.py", "access/metric_tables.py", "access/suppression.py", "metrics/survival.py"):
+        assert module in names, module
+    assert any(n.startswith("sql/marts/") for n in names) and not any(n.startswith(("pages/", "ui/")) for n in names)
+    assert all((root / n).is_file() for n in names)
+
+
 def test_a_stored_release_is_not_used_after_rows_changed_outside_the_loader(loaded, tmp_path):
     """A warehouse edited by hand (a copy with a year's cases deleted) keeps its load id: its stored releases
     describe rows it no longer has, and a viewer gets a release built from the rows it does have."""
