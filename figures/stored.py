@@ -42,7 +42,6 @@ _ROOT = Path(__file__).resolve().parent.parent
 # The release is decided by the code of figures.release and of every project module it imports, directly or not
 # (the metric tables, the statistics, the suppression and its audit), and by the SQL those modules run.
 _RELEASE_MODULE = "figures.release"
-_PROJECT_PACKAGES = ("access", "data_contracts", "figures", "metrics")
 _DTYPES: dict[str, Any] = {"String": pl.String, "Int64": pl.Int64, "Float64": pl.Float64, "Boolean": pl.Boolean}
 
 CREATE = f"""
@@ -66,28 +65,24 @@ def scope_key(school_ids: Schools) -> str:
 def release_sources() -> list[Path]:
     """The files whose text decides a release's cells: the release module's import closure within the project
     (followed through the source with `ast`, not by importing) and every SQL file under sql/."""
-    seen: set[str] = set()
+    found: dict[str, Path] = {}
     pending = [_RELEASE_MODULE]
     while pending:
         module = pending.pop()
-        path = _module_path(module)
-        if module in seen or path is None:
+        if module in found or (path := _module_path(module)) is None:
             continue
-        seen.add(module)
+        found[module] = path
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
             if isinstance(node, ast.Import):
                 pending.extend(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 pending.append(node.module)
                 pending.extend(f"{node.module}.{alias.name}" for alias in node.names)  # `from pkg import module`
-    modules = sorted(p for p in (_module_path(m) for m in seen) if p is not None)
-    return modules + sorted((_ROOT / "sql").rglob("*.sql"))
+    return sorted(set(found.values())) + sorted((_ROOT / "sql").rglob("*.sql"))
 
 
 def _module_path(module: str) -> Path | None:
-    """The project file of a dotted module name, None for a module outside the project's packages."""
-    if module.split(".")[0] not in _PROJECT_PACKAGES:
-        return None
+    """The project file of a dotted module name, None for a module outside the project (a library, the stdlib)."""
     base = _ROOT.joinpath(*module.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if candidate.is_file():

@@ -731,7 +731,7 @@ def read_report(document: str, year: str, seen: Sight, schools: Iterable[str] = 
                 practice = row["Practice"].lower()
                 share = parse_share(row.get("This year", ""))
                 where = f"{src}: scorecard {row['Practice']}"
-                by_level = re.search(r"by level of concern \((\w+)\)", practice)
+                by_level = re.fullmatch(r"exclusion or placement change, (\w+) concern", practice)
                 if practice.startswith("law enforcement"):
                     low_mod = {L(year, ALL, lv): 1.0 for lv in ("Low", "Moderate")}
                     seen.total(low_mod, row["Cases"], where)
@@ -743,7 +743,7 @@ def read_report(document: str, year: str, seen: Sight, schools: Iterable[str] = 
                 elif practice.startswith("exclusion or placement change, all"):
                     seen.total(assessed(year, ALL), row["Cases"], where)
                     seen.share({f"RO|{year}|{lv}|excluded": 1.0 for lv in LEVELS}, assessed(year, ALL), share, where)
-                elif not practice.startswith("exclusion or placement change"):  # that one: all hidden
+                elif practice != "exclusion or placement change, by level of concern":  # that row: all hidden
                     num, den = f"AN|{year}|{practice}", f"AD|{year}|{practice}"
                     seen.count(den, row["Cases"], where)
                     seen.relation({num: 1.0}, {den: 1.0}, f"{where}: numerator within denominator", at_most=True)
